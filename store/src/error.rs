@@ -1,0 +1,44 @@
+use std::path::PathBuf;
+
+/// Every way a store operation can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend (sled) reported an I/O or internal error.
+    #[error("storage backend error: {0}")]
+    Backend(String),
+    /// The database was written by a schema version this build does not know.
+    #[error("the database at {path} has schema version {found}, but this linkdiff understands only version {expected}; use a matching linkdiff release")]
+    UnknownSchema {
+        /// Database location.
+        path: PathBuf,
+        /// Version found in the `meta` tree.
+        found: String,
+        /// Version this build writes.
+        expected: u32,
+    },
+    /// The path exists but is not a linkdiff database.
+    #[error("{path} is not a linkdiff database ({detail})")]
+    NotADatabase {
+        /// Path that was opened.
+        path: PathBuf,
+        /// What was found there.
+        detail: String,
+    },
+    /// A stored value could not be decoded.
+    #[error("corrupt record under key {key}: {detail}")]
+    Corruption {
+        /// The key, printed lossily.
+        key: String,
+        /// Decoder message.
+        detail: String,
+    },
+    /// A write was aborted on purpose (failure injection in tests) or by a caller's check.
+    #[error("write aborted: {0}")]
+    Aborted(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}

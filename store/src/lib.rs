@@ -1,0 +1,40 @@
+//! Storage for linkdiff: the bottom layer of the workspace.
+//!
+//! Everything persistent — pages, links, the reverse (`url_to`) index, new/lost events, ranks,
+//! the crawl frontier, runs, API tokens and the schema version — goes through [`Store`]. The
+//! store is written against the narrow [`KvBackend`] trait so that a second backend (a
+//! distributed key-value store for deployments that outgrow one machine) can be added without
+//! touching any caller: [`SledBackend`] is the embedded default, [`MemBackend`] serves tests.
+//!
+//! The store knows nothing about HTTP or HTML. It knows URLs only as strings it must lay out
+//! in keys (host reversed, so that `domain`, `subdomains` and `prefix` queries are range scans).
+
+#![deny(missing_docs)]
+
+mod error;
+pub mod keys;
+mod kv;
+mod mem_backend;
+pub mod model;
+pub mod records;
+mod sled_backend;
+mod store;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::StoreError;
+pub use kv::{Batch, KvBackend, KvIter, Op};
+pub use mem_backend::MemBackend;
+pub use model::{registrable_domain, LinkId, LinkType};
+pub use records::{
+    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, Origin, PageRecord,
+    RunRecord, TokenRecord,
+};
+pub use sled_backend::SledBackend;
+pub use store::{Stats, Store, TargetScope, SCHEMA_VERSION};
+pub use write::WriteBatch;
+
+/// Result alias for store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

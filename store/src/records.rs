@@ -1,0 +1,201 @@
+//! Values stored under the keys of [`crate::keys`]. Times are Unix seconds, UTC.
+
+use serde::{Deserialize, Serialize};
+
+/// What the index knows about one URL that was fetched (or queued and then fetched).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PageRecord {
+    /// Time of the first visit (any outcome).
+    pub first_visit: Option<i64>,
+    /// Time of the latest visit (any outcome).
+    pub last_visit: Option<i64>,
+    /// Time of the latest successful visit, whose links are the page's current link set.
+    pub last_ok_visit: Option<i64>,
+    /// Time of the first successful visit that recorded links (`url_from_first_seen`).
+    pub first_ok_visit: Option<i64>,
+    /// Last HTTP status (0 = network error or not fetched).
+    pub last_status: u16,
+    /// Consecutive runs whose fetch failed (5xx, timeout, connection error).
+    pub consecutive_failures: u8,
+    /// The page was dropped (404/410, robots, repeated failures, now a redirect).
+    pub dropped: bool,
+    /// `<title>`.
+    pub title: String,
+    /// ISO 639-1 language.
+    pub language: String,
+    /// Encoding name as reported by the extractor.
+    pub encoding: String,
+    /// Body size in bytes after decompression.
+    pub page_size: u64,
+    /// Address connected to.
+    pub ip: String,
+    /// href links to the same registrable domain.
+    pub links_internal: u32,
+    /// href links to another registrable domain.
+    pub links_external: u32,
+    /// URL Rating, 0–100.
+    pub url_rating: u8,
+    /// Link hops from a seed when first queued.
+    pub depth: u16,
+    /// Run that last visited the page (drives resume: a page visited in the current run is done).
+    pub last_run: u64,
+}
+
+/// One link occurrence on a referring page, with its history.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRecord {
+    /// Alt of the image inside the link.
+    pub alt: String,
+    /// Visible text before the element.
+    pub text_pre: String,
+    /// Visible text after the element.
+    pub text_post: String,
+    /// rel nofollow/ugc/sponsored or page-level nofollow.
+    pub nofollow: bool,
+    /// 3xx code for HTTP redirects, 0 otherwise.
+    pub redirect: u16,
+    /// First visit at which the link was present.
+    pub first_seen: i64,
+    /// Second-latest visit at which the link was present.
+    pub prev_visited: Option<i64>,
+    /// Latest visit at which the link was present.
+    pub last_visited: i64,
+    /// Present on the first visit of the referring page.
+    pub original: bool,
+    /// Present on the latest successful visit (false once lost; kept for `first_seen`).
+    pub live: bool,
+    /// Points to another registrable domain.
+    pub external: bool,
+}
+
+/// Type of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventKind {
+    /// The link appeared.
+    New,
+    /// The link disappeared.
+    Lost,
+}
+
+impl EventKind {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::New => "new",
+            EventKind::Lost => "lost",
+        }
+    }
+}
+
+/// Why an event happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Origin {
+    /// Found on the referring page's first visit.
+    Fresh,
+    /// Found by diffing two visits.
+    Recrawl,
+    /// The referring page left the index.
+    Drop,
+}
+
+impl Origin {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Fresh => "fresh",
+            Origin::Recrawl => "recrawl",
+            Origin::Drop => "drop",
+        }
+    }
+}
+
+/// A new or lost event with a snapshot of the link and the referring page at that visit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// New or lost.
+    pub kind: EventKind,
+    /// fresh / recrawl / drop.
+    pub origin: Origin,
+    /// Visit time that detected it.
+    pub time: i64,
+    /// Referring page.
+    pub url_from: String,
+    /// Target URL.
+    pub url_to: String,
+    /// Link identity.
+    pub link_type: crate::LinkType,
+    /// Anchor.
+    pub anchor: String,
+    /// Link state at the event (dates, attributes).
+    pub link: LinkRecord,
+    /// Referring page title at the event.
+    pub title: String,
+    /// Referring page encoding at the event.
+    pub encoding: String,
+    /// Referring page status at the event.
+    pub http_code: u16,
+    /// Referring page internal link count at the event.
+    pub links_internal: u32,
+    /// Referring page external link count at the event.
+    pub links_external: u32,
+}
+
+/// Rank of one registrable domain.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DomainRecord {
+    /// Domain Rating 0–100.
+    pub domain_rating: u8,
+    /// Raw PageRank mass on the domain graph.
+    pub raw: f64,
+    /// Position by raw DR, 1 = strongest.
+    pub ahrefs_top: u64,
+}
+
+/// A URL waiting in the frontier of the current run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrontierEntry {
+    /// Link hops from a seed.
+    pub depth: u16,
+    /// Redirect hops that led here (chain cap).
+    pub redirects: u8,
+    /// Run the entry belongs to.
+    pub run: u64,
+}
+
+/// One crawl run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Run number, from 1.
+    pub id: u64,
+    /// The run's clock (`--as-of` or wall time at start).
+    pub as_of: i64,
+    /// Wall time at start.
+    pub started: i64,
+    /// Wall time at end; `None` while running or if killed (resumed by the next crawl).
+    pub finished: Option<i64>,
+    /// Pages fetched.
+    pub fetched: u64,
+    /// Pages visited for the first time.
+    pub new_pages: u64,
+    /// Failed fetches (network, 5xx, timeouts).
+    pub errors: u64,
+    /// Bytes downloaded.
+    pub bytes: u64,
+    /// Errors by kind (`timeout`, `connect`, `http_5xx`, `robots`, ...).
+    pub error_kinds: Vec<(String, u64)>,
+    /// Seeds and scope as given, for resuming a killed run.
+    pub config: String,
+}
+
+/// An API token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// SHA-256 of the token, hex.
+    pub hash: String,
+    /// Quota in rows.
+    pub rows_limit: u64,
+    /// Rows left, in hundredths of a row (costs of 0.2 rows are exact).
+    pub centirows_left: u64,
+    /// Creation time.
+    pub created: i64,
+}
