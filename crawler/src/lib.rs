@@ -1,14 +1,11 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The crawler: "here is a URL, may I fetch it, and what does it link to?"
+//!
+//! [`extract`] turns one fetched page into page fields and links (pure, no I/O). The fetching
+//! side (politeness, robots.txt, frontier, SSRF guard) produces one [`Visit`] per fetch and hands
+//! it to a caller-supplied sink; the crawler never writes the link index itself.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod charset;
+pub mod extract;
+pub mod normalize;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use extract::{extract, Extracted, ExtractedLink, PageFields, PageInput};

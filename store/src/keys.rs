@@ -58,7 +58,10 @@ pub fn target_key(url: &str) -> String {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(end);
-    let authority = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let authority = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
     let (host, port) = match authority.rfind(':') {
         Some(i) if !authority[i + 1..].contains(']') => (&authority[..i], &authority[i..]),
         _ => (authority, ""),
@@ -197,7 +200,10 @@ mod tests {
 
     #[test]
     fn target_key_reverses_host_and_keeps_port_and_path() {
-        assert_eq!(target_key("https://www.Example.com/a?b"), "com.example.www./a?b");
+        assert_eq!(
+            target_key("https://www.Example.com/a?b"),
+            "com.example.www./a?b"
+        );
         assert_eq!(target_key("http://h1.test:8080"), "test.h1.:8080/");
         assert_eq!(target_key("example.com/x"), "com.example./x");
     }

@@ -29,8 +29,8 @@ pub use kv::{Batch, KvBackend, KvIter, Op};
 pub use mem_backend::MemBackend;
 pub use model::{registrable_domain, LinkId, LinkType};
 pub use records::{
-    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, Origin, PageRecord,
-    RunRecord, TokenRecord,
+    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, Origin, PageRecord, RunRecord,
+    TokenRecord,
 };
 pub use sled_backend::SledBackend;
 pub use store::{Stats, Store, TargetScope, SCHEMA_VERSION};

@@ -108,9 +108,15 @@ pub fn url_host(url: &str) -> &str {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..end];
-    let authority = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let authority = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
     if authority.starts_with('[') {
-        return authority.split_once(']').map(|(h, _)| &h[1..]).unwrap_or(authority);
+        return authority
+            .split_once(']')
+            .map(|(h, _)| &h[1..])
+            .unwrap_or(authority);
     }
     authority.split(':').next().unwrap_or(authority)
 }

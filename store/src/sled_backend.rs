@@ -26,10 +26,7 @@ impl SledBackend {
 }
 
 fn pairs<'a>(it: sled::Iter) -> KvIter<'a> {
-    Box::new(it.map(|r| {
-        r.map(|(k, v)| (k.to_vec(), v.to_vec()))
-            .map_err(Into::into)
-    }))
+    Box::new(it.map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into)))
 }
 
 impl KvBackend for SledBackend {

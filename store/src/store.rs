@@ -148,7 +148,10 @@ impl Store {
                 }
                 let mut w = WriteBatch::new();
                 w.put_meta(SCHEMA_KEY, &SCHEMA_VERSION.to_string());
-                w.put_meta("created_by", concat!("linkdiff ", env!("CARGO_PKG_VERSION")));
+                w.put_meta(
+                    "created_by",
+                    concat!("linkdiff ", env!("CARGO_PKG_VERSION")),
+                );
                 store.apply(w)?;
                 store.flush()?;
                 Ok(store)
@@ -256,13 +259,16 @@ impl Store {
         scope: &TargetScope,
         tag: u8,
     ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
-        scope.scans(tag).into_iter().flat_map(move |(prefix, check)| {
-            let plen = prefix.len();
-            self.kv.scan_prefix(&prefix).filter(move |r| match r {
-                Ok((k, _)) if check => matches!(k.get(plen), Some(b':' | b'/')),
-                _ => true,
+        scope
+            .scans(tag)
+            .into_iter()
+            .flat_map(move |(prefix, check)| {
+                let plen = prefix.len();
+                self.kv.scan_prefix(&prefix).filter(move |r| match r {
+                    Ok((k, _)) if check => matches!(k.get(plen), Some(b':' | b'/')),
+                    _ => true,
+                })
             })
-        })
     }
 
     /// Ranks of a registrable domain.
@@ -274,7 +280,10 @@ impl Store {
     pub fn domains(&self) -> impl Iterator<Item = Result<(String, DomainRecord)>> + '_ {
         self.kv.scan_prefix(&[keys::DOMAIN]).map(|r| {
             let (k, v) = r?;
-            Ok((String::from_utf8_lossy(&k[1..]).into_owned(), decode(&k, &v)?))
+            Ok((
+                String::from_utf8_lossy(&k[1..]).into_owned(),
+                decode(&k, &v)?,
+            ))
         })
     }
 
@@ -282,7 +291,10 @@ impl Store {
     pub fn frontier(&self) -> impl Iterator<Item = Result<(String, FrontierEntry)>> + '_ {
         self.kv.scan_prefix(&[keys::FRONTIER]).map(|r| {
             let (k, v) = r?;
-            Ok((String::from_utf8_lossy(&k[1..]).into_owned(), decode(&k, &v)?))
+            Ok((
+                String::from_utf8_lossy(&k[1..]).into_owned(),
+                decode(&k, &v)?,
+            ))
         })
     }
 
@@ -315,7 +327,10 @@ impl Store {
             .scan_prefix(&[keys::TOKEN])
             .map(|r| {
                 let (k, v) = r?;
-                Ok((String::from_utf8_lossy(&k[1..]).into_owned(), decode(&k, &v)?))
+                Ok((
+                    String::from_utf8_lossy(&k[1..]).into_owned(),
+                    decode(&k, &v)?,
+                ))
             })
             .collect()
     }
@@ -348,4 +363,3 @@ fn corrupt(k: &[u8]) -> StoreError {
         detail: "malformed key".into(),
     }
 }
-

@@ -42,10 +42,18 @@ fn sample(store: &Store) {
         w.put_link(from, &id(to, "x", 0), &live(true));
     }
     // Internal and dead links never reach the backlink index.
-    w.put_link("http://a.test/1", &id("http://a.test/2", "in", 0), &live(false));
+    w.put_link(
+        "http://a.test/1",
+        &id("http://a.test/2", "in", 0),
+        &live(false),
+    );
     let mut dead = live(true);
     dead.live = false;
-    w.put_link("http://a.test/1", &id("https://example.com/gone", "x", 0), &dead);
+    w.put_link(
+        "http://a.test/1",
+        &id("https://example.com/gone", "x", 0),
+        &dead,
+    );
     store.apply(w).unwrap();
 }
 
@@ -88,13 +96,28 @@ fn round_trip_of_every_record() {
         w.put_run(&run);
         w.put_token("ci", &tok);
         w.put_frontier("http://a.test/x", &fe);
-        w.put_domain("a.test", &DomainRecord { domain_rating: 9, raw: 0.5, ahrefs_top: 1 });
+        w.put_domain(
+            "a.test",
+            &DomainRecord {
+                domain_rating: 9,
+                raw: 0.5,
+                ahrefs_top: 1,
+            },
+        );
         store.apply(w).unwrap();
         assert_eq!(store.page("http://a.test/").unwrap(), Some(page), "{name}");
         assert_eq!(store.last_run().unwrap(), Some(run), "{name}");
         assert_eq!(store.token("ci").unwrap(), Some(tok), "{name}");
-        assert_eq!(store.frontier_entry("http://a.test/x").unwrap(), Some(fe), "{name}");
-        assert_eq!(store.domain("a.test").unwrap().unwrap().ahrefs_top, 1, "{name}");
+        assert_eq!(
+            store.frontier_entry("http://a.test/x").unwrap(),
+            Some(fe),
+            "{name}"
+        );
+        assert_eq!(
+            store.domain("a.test").unwrap().unwrap().ahrefs_top,
+            1,
+            "{name}"
+        );
         assert_eq!(store.page("http://nope/").unwrap(), None, "{name}");
     }
 }
@@ -119,7 +142,10 @@ fn scopes_are_range_scans_on_reversed_hosts() {
         );
         assert_eq!(
             targets(&store, TargetScope::Subdomains("shop.example.com".into())),
-            vec!["http://deep.shop.example.com:8080/z", "http://shop.example.com/"],
+            vec![
+                "http://deep.shop.example.com:8080/z",
+                "http://shop.example.com/"
+            ],
             "{name}"
         );
         assert_eq!(
@@ -143,7 +169,11 @@ fn forward_links_keep_dead_links_for_history() {
         assert_eq!(links.len(), 4, "{name}");
         assert_eq!(links.iter().filter(|(_, r)| r.live).count(), 3, "{name}");
         let s = store.stats().unwrap();
-        assert_eq!((s.links, s.backlinks), (8, 7), "{name}: 7 external + 1 internal live");
+        assert_eq!(
+            (s.links, s.backlinks),
+            (8, 7),
+            "{name}: 7 external + 1 internal live"
+        );
     }
 }
 
@@ -153,7 +183,11 @@ fn a_visit_is_applied_wholly_or_not_at_all() {
         let mut w = WriteBatch::new();
         w.put_page("http://a.test/", &PageRecord::default());
         for i in 0..50 {
-            w.put_link("http://a.test/", &id(&format!("http://x.test/{i}"), "a", 0), &live(true));
+            w.put_link(
+                "http://a.test/",
+                &id(&format!("http://x.test/{i}"), "a", 0),
+                &live(true),
+            );
         }
         // A writer that dies half-way never hands its batch to the backend: the store holds
         // nothing of it. The complete batch then lands in one step.
@@ -163,9 +197,17 @@ fn a_visit_is_applied_wholly_or_not_at_all() {
         half.put_page("http://a.test/", &PageRecord::default());
         assert!(s2.apply(half).is_err());
         assert_eq!(store.page("http://a.test/").unwrap(), None, "{name}");
-        assert_eq!(store.forward_links("http://a.test/").unwrap().len(), 0, "{name}");
+        assert_eq!(
+            store.forward_links("http://a.test/").unwrap().len(),
+            0,
+            "{name}"
+        );
         store.apply(w).unwrap();
-        assert_eq!(store.forward_links("http://a.test/").unwrap().len(), 50, "{name}");
+        assert_eq!(
+            store.forward_links("http://a.test/").unwrap().len(),
+            50,
+            "{name}"
+        );
     }
 }
 
@@ -208,7 +250,10 @@ fn sled_reopens_with_data_after_drop() {
         store.flush().unwrap();
     }
     let store = Store::open(&path).unwrap();
-    assert_eq!(targets(&store, TargetScope::Subdomains("example.com".into())).len(), 5);
+    assert_eq!(
+        targets(&store, TargetScope::Subdomains("example.com".into())).len(),
+        5
+    );
 }
 
 #[test]
@@ -233,7 +278,10 @@ fn a_path_that_is_not_a_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("notes.txt");
     std::fs::write(&file, "hello").unwrap();
-    assert!(matches!(Store::open(&file), Err(StoreError::NotADatabase { .. })));
+    assert!(matches!(
+        Store::open(&file),
+        Err(StoreError::NotADatabase { .. })
+    ));
     let other = dir.path().join("other");
     std::fs::create_dir(&other).unwrap();
     std::fs::write(other.join("x"), "y").unwrap();
@@ -276,6 +324,11 @@ fn events_are_scoped_and_reapplying_does_not_duplicate() {
             .map(|r| r.unwrap())
             .collect();
         assert_eq!(got, vec![ev], "{name}");
-        assert_eq!(store.events(&TargetScope::Domain("other.com".into())).count(), 0);
+        assert_eq!(
+            store
+                .events(&TargetScope::Domain("other.com".into()))
+                .count(),
+            0
+        );
     }
 }

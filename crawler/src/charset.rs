@@ -1,0 +1,203 @@
+//! Decoding a body to text: BOM → HTTP charset → `<meta>` prescan → detection (SPEC §4).
+
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+
+/// A decoded body and the encoding name to report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The text.
+    pub text: String,
+    /// `utf8` for UTF-8, else the declared label lowercased when it was recognised, else the
+    /// detected encoding's lowercase name.
+    pub encoding: String,
+}
+
+/// How many leading bytes the `<meta>` prescan looks at (HTML standard: 1024).
+const PRESCAN_BYTES: usize = 1024;
+
+/// Decode `body`, given the HTTP `Content-Type` value and the host's TLD (a detection hint).
+pub fn decode(body: &[u8], content_type: Option<&str>, tld: Option<&str>) -> Decoded {
+    let (encoding, name) = sniff(body, content_type, tld);
+    let (text, _, _) = encoding.decode(body);
+    Decoded {
+        text: text.into_owned(),
+        encoding: name,
+    }
+}
+
+/// Choose the encoding and the name to report, without decoding.
+pub fn sniff(
+    body: &[u8],
+    content_type: Option<&str>,
+    tld: Option<&str>,
+) -> (&'static Encoding, String) {
+    if let Some((enc, _)) = Encoding::for_bom(body) {
+        return (enc, report(enc, None));
+    }
+    if let Some(label) = content_type.and_then(charset_param) {
+        if let Some(enc) = Encoding::for_label(label.as_bytes()) {
+            return (enc, report(enc, Some(&label)));
+        }
+    }
+    if let Some(label) = prescan_meta(&body[..body.len().min(PRESCAN_BYTES)]) {
+        if let Some(enc) = Encoding::for_label(label.as_bytes()) {
+            // A meta claiming UTF-16 on bytes without a BOM is UTF-8 (HTML standard).
+            let enc = if enc == UTF_16LE || enc == UTF_16BE {
+                UTF_8
+            } else {
+                enc
+            };
+            let enc = if enc.name() == "x-user-defined" {
+                WINDOWS_1252
+            } else {
+                enc
+            };
+            let shown = if enc == UTF_8 {
+                None
+            } else {
+                Some(label.as_str())
+            };
+            return (enc, report(enc, shown));
+        }
+    }
+    if std::str::from_utf8(body).is_ok() {
+        return (UTF_8, report(UTF_8, None));
+    }
+    let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    det.feed(&body[..body.len().min(64 * 1024)], body.len() <= 64 * 1024);
+    let enc = det.guess(tld.map(str::as_bytes), chardetng::Utf8Detection::Allow);
+    let enc = if enc.name().is_empty() {
+        WINDOWS_1252
+    } else {
+        enc
+    };
+    (enc, report(enc, None))
+}
+
+fn report(enc: &'static Encoding, declared: Option<&str>) -> String {
+    if enc == UTF_8 {
+        return "utf8".to_string();
+    }
+    match declared {
+        Some(l) => l.trim().to_ascii_lowercase(),
+        None => enc.name().to_ascii_lowercase(),
+    }
+}
+
+/// The `charset` parameter of a Content-Type value.
+pub fn charset_param(ct: &str) -> Option<String> {
+    ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        if k.trim().eq_ignore_ascii_case("charset") {
+            let v = v.trim().trim_matches(['"', '\'']).trim();
+            (!v.is_empty()).then(|| v.to_string())
+        } else {
+            None
+        }
+    })
+}
+
+/// A simplified HTML-standard prescan: the first `charset=` inside a `<meta ...>` tag,
+/// covering both `<meta charset="x">` and `<meta http-equiv content="...; charset=x">`.
+fn prescan_meta(head: &[u8]) -> Option<String> {
+    let lower: Vec<u8> = head.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = find(&lower[from..], b"<meta") {
+        let start = from + i + 5;
+        let end = lower[start..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map(|e| start + e)
+            .unwrap_or(lower.len());
+        let tag = &lower[start..end];
+        if let Some(j) = find(tag, b"charset") {
+            let rest = &tag[j + 7..];
+            let rest = trim_start(rest);
+            if let Some(rest) = rest.strip_prefix(b"=") {
+                let rest = trim_start(rest);
+                let rest = rest
+                    .strip_prefix(b"\"")
+                    .or_else(|| rest.strip_prefix(b"'"))
+                    .unwrap_or(rest);
+                let len = rest
+                    .iter()
+                    .position(|b| {
+                        matches!(b, b'"' | b'\'' | b';' | b' ' | b'/' | b'\t' | b'\n' | b'\r')
+                    })
+                    .unwrap_or(rest.len());
+                if len > 0 {
+                    return Some(String::from_utf8_lossy(&rest[..len]).into_owned());
+                }
+            }
+        }
+        from = end;
+    }
+    None
+}
+
+fn trim_start(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    &s[n..]
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_is_bom_then_header_then_meta_then_detection() {
+        let meta = b"<meta charset=windows-1251><p>\xcf\xf0\xe8\xe2\xe5\xf2</p>";
+        assert_eq!(decode(meta, None, None).encoding, "windows-1251");
+        assert!(decode(meta, None, None).text.contains("Привет"));
+        assert_eq!(
+            decode(meta, Some("text/html; charset=koi8-r"), None).encoding,
+            "koi8-r"
+        );
+        let bom = [&[0xEF, 0xBB, 0xBF][..], meta].concat();
+        assert_eq!(
+            decode(&bom, Some("text/html; charset=koi8-r"), None).encoding,
+            "utf8"
+        );
+    }
+
+    #[test]
+    fn http_equiv_label_is_reported_as_declared() {
+        let b =
+            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=ISO-8859-1\">caf\xe9";
+        let d = decode(b, None, None);
+        assert_eq!(d.encoding, "iso-8859-1");
+        assert!(d.text.ends_with("café"));
+    }
+
+    #[test]
+    fn meta_utf16_without_bom_means_utf8_and_bad_labels_fall_through() {
+        assert_eq!(
+            decode(b"<meta charset=utf-16>hi", None, None).encoding,
+            "utf8"
+        );
+        assert_eq!(
+            decode(
+                b"<meta charset=bogus>hi",
+                Some("text/html; charset=nope"),
+                None
+            )
+            .encoding,
+            "utf8"
+        );
+    }
+
+    #[test]
+    fn utf16_bom_is_honoured() {
+        let mut b = vec![0xFF, 0xFE];
+        for c in "<p>hé</p>".encode_utf16() {
+            b.extend_from_slice(&c.to_le_bytes());
+        }
+        let d = decode(&b, None, None);
+        assert_eq!(d.encoding, "utf-16le");
+        assert_eq!(d.text, "<p>hé</p>");
+    }
+}

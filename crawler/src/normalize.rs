@@ -1,0 +1,84 @@
+//! URL resolution and normalisation for extracted links.
+
+use url::Url;
+
+/// Resolve `href` against `base` and normalise it: http/https only, scheme and host lowercase,
+/// IDN to punycode, default port dropped, fragment dropped, percent-encoding as the `url`
+/// crate writes it. `None` for skipped schemes (`javascript:`, `mailto:`, `tel:`, `data:`, ...)
+/// and for hrefs that do not parse.
+pub fn resolve(base: &Url, href: &str) -> Option<String> {
+    let href = href.trim();
+    if href.is_empty() {
+        return None;
+    }
+    let mut url = base.join(href).ok()?;
+    normalise(&mut url)?;
+    Some(url.into())
+}
+
+/// Normalise an absolute URL in place; `None` if it is not http(s) or has no host.
+pub fn normalise(url: &mut Url) -> Option<()> {
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    url.set_fragment(None);
+    if url.as_str().contains('\0') {
+        return None;
+    }
+    Some(())
+}
+
+/// Parse and normalise an absolute URL given by a user or a seed list.
+pub fn parse_absolute(s: &str) -> Result<Url, String> {
+    let s = s.trim();
+    let mut url = Url::parse(s).map_err(|e| format!("'{s}' is not a valid URL ({e})"))?;
+    normalise(&mut url).ok_or_else(|| format!("'{s}' is not an http(s) URL"))?;
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://Example.com:443/dir/page.html?q=1").unwrap()
+    }
+
+    #[test]
+    fn relative_protocol_relative_and_idn() {
+        assert_eq!(
+            resolve(&base(), "x.html#frag").unwrap(),
+            "https://example.com/dir/x.html"
+        );
+        assert_eq!(
+            resolve(&base(), "//Other.COM:80/a").unwrap(),
+            "https://other.com:80/a"
+        );
+        assert_eq!(
+            resolve(&base(), "http://other.com:80/a").unwrap(),
+            "http://other.com/a"
+        );
+        assert_eq!(
+            resolve(&base(), "http://bücher.de/").unwrap(),
+            "http://xn--bcher-kva.de/"
+        );
+        assert_eq!(
+            resolve(&base(), " /a b ").unwrap(),
+            "https://example.com/a%20b"
+        );
+    }
+
+    #[test]
+    fn skipped_schemes() {
+        for h in [
+            "javascript:void(0)",
+            "mailto:a@b.c",
+            "tel:123",
+            "data:text/plain,x",
+            "ftp://x/",
+            "",
+        ] {
+            assert_eq!(resolve(&base(), h), None, "{h}");
+        }
+    }
+}
