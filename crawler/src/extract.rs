@@ -5,7 +5,7 @@ use crate::charset;
 use crate::normalize;
 use ego_tree::iter::Edge;
 use linkdiff_store::model::url_host;
-use linkdiff_store::{registrable_domain, LinkType};
+use linkdiff_store::{registrable_domain, Link, LinkType};
 use scraper::{Html, Node};
 use serde::Serialize;
 use url::Url;
@@ -46,26 +46,8 @@ pub struct PageFields {
     pub links_external: u32,
 }
 
-/// One outgoing link with its context.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ExtractedLink {
-    /// Normalised absolute target.
-    pub url_to: String,
-    /// Kind of link.
-    pub link_type: LinkType,
-    /// Visible text of the element (href links only).
-    pub anchor: String,
-    /// Alt of the first image inside the link (or an `<area>`'s own alt).
-    pub alt: String,
-    /// ≤ 100 characters of visible text before the element, within its block.
-    pub text_pre: String,
-    /// ≤ 100 characters of visible text after the element, within its block.
-    pub text_post: String,
-    /// rel nofollow/ugc/sponsored, or page-level nofollow.
-    pub nofollow: bool,
-    /// 3xx for HTTP redirects, 0 otherwise (meta refresh is 0).
-    pub redirect: u16,
-}
+/// One outgoing link with its context (the shared [`Link`] type).
+pub type ExtractedLink = Link;
 
 /// The extractor's result for one page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

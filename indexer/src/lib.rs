@@ -1,14 +1,27 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The indexer: "here is a page's new links, what changed?" — and the query tables.
+//!
+//! [`Indexer::apply`] diffs one [`Visit`] against the page's previous successful visit and
+//! writes link records, the reverse index and new/lost events in one atomic store batch
+//! (SPEC §5). [`rank`] recomputes URL Rating and Domain Rating over the stored graph.
+//! [`query`] answers the Ahrefs v2 tables. No async, no HTTP: all I/O goes through the store.
+
+pub mod apply;
+pub mod rank;
+pub mod time;
+
+pub use apply::{ApplySummary, Indexer};
+pub use linkdiff_store::{Link, LinkType, Outcome, PageMeta, Visit};
+
+/// Every way indexing or querying can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] linkdiff_store::StoreError),
+    /// A query was malformed (unknown column, bad filter, ...); the message is for the user.
+    #[error("{0}")]
+    Query(String),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+/// Result alias for the indexer.
+pub type Result<T, E = IndexError> = std::result::Result<T, E>;

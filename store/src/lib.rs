@@ -27,7 +27,7 @@ mod tests;
 pub use error::StoreError;
 pub use kv::{Batch, KvBackend, KvIter, Op};
 pub use mem_backend::MemBackend;
-pub use model::{registrable_domain, LinkId, LinkType};
+pub use model::{registrable_domain, Link, LinkId, LinkType, Outcome, PageMeta, Visit};
 pub use records::{
     DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, Origin, PageRecord, RunRecord,
     TokenRecord,

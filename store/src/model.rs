@@ -89,6 +89,94 @@ pub struct LinkId {
     pub n: u16,
 }
 
+/// One outgoing link of a page as extracted (SPEC §4), named as the Ahrefs v2 columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// Normalised absolute target.
+    pub url_to: String,
+    /// Kind of link.
+    pub link_type: LinkType,
+    /// Visible text of the element (href links only).
+    pub anchor: String,
+    /// Alt of the first image inside the link (or an `<area>`'s own alt).
+    pub alt: String,
+    /// Up to 100 characters of visible text before the element, within its block.
+    pub text_pre: String,
+    /// Up to 100 characters of visible text after the element, within its block.
+    pub text_post: String,
+    /// rel nofollow/ugc/sponsored, or page-level nofollow.
+    pub nofollow: bool,
+    /// 3xx for HTTP redirects, 0 otherwise (meta refresh is 0).
+    pub redirect: u16,
+}
+
+/// Page-level fields of one successful visit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageMeta {
+    /// HTTP status.
+    pub http_code: u16,
+    /// `<title>`.
+    pub title: String,
+    /// ISO 639-1 language or empty.
+    pub language: String,
+    /// Encoding name (`utf8`, `iso-8859-1`, ...).
+    pub encoding: String,
+    /// Body bytes after decompression.
+    pub page_size: u64,
+    /// Address connected to.
+    pub ip: String,
+    /// href links to the same registrable domain.
+    pub links_internal: u32,
+    /// href links to another registrable domain.
+    pub links_external: u32,
+}
+
+/// What one fetch of a page found; the crawler produces it, the indexer applies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// 2xx: the page's full link set now (empty for non-HTML bodies).
+    Fetched {
+        /// Page fields.
+        meta: PageMeta,
+        /// Links in document order.
+        links: Vec<Link>,
+    },
+    /// 3xx: the page now redirects; its only link is the redirect.
+    Redirected {
+        /// Page fields (status, ip).
+        meta: PageMeta,
+        /// The `redirect` link to the `Location` target.
+        link: Link,
+    },
+    /// 404 or 410: the page is dropped.
+    Gone {
+        /// 404 or 410.
+        http_code: u16,
+    },
+    /// robots.txt disallows the page: it is dropped.
+    Disallowed,
+    /// 5xx, other 4xx, timeout or connection error: links kept; dropped after 3 such runs.
+    Failed {
+        /// Status, or 0 for network errors.
+        http_code: u16,
+    },
+}
+
+/// One fetch of `url` in run `run` at the run's clock `time`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    /// The page fetched (before redirects; each hop is its own visit).
+    pub url: String,
+    /// Run clock, Unix seconds UTC.
+    pub time: i64,
+    /// Run number.
+    pub run: u64,
+    /// Link hops from a seed.
+    pub depth: u16,
+    /// What the fetch found.
+    pub outcome: Outcome,
+}
+
 /// The registrable domain of `host` by the Public Suffix List (`www.example.co.uk` →
 /// `example.co.uk`). Hosts under an unknown TLD such as `.test` follow the list's default rule,
 /// so `a.site.test` → `site.test`. IP addresses and single labels are their own domain.

@@ -106,6 +106,11 @@ impl WriteBatch {
         self.put(keys::tagged(keys::META, name), value.as_bytes().to_vec());
     }
 
+    /// Append every write of `other` (the crawler's frontier updates join a visit's batch).
+    pub fn extend(&mut self, other: WriteBatch) {
+        self.batch.ops.extend(other.batch.ops);
+    }
+
     /// Hand the raw batch to a backend.
     pub fn into_batch(self) -> Batch {
         self.batch

@@ -1,0 +1,266 @@
+//! Applying one visit: diff against the previous visit, write links, index and events.
+
+use crate::Result;
+use linkdiff_store::model::url_host;
+use linkdiff_store::{
+    registrable_domain, EventKind, EventRecord, Link, LinkId, LinkRecord, Origin, Outcome,
+    PageMeta, PageRecord, Store, Visit, WriteBatch,
+};
+use std::collections::HashMap;
+
+/// Consecutive failed runs after which a page is dropped (SPEC §3).
+pub const MAX_FAILED_RUNS: u8 = 3;
+
+/// What applying a visit did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplySummary {
+    /// False when the visit had already been applied (same run): nothing was written.
+    pub applied: bool,
+    /// New events written (external links only).
+    pub new: u32,
+    /// Lost events written (external links only).
+    pub lost: u32,
+    /// Links in the visit.
+    pub links: u32,
+    /// The page was dropped by this visit.
+    pub dropped: bool,
+}
+
+/// Applies visits to a store.
+#[derive(Clone)]
+pub struct Indexer {
+    store: Store,
+}
+
+impl Indexer {
+    /// An indexer writing to `store`.
+    pub fn new(store: Store) -> Self {
+        Indexer { store }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Apply one visit atomically.
+    pub fn apply(&self, visit: &Visit) -> Result<ApplySummary> {
+        self.apply_with(visit, WriteBatch::new())
+    }
+
+    /// Apply one visit and `extra` (the crawler's frontier updates for that visit) in one
+    /// atomic batch. Re-applying a visit of the same run writes nothing and returns
+    /// `applied == false`; `extra` is still applied (it is idempotent by construction).
+    pub fn apply_with(&self, visit: &Visit, extra: WriteBatch) -> Result<ApplySummary> {
+        let mut w = WriteBatch::new();
+        let summary = self.prepare(visit, &mut w)?;
+        w.extend(extra);
+        if !w.is_empty() {
+            self.store.apply(w)?;
+        }
+        Ok(summary)
+    }
+
+    /// Build the writes of `visit` into `w` without committing them.
+    pub fn prepare(&self, v: &Visit, w: &mut WriteBatch) -> Result<ApplySummary> {
+        let mut page = self.store.page(&v.url)?.unwrap_or_default();
+        if page.last_visit.is_some() && page.last_run >= v.run {
+            return Ok(ApplySummary::default());
+        }
+        if page.first_visit.is_none() {
+            page.first_visit = Some(v.time);
+            page.depth = v.depth;
+        }
+        page.last_visit = Some(v.time);
+        page.last_run = v.run;
+        let prev = self.store.forward_links(&v.url)?;
+        let mut ctx = Ctx {
+            v,
+            from_domain: registrable_domain(url_host(&v.url)).to_string(),
+            summary: ApplySummary {
+                applied: true,
+                ..Default::default()
+            },
+            w,
+        };
+        match &v.outcome {
+            Outcome::Fetched { meta, links } => {
+                ctx.diff(&mut page, prev, meta, links, Origin::Recrawl)
+            }
+            Outcome::Redirected { meta, link } => {
+                let was_content = (200..300).contains(&page.last_status) && !page.dropped;
+                let origin = if was_content {
+                    Origin::Drop
+                } else {
+                    Origin::Recrawl
+                };
+                ctx.diff(&mut page, prev, meta, std::slice::from_ref(link), origin)
+            }
+            Outcome::Gone { http_code } => {
+                page.last_status = *http_code;
+                ctx.drop_page(&mut page, prev);
+            }
+            Outcome::Disallowed => ctx.drop_page(&mut page, prev),
+            Outcome::Failed { http_code } => {
+                page.last_status = *http_code;
+                page.consecutive_failures = page.consecutive_failures.saturating_add(1);
+                if page.consecutive_failures >= MAX_FAILED_RUNS && !page.dropped {
+                    ctx.drop_page(&mut page, prev);
+                }
+            }
+        }
+        ctx.w.put_page(&v.url, &page);
+        Ok(ctx.summary)
+    }
+}
+
+struct Ctx<'a> {
+    v: &'a Visit,
+    from_domain: String,
+    summary: ApplySummary,
+    w: &'a mut WriteBatch,
+}
+
+/// Give repeated identical links on a page their occurrence number `n`.
+pub fn number_links(links: &[Link]) -> Vec<(LinkId, &Link)> {
+    let mut seen: HashMap<(&str, linkdiff_store::LinkType, &str), u16> = HashMap::new();
+    links
+        .iter()
+        .map(|l| {
+            let n = seen.entry((&l.url_to, l.link_type, &l.anchor)).or_insert(0);
+            let id = LinkId {
+                url_to: l.url_to.clone(),
+                link_type: l.link_type,
+                anchor: l.anchor.clone(),
+                n: *n,
+            };
+            *n = n.saturating_add(1);
+            (id, l)
+        })
+        .collect()
+}
+
+impl Ctx<'_> {
+    fn event(
+        &mut self,
+        kind: EventKind,
+        origin: Origin,
+        id: &LinkId,
+        rec: &LinkRecord,
+        page: &PageRecord,
+    ) {
+        if !rec.external {
+            return;
+        }
+        match kind {
+            EventKind::New => self.summary.new += 1,
+            EventKind::Lost => self.summary.lost += 1,
+        }
+        self.w.put_event(
+            id,
+            &EventRecord {
+                kind,
+                origin,
+                time: self.v.time,
+                url_from: self.v.url.clone(),
+                url_to: id.url_to.clone(),
+                link_type: id.link_type,
+                anchor: id.anchor.clone(),
+                link: rec.clone(),
+                title: page.title.clone(),
+                encoding: page.encoding.clone(),
+                http_code: page.last_status,
+                links_internal: page.links_internal,
+                links_external: page.links_external,
+            },
+        );
+    }
+
+    fn diff(
+        &mut self,
+        page: &mut PageRecord,
+        prev: Vec<(LinkId, LinkRecord)>,
+        meta: &PageMeta,
+        links: &[Link],
+        lost_origin: Origin,
+    ) {
+        let t = self.v.time;
+        let fresh = page.first_ok_visit.is_none();
+        page.first_ok_visit.get_or_insert(t);
+        page.last_ok_visit = Some(t);
+        page.last_status = meta.http_code;
+        page.consecutive_failures = 0;
+        page.dropped = false;
+        page.title = meta.title.clone();
+        page.language = meta.language.clone();
+        page.encoding = meta.encoding.clone();
+        page.page_size = meta.page_size;
+        page.ip = meta.ip.clone();
+        page.links_internal = meta.links_internal;
+        page.links_external = meta.links_external;
+
+        let mut prev: HashMap<LinkId, LinkRecord> = prev.into_iter().collect();
+        self.summary.links = links.len() as u32;
+        for (id, link) in number_links(links) {
+            let external = registrable_domain(url_host(&id.url_to)) != self.from_domain;
+            let (rec, event) = match prev.remove(&id) {
+                Some(mut rec) => {
+                    let came_back = !rec.live;
+                    rec.prev_visited = Some(rec.last_visited);
+                    rec.last_visited = t;
+                    rec.live = true;
+                    (rec, came_back.then_some(Origin::Recrawl))
+                }
+                None => (
+                    LinkRecord {
+                        first_seen: t,
+                        last_visited: t,
+                        original: fresh,
+                        live: true,
+                        ..Default::default()
+                    },
+                    Some(if fresh {
+                        Origin::Fresh
+                    } else {
+                        Origin::Recrawl
+                    }),
+                ),
+            };
+            let rec = LinkRecord {
+                alt: link.alt.clone(),
+                text_pre: link.text_pre.clone(),
+                text_post: link.text_post.clone(),
+                nofollow: link.nofollow,
+                redirect: link.redirect,
+                external,
+                ..rec
+            };
+            if let Some(origin) = event {
+                self.event(EventKind::New, origin, &id, &rec, page);
+            }
+            self.w.put_link(&self.v.url, &id, &rec);
+        }
+        for (id, mut rec) in prev {
+            if rec.live {
+                rec.live = false;
+                self.event(EventKind::Lost, lost_origin, &id, &rec, page);
+                self.w.put_link(&self.v.url, &id, &rec);
+            }
+        }
+    }
+
+    fn drop_page(&mut self, page: &mut PageRecord, prev: Vec<(LinkId, LinkRecord)>) {
+        page.dropped = true;
+        self.summary.dropped = true;
+        for (id, mut rec) in prev {
+            if rec.live {
+                rec.live = false;
+                self.event(EventKind::Lost, Origin::Drop, &id, &rec, page);
+                self.w.put_link(&self.v.url, &id, &rec);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,345 @@
+//! One test per indexing rule of SPEC §5.
+
+use super::*;
+use linkdiff_store::{EventKind, LinkType, Origin, TargetScope};
+
+const DAY: i64 = 86_400;
+const FROM: &str = "http://ref.test/page";
+
+fn link(to: &str, anchor: &str) -> Link {
+    Link {
+        url_to: to.into(),
+        link_type: LinkType::Href,
+        anchor: anchor.into(),
+        alt: String::new(),
+        text_pre: String::new(),
+        text_post: String::new(),
+        nofollow: false,
+        redirect: 0,
+    }
+}
+
+fn fetched(links: Vec<Link>) -> Outcome {
+    Outcome::Fetched {
+        meta: PageMeta {
+            http_code: 200,
+            title: "Ref".into(),
+            encoding: "utf8".into(),
+            ..Default::default()
+        },
+        links,
+    }
+}
+
+struct T {
+    ix: Indexer,
+    run: u64,
+}
+
+impl T {
+    fn new() -> T {
+        T {
+            ix: Indexer::new(Store::memory()),
+            run: 0,
+        }
+    }
+    fn visit(&mut self, day: i64, outcome: Outcome) -> ApplySummary {
+        self.visit_url(FROM, day, outcome)
+    }
+    fn visit_url(&mut self, url: &str, day: i64, outcome: Outcome) -> ApplySummary {
+        self.run += 1;
+        self.ix
+            .apply(&Visit {
+                url: url.into(),
+                time: day * DAY,
+                run: self.run,
+                depth: 0,
+                outcome,
+            })
+            .unwrap()
+    }
+    /// (date day, kind, origin, url_to, anchor) of every event, sorted.
+    fn events(&self) -> Vec<(i64, EventKind, Origin, String, String)> {
+        let mut v: Vec<_> = self
+            .ix
+            .store()
+            .all_events()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.time / DAY, e.kind, e.origin, e.url_to, e.anchor)
+            })
+            .collect();
+        v.sort_by_key(|e| format!("{:?}", e));
+        v
+    }
+    fn backlinks(&self, target: &str) -> Vec<(String, LinkId)> {
+        self.ix
+            .store()
+            .backlinks(&TargetScope::Subdomains(target.into()))
+            .map(|r| r.unwrap())
+            .collect()
+    }
+    fn record(&self, to: &str, anchor: &str, n: u16) -> LinkRecord {
+        let id = LinkId {
+            url_to: to.into(),
+            link_type: LinkType::Href,
+            anchor: anchor.into(),
+            n,
+        };
+        self.ix.store().link(FROM, &id).unwrap().unwrap()
+    }
+}
+
+const A: &str = "https://a.test/";
+const B: &str = "https://b.test/x";
+
+fn ev(
+    day: i64,
+    kind: EventKind,
+    origin: Origin,
+    to: &str,
+    anchor: &str,
+) -> (i64, EventKind, Origin, String, String) {
+    (day, kind, origin, to.into(), anchor.into())
+}
+
+#[test]
+fn first_visit_gives_fresh_new_events_and_original_links() {
+    let mut t = T::new();
+    let s = t.visit(1, fetched(vec![link(A, "a")]));
+    assert_eq!((s.new, s.lost), (1, 0));
+    assert_eq!(
+        t.events(),
+        vec![ev(1, EventKind::New, Origin::Fresh, A, "a")]
+    );
+    let r = t.record(A, "a", 0);
+    assert!(r.original && r.live);
+    assert_eq!(
+        (r.first_seen, r.last_visited, r.prev_visited),
+        (DAY, DAY, None)
+    );
+    assert_eq!(
+        t.ix.store().page(FROM).unwrap().unwrap().first_ok_visit,
+        Some(DAY)
+    );
+}
+
+#[test]
+fn added_link_is_new_recrawl_and_not_original() {
+    let mut t = T::new();
+    t.visit(1, fetched(vec![link(A, "a")]));
+    t.visit(2, fetched(vec![link(A, "a"), link(B, "b")]));
+    assert!(t
+        .events()
+        .contains(&ev(2, EventKind::New, Origin::Recrawl, B, "b")));
+    assert!(!t.record(B, "b", 0).original);
+    assert_eq!(t.events().len(), 2);
+}
+
+#[test]
+fn removed_link_is_lost_recrawl_and_leaves_the_backlink_index() {
+    let mut t = T::new();
+    t.visit(1, fetched(vec![link(A, "a"), link(B, "b")]));
+    t.visit(2, fetched(vec![link(A, "a")]));
+    assert!(t
+        .events()
+        .contains(&ev(2, EventKind::Lost, Origin::Recrawl, B, "b")));
+    assert!(t.backlinks("b.test").is_empty());
+    assert_eq!(t.backlinks("a.test").len(), 1);
+}
+
+#[test]
+fn anchor_change_is_lost_plus_new() {
+    let mut t = T::new();
+    t.visit(1, fetched(vec![link(A, "old")]));
+    t.visit(2, fetched(vec![link(A, "new")]));
+    let e = t.events();
+    assert!(e.contains(&ev(2, EventKind::Lost, Origin::Recrawl, A, "old")));
+    assert!(e.contains(&ev(2, EventKind::New, Origin::Recrawl, A, "new")));
+}
+
+#[test]
+fn duplicate_identical_links_two_to_one_is_one_lost() {
+    let mut t = T::new();
+    t.visit(1, fetched(vec![link(A, "a"), link(A, "a")]));
+    assert_eq!(t.backlinks("a.test").len(), 2);
+    let s = t.visit(2, fetched(vec![link(A, "a")]));
+    assert_eq!((s.new, s.lost), (0, 1));
+    assert_eq!(t.backlinks("a.test").len(), 1);
+    assert!(!t.record(A, "a", 1).live && t.record(A, "a", 0).live);
+}
+
+#[test]
+fn nofollow_toggle_updates_in_place_without_events() {
+    let mut t = T::new();
+    t.visit(1, fetched(vec![link(A, "a")]));
+    let mut l = link(A, "a");
+    l.nofollow = true;
+    l.text_pre = "before".into();
+    let s = t.visit(2, fetched(vec![l]));
+    assert_eq!((s.new, s.lost), (0, 0));
+    let r = t.record(A, "a", 0);
+    assert!(r.nofollow);
+    assert_eq!(r.text_pre, "before");
+}
+
+#[test]
+fn gone_404_and_410_drop_every_link() {
+    for code in [404, 410] {
+        let mut t = T::new();
+        t.visit(1, fetched(vec![link(A, "a"), link(B, "b")]));
+        let s = t.visit(2, Outcome::Gone { http_code: code });
+        assert!(s.dropped);
+        let e = t.events();
+        assert!(
+            e.contains(&ev(2, EventKind::Lost, Origin::Drop, A, "a")),
+            "{code}"
+        );
+        assert!(
+            e.contains(&ev(2, EventKind::Lost, Origin::Drop, B, "b")),
+            "{code}"
+        );
+        assert!(t.backlinks("a.test").is_empty());
+        assert_eq!(t.ix.store().page(FROM).unwrap().unwrap().last_status, code);
+    }
+}
+
+#[test]
+fn robots_disallow_drops() {
+    let mut t = T::new();
+    t.visit(1, fetched(vec![link(A, "a")]));
+    t.visit(2, Outcome::Disallowed);
+    assert!(t
+        .events()
+        .contains(&ev(2, EventKind::Lost, Origin::Drop, A, "a")));
+}
+
+#[test]
+fn one_5xx_keeps_links_three_drop() {
+    let mut t = T::new();
+    t.visit(1, fetched(vec![link(A, "a")]));
+    let s = t.visit(2, Outcome::Failed { http_code: 503 });
+    assert_eq!((s.lost, s.dropped), (0, false));
+    assert_eq!(t.backlinks("a.test").len(), 1);
+    t.visit(3, Outcome::Failed { http_code: 0 });
+    assert_eq!(t.backlinks("a.test").len(), 1);
+    let s = t.visit(4, Outcome::Failed { http_code: 500 });
+    assert!(s.dropped);
+    assert!(t
+        .events()
+        .contains(&ev(4, EventKind::Lost, Origin::Drop, A, "a")));
+    // A success in between resets the count.
+    let mut t = T::new();
+    t.visit(1, fetched(vec![link(A, "a")]));
+    t.visit(2, Outcome::Failed { http_code: 500 });
+    t.visit(3, Outcome::Failed { http_code: 500 });
+    t.visit(4, fetched(vec![link(A, "a")]));
+    t.visit(5, Outcome::Failed { http_code: 500 });
+    assert_eq!(t.backlinks("a.test").len(), 1);
+}
+
+#[test]
+fn content_page_turning_into_301_drops_links_and_adds_the_redirect() {
+    let mut t = T::new();
+    t.visit(1, fetched(vec![link(A, "a")]));
+    let mut r = link("https://c.test/new", "");
+    r.link_type = LinkType::Redirect;
+    r.redirect = 301;
+    t.visit(
+        2,
+        Outcome::Redirected {
+            meta: PageMeta {
+                http_code: 301,
+                ..Default::default()
+            },
+            link: r,
+        },
+    );
+    let e = t.events();
+    assert!(e.contains(&ev(2, EventKind::Lost, Origin::Drop, A, "a")));
+    assert!(e.contains(&ev(
+        2,
+        EventKind::New,
+        Origin::Recrawl,
+        "https://c.test/new",
+        ""
+    )));
+    let bl = t.backlinks("c.test");
+    assert_eq!(bl[0].1.link_type, LinkType::Redirect);
+}
+
+#[test]
+fn reappearing_link_gets_a_new_event_and_keeps_first_seen() {
+    let mut t = T::new();
+    t.visit(1, fetched(vec![link(A, "a")]));
+    t.visit(2, fetched(vec![]));
+    t.visit(5, fetched(vec![link(A, "a")]));
+    let e = t.events();
+    assert!(e.contains(&ev(5, EventKind::New, Origin::Recrawl, A, "a")));
+    assert_eq!(e.len(), 3);
+    let r = t.record(A, "a", 0);
+    assert_eq!(
+        (r.first_seen, r.prev_visited, r.last_visited),
+        (DAY, Some(DAY), 5 * DAY)
+    );
+}
+
+#[test]
+fn prev_and_last_visited_across_three_visits() {
+    let mut t = T::new();
+    for d in [1, 3, 7] {
+        t.visit(d, fetched(vec![link(A, "a")]));
+    }
+    let r = t.record(A, "a", 0);
+    assert_eq!(
+        (r.first_seen, r.prev_visited, r.last_visited),
+        (DAY, Some(3 * DAY), 7 * DAY)
+    );
+}
+
+#[test]
+fn url_from_first_seen_is_the_first_successful_visit() {
+    let mut t = T::new();
+    t.visit(1, Outcome::Failed { http_code: 500 });
+    t.visit(2, fetched(vec![link(A, "a")]));
+    t.visit(3, fetched(vec![link(A, "a")]));
+    let p = t.ix.store().page(FROM).unwrap().unwrap();
+    assert_eq!(
+        (p.first_visit, p.first_ok_visit),
+        (Some(DAY), Some(2 * DAY))
+    );
+    assert!(
+        t.record(A, "a", 0).original,
+        "first successful visit counts as the first visit"
+    );
+}
+
+#[test]
+fn internal_links_are_stored_but_never_backlinks_or_events() {
+    let mut t = T::new();
+    let s = t.visit(
+        1,
+        fetched(vec![link("http://www.ref.test/other", "in"), link(A, "a")]),
+    );
+    assert_eq!((s.links, s.new), (2, 1));
+    assert!(t.backlinks("ref.test").is_empty());
+    assert_eq!(t.ix.store().forward_links(FROM).unwrap().len(), 2);
+}
+
+#[test]
+fn reapplying_a_visit_changes_nothing() {
+    let mut t = T::new();
+    t.visit(1, fetched(vec![link(A, "a")]));
+    let v = Visit {
+        url: FROM.into(),
+        time: 2 * DAY,
+        run: 9,
+        depth: 0,
+        outcome: fetched(vec![link(B, "b")]),
+    };
+    assert!(t.ix.apply(&v).unwrap().applied);
+    let before = (t.events(), t.record(B, "b", 0));
+    let again = t.ix.apply(&v).unwrap();
+    assert!(!again.applied);
+    assert_eq!((t.events(), t.record(B, "b", 0)), before);
+}
