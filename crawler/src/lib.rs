@@ -1,11 +1,66 @@
 //! The crawler: "here is a URL, may I fetch it, and what does it link to?"
 //!
-//! [`extract`] turns one fetched page into page fields and links (pure, no I/O). The fetching
-//! side (politeness, robots.txt, frontier, SSRF guard) produces one [`Visit`] per fetch and hands
-//! it to a caller-supplied sink; the crawler never writes the link index itself.
+//! [`extract()`] turns one fetched page into page fields and links (pure, no I/O).
+//! [`Crawler::run`] performs one crawl run: a frontier persisted in the store, per-host
+//! politeness (governor) and robots.txt, an SSRF guard, and one [`linkdiff_store::Visit`] per
+//! fetch handed to a [`VisitSink`] together with the frontier changes it causes, so the two are
+//! committed in one atomic batch. The crawler never writes the link index itself: the binary
+//! plugs the indexer in as the sink.
 
 pub mod charset;
+mod crawl;
 pub mod extract;
+pub mod fetch;
 pub mod normalize;
+pub mod resolve;
+pub mod robots;
+pub mod seeds;
 
+pub use crawl::{CrawlConfig, Crawler, Progress, Scope, VisitSink};
 pub use extract::{extract, Extracted, ExtractedLink, PageFields, PageInput};
+
+use linkdiff_store::LinkType;
+
+/// Errors that end a crawl run (per-page problems are data, recorded in the visit).
+#[derive(Debug, thiserror::Error)]
+pub enum CrawlError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] linkdiff_store::StoreError),
+    /// `--as-of` earlier than the last run.
+    #[error(
+        "--as-of {given} is earlier than the last run ({last}); runs must move forward in time"
+    )]
+    AsOfBeforeLastRun {
+        /// Given time.
+        given: String,
+        /// Last run's time.
+        last: String,
+    },
+    /// A seed file could not be read.
+    #[error("cannot read seed file {path}: {detail}")]
+    SeedFile {
+        /// Path given.
+        path: String,
+        /// OS error.
+        detail: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("{0}")]
+    Client(String),
+    /// The visit sink (indexer) failed.
+    #[error("indexing failed: {0}")]
+    Sink(String),
+    /// Nothing to crawl.
+    #[error("no seed URLs: give a seed file or --url, or crawl a db that already has pages")]
+    NoSeeds,
+}
+
+/// Link types the crawler follows to discover pages (form actions, feeds and alternates are
+/// recorded but not fetched).
+pub fn follows(t: LinkType) -> bool {
+    matches!(
+        t,
+        LinkType::Href | LinkType::Redirect | LinkType::Frame | LinkType::Canonical
+    )
+}

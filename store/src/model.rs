@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 /// How a page links to another URL (SPEC §4), with the Ahrefs v2 names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LinkType {
     /// `<a href>`, `<area href>`.
     Href,

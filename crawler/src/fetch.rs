@@ -1,0 +1,214 @@
+//! One HTTP fetch: shared client, timeouts, body cap, no redirect following.
+
+use crate::resolve::{GuardedResolver, BLOCKED};
+use futures_util::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings of the shared HTTP client.
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    /// User-Agent header.
+    pub user_agent: String,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// Body cap in bytes; larger bodies are truncated.
+    pub max_body: usize,
+    /// DNS overrides and SSRF guard.
+    pub resolver: GuardedResolver,
+}
+
+/// Why a fetch produced no response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    /// The request or body read timed out.
+    Timeout,
+    /// The address is private/loopback and not allowed.
+    Blocked(String),
+    /// DNS or connection failure.
+    Connect(String),
+    /// Anything else (protocol error, body error).
+    Other(String),
+}
+
+impl FetchError {
+    /// Short kind for run statistics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FetchError::Timeout => "timeout",
+            FetchError::Blocked(_) => "blocked",
+            FetchError::Connect(_) => "connect",
+            FetchError::Other(_) => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchError::Timeout => f.write_str("timed out"),
+            FetchError::Blocked(m) | FetchError::Connect(m) | FetchError::Other(m) => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+/// A response, body read (up to the cap).
+#[derive(Debug, Clone, Default)]
+pub struct Fetched {
+    /// Status code.
+    pub status: u16,
+    /// Headers the crawler uses, lowercase names; repeated headers joined with ", ".
+    pub headers: Vec<(String, String)>,
+    /// Body after decompression, at most `max_body` bytes.
+    pub body: Vec<u8>,
+    /// The body was cut at `max_body`.
+    pub truncated: bool,
+    /// Address connected to.
+    pub ip: String,
+}
+
+impl Fetched {
+    /// A header value by lowercase name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+const KEPT_HEADERS: [&str; 7] = [
+    "content-type",
+    "content-language",
+    "x-robots-tag",
+    "link",
+    "location",
+    "retry-after",
+    "refresh",
+];
+
+/// The shared client: connection pool, gzip/br/deflate, HTTP/1.1 and 2, no proxy, no redirects.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    cfg: Arc<FetchConfig>,
+}
+
+impl Fetcher {
+    /// Build the client.
+    pub fn new(cfg: FetchConfig) -> Result<Fetcher, String> {
+        let client = reqwest::Client::builder()
+            .user_agent(cfg.user_agent.clone())
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .pool_max_idle_per_host(4)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .dns_resolver(Arc::new(cfg.resolver.clone()))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Fetcher {
+            client,
+            cfg: Arc::new(cfg),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FetchConfig {
+        &self.cfg
+    }
+
+    /// GET `url`, reading at most `max_body` bytes of body.
+    pub async fn get(&self, url: &url::Url) -> Result<Fetched, FetchError> {
+        self.get_capped(url, self.cfg.max_body).await
+    }
+
+    /// GET with an explicit body cap.
+    pub async fn get_capped(&self, url: &url::Url, cap: usize) -> Result<Fetched, FetchError> {
+        if let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = url.host() {
+            let ip: std::net::IpAddr = url
+                .host_str()
+                .unwrap_or("")
+                .trim_matches(['[', ']'])
+                .parse()
+                .map_err(|_| FetchError::Other("bad IP literal".into()))?;
+            if !self.cfg.resolver.ip_allowed(ip) {
+                return Err(FetchError::Blocked(format!(
+                    "{ip} is a private or loopback address; use --allow-private or --resolve"
+                )));
+            }
+        }
+        let resp = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(classify)?;
+        let status = resp.status().as_u16();
+        let ip = resp
+            .remote_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        let mut headers: Vec<(String, String)> = Vec::new();
+        for name in KEPT_HEADERS {
+            let vals: Vec<&str> = resp
+                .headers()
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            if !vals.is_empty() {
+                headers.push((name.to_string(), vals.join(", ")));
+            }
+        }
+        let mut body = Vec::new();
+        let mut truncated = false;
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(classify)?;
+            let room = cap - body.len();
+            if chunk.len() >= room {
+                body.extend_from_slice(&chunk[..room]);
+                truncated = chunk.len() > room || stream.next().await.is_some();
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched {
+            status,
+            headers,
+            body,
+            truncated,
+            ip,
+        })
+    }
+}
+
+fn classify(e: reqwest::Error) -> FetchError {
+    let mut msg = e.to_string();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    if msg.contains(BLOCKED) {
+        let detail = msg
+            .split(": ")
+            .find(|p| p.contains(BLOCKED))
+            .unwrap_or(&msg)
+            .to_string();
+        return FetchError::Blocked(detail);
+    }
+    if e.is_timeout() {
+        FetchError::Timeout
+    } else if e.is_connect() {
+        FetchError::Connect(msg)
+    } else {
+        FetchError::Other(msg)
+    }
+}

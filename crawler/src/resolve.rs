@@ -1,0 +1,166 @@
+//! DNS with `--resolve` overrides and the SSRF guard: private, loopback, link-local and
+//! unspecified addresses are refused unless named by `--resolve` or `--allow-private`.
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+/// One `--resolve HOST:PORT:ADDR` rule; `HOST` may be `*` or `*.suffix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveRule {
+    /// Host pattern, lowercase.
+    pub host: String,
+    /// Port the rule was written for (informational: the URL's port is used to connect).
+    pub port: u16,
+    /// Address to connect to.
+    pub addr: IpAddr,
+}
+
+impl ResolveRule {
+    /// Parse `HOST:PORT:ADDR` (ADDR may be `[v6]`).
+    pub fn parse(s: &str) -> Result<ResolveRule, String> {
+        let bad = || format!("--resolve '{s}' is not HOST:PORT:ADDR");
+        let (host, rest) = s.split_once(':').ok_or_else(bad)?;
+        let (port, addr) = rest.split_once(':').ok_or_else(bad)?;
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        let addr: IpAddr = addr.trim_matches(['[', ']']).parse().map_err(|_| bad())?;
+        if host.is_empty() {
+            return Err(bad());
+        }
+        Ok(ResolveRule {
+            host: host.to_ascii_lowercase(),
+            port,
+            addr,
+        })
+    }
+
+    /// Whether the rule covers `host`.
+    pub fn matches(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        if self.host == "*" {
+            return true;
+        }
+        if let Some(suffix) = self.host.strip_prefix("*.") {
+            return host.ends_with(&format!(".{suffix}")) || host == suffix;
+        }
+        self.host == host
+    }
+}
+
+/// True for addresses a crawler must not reach by default.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (o[0] == 100 && (o[1] & 0xC0) == 64)
+                || o[0] == 0
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (s[0] & 0xFE00) == 0xFC00
+                || (s[0] & 0xFFC0) == 0xFE80
+        }
+    }
+}
+
+/// The message carried by a refused resolution (the crawler reports it as `blocked`).
+pub const BLOCKED: &str = "resolves only to private or loopback addresses";
+
+/// reqwest resolver applying the rules and the guard.
+#[derive(Debug, Clone, Default)]
+pub struct GuardedResolver {
+    /// `--resolve` rules, first match wins.
+    pub rules: Arc<Vec<ResolveRule>>,
+    /// `--allow-private`.
+    pub allow_private: bool,
+}
+
+impl GuardedResolver {
+    /// The override for `host`, if any.
+    pub fn override_for(&self, host: &str) -> Option<IpAddr> {
+        self.rules.iter().find(|r| r.matches(host)).map(|r| r.addr)
+    }
+
+    /// Whether an IP literal in a URL may be fetched.
+    pub fn ip_allowed(&self, ip: IpAddr) -> bool {
+        self.allow_private || !is_private(ip) || self.rules.iter().any(|r| r.addr == ip)
+    }
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let this = self.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            if let Some(ip) = this.override_for(&host) {
+                let addrs: Addrs = Box::new(std::iter::once(SocketAddr::new(ip, 0)));
+                return Ok(addrs);
+            }
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|a| this.allow_private || !is_private(a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                let shown: Vec<String> = found.iter().map(|a| a.ip().to_string()).collect();
+                return Err(format!(
+                    "{host} {BLOCKED} ({}); use --allow-private or --resolve",
+                    shown.join(", ")
+                )
+                .into());
+            }
+            let addrs: Addrs = Box::new(allowed.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_parse_and_match_wildcards() {
+        let r = ResolveRule::parse("*.test:8080:127.0.0.1").unwrap();
+        assert!(r.matches("h001.test") && r.matches("a.b.TEST") && !r.matches("test.com"));
+        assert!(ResolveRule::parse("*:1:::1").is_ok());
+        assert!(ResolveRule::parse("x:y:z").is_err());
+        assert!(ResolveRule::parse("a.com:80:[::1]")
+            .unwrap()
+            .matches("a.com"));
+    }
+
+    #[test]
+    fn private_ranges() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.5.5",
+            "169.254.1.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "100.64.0.1",
+        ] {
+            assert!(is_private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:4700::1111", "8.8.8.8"] {
+            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! `linkdiff crawl`: one run, or a schedule of runs with `--every`.
+
+use super::{open_store, UsageError};
+use anyhow::Context;
+use clap::Args;
+use linkdiff_crawler::fetch::FetchConfig;
+use linkdiff_crawler::resolve::{GuardedResolver, ResolveRule};
+use linkdiff_crawler::{CrawlConfig, Crawler, Progress, Scope};
+use linkdiff_indexer::time::iso;
+use linkdiff_indexer::Indexer;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// Arguments of `crawl` (SPEC §2).
+#[derive(Debug, Args)]
+pub struct CrawlArgs {
+    /// Seed list files: one URL per line, `#` comments.
+    seed_files: Vec<PathBuf>,
+    /// Seed URL (repeatable).
+    #[arg(long = "url")]
+    urls: Vec<String>,
+    #[command(flatten)]
+    db: super::DbArg,
+    /// The run's clock: RFC 3339 time or YYYY-MM-DD (00:00:00Z).
+    #[arg(long)]
+    as_of: Option<String>,
+    /// seeds, hosts or all.
+    #[arg(long, default_value = "hosts", value_parser = ["seeds", "hosts", "all"])]
+    scope: String,
+    /// Stop after N pages in a run.
+    #[arg(long)]
+    max_pages: Option<u64>,
+    /// Maximum link hops from a seed.
+    #[arg(long)]
+    max_depth: Option<u16>,
+    /// Maximum pages per host in a run.
+    #[arg(long)]
+    max_pages_per_host: Option<u64>,
+    /// Requests per second per host (0 = unlimited, for hosts you own).
+    #[arg(long, default_value_t = 1.0)]
+    rate: f64,
+    /// Fetches in flight at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Per-request timeout, seconds.
+    #[arg(long, default_value_t = 30.0)]
+    timeout: f64,
+    /// Body cap in bytes (larger bodies are truncated and indexed from the part read).
+    #[arg(long, default_value_t = 5 * 1024 * 1024)]
+    max_body: usize,
+    /// User-Agent, also the robots.txt agent.
+    #[arg(long, default_value = concat!("linkdiff/", env!("CARGO_PKG_VERSION")))]
+    user_agent: String,
+    /// HOST:PORT:ADDR, like curl; HOST may be `*` or `*.suffix`. Named addresses are trusted.
+    #[arg(long)]
+    resolve: Vec<String>,
+    /// Allow private, loopback and link-local addresses.
+    #[arg(long)]
+    allow_private: bool,
+    /// Repeat runs every DURATION (e.g. 90s, 30m, 6h, 1d) until stopped.
+    #[arg(long)]
+    every: Option<String>,
+    /// With --every: stop after N runs.
+    #[arg(long)]
+    max_runs: Option<u64>,
+    /// auto, bar, plain or off.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "bar", "plain", "off"])]
+    progress: String,
+    /// Extra attempts for 5xx, 429 and network errors within a run.
+    #[arg(long, default_value_t = 2)]
+    retries: u8,
+    /// First retry back-off, seconds (doubles per attempt; Retry-After wins when longer).
+    #[arg(long, default_value_t = 2.0)]
+    retry_backoff: f64,
+}
+
+/// Parse `90s`, `30m`, `6h`, `1d`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration like 90s, 30m, 6h or 1d"))?;
+    let mult = match unit {
+        "" | "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86400.0,
+        _ => return Err(format!("'{s}' has an unknown unit (use s, m, h or d)")),
+    };
+    if !(n > 0.0) {
+        return Err(format!("'{s}' must be positive"));
+    }
+    Ok(Duration::from_secs_f64(n * mult))
+}
+
+fn usage(msg: String) -> anyhow::Error {
+    UsageError(msg).into()
+}
+
+pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
+    let mut seeds: Vec<Url> = Vec::new();
+    for f in &a.seed_files {
+        let (urls, warnings) = linkdiff_crawler::seeds::read_seed_file(f)?;
+        for w in warnings {
+            eprintln!("linkdiff: {w}");
+        }
+        seeds.extend(urls);
+    }
+    for u in &a.urls {
+        seeds.push(
+            linkdiff_crawler::normalize::parse_absolute(u)
+                .map_err(|e| usage(format!("--url {e}")))?,
+        );
+    }
+    let as_of = match &a.as_of {
+        Some(s) => Some(linkdiff_indexer::time::parse(s).ok_or_else(|| {
+            usage(format!(
+                "--as-of '{s}' is not an RFC 3339 time or a YYYY-MM-DD date"
+            ))
+        })?),
+        None => None,
+    };
+    let rules = a
+        .resolve
+        .iter()
+        .map(|r| ResolveRule::parse(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(usage)?;
+    if !(a.rate >= 0.0) || !a.rate.is_finite() {
+        return Err(usage(format!("--rate {} must be 0 or more", a.rate)));
+    }
+    if !(a.timeout > 0.0) {
+        return Err(usage("--timeout must be positive".into()));
+    }
+    let every = a
+        .every
+        .as_deref()
+        .map(parse_duration)
+        .transpose()
+        .map_err(usage)?;
+    let scope = match a.scope.as_str() {
+        "seeds" => Scope::Seeds,
+        "all" => Scope::All,
+        _ => Scope::Hosts,
+    };
+    let store = open_store(&a.db.db)?;
+    let cfg = CrawlConfig {
+        seeds,
+        as_of,
+        scope,
+        max_pages: a.max_pages,
+        max_depth: a.max_depth,
+        max_pages_per_host: a.max_pages_per_host,
+        rate: a.rate,
+        concurrency: a.concurrency.max(1),
+        retries: a.retries,
+        retry_backoff: Duration::from_secs_f64(a.retry_backoff.max(0.0)),
+        fetch: FetchConfig {
+            user_agent: a.user_agent.clone(),
+            timeout: Duration::from_secs_f64(a.timeout),
+            max_body: a.max_body.max(1),
+            resolver: GuardedResolver {
+                rules: Arc::new(rules),
+                allow_private: a.allow_private,
+            },
+        },
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(schedule(store, cfg, every, a.max_runs, &a.progress))
+}
+
+/// Run once, or every `every` until stopped or `max_runs` reached.
+pub async fn schedule(
+    store: linkdiff_store::Store,
+    mut cfg: CrawlConfig,
+    every: Option<Duration>,
+    max_runs: Option<u64>,
+    progress_mode: &str,
+) -> anyhow::Result<()> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!("linkdiff: stopping: finishing the pages in hand, then saving");
+        let _ = tx.send(true);
+    });
+    let mut runs = 0u64;
+    let start = Instant::now();
+    loop {
+        let summary = crawl_once(&store, &cfg, rx.clone(), progress_mode).await?;
+        println!("{summary}");
+        runs += 1;
+        if *rx.borrow() {
+            break;
+        }
+        let Some(every) = every else { break };
+        if max_runs.is_some_and(|m| runs >= m) {
+            break;
+        }
+        // Later runs use the real clock.
+        cfg.as_of = None;
+        let next = start + every * runs as u32;
+        let mut rx2 = rx.clone();
+        tokio::select! {
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(next)) => {}
+            _ = rx2.changed() => break,
+        }
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// One run with progress display and ranks; returns the summary paragraph.
+pub async fn crawl_once(
+    store: &linkdiff_store::Store,
+    cfg: &CrawlConfig,
+    stop: tokio::sync::watch::Receiver<bool>,
+    progress_mode: &str,
+) -> anyhow::Result<String> {
+    let crawler = Crawler::new(store.clone(), cfg.clone())?;
+    let mut sink = crate::sink::IndexSink::new(Indexer::new(store.clone()));
+    let mode = match progress_mode {
+        "auto" if std::io::stderr().is_terminal() => "bar",
+        "auto" => "off",
+        m => m,
+    };
+    let bar = (mode == "bar").then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b
+    });
+    let mut last_plain = Instant::now();
+    let mut show = |p: &Progress| {
+        for n in &p.notes {
+            match &bar {
+                Some(b) => b.println(format!("linkdiff: {n}")),
+                None => eprintln!("linkdiff: {n}"),
+            }
+        }
+        let rate = p.fetched as f64 / p.elapsed.as_secs_f64().max(0.001);
+        let msg = format!(
+            "run {}: {} fetched, {} queued, {} in flight, {} errors, {:.0} pages/s",
+            p.run, p.fetched, p.queued, p.in_flight, p.errors, rate
+        );
+        if let Some(b) = &bar {
+            b.set_message(msg);
+            b.tick();
+        } else if mode == "plain" && last_plain.elapsed() >= Duration::from_secs(3) {
+            last_plain = Instant::now();
+            eprintln!("{msg}");
+        }
+    };
+    let t0 = Instant::now();
+    let run = crawler.run(&mut sink, stop, &mut show).await?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let ranked = if run.finished.is_some() {
+        let r = linkdiff_indexer::rank::recompute(store).context("ranking failed")?;
+        format!(
+            " Ranks recomputed over {} pages and {} domains.",
+            r.pages, r.domains
+        )
+    } else {
+        " The run was interrupted; the next crawl on this database resumes it.".to_string()
+    };
+    let errors = if run.error_kinds.is_empty() {
+        String::new()
+    } else {
+        let kinds: Vec<String> = run
+            .error_kinds
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        format!(" (by kind: {})", kinds.join(", "))
+    };
+    Ok(format!(
+        "Run {} as of {}: fetched {} pages ({} new) in {:.1} s ({:.0} pages/s), {} bytes; {} links seen, {} new and {} lost backlinks; {} errors{}.{}",
+        run.id,
+        iso(run.as_of),
+        run.fetched,
+        run.new_pages,
+        secs,
+        run.fetched as f64 / secs.max(0.001),
+        run.bytes,
+        sink.links,
+        sink.new,
+        sink.lost,
+        run.errors,
+        errors,
+        ranked
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("6h").unwrap(), Duration::from_secs(6 * 3600));
+        assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86400));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(
+            parse_duration("5y").is_err()
+                && parse_duration("abc").is_err()
+                && parse_duration("0s").is_err()
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! Command-line interface (SPEC §2). Names here are stable: scripts depend on them.
+
+mod crawl;
+mod extract;
+mod status;
+mod testweb;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use linkdiff_store::Store;
+use std::path::{Path, PathBuf};
+
+/// A usage error (exit code 2) raised after parsing, e.g. a bad `--as-of`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Self-hosted backlink index: crawl pages, diff visits into new/lost backlinks, answer Ahrefs
+/// v2 and DataForSEO-compatible queries.
+#[derive(Debug, Parser)]
+#[command(name = "linkdiff", version, about)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--db`, shared by commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbArg {
+    /// Database directory (default: $LINKDIFF_DB, else ./linkdiff.db).
+    #[arg(long, env = "LINKDIFF_DB", default_value = "linkdiff.db")]
+    pub db: PathBuf,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Crawl seed URLs and index what changed since the last run.
+    Crawl(crawl::CrawlArgs),
+    /// Show totals of an index.
+    Status(status::StatusArgs),
+    /// Recompute URL Rating, Domain Rating and Ahrefs Rank.
+    Rank(DbArg),
+    /// Run the extractor on one saved page and print its fields and links.
+    Extract(extract::ExtractArgs),
+    /// Serve the local test web (for benchmarks and trying things out).
+    #[command(hide = true)]
+    Testweb(testweb::TestwebArgs),
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Crawl(a) => crawl::run(a),
+        Command::Status(a) => status::run(a),
+        Command::Rank(a) => {
+            let store = open_store(&a.db)?;
+            let s = linkdiff_indexer::rank::recompute(&store).context("ranking failed")?;
+            println!(
+                "ranked {} pages ({} dofollow edges) and {} domains ({} edges)",
+                s.pages, s.page_edges, s.domains, s.domain_edges
+            );
+            Ok(())
+        }
+        Command::Extract(a) => extract::run(a),
+        Command::Testweb(a) => testweb::run(a),
+    }
+}
+
+/// Open (or create) the store at `path` with a clear error.
+pub fn open_store(path: &Path) -> anyhow::Result<Store> {
+    Store::open(path).with_context(|| format!("cannot open the database {}", path.display()))
+}
+
+/// One sentence from an error chain: the outermost context and its root cause.
+pub fn sentence(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    parts.dedup();
+    let s = parts.join(": ");
+    if s.ends_with('.') {
+        s
+    } else {
+        format!("{s}.")
+    }
+}

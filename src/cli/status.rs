@@ -1,0 +1,64 @@
+//! `linkdiff status`.
+
+use super::DbArg;
+use clap::Args;
+use linkdiff_indexer::time::iso;
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    db: DbArg,
+    /// table or json.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    output: String,
+}
+
+pub(super) fn run(a: StatusArgs) -> anyhow::Result<()> {
+    let store = super::open_store(&a.db.db)?;
+    let s = store.stats()?;
+    let last = store.last_run()?;
+    let last_run = last.as_ref().map(|r| {
+        serde_json::json!({
+            "id": r.id,
+            "as_of": iso(r.as_of),
+            "started": iso(r.started),
+            "finished": r.finished.map(iso),
+            "fetched": r.fetched,
+            "new_pages": r.new_pages,
+            "errors": r.errors,
+            "bytes": r.bytes,
+        })
+    });
+    if a.output == "json" {
+        let v = serde_json::json!({
+            "pages": s.pages, "links": s.links, "backlinks": s.backlinks, "events": s.events,
+            "runs": s.runs, "last_run": last_run, "size_bytes": s.size_bytes,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("database    {}", a.db.db.display());
+    println!("pages       {}", s.pages);
+    println!("links       {} live", s.links);
+    println!("backlinks   {} live external", s.backlinks);
+    println!("events      {} new/lost", s.events);
+    println!("runs        {}", s.runs);
+    match last {
+        Some(r) => println!(
+            "last run    #{} as of {} ({} pages, {} errors{})",
+            r.id,
+            iso(r.as_of),
+            r.fetched,
+            r.errors,
+            if r.finished.is_some() {
+                ""
+            } else {
+                ", unfinished: the next crawl resumes it"
+            }
+        ),
+        None => println!("last run    none yet"),
+    }
+    println!("size        {} bytes on disk", s.size_bytes);
+    Ok(())
+}

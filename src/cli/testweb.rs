@@ -1,0 +1,53 @@
+//! `linkdiff testweb`: serve the generated test web on loopback until stopped.
+
+use crate::testweb::{serve, TestWeb, WebConfig};
+use clap::Args;
+
+/// Arguments of `testweb`.
+#[derive(Debug, Args)]
+pub struct TestwebArgs {
+    /// Port on 127.0.0.1 (0 = any).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Hosts.
+    #[arg(long, default_value_t = 12)]
+    hosts: usize,
+    /// Content pages per host.
+    #[arg(long, default_value_t = 8)]
+    pages: usize,
+    /// External links per page.
+    #[arg(long, default_value_t = 6)]
+    links: usize,
+    /// Filler bytes per page.
+    #[arg(long, default_value_t = 0)]
+    filler: usize,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Starting epoch (GET /_testweb/epoch/N on any host switches).
+    #[arg(long, default_value_t = 1)]
+    epoch: u32,
+}
+
+pub(super) fn run(a: TestwebArgs) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let web = TestWeb::new(WebConfig {
+            seed: a.seed,
+            hosts: a.hosts.max(2),
+            pages_per_host: a.pages.max(1),
+            links_per_page: a.links,
+            filler_bytes: a.filler,
+        });
+        web.set_epoch(a.epoch);
+        let running = serve(web, a.port).await?;
+        println!(
+            "test web on {} — crawl with: --resolve '{}' --url http://h000.test:{}/",
+            running.addr,
+            running.resolve_arg(),
+            running.addr.port()
+        );
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,42 @@
+//! Wiring the crawler to the indexer: each visit and its frontier writes in one batch.
+
+use linkdiff_crawler::VisitSink;
+use linkdiff_indexer::Indexer;
+use linkdiff_store::{Visit, WriteBatch};
+
+/// [`VisitSink`] that applies visits with the indexer and counts events.
+pub struct IndexSink {
+    /// The indexer.
+    pub indexer: Indexer,
+    /// New events written in this run.
+    pub new: u64,
+    /// Lost events written in this run.
+    pub lost: u64,
+    /// Links seen in this run.
+    pub links: u64,
+}
+
+impl IndexSink {
+    /// A sink over `indexer`.
+    pub fn new(indexer: Indexer) -> Self {
+        IndexSink {
+            indexer,
+            new: 0,
+            lost: 0,
+            links: 0,
+        }
+    }
+}
+
+impl VisitSink for IndexSink {
+    fn apply(&mut self, visit: &Visit, frontier: WriteBatch) -> Result<(), String> {
+        let s = self
+            .indexer
+            .apply_with(visit, frontier)
+            .map_err(|e| e.to_string())?;
+        self.new += s.new as u64;
+        self.lost += s.lost as u64;
+        self.links += s.links as u64;
+        Ok(())
+    }
+}

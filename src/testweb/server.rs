@@ -1,0 +1,173 @@
+//! Serving the test web over HTTP on a loopback port, dispatching on the Host header.
+
+use super::TestWeb;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Every request the web answered: (host, path, when).
+pub type RequestLog = Arc<Mutex<Vec<(String, String, Instant)>>>;
+
+/// A test web being served.
+pub struct RunningWeb {
+    /// The generator (switch epochs through it).
+    pub web: Arc<TestWeb>,
+    /// Bound address (127.0.0.1:port).
+    pub addr: SocketAddr,
+    /// Request log, for politeness tests.
+    pub log: RequestLog,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl RunningWeb {
+    /// The `--resolve` argument that routes every `.test` host to this server.
+    pub fn resolve_arg(&self) -> String {
+        format!("*.test:{}:127.0.0.1", self.addr.port())
+    }
+}
+
+impl Drop for RunningWeb {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Ctx {
+    web: Arc<TestWeb>,
+    log: RequestLog,
+}
+
+/// Bind `127.0.0.1:0` (or `port`) and serve `web` on the current tokio runtime.
+pub async fn serve(web: TestWeb, port: u16) -> std::io::Result<RunningWeb> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    web.set_port(addr.port());
+    let web = Arc::new(web);
+    let log: RequestLog = Arc::default();
+    let ctx = Ctx {
+        web: web.clone(),
+        log: log.clone(),
+    };
+    let app = axum::Router::new().fallback(handle).with_state(ctx);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(RunningWeb {
+        web,
+        addr,
+        log,
+        shutdown: Some(tx),
+    })
+}
+
+async fn handle(State(ctx): State<Ctx>, req: Request) -> Response {
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    ctx.log.lock().expect("log lock").push((
+        host.split(':').next().unwrap_or("").to_string(),
+        path.clone(),
+        Instant::now(),
+    ));
+    if let Some(e) = path
+        .strip_prefix("/_testweb/epoch/")
+        .and_then(|e| e.parse().ok())
+    {
+        ctx.web.set_epoch(e);
+        return Response::new(Body::from(format!("epoch {e}\n")));
+    }
+    if let Some(resp) = special(&path, &query).await {
+        return resp;
+    }
+    let (code, headers, body) = ctx.web.respond(&host, &path);
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (k, v) in headers {
+        if let (Ok(name), Ok(val)) = (
+            axum::http::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
+            resp.headers_mut().insert(name, val);
+        }
+    }
+    resp
+}
+
+/// Misbehaving endpoints for crawler tests, on every host, never linked from the web:
+/// `/special/slow` (answers after 30 s), `/special/endless` (a body that never ends),
+/// `/special/pdf` (not HTML), `/special/429?n=N` (429 with Retry-After: 1),
+/// `/special/chain/N` (a redirect chain of N hops), `/special/loop/a` ⇄ `/special/loop/b`,
+/// `/special/crawl-delay/robots.txt`.
+async fn special(path: &str, _query: &str) -> Option<Response> {
+    let rest = path.strip_prefix("/special/")?;
+    let mut resp = Response::new(Body::empty());
+    match rest {
+        "slow" => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            *resp.body_mut() = Body::from("<a href=\"http://late.test/\">late</a>");
+        }
+        "endless" => {
+            let chunk = bytes_chunk();
+            let stream =
+                futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            *resp.body_mut() = Body::from_stream(stream);
+            resp.headers_mut()
+                .insert("content-type", HeaderValue::from_static("text/html"));
+        }
+        "pdf" => {
+            *resp.body_mut() = Body::from("%PDF-1.4 <a href=\"http://x.test/\">no</a>");
+            resp.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/pdf"));
+        }
+        "429" => {
+            *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            resp.headers_mut()
+                .insert("retry-after", HeaderValue::from_static("1"));
+        }
+        "loop/a" | "loop/b" => {
+            let to = if rest == "loop/a" {
+                "/special/loop/b"
+            } else {
+                "/special/loop/a"
+            };
+            *resp.status_mut() = StatusCode::MOVED_PERMANENTLY;
+            resp.headers_mut()
+                .insert("location", HeaderValue::from_str(to).ok()?);
+        }
+        _ => {
+            let n: u32 = rest.strip_prefix("chain/")?.parse().ok()?;
+            if n == 0 {
+                *resp.body_mut() = Body::from("<p>end of chain</p>");
+                resp.headers_mut()
+                    .insert("content-type", HeaderValue::from_static("text/html"));
+            } else {
+                *resp.status_mut() = StatusCode::FOUND;
+                let to = format!("/special/chain/{}", n - 1);
+                resp.headers_mut()
+                    .insert("location", HeaderValue::from_str(&to).ok()?);
+            }
+        }
+    }
+    Some(resp)
+}
+
+fn bytes_chunk() -> axum::body::Bytes {
+    axum::body::Bytes::from("<p>endless <a href=\"http://more.test/\">more</a></p>\n".repeat(200))
+}
