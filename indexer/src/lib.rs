@@ -6,6 +6,7 @@
 //! [`query`] answers the Ahrefs v2 tables. No async, no HTTP: all I/O goes through the store.
 
 pub mod apply;
+pub mod query;
 pub mod rank;
 pub mod time;
 

@@ -1,0 +1,377 @@
+//! Tables on a small hand-built index with the expected rows written out.
+
+use super::*;
+use crate::{Indexer, Link, LinkType, Outcome, PageMeta, Visit};
+
+const DAY: i64 = 86_400;
+// 2024-03-01 and 2024-03-08.
+const D1: i64 = 19_783 * DAY;
+const D2: i64 = 19_790 * DAY;
+
+fn link(to: &str, anchor: &str, nofollow: bool) -> Link {
+    Link {
+        url_to: to.into(),
+        link_type: LinkType::Href,
+        anchor: anchor.into(),
+        alt: String::new(),
+        text_pre: "pre".into(),
+        text_post: "post".into(),
+        nofollow,
+        redirect: 0,
+    }
+}
+
+fn visit(ix: &Indexer, run: u64, url: &str, time: i64, links: Vec<Link>) {
+    ix.apply(&Visit {
+        url: url.into(),
+        time,
+        run,
+        depth: 0,
+        outcome: Outcome::Fetched {
+            meta: PageMeta {
+                http_code: 200,
+                title: format!("T {url}"),
+                encoding: "utf8".into(),
+                language: "en".into(),
+                links_external: links.len() as u32,
+                ..Default::default()
+            },
+            links,
+        },
+    })
+    .unwrap();
+}
+
+/// Day 1: a.test/1 → t.com/ ("seo tools"), t.com/blog ("blog"); b.test/ → www.t.com/ ("seo
+/// tools", nofollow), shop.t.com/ ("shop"). Day 2: a.test/1 drops the blog link and adds
+/// t.com/new ("new page"); b.test/ unchanged.
+fn index() -> Store {
+    let store = Store::memory();
+    let ix = Indexer::new(store.clone());
+    visit(
+        &ix,
+        1,
+        "http://a.test/1",
+        D1,
+        vec![
+            link("https://t.com/", "seo tools", false),
+            link("https://t.com/blog", "blog", false),
+        ],
+    );
+    visit(
+        &ix,
+        1,
+        "http://b.test/",
+        D1,
+        vec![
+            link("https://www.t.com/", "SEO tools", true),
+            link("https://shop.t.com/", "shop", false),
+        ],
+    );
+    visit(
+        &ix,
+        2,
+        "http://a.test/1",
+        D2,
+        vec![
+            link("https://t.com/", "seo tools", false),
+            link("https://t.com/new", "new page", false),
+        ],
+    );
+    visit(
+        &ix,
+        2,
+        "http://b.test/",
+        D2,
+        vec![
+            link("https://www.t.com/", "SEO tools", true),
+            link("https://shop.t.com/", "shop", false),
+        ],
+    );
+    store
+}
+
+fn params(target: &str, mode: Mode) -> QueryParams {
+    QueryParams {
+        target: target.into(),
+        mode,
+        limit: 1000,
+        ..Default::default()
+    }
+}
+
+fn texts(r: &QueryResult) -> Vec<Vec<String>> {
+    r.rows
+        .iter()
+        .map(|row| row.iter().map(Value::text).collect())
+        .collect()
+}
+
+#[test]
+fn backlinks_by_mode() {
+    let s = index();
+    let mut p = params("https://t.com", Mode::Domain);
+    p.select = Some("url_from,url_to,anchor,nofollow,first_seen,prev_visited,last_visited".into());
+    let r = run(&s, Table::Backlinks, &p).unwrap();
+    assert_eq!(
+        texts(&r),
+        vec![
+            vec![
+                "http://a.test/1",
+                "https://t.com/",
+                "seo tools",
+                "false",
+                "2024-03-01T00:00:00Z",
+                "2024-03-01T00:00:00Z",
+                "2024-03-08T00:00:00Z"
+            ],
+            vec![
+                "http://a.test/1",
+                "https://t.com/new",
+                "new page",
+                "false",
+                "2024-03-08T00:00:00Z",
+                "",
+                "2024-03-08T00:00:00Z"
+            ],
+            vec![
+                "http://b.test/",
+                "https://www.t.com/",
+                "SEO tools",
+                "true",
+                "2024-03-01T00:00:00Z",
+                "2024-03-01T00:00:00Z",
+                "2024-03-08T00:00:00Z"
+            ],
+        ]
+    );
+    assert_eq!(
+        run(&s, Table::Backlinks, &params("t.com", Mode::Subdomains))
+            .unwrap()
+            .rows
+            .len(),
+        4
+    );
+    assert_eq!(
+        run(&s, Table::Backlinks, &params("http://t.com/", Mode::Exact))
+            .unwrap()
+            .rows
+            .len(),
+        1
+    );
+    assert_eq!(
+        run(&s, Table::Backlinks, &params("t.com/n", Mode::Prefix))
+            .unwrap()
+            .rows
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn backlinks_where_order_limit_offset() {
+    let s = index();
+    let mut p = params("t.com", Mode::Subdomains);
+    p.select = Some("url_to".into());
+    p.where_ = Some("nofollow=false,substring(anchor,\"o\")".into());
+    p.order_by = Some("url_to:desc".into());
+    let r = run(&s, Table::Backlinks, &p).unwrap();
+    // "new page" has no "o"; the nofollow "SEO tools" link is filtered out.
+    assert_eq!(
+        texts(&r),
+        vec![vec!["https://t.com/"], vec!["https://shop.t.com/"]]
+    );
+    p.offset = 1;
+    p.limit = 1;
+    assert_eq!(
+        texts(&run(&s, Table::Backlinks, &p).unwrap()),
+        vec![vec!["https://shop.t.com/"]]
+    );
+}
+
+#[test]
+fn new_lost_rows() {
+    let s = index();
+    let mut p = params("t.com", Mode::Domain);
+    p.select = Some("date,type,origin,url_from,url_to,anchor".into());
+    p.order_by = Some("date,type,url_to".into());
+    let r = run(&s, Table::NewLost, &p).unwrap();
+    assert_eq!(
+        texts(&r),
+        vec![
+            vec![
+                "2024-03-01",
+                "new",
+                "fresh",
+                "http://a.test/1",
+                "https://t.com/",
+                "seo tools"
+            ],
+            vec![
+                "2024-03-01",
+                "new",
+                "fresh",
+                "http://a.test/1",
+                "https://t.com/blog",
+                "blog"
+            ],
+            vec![
+                "2024-03-01",
+                "new",
+                "fresh",
+                "http://b.test/",
+                "https://www.t.com/",
+                "SEO tools"
+            ],
+            vec![
+                "2024-03-08",
+                "lost",
+                "recrawl",
+                "http://a.test/1",
+                "https://t.com/blog",
+                "blog"
+            ],
+            vec![
+                "2024-03-08",
+                "new",
+                "recrawl",
+                "http://a.test/1",
+                "https://t.com/new",
+                "new page"
+            ],
+        ]
+    );
+}
+
+#[test]
+fn counters_where_drops_new_but_not_totals() {
+    let s = index();
+    let mut p = params("t.com", Mode::Subdomains);
+    p.select = Some("date,new,lost,new_total,lost_total".into());
+    let r = run(&s, Table::Counters, &p).unwrap();
+    assert_eq!(
+        texts(&r),
+        vec![
+            vec!["2024-03-08", "1", "1", "1", "1"],
+            vec!["2024-03-01", "4", "0", "4", "0"]
+        ]
+    );
+    p.where_ = Some("nofollow=true".into());
+    let r = run(&s, Table::Counters, &p).unwrap();
+    assert_eq!(
+        texts(&r),
+        vec![
+            vec!["2024-03-08", "0", "0", "1", "1"],
+            vec!["2024-03-01", "1", "0", "4", "0"]
+        ]
+    );
+    p.having = Some("new>=1".into());
+    assert_eq!(
+        texts(&run(&s, Table::Counters, &p).unwrap()),
+        vec![vec!["2024-03-01", "1", "0", "4", "0"]]
+    );
+    // Grouped by url_to when selected (the default select includes it).
+    let r = run(&s, Table::Counters, &params("t.com", Mode::Domain)).unwrap();
+    assert_eq!(
+        r.columns.iter().map(|c| c.name).collect::<Vec<_>>(),
+        ["date", "url_to", "new", "lost", "new_total", "lost_total"]
+    );
+    // Day 1: t.com/, t.com/blog, www.t.com/; day 2: t.com/blog (lost), t.com/new.
+    assert_eq!(r.rows.len(), 5);
+}
+
+#[test]
+fn anchors_group_case_sensitively_with_stats() {
+    let s = index();
+    let r = run(&s, Table::Anchors, &params("t.com", Mode::Subdomains)).unwrap();
+    assert_eq!(
+        texts(&r),
+        vec![
+            vec![
+                "new page",
+                "1",
+                "1",
+                "1",
+                "2024-03-08T00:00:00Z",
+                "2024-03-08T00:00:00Z"
+            ],
+            vec![
+                "SEO tools",
+                "1",
+                "1",
+                "1",
+                "2024-03-01T00:00:00Z",
+                "2024-03-08T00:00:00Z"
+            ],
+            vec![
+                "seo tools",
+                "1",
+                "1",
+                "1",
+                "2024-03-01T00:00:00Z",
+                "2024-03-08T00:00:00Z"
+            ],
+            vec![
+                "shop",
+                "1",
+                "1",
+                "1",
+                "2024-03-01T00:00:00Z",
+                "2024-03-08T00:00:00Z"
+            ],
+        ]
+    );
+    assert_eq!(r.stats, Some((4, 2)));
+    let mut p = params("t.com", Mode::Subdomains);
+    p.where_ = Some("refdomain=\"b.test\"".into());
+    let r = run(&s, Table::Anchors, &p).unwrap();
+    assert_eq!(r.rows.len(), 2);
+    assert_eq!(r.stats, Some((2, 1)));
+}
+
+#[test]
+fn bad_queries_get_one_clear_error() {
+    let s = index();
+    let cases = [
+        (
+            Table::Backlinks,
+            "select",
+            "bogus",
+            "Unknown column 'bogus' in 'select'",
+        ),
+        (
+            Table::Backlinks,
+            "order_by",
+            "anchor:sideways",
+            "Unknown order direction 'sideways'",
+        ),
+        (
+            Table::Counters,
+            "having",
+            "url_from=\"x\"",
+            "Column 'url_from' can not be used in 'having' for table backlinks_new_lost_counters",
+        ),
+        (
+            Table::Backlinks,
+            "where",
+            "domain_rating>5",
+            "Column 'domain_rating' can not be used in 'where' for table backlinks",
+        ),
+        (Table::NewLost, "where", "anchor=\"x", "unterminated string"),
+    ];
+    for (t, field, v, want) in cases {
+        let mut p = params("t.com", Mode::Domain);
+        match field {
+            "select" => p.select = Some(v.into()),
+            "order_by" => p.order_by = Some(v.into()),
+            "having" => p.having = Some(v.into()),
+            _ => p.where_ = Some(v.into()),
+        }
+        let e = run(&s, t, &p).unwrap_err().to_string();
+        assert!(e.contains(want), "{e}");
+    }
+    let mut p = params("t.com", Mode::Domain);
+    p.limit = MAX_LIMIT + 1;
+    assert!(run(&s, Table::Backlinks, &p).is_err());
+    assert!(run(&s, Table::Backlinks, &params("", Mode::Domain)).is_err());
+}

@@ -1,0 +1,504 @@
+//! The `where` / `having` language (SPEC §6): a comma-separated conjunction of
+//! `col OP value` (OP in `= : <> < <= > >=`) and `subdomain(col,"v")`, `substring(col,"v")`,
+//! `word(col,"v")`. Strings in double quotes with backslash escapes; numbers bare or quoted.
+
+use super::columns::{find, ColType, Column};
+use super::value::{cmp_ci, Value};
+use crate::time;
+use std::cmp::Ordering;
+use std::fmt;
+
+/// Longest expression accepted, in bytes.
+pub const MAX_EXPR: usize = 16 * 1024;
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// `=` or `:`.
+    Eq,
+    /// `<>`.
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "<>",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        }
+    }
+    fn test(self, o: Ordering) -> bool {
+        match self {
+            Op::Eq => o == Ordering::Equal,
+            Op::Ne => o != Ordering::Equal,
+            Op::Lt => o == Ordering::Less,
+            Op::Le => o != Ordering::Greater,
+            Op::Gt => o == Ordering::Greater,
+            Op::Ge => o != Ordering::Less,
+        }
+    }
+}
+
+/// A string function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    /// The URL's host is `v` or a subdomain of it.
+    Subdomain,
+    /// The value contains `v`.
+    Substring,
+    /// The value contains `v` as a whole word.
+    Word,
+}
+
+impl Func {
+    fn as_str(self) -> &'static str {
+        match self {
+            Func::Subdomain => "subdomain",
+            Func::Substring => "substring",
+            Func::Word => "word",
+        }
+    }
+}
+
+/// One term of a filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Term {
+    /// `col OP value`.
+    Cmp {
+        /// Column name, lowercase.
+        col: String,
+        /// Operator.
+        op: Op,
+        /// Literal text (unescaped).
+        value: String,
+    },
+    /// `func(col,"value")`.
+    Call {
+        /// Function.
+        func: Func,
+        /// Column name, lowercase.
+        col: String,
+        /// Argument (unescaped).
+        value: String,
+    },
+}
+
+/// A parsed filter: all terms must hold.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Filter {
+    /// The terms.
+    pub terms: Vec<Term>,
+}
+
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, t) in self.terms.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            match t {
+                Term::Cmp { col, op, value } => write!(f, "{col}{}{}", op.as_str(), quote(value))?,
+                Term::Call { func, col, value } => {
+                    write!(f, "{}({col},{})", func.as_str(), quote(value))?
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct P<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl<'a> P<'a> {
+    fn ws(&mut self) {
+        while self.s[self.i..].starts_with(|c: char| c.is_whitespace()) {
+            self.i += self.s[self.i..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    fn peek(&self) -> Option<char> {
+        self.s[self.i..].chars().next()
+    }
+    fn err(&self, what: &str) -> String {
+        format!(
+            "malformed expression at character {}: {what}",
+            self.s[..self.i].chars().count() + 1
+        )
+    }
+    fn ident(&mut self) -> Result<String, String> {
+        let start = self.i;
+        while self
+            .peek()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            self.i += 1;
+        }
+        if start == self.i {
+            return Err(self.err("expected a column name"));
+        }
+        Ok(self.s[start..self.i].to_ascii_lowercase())
+    }
+    fn value(&mut self, stop: &[char]) -> Result<String, String> {
+        self.ws();
+        if self.peek() == Some('"') {
+            self.i += 1;
+            let mut out = String::new();
+            loop {
+                let Some(c) = self.peek() else {
+                    return Err(self.err("unterminated string"));
+                };
+                self.i += c.len_utf8();
+                match c {
+                    '"' => return Ok(out),
+                    '\\' => {
+                        let Some(n) = self.peek() else {
+                            return Err(self.err("unterminated string"));
+                        };
+                        self.i += n.len_utf8();
+                        out.push(n);
+                    }
+                    c => out.push(c),
+                }
+            }
+        }
+        let start = self.i;
+        while self.peek().is_some_and(|c| !stop.contains(&c)) {
+            self.i += self.peek().map_or(1, char::len_utf8);
+        }
+        let v = self.s[start..self.i].trim();
+        if v.is_empty() {
+            return Err(self.err("expected a value"));
+        }
+        Ok(v.to_string())
+    }
+}
+
+/// Parse a filter expression. An empty string is an empty filter.
+pub fn parse(s: &str) -> Result<Filter, String> {
+    if s.len() > MAX_EXPR {
+        return Err(format!(
+            "expression is {} bytes long; the limit is {MAX_EXPR}",
+            s.len()
+        ));
+    }
+    let mut p = P { s, i: 0 };
+    let mut terms = Vec::new();
+    p.ws();
+    if p.peek().is_none() {
+        return Ok(Filter { terms });
+    }
+    loop {
+        p.ws();
+        let name = p.ident()?;
+        p.ws();
+        if p.peek() == Some('(') {
+            p.i += 1;
+            let func = match name.as_str() {
+                "subdomain" => Func::Subdomain,
+                "substring" => Func::Substring,
+                "word" => Func::Word,
+                other => {
+                    return Err(format!(
+                        "unknown function '{other}' (use subdomain, substring or word)"
+                    ))
+                }
+            };
+            p.ws();
+            let col = p.ident()?;
+            p.ws();
+            if p.peek() != Some(',') {
+                return Err(p.err("expected ',' after the column"));
+            }
+            p.i += 1;
+            let value = p.value(&[')'])?;
+            p.ws();
+            if p.peek() != Some(')') {
+                return Err(p.err("expected ')'"));
+            }
+            p.i += 1;
+            terms.push(Term::Call { func, col, value });
+        } else {
+            let rest = &p.s[p.i..];
+            let (op, len) = if rest.starts_with("<>") {
+                (Op::Ne, 2)
+            } else if rest.starts_with("<=") {
+                (Op::Le, 2)
+            } else if rest.starts_with(">=") {
+                (Op::Ge, 2)
+            } else if rest.starts_with('=') || rest.starts_with(':') {
+                (Op::Eq, 1)
+            } else if rest.starts_with('<') {
+                (Op::Lt, 1)
+            } else if rest.starts_with('>') {
+                (Op::Gt, 1)
+            } else {
+                return Err(p.err(&format!("expected an operator after '{name}'")));
+            };
+            p.i += len;
+            let value = p.value(&[','])?;
+            terms.push(Term::Cmp {
+                col: name,
+                op,
+                value,
+            });
+        }
+        p.ws();
+        match p.peek() {
+            None => break,
+            Some(',') => p.i += 1,
+            Some(_) => return Err(p.err("expected ',' between terms")),
+        }
+    }
+    Ok(Filter { terms })
+}
+
+/// A typed literal.
+#[derive(Debug, Clone)]
+enum Lit {
+    Int(i64),
+    Bool(bool),
+    Time { t: i64, day_only: bool },
+    Str(String),
+}
+
+/// A filter bound to a table's columns, ready to evaluate rows.
+#[derive(Debug, Clone, Default)]
+pub struct Compiled {
+    terms: Vec<(usize, CTerm)>,
+}
+
+#[derive(Debug, Clone)]
+enum CTerm {
+    Cmp(Op, Lit),
+    Call(Func, String),
+}
+
+/// Bind `f` to `cols`, checking each column may be used in `clause` (`where`/`having`).
+pub fn compile(
+    f: &Filter,
+    cols: &'static [Column],
+    clause: &str,
+    table: &str,
+) -> Result<Compiled, String> {
+    let mut terms = Vec::new();
+    for t in &f.terms {
+        let (col, term) = match t {
+            Term::Cmp { col, .. } | Term::Call { col, .. } => (col, t),
+        };
+        let Some((idx, c)) = find(cols, col) else {
+            return Err(format!("Unknown column '{col}' for table {table}"));
+        };
+        let allowed = if clause == "where" {
+            c.where_ok
+        } else {
+            c.having_ok
+        };
+        if !allowed {
+            return Err(format!(
+                "Column '{col}' can not be used in '{clause}' for table {table}"
+            ));
+        }
+        let ct = match term {
+            Term::Cmp { op, value, .. } => CTerm::Cmp(*op, literal(c, value)?),
+            Term::Call { func, value, .. } => {
+                if c.ty != ColType::Str {
+                    return Err(format!(
+                        "{}() needs a string column; '{col}' is not one",
+                        func.as_str()
+                    ));
+                }
+                CTerm::Call(*func, value.to_ascii_lowercase())
+            }
+        };
+        terms.push((idx, ct));
+    }
+    Ok(Compiled { terms })
+}
+
+fn literal(c: &Column, v: &str) -> Result<Lit, String> {
+    let bad = |what: &str| format!("Value '{v}' is not {what} for column '{}'", c.name);
+    Ok(match c.ty {
+        ColType::Int => Lit::Int(v.trim().parse().map_err(|_| bad("an integer"))?),
+        ColType::Bool => Lit::Bool(match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => return Err(bad("a boolean (true, false, 1 or 0)")),
+        }),
+        ColType::Time | ColType::Date => {
+            let t = time::parse(v).ok_or_else(|| bad("a date (YYYY-MM-DD) or an ISO time"))?;
+            Lit::Time {
+                t,
+                day_only: v.trim().len() == 10 || c.ty == ColType::Date,
+            }
+        }
+        ColType::Str => Lit::Str(v.to_string()),
+    })
+}
+
+fn host_of(url: &str) -> String {
+    linkdiff_store::model::url_host(url).to_ascii_lowercase()
+}
+
+impl Compiled {
+    /// True when there is no term.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// Whether the row (indexed like the table's columns) passes every term. Columns not
+    /// present in `row` (grouped tables evaluate in two phases) are skipped by `only`.
+    pub fn matches(&self, row: &[Value], only: impl Fn(usize) -> bool) -> bool {
+        self.terms
+            .iter()
+            .filter(|(i, _)| only(*i))
+            .all(|(i, t)| eval(&row[*i], t))
+    }
+
+    /// Column indices the filter uses.
+    pub fn columns(&self) -> impl Iterator<Item = usize> + '_ {
+        self.terms.iter().map(|(i, _)| *i)
+    }
+}
+
+fn eval(v: &Value, t: &CTerm) -> bool {
+    match t {
+        CTerm::Cmp(op, lit) => {
+            let o = match (v, lit) {
+                (Value::Int(a), Lit::Int(b)) => a.cmp(b),
+                (Value::Bool(a), Lit::Bool(b)) => a.cmp(b),
+                (Value::Str(a), Lit::Str(b)) => cmp_ci(a, b),
+                (Value::Time(None), Lit::Time { .. }) => return *op == Op::Ne,
+                (Value::Time(Some(a)) | Value::Date(a), Lit::Time { t, day_only }) => {
+                    if *day_only {
+                        time::day(*a).cmp(&time::day(*t))
+                    } else {
+                        a.cmp(t)
+                    }
+                }
+                _ => return false,
+            };
+            op.test(o)
+        }
+        CTerm::Call(func, needle) => {
+            let Value::Str(s) = v else { return false };
+            match func {
+                Func::Substring => s.to_ascii_lowercase().contains(needle.as_str()),
+                Func::Subdomain => {
+                    let h = host_of(s);
+                    h == *needle || h.ends_with(&format!(".{needle}"))
+                }
+                Func::Word => s
+                    .to_ascii_lowercase()
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|w| w == needle),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::columns::{BACKLINKS, COUNTERS};
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_every_form() {
+        let f = parse(r#"ahrefs_rank>=5, anchor:"a, \"b\"" ,subdomain(url_from,"x.com"),nofollow=false,first_seen<"2024-01-01",word(title,seo)"#).unwrap();
+        assert_eq!(f.terms.len(), 6);
+        assert_eq!(
+            f.terms[1],
+            Term::Cmp {
+                col: "anchor".into(),
+                op: Op::Eq,
+                value: "a, \"b\"".into()
+            }
+        );
+        assert!(parse("").unwrap().terms.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        assert!(parse(r#"anchor="abc"#)
+            .unwrap_err()
+            .contains("unterminated string"));
+        assert!(parse("anchor")
+            .unwrap_err()
+            .contains("expected an operator"));
+        assert!(parse("foo(x,1)")
+            .unwrap_err()
+            .contains("unknown function 'foo'"));
+        assert!(parse(&"a=1,".repeat(10_000)).unwrap_err().contains("limit"));
+        let f = parse("url_from=x").unwrap();
+        assert_eq!(
+            compile(&f, COUNTERS, "having", "backlinks_new_lost_counters").unwrap_err(),
+            "Column 'url_from' can not be used in 'having' for table backlinks_new_lost_counters"
+        );
+        let f = parse("bogus=1").unwrap();
+        assert!(compile(&f, BACKLINKS, "where", "backlinks")
+            .unwrap_err()
+            .contains("Unknown column 'bogus'"));
+        let f = parse("ahrefs_rank=abc").unwrap();
+        assert!(compile(&f, BACKLINKS, "where", "backlinks")
+            .unwrap_err()
+            .contains("not an integer"));
+    }
+
+    #[test]
+    fn evaluates_case_insensitively_and_by_day() {
+        let f = parse(r#"anchor="HELLO",first_seen="2024-03-01",substring(url_from,"EXAMPLE"),word(title,"seo")"#).unwrap();
+        let c = compile(&f, BACKLINKS, "where", "backlinks").unwrap();
+        let mut row: Vec<Value> = BACKLINKS.iter().map(|_| Value::Int(0)).collect();
+        row[0] = Value::Str("http://www.example.com/".into());
+        row[11] = Value::Str("Best SEO tools".into());
+        row[12] = Value::Time(Some(1_709_251_200 + 3600));
+        row[20] = Value::Str("hello".into());
+        assert!(c.matches(&row, |_| true));
+        row[11] = Value::Str("seotools".into());
+        assert!(!c.matches(&row, |_| true));
+    }
+
+    proptest! {
+        #[test]
+        fn parser_never_panics(s in ".{0,200}") {
+            let _ = parse(&s);
+        }
+
+        #[test]
+        fn print_then_parse_is_stable(s in r#"[a-z_]{1,8}(=|<>|<=|>=|<|>|:)("[^"\\]{0,8}"|[a-z0-9]{1,5})(,[a-z_]{1,8}(=|<)"[ -~]{0,8}")*"#) {
+            if let Ok(f) = parse(&s) {
+                let printed = f.to_string();
+                let again = parse(&printed).expect("printed filters parse");
+                prop_assert_eq!(&again, &f);
+                prop_assert_eq!(again.to_string(), printed);
+            }
+        }
+    }
+}
