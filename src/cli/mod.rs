@@ -2,6 +2,7 @@
 
 mod crawl;
 mod extract;
+mod query;
 mod status;
 mod testweb;
 
@@ -44,6 +45,15 @@ pub enum Command {
     Rank(DbArg),
     /// Run the extractor on one saved page and print its fields and links.
     Extract(extract::ExtractArgs),
+    /// Query an Ahrefs v2 table (same answers as the HTTP API).
+    Query(query::QueryArgs),
+    /// DataForSEO-style new/lost counts per target.
+    BulkNewLost(query::BulkArgs),
+    /// Serve the Ahrefs v2 and DataForSEO APIs over HTTP.
+    Serve(query::ServeArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(query::TokenCmd),
     /// Serve the local test web (for benchmarks and trying things out).
     #[command(hide = true)]
     Testweb(testweb::TestwebArgs),
@@ -65,6 +75,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Extract(a) => extract::run(a),
         Command::Testweb(a) => testweb::run(a),
+        Command::Query(a) => query::query(a),
+        Command::BulkNewLost(a) => query::bulk(a),
+        Command::Serve(a) => query::serve(a),
+        Command::Token(c) => query::token(c),
     }
 }
 

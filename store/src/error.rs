@@ -24,6 +24,12 @@ pub enum StoreError {
         /// What was found there.
         detail: String,
     },
+    /// Another process (a running `serve` or `crawl`) holds the database.
+    #[error("the database {path} is in use by another linkdiff process (a running serve or crawl); stop it first")]
+    Locked {
+        /// Database location.
+        path: PathBuf,
+    },
     /// A stored value could not be decoded.
     #[error("corrupt record under key {key}: {detail}")]
     Corruption {

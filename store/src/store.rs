@@ -30,6 +30,8 @@ pub enum TargetScope {
     Subdomains(String),
     /// Every URL whose host+path starts with this (a whole host, then any path prefix).
     Prefix(String),
+    /// Every URL on exactly this host (no `www.` folding, no subdomains).
+    Host(String),
 }
 
 impl TargetScope {
@@ -49,6 +51,7 @@ impl TargetScope {
                 ]
             }
             TargetScope::Subdomains(host) => vec![(keys::reverse_host(host), false)],
+            TargetScope::Host(host) => vec![(keys::reverse_host(host), true)],
             TargetScope::Prefix(p) => vec![(keys::target_key(p), false)],
         }
     }
@@ -114,6 +117,9 @@ impl Store {
             }
         }
         let kv = SledBackend::open(path).map_err(|e| match e {
+            StoreError::Backend(d) if d.contains("could not acquire lock") => StoreError::Locked {
+                path: path.to_owned(),
+            },
             StoreError::Backend(d) => StoreError::NotADatabase {
                 path: path.to_owned(),
                 detail: d,

@@ -1,0 +1,319 @@
+//! DataForSEO "Bulk New & Lost Backlinks" (SPEC §7): counts of new and lost events per target
+//! since `date_from`, in DataForSEO's envelope.
+
+use linkdiff_indexer::time;
+use linkdiff_store::{registrable_domain, EventKind, Store, TargetScope};
+use serde_json::{json, Map, Value as J};
+use std::time::Instant;
+
+/// Most targets in one task.
+pub const MAX_TARGETS: usize = 1000;
+/// Longest tag.
+pub const MAX_TAG: usize = 255;
+
+/// How a target string is read: bare registrable domain → it and its subdomains; other host →
+/// that host; `http(s)://` URL → that page.
+pub fn target_scope(target: &str) -> TargetScope {
+    let t = target.trim();
+    let lower = t.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return TargetScope::Exact(t.to_string());
+    }
+    let host = lower.trim_end_matches('/').to_string();
+    if registrable_domain(&host) == host {
+        TargetScope::Subdomains(host)
+    } else {
+        TargetScope::Host(host)
+    }
+}
+
+/// (new, lost) events for `target` on or after `since` (Unix seconds).
+pub fn count(store: &Store, target: &str, since: i64) -> anyhow::Result<(u64, u64)> {
+    let (mut new, mut lost) = (0, 0);
+    for ev in store.events(&target_scope(target)) {
+        let ev = ev?;
+        if ev.time < since {
+            continue;
+        }
+        match ev.kind {
+            EventKind::New => new += 1,
+            EventKind::Lost => lost += 1,
+        }
+    }
+    Ok((new, lost))
+}
+
+/// A validated task.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// Targets in request order.
+    pub targets: Vec<String>,
+    /// Start day, Unix seconds at 00:00Z.
+    pub date_from: i64,
+    /// The request object as sent (echoed in `data`).
+    pub echo: Map<String, J>,
+}
+
+/// Validate one task object against today's date (`today` = Unix seconds now). Returns the
+/// name of the bad field on error.
+pub fn validate(task: &J, today: i64) -> Result<Task, String> {
+    let Some(obj) = task.as_object() else {
+        return Err("targets".into());
+    };
+    let targets = match obj.get("targets") {
+        Some(J::Array(a)) if !a.is_empty() && a.len() <= MAX_TARGETS => a
+            .iter()
+            .map(|t| {
+                t.as_str()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or("targets")?,
+        _ => return Err("targets".into()),
+    };
+    let today_day = time::day(today) * 86_400;
+    let min = time::parse(&chrono_shift(today_day, -12)).unwrap_or(today_day - 365 * 86_400);
+    let date_from = match obj.get("date_from") {
+        None | Some(J::Null) => {
+            time::parse(&chrono_shift(today_day, -1)).unwrap_or(today_day - 30 * 86_400)
+        }
+        Some(J::String(s)) if s.len() == 10 => {
+            let d = time::parse(s).ok_or("date_from")?;
+            if d < min || d > today_day {
+                return Err("date_from".into());
+            }
+            d
+        }
+        _ => return Err("date_from".into()),
+    };
+    match obj.get("tag") {
+        None | Some(J::Null) => {}
+        Some(J::String(s)) if s.chars().count() <= MAX_TAG => {}
+        _ => return Err("tag".into()),
+    }
+    let mut echo = Map::new();
+    for (k, v) in obj {
+        if !v.is_null() {
+            echo.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(Task {
+        targets,
+        date_from,
+        echo,
+    })
+}
+
+/// `day` shifted by `months` calendar months, as `YYYY-MM-DD` (clamped to month end).
+fn chrono_shift(day: i64, months: i32) -> String {
+    use chrono::{Datelike, NaiveDate};
+    let d = chrono::DateTime::from_timestamp(day, 0)
+        .map(|d| d.date_naive())
+        .unwrap_or_default();
+    let total = d.year() * 12 + d.month0() as i32 + months;
+    let (y, m) = (total.div_euclid(12), total.rem_euclid(12) as u32 + 1);
+    let mut dd = d.day();
+    loop {
+        if let Some(nd) = NaiveDate::from_ymd_opt(y, m, dd) {
+            return nd.format("%Y-%m-%d").to_string();
+        }
+        dd -= 1;
+    }
+}
+
+fn secs(t: Instant) -> String {
+    format!("{:.4} sec.", t.elapsed().as_secs_f64())
+}
+
+/// The top-level envelope around `tasks`.
+pub fn envelope(status_code: u32, status_message: &str, tasks: Vec<J>, started: Instant) -> J {
+    let errors = tasks
+        .iter()
+        .filter(|t| t["status_code"].as_u64() != Some(20000))
+        .count();
+    json!({
+        "version": concat!("linkdiff-", env!("CARGO_PKG_VERSION")),
+        "status_code": status_code,
+        "status_message": status_message,
+        "time": secs(started),
+        "cost": 0,
+        "tasks_count": tasks.len(),
+        "tasks_error": errors,
+        "tasks": tasks,
+    })
+}
+
+fn task_json(status_code: u32, msg: &str, data: Map<String, J>, result: J, started: Instant) -> J {
+    let count = result.as_array().map_or(0, |a| a.len());
+    let mut data = data;
+    data.insert("api".into(), J::from("backlinks"));
+    data.insert("function".into(), J::from("bulk_new_lost_backlinks"));
+    json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "status_code": status_code,
+        "status_message": msg,
+        "time": secs(started),
+        "cost": 0,
+        "result_count": count,
+        "path": ["v3", "backlinks", "bulk_new_lost_backlinks", "live"],
+        "data": J::Object(data),
+        "result": result,
+    })
+}
+
+/// Answer a request body (auth already checked): `(HTTP status, JSON)`.
+pub fn answer(store: &Store, body: &[u8], today: i64) -> (u16, J) {
+    let started = Instant::now();
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return (200, envelope(40502, "No POST data.", vec![], started));
+    }
+    let parsed: J = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(_) => {
+            return (
+                200,
+                envelope(40503, "POST Data Is Invalid.", vec![], started),
+            )
+        }
+    };
+    let Some(tasks) = parsed.as_array() else {
+        return (
+            200,
+            envelope(40503, "POST Data Is Invalid.", vec![], started),
+        );
+    };
+    match tasks.len() {
+        0 => return (200, envelope(40502, "No POST data.", vec![], started)),
+        1 => {}
+        _ => {
+            return (
+                200,
+                envelope(
+                    40000,
+                    "You can set only one task at a time.",
+                    vec![],
+                    started,
+                ),
+            )
+        }
+    }
+    let task = match validate(&tasks[0], today) {
+        Ok(t) => t,
+        Err(field) => {
+            let echo = tasks[0].as_object().cloned().unwrap_or_default();
+            let t = task_json(
+                40501,
+                &format!("Invalid Field: '{field}'."),
+                echo,
+                J::Null,
+                started,
+            );
+            return (200, envelope(20000, "Ok.", vec![t], started));
+        }
+    };
+    let mut items = Vec::with_capacity(task.targets.len());
+    for t in &task.targets {
+        match count(store, t, task.date_from) {
+            Ok((n, l)) => items.push(json!({"target": t, "new_backlinks": n, "lost_backlinks": l})),
+            Err(e) => {
+                tracing::error!("bulk_new_lost_backlinks: {e:#}");
+                return (500, envelope(50000, "Internal Error.", vec![], started));
+            }
+        }
+    }
+    let result = json!([{ "items_count": items.len(), "items": items }]);
+    let t = task_json(20000, "Ok.", task.echo, result, started);
+    (200, envelope(20000, "Ok.", vec![t], started))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TODAY: i64 = 1_763_769_600; // 2025-11-22
+
+    #[test]
+    fn target_kinds() {
+        assert_eq!(
+            target_scope("forbes.com"),
+            TargetScope::Subdomains("forbes.com".into())
+        );
+        assert_eq!(
+            target_scope("www.trustpilot.com"),
+            TargetScope::Host("www.trustpilot.com".into())
+        );
+        assert_eq!(
+            target_scope("https://ahrefs.com/blog/"),
+            TargetScope::Exact("https://ahrefs.com/blog/".into())
+        );
+    }
+
+    #[test]
+    fn every_error_path() {
+        let s = Store::memory();
+        let code = |body: &str| {
+            let (_, j) = answer(&s, body.as_bytes(), TODAY);
+            let top = j["status_code"].as_u64().unwrap();
+            let task = j["tasks"][0]["status_code"].as_u64();
+            (
+                top,
+                task,
+                j["tasks"][0]["status_message"].as_str().map(str::to_string),
+            )
+        };
+        assert_eq!(code("").0, 40502);
+        assert_eq!(code("{\"targets\":[\"a.com\"]}").0, 40503);
+        assert_eq!(code("nonsense").0, 40503);
+        assert_eq!(
+            code("[{\"targets\":[\"a.com\"]},{\"targets\":[\"b.com\"]}]").0,
+            40000
+        );
+        let bad = |body: &str| code(body).2.unwrap();
+        assert_eq!(bad("[{}]"), "Invalid Field: 'targets'.");
+        assert_eq!(bad("[{\"targets\":[]}]"), "Invalid Field: 'targets'.");
+        assert_eq!(bad("[{\"targets\":[\" \"]}]"), "Invalid Field: 'targets'.");
+        let many: Vec<String> = (0..1001).map(|i| format!("\"t{i}.com\"")).collect();
+        assert_eq!(
+            bad(&format!("[{{\"targets\":[{}]}}]", many.join(","))),
+            "Invalid Field: 'targets'."
+        );
+        assert_eq!(
+            bad("[{\"targets\":[\"a.com\"],\"date_from\":\"2020-01-01\"}]"),
+            "Invalid Field: 'date_from'."
+        );
+        assert_eq!(
+            bad("[{\"targets\":[\"a.com\"],\"date_from\":\"yesterday\"}]"),
+            "Invalid Field: 'date_from'."
+        );
+        assert_eq!(
+            bad("[{\"targets\":[\"a.com\"],\"date_from\":\"2030-01-01\"}]"),
+            "Invalid Field: 'date_from'."
+        );
+        let tag = "x".repeat(256);
+        assert_eq!(
+            bad(&format!("[{{\"targets\":[\"a.com\"],\"tag\":\"{tag}\"}}]")),
+            "Invalid Field: 'tag'."
+        );
+        let (top, task, _) =
+            code("[{\"targets\":[\"a.com\",\"b.com\"],\"date_from\":null,\"tag\":\"t\"}]");
+        assert_eq!((top, task), (20000, Some(20000)));
+    }
+
+    #[test]
+    fn default_date_from_is_one_month_back() {
+        let t = validate(&json!({"targets": ["a.com"]}), TODAY).unwrap();
+        assert_eq!(time::date(t.date_from), "2025-10-22");
+        assert!(validate(
+            &json!({"targets": ["a.com"], "date_from": "2024-11-22"}),
+            TODAY
+        )
+        .is_ok());
+        assert!(validate(
+            &json!({"targets": ["a.com"], "date_from": "2024-11-21"}),
+            TODAY
+        )
+        .is_err());
+    }
+}

@@ -1,0 +1,325 @@
+//! Wire formats: JSON, XML (`AhrefsApiResponse`), PHP `serialize()`, and for the CLI CSV,
+//! NDJSON and a plain table. Every format renders the same JSON value tree, so they agree.
+
+use linkdiff_indexer::query::{QueryResult, Value};
+use serde_json::{json, Map, Value as J};
+use std::fmt::Write;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON (API default).
+    Json,
+    /// XML.
+    Xml,
+    /// PHP serialize().
+    Php,
+    /// CSV with a header row (CLI).
+    Csv,
+    /// One JSON object per row (CLI).
+    Ndjson,
+    /// Aligned columns (CLI default on a terminal).
+    Table,
+}
+
+impl Format {
+    /// Parse an `output` value; `cli` allows the CLI-only formats.
+    pub fn parse(s: &str, cli: bool) -> Result<Format, String> {
+        Ok(match (s, cli) {
+            ("json", _) => Format::Json,
+            ("xml", _) => Format::Xml,
+            ("php", _) => Format::Php,
+            ("csv", true) => Format::Csv,
+            ("ndjson", true) => Format::Ndjson,
+            ("table", true) => Format::Table,
+            _ if cli => {
+                return Err(format!(
+                    "Unknown output '{s}' (use table, json, xml, csv, ndjson or php)"
+                ))
+            }
+            _ => return Err(format!("Unknown output '{s}' (use json, xml or php)")),
+        })
+    }
+
+    /// HTTP content type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json | Format::Ndjson => "application/json",
+            Format::Xml => "application/xml; charset=utf-8",
+            _ => "text/plain; charset=utf-8",
+        }
+    }
+}
+
+fn cell(v: &Value) -> J {
+    match v {
+        Value::Int(i) => J::from(*i),
+        Value::Bool(b) => J::from(*b),
+        Value::Str(_) | Value::Time(_) | Value::Date(_) => J::from(v.text()),
+    }
+}
+
+/// The JSON tree of a query result: `{root: [rows]}` (+ `stats` for anchors).
+pub fn tree(r: &QueryResult) -> J {
+    let rows: Vec<J> = r
+        .rows
+        .iter()
+        .map(|row| {
+            let mut m = Map::new();
+            for (c, v) in r.columns.iter().zip(row) {
+                m.insert(c.name.to_string(), cell(v));
+            }
+            J::Object(m)
+        })
+        .collect();
+    let mut top = Map::new();
+    top.insert(r.table.root().to_string(), J::Array(rows));
+    if let Some((b, p)) = r.stats {
+        top.insert("stats".into(), json!({"backlinks": b, "refpages": p}));
+    }
+    J::Object(top)
+}
+
+/// An error tree.
+pub fn error_tree(msg: &str) -> J {
+    json!({ "error": msg })
+}
+
+/// Render a tree in an API format.
+pub fn render(t: &J, f: Format) -> String {
+    match f {
+        Format::Xml => xml(t),
+        Format::Php => {
+            let mut s = String::new();
+            php(t, &mut s);
+            s
+        }
+        Format::Json => serde_json::to_string(t).expect("JSON values serialize"),
+        Format::Ndjson | Format::Csv | Format::Table => rows_format(t, f),
+    }
+}
+
+fn singular(name: &str) -> String {
+    match name {
+        "refpages" => "refpage".into(),
+        "counts" => "count".into(),
+        "anchors" => "anchor".into(),
+        n => n.strip_suffix('s').unwrap_or(n).to_string(),
+    }
+}
+
+fn esc(s: &str) -> String {
+    quick_xml::escape::escape(s).into_owned()
+}
+
+fn xml_value(name: &str, v: &J, out: &mut String) {
+    match v {
+        J::Array(items) => {
+            let _ = write!(out, "<{name}>");
+            let row = singular(name);
+            for it in items {
+                xml_value(&row, it, out);
+            }
+            let _ = write!(out, "</{name}>");
+        }
+        J::Object(m) => {
+            let _ = write!(out, "<{name}>");
+            for (k, v) in m {
+                xml_value(k, v, out);
+            }
+            let _ = write!(out, "</{name}>");
+        }
+        J::String(s) => {
+            let _ = write!(out, "<{name}>{}</{name}>", esc(s));
+        }
+        J::Null => {
+            let _ = write!(out, "<{name}/>");
+        }
+        other => {
+            let _ = write!(out, "<{name}>{other}</{name}>");
+        }
+    }
+}
+
+fn xml(t: &J) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+    out.push_str("<AhrefsApiResponse>");
+    if let J::Object(m) = t {
+        for (k, v) in m {
+            xml_value(k, v, &mut out);
+        }
+    }
+    out.push_str("</AhrefsApiResponse>");
+    out
+}
+
+fn php_str(s: &str, out: &mut String) {
+    let _ = write!(out, "s:{}:\"{}\";", s.len(), s);
+}
+
+fn php(v: &J, out: &mut String) {
+    match v {
+        J::Null => out.push_str("N;"),
+        J::Bool(b) => {
+            let _ = write!(out, "b:{};", *b as u8);
+        }
+        J::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                let _ = write!(out, "i:{i};");
+            } else {
+                let _ = write!(out, "d:{};", n.as_f64().unwrap_or(0.0));
+            }
+        }
+        J::String(s) => php_str(s, out),
+        J::Array(items) => {
+            let _ = write!(out, "a:{}:{{", items.len());
+            for (i, it) in items.iter().enumerate() {
+                let _ = write!(out, "i:{i};");
+                php(it, out);
+            }
+            out.push('}');
+        }
+        J::Object(m) => {
+            let _ = write!(out, "a:{}:{{", m.len());
+            for (k, v) in m {
+                php_str(k, out);
+                php(v, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn plain(v: &J) -> String {
+    match v {
+        J::String(s) => s.clone(),
+        J::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// CSV / NDJSON / table of the first array in the tree (errors print as their message).
+fn rows_format(t: &J, f: Format) -> String {
+    let Some(m) = t.as_object() else {
+        return String::new();
+    };
+    let Some(rows) = m.values().find_map(|v| v.as_array()) else {
+        return serde_json::to_string(t).unwrap_or_default() + "\n";
+    };
+    let cols: Vec<String> = match rows.first().and_then(|r| r.as_object()) {
+        Some(r) => r.keys().cloned().collect(),
+        None => Vec::new(),
+    };
+    let mut out = String::new();
+    match f {
+        Format::Ndjson => {
+            for r in rows {
+                out.push_str(&serde_json::to_string(r).unwrap_or_default());
+                out.push('\n');
+            }
+        }
+        Format::Csv => {
+            out.push_str(
+                &cols
+                    .iter()
+                    .map(|c| csv_field(c))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            out.push('\n');
+            for r in rows {
+                let line: Vec<String> = cols.iter().map(|c| csv_field(&plain(&r[c]))).collect();
+                out.push_str(&line.join(","));
+                out.push('\n');
+            }
+        }
+        _ => {
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| cols.iter().map(|c| truncate(&plain(&r[c]), 60)).collect())
+                .collect();
+            let widths: Vec<usize> = cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    cells
+                        .iter()
+                        .map(|r| r[i].chars().count())
+                        .chain([c.len()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |vals: &[String]| {
+                vals.iter()
+                    .zip(&widths)
+                    .map(|(v, w)| format!("{v:<w$}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+                    .trim_end()
+                    .to_string()
+            };
+            out.push_str(&line(&cols));
+            out.push('\n');
+            for r in &cells {
+                out.push_str(&line(r));
+                out.push('\n');
+            }
+            if let Some(stats) = m.get("stats") {
+                let _ = writeln!(out, "stats: {stats}");
+            }
+            let _ = writeln!(out, "({} rows)", rows.len());
+        }
+    }
+    out
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).collect::<String>() + "…"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_uses_singular_row_elements_and_escapes() {
+        let t = json!({"refpages": [{"url_from": "http://a/?x=1&y=<2>", "nofollow": true, "ahrefs_rank": 5}]});
+        assert_eq!(
+            render(&t, Format::Xml),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><AhrefsApiResponse><refpages><refpage><url_from>http://a/?x=1&amp;y=&lt;2&gt;</url_from><nofollow>true</nofollow><ahrefs_rank>5</ahrefs_rank></refpage></refpages></AhrefsApiResponse>"
+        );
+        assert_eq!(
+            render(&error_tree("bad"), Format::Xml),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><AhrefsApiResponse><error>bad</error></AhrefsApiResponse>"
+        );
+    }
+
+    #[test]
+    fn php_serialize_matches_php() {
+        let t = json!({"anchors": [{"anchor": "café", "backlinks": 2}], "stats": {"backlinks": 2, "refpages": 1}});
+        assert_eq!(
+            render(&t, Format::Php),
+            "a:2:{s:7:\"anchors\";a:1:{i:0;a:2:{s:6:\"anchor\";s:5:\"café\";s:9:\"backlinks\";i:2;}}s:5:\"stats\";a:2:{s:9:\"backlinks\";i:2;s:8:\"refpages\";i:1;}}"
+        );
+    }
+
+    #[test]
+    fn csv_quotes_and_table_aligns() {
+        let t = json!({"refpages": [{"anchor": "a, \"b\"", "n": 1}]});
+        assert_eq!(render(&t, Format::Csv), "anchor,n\n\"a, \"\"b\"\"\",1\n");
+        assert!(render(&t, Format::Table).starts_with("anchor  n\na, \"b\"  1\n"));
+    }
+}

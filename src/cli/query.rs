@@ -1,0 +1,239 @@
+//! `linkdiff query`, `linkdiff bulk-new-lost`, `linkdiff serve`, `linkdiff token`.
+
+use crate::api::params::Params;
+use crate::api::render::{self, Format};
+use crate::api::{answer_v2, dataforseo, server, tokens, ApiContext};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use std::io::{IsTerminal, Write};
+
+/// Arguments of `query` (SPEC §2).
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// backlinks, backlinks_new_lost, backlinks_new_lost_counters, anchors, domain_rating or
+    /// subscription_info.
+    table: String,
+    /// Target URL, host or prefix.
+    #[arg(long)]
+    target: Option<String>,
+    /// exact, domain, subdomains or prefix.
+    #[arg(long, default_value = "exact")]
+    mode: String,
+    /// Row filter, e.g. `nofollow=false,substring(anchor,"seo")`.
+    #[arg(long = "where")]
+    where_: Option<String>,
+    /// Group filter.
+    #[arg(long)]
+    having: Option<String>,
+    /// Columns, comma-separated.
+    #[arg(long)]
+    select: Option<String>,
+    /// `col[:asc|:desc],...`.
+    #[arg(long)]
+    order_by: Option<String>,
+    /// Rows (default 1000, up to 5,000,000).
+    #[arg(long)]
+    limit: Option<String>,
+    /// Rows skipped.
+    #[arg(long)]
+    offset: Option<String>,
+    /// table, json, xml, csv, ndjson or php (default: table on a terminal, else json).
+    #[arg(long)]
+    output: Option<String>,
+    #[command(flatten)]
+    db: super::DbArg,
+}
+
+pub(super) fn query(a: QueryArgs) -> anyhow::Result<()> {
+    let store = super::open_store(&a.db.db)?;
+    let output = a.output.unwrap_or_else(|| {
+        if std::io::stdout().is_terminal() {
+            "table".into()
+        } else {
+            "json".into()
+        }
+    });
+    let mut pairs = vec![
+        ("from".to_string(), a.table),
+        ("mode".into(), a.mode),
+        ("output".into(), output),
+    ];
+    for (k, v) in [
+        ("target", a.target),
+        ("where", a.where_),
+        ("having", a.having),
+        ("select", a.select),
+        ("order_by", a.order_by),
+        ("limit", a.limit),
+        ("offset", a.offset),
+    ] {
+        if let Some(v) = v {
+            pairs.push((k.to_string(), v));
+        }
+    }
+    let ctx = ApiContext::new(store, false);
+    let ans = answer_v2(&ctx, &Params::from_pairs(pairs), true);
+    if ans.error && !matches!(ans.format, Format::Json | Format::Xml | Format::Php) {
+        let v: serde_json::Value = serde_json::from_str(&ans.body).unwrap_or_default();
+        anyhow::bail!(super::UsageError(
+            v["error"].as_str().unwrap_or(&ans.body).to_string()
+        ));
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(ans.body.as_bytes())?;
+    if !ans.body.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    if ans.error {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// Arguments of `bulk-new-lost`.
+#[derive(Debug, Args)]
+pub struct BulkArgs {
+    /// Targets: bare domain (with subdomains), host, or http(s) URL.
+    #[arg(required = true)]
+    targets: Vec<String>,
+    /// First day counted (default: today minus one month).
+    #[arg(long)]
+    date_from: Option<String>,
+    /// table or json (json = the DataForSEO response).
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    output: String,
+    #[command(flatten)]
+    db: super::DbArg,
+}
+
+pub(super) fn bulk(a: BulkArgs) -> anyhow::Result<()> {
+    let store = super::open_store(&a.db.db)?;
+    let task = serde_json::json!([{ "targets": a.targets, "date_from": a.date_from }]);
+    let (_, resp) = dataforseo::answer(
+        &store,
+        task.to_string().as_bytes(),
+        chrono::Utc::now().timestamp(),
+    );
+    let t = &resp["tasks"][0];
+    if t["status_code"].as_u64() != Some(20000) {
+        let msg = t["status_message"]
+            .as_str()
+            .or(resp["status_message"].as_str())
+            .unwrap_or("failed");
+        let hint = if msg.contains("date_from") {
+            " (YYYY-MM-DD, within the last year)"
+        } else {
+            ""
+        };
+        anyhow::bail!(super::UsageError(format!("{msg}{hint}")));
+    }
+    if a.output == "json" {
+        println!("{}", serde_json::to_string_pretty(&resp)?);
+        return Ok(());
+    }
+    let items = serde_json::json!({"items": t["result"][0]["items"].clone()});
+    print!("{}", render::render(&items, Format::Table));
+    Ok(())
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    db: super::DbArg,
+    /// Address to listen on. A non-loopback address always requires tokens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+}
+
+pub(super) fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let store = super::open_store(&a.db.db)?;
+    let public = !a.listen.ip().is_loopback();
+    let ctx = ApiContext::new(store.clone(), public);
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(a.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", a.listen))?;
+        let auth = if ctx.auth_required()? {
+            "tokens required"
+        } else {
+            "no token needed (loopback, no tokens)"
+        };
+        eprintln!(
+            "linkdiff: serving {} on http://{} ({auth}); Ctrl-C stops",
+            a.db.db.display(),
+            listener.local_addr()?
+        );
+        server::serve(ctx, listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        store.flush()?;
+        Ok(())
+    })
+}
+
+/// `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create a token (printed once) with a row quota.
+    Create {
+        /// Name (also the DataForSEO login).
+        #[arg(long)]
+        name: String,
+        /// Row quota.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        #[command(flatten)]
+        db: super::DbArg,
+    },
+    /// List tokens and their quotas.
+    List {
+        #[command(flatten)]
+        db: super::DbArg,
+    },
+    /// Revoke a token by name.
+    Revoke {
+        /// Name.
+        name: String,
+        #[command(flatten)]
+        db: super::DbArg,
+    },
+}
+
+pub(super) fn token(cmd: TokenCmd) -> anyhow::Result<()> {
+    match cmd {
+        TokenCmd::Create { name, rows, db } => {
+            let store = super::open_store(&db.db)?;
+            let t = tokens::create(&store, &name, rows)
+                .map_err(|e| super::UsageError(e.to_string()))?;
+            println!("{t}");
+            eprintln!("linkdiff: token '{name}' created with {rows} rows; it is shown only once");
+        }
+        TokenCmd::List { db } => {
+            let store = super::open_store(&db.db)?;
+            println!("name\trows_left\trows_limit\tcreated");
+            for (name, r) in store.tokens()? {
+                println!(
+                    "{name}\t{}\t{}\t{}",
+                    tokens::rows_text(r.centirows_left),
+                    r.rows_limit,
+                    linkdiff_indexer::time::iso(r.created)
+                );
+            }
+        }
+        TokenCmd::Revoke { name, db } => {
+            let store = super::open_store(&db.db)?;
+            if store.token(&name)?.is_none() {
+                anyhow::bail!(super::UsageError(format!("no token named '{name}'")));
+            }
+            let mut w = linkdiff_store::WriteBatch::new();
+            w.remove_token(&name);
+            store.apply(w)?;
+            store.flush()?;
+            println!("revoked {name}");
+        }
+    }
+    Ok(())
+}
