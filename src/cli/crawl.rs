@@ -262,6 +262,9 @@ pub async fn crawl_once(
     let mut last_plain = Instant::now();
     let mut show = |p: &Progress| {
         for n in &p.notes {
+            if mode == "off" && !n.starts_with("refused") {
+                continue;
+            }
             match &bar {
                 Some(b) => b.println(format!("linkdiff: {n}")),
                 None => eprintln!("linkdiff: {n}"),

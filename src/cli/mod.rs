@@ -1,6 +1,6 @@
 //! Command-line interface (SPEC §2). Names here are stable: scripts depend on them.
 
-mod crawl;
+pub mod crawl;
 mod extract;
 mod query;
 mod status;

@@ -198,14 +198,19 @@ impl TestWeb {
             17..=19 => {
                 PageKind::Redirect(301, self.page_url(host, (j + 1) % self.cfg.pages_per_host))
             }
-            20..=22 => PageKind::Disallowed,
+            20..=22 if self.robots_served(host) => PageKind::Disallowed,
             _ => PageKind::Ok,
         }
     }
 
+    /// Hosts numbered 6, 13, 20, ... answer 404 for robots.txt (allow all).
+    fn robots_served(&self, host: usize) -> bool {
+        host % 7 != 6
+    }
+
     /// robots.txt of a host in an epoch: `None` means 404.
     pub fn robots(&self, host: usize, epoch: u32) -> Option<String> {
-        if host % 7 == 6 {
+        if !self.robots_served(host) {
             return None;
         }
         let mut s = String::from("User-agent: *\nDisallow: /private/\n");

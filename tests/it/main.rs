@@ -1,1 +1,6 @@
-//! Integration tests.
+//! The one integration-test binary: crawl → index → API on the local test web, loopback only.
+
+mod api;
+mod crawl_e2e;
+mod crawler;
+mod support;
