@@ -104,6 +104,9 @@ struct Item {
     redirects: u8,
     attempts: u8,
     not_before: Option<Instant>,
+    /// Hashes of the URLs earlier in this redirect chain (loop detection; not persisted, so a
+    /// resumed run may follow a loop once more before the chain cap ends it).
+    chain: Vec<u64>,
 }
 
 #[derive(Default)]
@@ -241,6 +244,7 @@ impl Crawler {
                         redirects: e.redirects,
                         attempts: 0,
                         not_before: None,
+                        chain: Vec::new(),
                     });
                 }
             }
@@ -268,6 +272,7 @@ impl Crawler {
                         redirects: 0,
                         attempts: 0,
                         not_before: None,
+                        chain: Vec::new(),
                     });
                 }
             };
@@ -477,8 +482,10 @@ impl Crawler {
         let mut w = WriteBatch::new();
         w.remove_frontier(item.url.as_str());
         let mut queued = Vec::new();
-        let redirect_seen = match &outcome {
-            Outcome::Redirected { link, .. } => seen.contains(&url_hash(&link.url_to)),
+        let mut chain = item.chain.clone();
+        chain.push(url_hash(item.url.as_str()));
+        let redirect_loop = match &outcome {
+            Outcome::Redirected { link, .. } => chain.contains(&url_hash(&link.url_to)),
             _ => false,
         };
         let mut enqueue = |target: &str, depth: u16, redirects: u8, w: &mut WriteBatch| {
@@ -500,12 +507,18 @@ impl Crawler {
                         run: run.id,
                     },
                 );
+                let chain = if redirects > 0 {
+                    chain.clone()
+                } else {
+                    Vec::new()
+                };
                 queued.push(Item {
                     url: u,
                     depth,
                     redirects,
                     attempts: 0,
                     not_before: None,
+                    chain,
                 });
             }
         };
@@ -518,7 +531,7 @@ impl Crawler {
             Outcome::Redirected { link, .. } => {
                 if item.redirects >= MAX_REDIRECTS {
                     *errors.entry("redirect_chain_too_long".into()).or_default() += 1;
-                } else if redirect_seen && item.redirects > 0 {
+                } else if redirect_loop {
                     *errors.entry("redirect_loop".into()).or_default() += 1;
                 } else {
                     enqueue(&link.url_to, item.depth, item.redirects + 1, &mut w);
@@ -648,6 +661,10 @@ impl Scheduler {
             let d = Duration::from_secs_f64(delay);
             if period.is_none_or(|p| d > p) && !d.is_zero() {
                 hq.limiter = limiter(d);
+                // The robots.txt request just made counts against the new limit.
+                if let Some(l) = &hq.limiter {
+                    let _ = l.check();
+                }
             }
         }
         hq.robots = Some(Arc::new(rules));

@@ -38,6 +38,7 @@ pub(super) fn run(a: TestwebArgs) -> anyhow::Result<()> {
             pages_per_host: a.pages.max(1),
             links_per_page: a.links,
             filler_bytes: a.filler,
+            ..WebConfig::default()
         });
         web.set_epoch(a.epoch);
         let running = serve(web, a.port).await?;

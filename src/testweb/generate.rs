@@ -18,6 +18,10 @@ pub struct WebConfig {
     pub links_per_page: usize,
     /// Filler text per page, bytes (to reach realistic page sizes in benchmarks).
     pub filler_bytes: usize,
+    /// `Crawl-delay` written in every served robots.txt.
+    pub crawl_delay: Option<f64>,
+    /// Hosts whose robots.txt answers 500 (so nothing on them may be fetched).
+    pub robots_5xx: Vec<usize>,
 }
 
 impl Default for WebConfig {
@@ -28,6 +32,8 @@ impl Default for WebConfig {
             pages_per_host: 8,
             links_per_page: 6,
             filler_bytes: 0,
+            crawl_delay: None,
+            robots_5xx: Vec::new(),
         }
     }
 }
@@ -214,6 +220,9 @@ impl TestWeb {
             return None;
         }
         let mut s = String::from("User-agent: *\nDisallow: /private/\n");
+        if let Some(d) = self.cfg.crawl_delay {
+            let _ = writeln!(s, "Crawl-delay: {d}");
+        }
         for j in 0..self.page_count(host, epoch) {
             if self.page_kind(host, j, epoch) == PageKind::Disallowed {
                 let _ = writeln!(s, "Disallow: /p{j}.html");
@@ -319,6 +328,12 @@ impl TestWeb {
         if host >= self.cfg.hosts {
             return None;
         }
+        if self.cfg.robots_5xx.contains(&host) {
+            return Some(PageTruth {
+                kind: PageKind::Disallowed,
+                links: Vec::new(),
+            });
+        }
         if path == "/" {
             return Some(PageTruth {
                 kind: PageKind::Ok,
@@ -401,6 +416,9 @@ impl TestWeb {
             return (404, vec![], b"unknown host".to_vec());
         };
         if path == "/robots.txt" {
+            if self.cfg.robots_5xx.contains(&host) {
+                return (500, vec![], b"robots broken".to_vec());
+            }
             return match self.robots(host, epoch) {
                 Some(r) => (
                     200,
@@ -424,6 +442,11 @@ impl TestWeb {
             PageKind::Gone(code) => (code, vec![], b"gone".to_vec()),
             PageKind::Error => (500, vec![], b"internal error".to_vec()),
             PageKind::Redirect(code, to) => (code, vec![("location".into(), to)], Vec::new()),
+            PageKind::Ok | PageKind::Disallowed if self.cfg.robots_5xx.contains(&host) => (
+                200,
+                vec![("content-type".into(), "text/html".into())],
+                b"<p>private</p>".to_vec(),
+            ),
             PageKind::Ok | PageKind::Disallowed => self.render(host, path, &t.links),
         }
     }

@@ -3,11 +3,19 @@
 
 use crate::support::*;
 use linkdiff::testweb::{GenLink, PageKind, PageTruth, WebConfig};
-use linkdiff_store::{registrable_domain, model::url_host, EventKind, Store, TargetScope};
+use linkdiff_store::{model::url_host, registrable_domain, EventKind, Store, TargetScope};
 use std::collections::{BTreeMap, HashMap};
 
 type Key = (String, String, String, String, bool); // url_from, url_to, type, anchor, nofollow
-type Ev = (String, &'static str, &'static str, String, String, String, String); // date, kind, origin, from, to, type, anchor
+type Ev = (
+    String,
+    &'static str,
+    &'static str,
+    String,
+    String,
+    String,
+    String,
+); // date, kind, origin, from, to, type, anchor
 
 fn external(from: &str, to: &str) -> bool {
     registrable_domain(url_host(from)) != registrable_domain(url_host(to))
@@ -22,12 +30,24 @@ fn live_links(t: &PageTruth) -> Option<&[GenLink]> {
 
 fn add_counts(out: &mut BTreeMap<Key, u32>, from: &str, links: &[GenLink]) {
     for l in links.iter().filter(|l| external(from, &l.url_to)) {
-        *out.entry((from.into(), l.url_to.clone(), l.link_type.to_string(), l.anchor.clone(), l.nofollow)).or_default() += 1;
+        *out.entry((
+            from.into(),
+            l.url_to.clone(),
+            l.link_type.to_string(),
+            l.anchor.clone(),
+            l.nofollow,
+        ))
+        .or_default() += 1;
     }
 }
 
 /// Expected (live backlinks, events) after epoch-1 and epoch-2 visits of every page.
-fn oracle(t1: &BTreeMap<String, PageTruth>, t2: &BTreeMap<String, PageTruth>, d1: &str, d2: &str) -> (BTreeMap<Key, u32>, Vec<Ev>) {
+fn oracle(
+    t1: &BTreeMap<String, PageTruth>,
+    t2: &BTreeMap<String, PageTruth>,
+    d1: &str,
+    d2: &str,
+) -> (BTreeMap<Key, u32>, Vec<Ev>) {
     let mut events = Vec::new();
     let mut live = BTreeMap::new();
     let ident = |l: &GenLink| (l.url_to.clone(), l.link_type.to_string(), l.anchor.clone());
@@ -40,7 +60,15 @@ fn oracle(t1: &BTreeMap<String, PageTruth>, t2: &BTreeMap<String, PageTruth>, d1
     };
     let mut push = |date: &str, kind, origin, from: &str, k: &(String, String, String), n: u32| {
         for _ in 0..n {
-            events.push((date.to_string(), kind, origin, from.to_string(), k.0.clone(), k.1.clone(), k.2.clone()));
+            events.push((
+                date.to_string(),
+                kind,
+                origin,
+                from.to_string(),
+                k.0.clone(),
+                k.1.clone(),
+                k.2.clone(),
+            ));
         }
     };
     for (url, p2) in t2 {
@@ -57,11 +85,22 @@ fn oracle(t1: &BTreeMap<String, PageTruth>, t2: &BTreeMap<String, PageTruth>, d1
                 let now = multiset(url, l2);
                 let fresh = l1.is_none();
                 let was_content = matches!(p1.map(|p| &p.kind), Some(PageKind::Ok));
-                let lost_origin = if was_content && matches!(p2.kind, PageKind::Redirect(..)) { "drop" } else { "recrawl" };
+                let lost_origin = if was_content && matches!(p2.kind, PageKind::Redirect(..)) {
+                    "drop"
+                } else {
+                    "recrawl"
+                };
                 for (k, n) in &now {
                     let b = before.get(k).copied().unwrap_or(0);
                     if *n > b {
-                        push(d2, "new", if fresh { "fresh" } else { "recrawl" }, url, k, n - b);
+                        push(
+                            d2,
+                            "new",
+                            if fresh { "fresh" } else { "recrawl" },
+                            url,
+                            k,
+                            n - b,
+                        );
                     }
                 }
                 for (k, b) in &before {
@@ -94,7 +133,14 @@ fn index_backlinks(store: &Store) -> BTreeMap<Key, u32> {
     for r in store.backlinks(&TargetScope::Subdomains("test".into())) {
         let (from, id) = r.unwrap();
         let rec = store.link(&from, &id).unwrap().unwrap();
-        *out.entry((from, id.url_to, id.link_type.to_string(), id.anchor, rec.nofollow)).or_default() += 1;
+        *out.entry((
+            from,
+            id.url_to,
+            id.link_type.to_string(),
+            id.anchor,
+            rec.nofollow,
+        ))
+        .or_default() += 1;
     }
     out
 }
@@ -104,8 +150,20 @@ fn index_events(store: &Store) -> Vec<Ev> {
         .all_events()
         .map(|e| {
             let e = e.unwrap();
-            let kind = if e.kind == EventKind::New { "new" } else { "lost" };
-            (linkdiff_indexer::time::date(e.time), kind, e.origin.as_str(), e.url_from, e.url_to, e.link_type.to_string(), e.anchor)
+            let kind = if e.kind == EventKind::New {
+                "new"
+            } else {
+                "lost"
+            };
+            (
+                linkdiff_indexer::time::date(e.time),
+                kind,
+                e.origin.as_str(),
+                e.url_from,
+                e.url_to,
+                e.link_type.to_string(),
+                e.anchor,
+            )
         })
         .collect();
     v.sort();
@@ -114,7 +172,12 @@ fn index_events(store: &Store) -> Vec<Ev> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_epochs_match_the_ground_truth() {
-    let w = web(WebConfig { hosts: 14, pages_per_host: 10, ..WebConfig::default() }).await;
+    let w = web(WebConfig {
+        hosts: 14,
+        pages_per_host: 10,
+        ..WebConfig::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
     let (d1, d2) = ("2026-01-05", "2026-01-12");
@@ -129,22 +192,54 @@ async fn two_epochs_match_the_ground_truth() {
     // The web really changed in every way the spec cares about.
     let kinds: Vec<&PageKind> = t2.values().map(|t| &t.kind).collect();
     for want in ["Gone", "Redirect", "Error", "Disallowed"] {
-        assert!(kinds.iter().any(|k| format!("{k:?}").starts_with(want)), "test web has no {want} page");
+        assert!(
+            kinds.iter().any(|k| format!("{k:?}").starts_with(want)),
+            "test web has no {want} page"
+        );
     }
 
     let (want_live, want_events) = oracle(&t1, &t2, d1, d2);
     let got_live = index_backlinks(&store);
-    let missing: Vec<_> = want_live.iter().filter(|(k, n)| got_live.get(*k) != Some(n)).take(5).collect();
-    let extra: Vec<_> = got_live.iter().filter(|(k, n)| want_live.get(*k) != Some(n)).take(5).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "backlinks differ\nmissing {missing:#?}\nextra {extra:#?}");
-    assert!(want_live.len() > 300, "a meaningful web: {} backlinks", want_live.len());
+    let missing: Vec<_> = want_live
+        .iter()
+        .filter(|(k, n)| got_live.get(*k) != Some(n))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = got_live
+        .iter()
+        .filter(|(k, n)| want_live.get(*k) != Some(n))
+        .take(5)
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "backlinks differ\nmissing {missing:#?}\nextra {extra:#?}"
+    );
+    assert!(
+        want_live.len() > 300,
+        "a meaningful web: {} backlinks",
+        want_live.len()
+    );
 
     let got_events = index_events(&store);
-    let missing: Vec<_> = want_events.iter().filter(|e| !got_events.contains(e)).take(5).collect();
-    let extra: Vec<_> = got_events.iter().filter(|e| !want_events.contains(e)).take(5).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "events differ\nmissing {missing:#?}\nextra {extra:#?}");
+    let missing: Vec<_> = want_events
+        .iter()
+        .filter(|e| !got_events.contains(e))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = got_events
+        .iter()
+        .filter(|e| !want_events.contains(e))
+        .take(5)
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "events differ\nmissing {missing:#?}\nextra {extra:#?}"
+    );
     assert_eq!(got_events.len(), want_events.len());
     for origin in ["fresh", "recrawl", "drop"] {
-        assert!(want_events.iter().any(|e| e.2 == origin), "no {origin} event in the scenario");
+        assert!(
+            want_events.iter().any(|e| e.2 == origin),
+            "no {origin} event in the scenario"
+        );
     }
 }

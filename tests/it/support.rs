@@ -17,7 +17,12 @@ pub async fn web(cfg: WebConfig) -> RunningWeb {
 pub fn crawl_cfg(web: &RunningWeb, as_of: Option<i64>) -> CrawlConfig {
     let port = web.addr.port();
     CrawlConfig {
-        seeds: web.web.seeds().iter().map(|s| url::Url::parse(s).unwrap()).collect(),
+        seeds: web
+            .web
+            .seeds()
+            .iter()
+            .map(|s| url::Url::parse(s).unwrap())
+            .collect(),
         as_of,
         scope: Scope::Hosts,
         max_pages: None,
@@ -32,7 +37,10 @@ pub fn crawl_cfg(web: &RunningWeb, as_of: Option<i64>) -> CrawlConfig {
             timeout: Duration::from_secs(5),
             max_body: 5 * 1024 * 1024,
             resolver: GuardedResolver {
-                rules: Arc::new(vec![ResolveRule::parse(&format!("*.test:{port}:127.0.0.1")).unwrap()]),
+                rules: Arc::new(vec![ResolveRule::parse(&format!(
+                    "*.test:{port}:127.0.0.1"
+                ))
+                .unwrap()]),
                 allow_private: false,
             },
         },
@@ -42,7 +50,9 @@ pub fn crawl_cfg(web: &RunningWeb, as_of: Option<i64>) -> CrawlConfig {
 /// Run one crawl in-process.
 pub async fn crawl(store: &linkdiff_store::Store, cfg: &CrawlConfig) -> String {
     let (_tx, rx) = tokio::sync::watch::channel(false);
-    linkdiff::cli::crawl::crawl_once(store, cfg, rx, "off").await.expect("crawl")
+    linkdiff::cli::crawl::crawl_once(store, cfg, rx, "off")
+        .await
+        .expect("crawl")
 }
 
 /// Run the binary with args; returns its output.
