@@ -46,6 +46,13 @@ pub fn fix_target(target: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Longest request target passed on; hyper refuses longer ones with a bare 414, so they are
+/// replaced by a marker the API answers with a clear error.
+pub const MAX_TARGET: usize = 60 * 1024;
+
+/// The marker path for a request target that was too long.
+pub const TOO_LONG: &str = "/?__linkdiff_error=target_too_long";
+
 /// Rewrite one request line `METHOD TARGET VERSION\r\n`; the target may contain spaces.
 pub fn fix_line(line: &[u8]) -> Vec<u8> {
     let body = line
@@ -62,7 +69,12 @@ pub fn fix_line(line: &[u8]) -> Vec<u8> {
         return line.to_vec();
     }
     let mut out = body[..=first].to_vec();
-    out.extend(fix_target(&body[first + 1..last]));
+    let target = &body[first + 1..last];
+    if target.len() > MAX_TARGET {
+        out.extend_from_slice(TOO_LONG.as_bytes());
+    } else {
+        out.extend(fix_target(target));
+    }
     out.extend_from_slice(&body[last..]);
     out.extend_from_slice(b"\r\n");
     out
@@ -85,6 +97,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for FixRequestLine<S> {
                 break;
             }
             if this.buf.len() > MAX_LINE {
+                // Beyond this hyper answers 414 itself.
                 this.done = true;
                 break;
             }

@@ -68,3 +68,101 @@ pub fn bin(args: &[&str]) -> Output {
 pub fn day(s: &str) -> i64 {
     linkdiff_indexer::time::parse(s).unwrap()
 }
+
+/// A test web crawled at `d1` (epoch 1) and `d2` (epoch 2) into a fresh sled db.
+pub async fn indexed_web(
+    cfg: WebConfig,
+    d1: i64,
+    d2: i64,
+) -> (RunningWeb, tempfile::TempDir, linkdiff_store::Store) {
+    let w = web(cfg).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = linkdiff_store::Store::open(&dir.path().join("db")).unwrap();
+    crawl(&store, &crawl_cfg(&w, Some(d1))).await;
+    w.web.set_epoch(2);
+    crawl(&store, &crawl_cfg(&w, Some(d2))).await;
+    (w, dir, store)
+}
+
+/// Serve the API on 127.0.0.1:0; returns the address (the server runs for the test's life).
+pub async fn api(store: &linkdiff_store::Store) -> std::net::SocketAddr {
+    let (addr, stop) = api_stoppable(store).await;
+    std::mem::forget(stop);
+    addr
+}
+
+/// Serve the API; dropping-and-awaiting the returned stopper shuts the server down and
+/// releases its handle on the store.
+pub async fn api_stoppable(store: &linkdiff_store::Store) -> (std::net::SocketAddr, Stopper) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let ctx = linkdiff::api::ApiContext::new(store.clone(), false);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(linkdiff::api::server::serve(ctx, listener, async {
+        let _ = rx.await;
+    }));
+    (addr, Stopper { tx, task })
+}
+
+/// Stops a server started by [`api_stoppable`].
+pub struct Stopper {
+    tx: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Stopper {
+    /// Stop and wait.
+    pub async fn stop(self) {
+        let _ = self.tx.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// A raw HTTP/1.1 request with the target sent byte for byte: (status, headers, body).
+pub async fn raw(
+    addr: std::net::SocketAddr,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    for (k, v) in headers {
+        req.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+    }
+    req.extend_from_slice(b"\r\n");
+    req.extend_from_slice(body);
+    s.write_all(&req).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut out))
+        .await
+        .expect("response in time")
+        .unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap_or("")
+        .split(' ')
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, body.to_string())
+}
+
+/// Header value.
+pub fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    h.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}

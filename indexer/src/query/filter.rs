@@ -167,6 +167,32 @@ impl<'a> P<'a> {
     }
     fn value(&mut self, stop: &[char]) -> Result<String, String> {
         self.ws();
+        // The official PHP client quotes with addslashes: `\"text\"`.
+        if self.s[self.i..].starts_with("\\\"") {
+            self.i += 2;
+            let mut out = String::new();
+            loop {
+                let rest = &self.s[self.i..];
+                if rest.starts_with("\\\"")
+                    && rest[2..].trim_start().starts_with([',', ')']) | rest[2..].trim().is_empty()
+                {
+                    self.i += 2;
+                    return Ok(out);
+                }
+                let Some(c) = rest.chars().next() else {
+                    return Err(self.err("unterminated string"));
+                };
+                self.i += c.len_utf8();
+                if c == '\\' {
+                    if let Some(n) = self.peek() {
+                        self.i += n.len_utf8();
+                        out.push(n);
+                        continue;
+                    }
+                }
+                out.push(c);
+            }
+        }
         if self.peek() == Some('"') {
             self.i += 1;
             let mut out = String::new();
@@ -442,6 +468,16 @@ mod tests {
             }
         );
         assert!(parse("").unwrap().terms.is_empty());
+        // addslashes quoting from the PHP client.
+        let f = parse(r#"anchor=\"it\'s \"x\"\""#).unwrap();
+        assert_eq!(
+            f.terms[0],
+            Term::Cmp {
+                col: "anchor".into(),
+                op: Op::Eq,
+                value: "it's \"x\"".into()
+            }
+        );
     }
 
     #[test]
