@@ -6,8 +6,8 @@ use linkdiff::testweb::{GenLink, PageKind, PageTruth, WebConfig};
 use linkdiff_store::{model::url_host, registrable_domain, EventKind, Store, TargetScope};
 use std::collections::{BTreeMap, HashMap};
 
-type Key = (String, String, String, String, bool); // url_from, url_to, type, anchor, nofollow
-type Ev = (
+pub(crate) type Key = (String, String, String, String, bool); // url_from, url_to, type, anchor, nofollow
+pub(crate) type Ev = (
     String,
     &'static str,
     &'static str,
@@ -42,7 +42,7 @@ fn add_counts(out: &mut BTreeMap<Key, u32>, from: &str, links: &[GenLink]) {
 }
 
 /// Expected (live backlinks, events) after epoch-1 and epoch-2 visits of every page.
-fn oracle(
+pub(crate) fn oracle(
     t1: &BTreeMap<String, PageTruth>,
     t2: &BTreeMap<String, PageTruth>,
     d1: &str,

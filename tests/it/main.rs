@@ -3,4 +3,5 @@
 mod api;
 mod crawl_e2e;
 mod crawler;
+mod dataforseo;
 mod support;

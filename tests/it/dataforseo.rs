@@ -1,0 +1,221 @@
+//! The DataForSEO endpoint: HTTP error paths, and the official Python client
+//! (`dataforseo-client` from PyPI) against a crawled test web.
+
+use crate::crawl_e2e::oracle;
+use crate::support::*;
+use linkdiff::testweb::WebConfig;
+use serde_json::Value as J;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PATH: &str = "/v3/backlinks/bulk_new_lost_backlinks/live";
+
+fn basic(name: &str, token: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{name}:{token}"))
+    )
+}
+
+/// The venv python with `dataforseo-client`, creating the venv if Python is there.
+fn client_python() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("LINKDIFF_DFS_PYTHON") {
+        return Some(PathBuf::from(p));
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dfs-venv");
+    let py = venv.join("bin/python");
+    let has = |py: &Path| {
+        Command::new(py)
+            .args(["-c", "import dataforseo_client"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if has(&py) {
+        return Some(py);
+    }
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success())
+        && Command::new(&py)
+            .args(["-m", "pip", "install", "-q", "dataforseo-client"])
+            .status()
+            .is_ok_and(|s| s.success());
+    (made && has(&py)).then_some(py)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_and_path_errors_over_http() {
+    let (_w, _dir, store) = indexed_web(
+        WebConfig {
+            hosts: 4,
+            pages_per_host: 3,
+            ..WebConfig::default()
+        },
+        day("2026-01-05"),
+        day("2026-01-12"),
+    )
+    .await;
+    let token = linkdiff::api::tokens::create(&store, "ci", 100).unwrap();
+    let addr = api(&store).await;
+    let body = br#"[{"targets":["h001.test"]}]"#;
+    let (status, h, b) = raw(
+        addr,
+        "POST",
+        PATH,
+        &[("Authorization", &basic("ci", "wrong"))],
+        body,
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(header(&h, "www-authenticate").is_some_and(|v| v.starts_with("Basic")));
+    assert_eq!(serde_json::from_str::<J>(&b).unwrap()["status_code"], 40100);
+    let (status, _, _) = raw(addr, "POST", PATH, &[], body).await;
+    assert_eq!(status, 401, "no credentials while tokens exist");
+    let (status, _, b) = raw(
+        addr,
+        "POST",
+        "/v3/backlinks/nope/live",
+        &[("Authorization", &basic("ci", &token))],
+        body,
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(serde_json::from_str::<J>(&b).unwrap()["status_code"], 40400);
+    let (status, _, b) = raw(
+        addr,
+        "POST",
+        PATH,
+        &[("Authorization", &basic("ci", &token))],
+        b"",
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            serde_json::from_str::<J>(&b).unwrap()["status_code"].as_u64()
+        ),
+        (200, Some(40502))
+    );
+    let (_, _, b) = raw(
+        addr,
+        "POST",
+        PATH,
+        &[("Authorization", &basic("ci", &token))],
+        b"{\"targets\":[]}",
+    )
+    .await;
+    assert_eq!(serde_json::from_str::<J>(&b).unwrap()["status_code"], 40503);
+    let (_, _, b) = raw(
+        addr,
+        "POST",
+        PATH,
+        &[("Authorization", &basic("ci", &token))],
+        br#"[{"targets":["a.test"]},{"targets":["b.test"]}]"#,
+    )
+    .await;
+    assert_eq!(serde_json::from_str::<J>(&b).unwrap()["status_code"], 40000);
+    let (_, _, b) = raw(
+        addr,
+        "POST",
+        PATH,
+        &[("Authorization", &basic("ci", &token))],
+        br#"[{"targets":["a.test"],"tag":7}]"#,
+    )
+    .await;
+    let v: J = serde_json::from_str(&b).unwrap();
+    assert_eq!(v["tasks"][0]["status_code"], 40501);
+    assert_eq!(v["tasks"][0]["status_message"], "Invalid Field: 'tag'.");
+    assert!(v["tasks"][0]["result"].is_null());
+    assert_eq!(v["tasks_error"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_python_client_reads_the_ground_truth_counts() {
+    let Some(python) = tokio::task::spawn_blocking(client_python).await.unwrap() else {
+        eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
+        return;
+    };
+    let today = chrono::Utc::now().timestamp() / 86_400 * 86_400;
+    let (d1, d2) = (today - 10 * 86_400, today - 3 * 86_400);
+    let cfg = WebConfig {
+        hosts: 8,
+        pages_per_host: 6,
+        ..WebConfig::default()
+    };
+    let (w, _dir, store) = indexed_web(cfg, d1, d2).await;
+    let token = linkdiff::api::tokens::create(&store, "agency", 1000).unwrap();
+    let addr = api(&store).await;
+    let port = w.addr.port();
+    let t1 = w.web.truth(1, &[]);
+    let known: Vec<String> = t1.keys().cloned().collect();
+    let t2 = w.web.truth(2, &known);
+    let (ds1, ds2) = (
+        linkdiff_indexer::time::date(d1),
+        linkdiff_indexer::time::date(d2),
+    );
+    let (_, events) = oracle(&t1, &t2, &ds1, &ds2);
+    let page = format!("http://h002.test:{port}/");
+    let targets = [
+        "h001.test".to_string(),
+        page.clone(),
+        "www.h003.test".to_string(),
+        "nothing.test".to_string(),
+    ];
+    for date_from in [
+        linkdiff_indexer::time::date(today - 20 * 86_400),
+        linkdiff_indexer::time::date(today - 5 * 86_400),
+    ] {
+        let expect = |t: &str| {
+            let hit = |to: &str| match t {
+                "h001.test" => linkdiff_store::model::url_host(to).ends_with("h001.test"),
+                "www.h003.test" => linkdiff_store::model::url_host(to) == "www.h003.test",
+                "nothing.test" => false,
+                _ => to == page,
+            };
+            let n = events
+                .iter()
+                .filter(|e| e.0 >= date_from && hit(&e.4) && e.1 == "new")
+                .count();
+            let l = events
+                .iter()
+                .filter(|e| e.0 >= date_from && hit(&e.4) && e.1 == "lost")
+                .count();
+            (n as u64, l as u64)
+        };
+        let mut cmd = Command::new(&python);
+        cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/dataforseo_bulk.py"))
+            .arg(format!("http://{addr}"))
+            .arg("agency")
+            .arg(&token)
+            .arg(&date_from)
+            .args(&targets);
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "client failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: J = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["status_code"], 20000);
+        assert_eq!(v["tag"], "ci");
+        let items = v["items"].as_array().unwrap();
+        assert_eq!(items.len(), targets.len());
+        for (item, t) in items.iter().zip(&targets) {
+            assert_eq!(item["target"], t.as_str(), "request order kept");
+            let got = (
+                item["new_backlinks"].as_u64().unwrap(),
+                item["lost_backlinks"].as_u64().unwrap(),
+            );
+            assert_eq!(got, expect(t), "{t} since {date_from}");
+        }
+        assert!(
+            items[0]["new_backlinks"].as_u64().unwrap() > 0,
+            "the scenario has events for h001.test"
+        );
+    }
+}
