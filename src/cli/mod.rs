@@ -1,6 +1,7 @@
 //! Command-line interface (SPEC §2). Names here are stable: scripts depend on them.
 
 pub mod crawl;
+mod demo;
 mod extract;
 mod query;
 mod status;
@@ -45,6 +46,8 @@ pub enum Command {
     Rank(DbArg),
     /// Run the extractor on one saved page and print its fields and links.
     Extract(extract::ExtractArgs),
+    /// Offline demo: a local web, two crawls a week apart, then new/lost backlinks and anchors.
+    Demo(demo::DemoArgs),
     /// Query an Ahrefs v2 table (same answers as the HTTP API).
     Query(query::QueryArgs),
     /// DataForSEO-style new/lost counts per target.
@@ -76,6 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Extract(a) => extract::run(a),
         Command::Testweb(a) => testweb::run(a),
         Command::Query(a) => query::query(a),
+        Command::Demo(a) => demo::run(a),
         Command::BulkNewLost(a) => query::bulk(a),
         Command::Serve(a) => query::serve(a),
         Command::Token(c) => query::token(c),

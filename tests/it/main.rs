@@ -4,4 +4,5 @@ mod api;
 mod crawl_e2e;
 mod crawler;
 mod dataforseo;
+mod golden_path;
 mod support;
