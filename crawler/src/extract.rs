@@ -471,15 +471,11 @@ impl Walker {
             })
         };
         match name {
-            "html" => {
-                if self.html_lang.is_none() {
-                    self.html_lang = el.attr("lang").map(str::to_string);
-                }
+            "html" if self.html_lang.is_none() => {
+                self.html_lang = el.attr("lang").map(str::to_string);
             }
-            "base" => {
-                if self.base_href.is_none() {
-                    self.base_href = el.attr("href").map(str::to_string);
-                }
+            "base" if self.base_href.is_none() => {
+                self.base_href = el.attr("href").map(str::to_string);
             }
             "a" => {
                 if let Some(href) = el.attr("href") {

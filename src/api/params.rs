@@ -7,8 +7,8 @@ pub struct Params {
     pairs: Vec<(String, String)>,
 }
 
-/// Percent-decode (`+` = space); invalid escapes stay as written. Errors on invalid UTF-8.
-pub fn decode(s: &str) -> Result<String, ()> {
+/// Percent-decode (`+` = space); invalid escapes stay as written. `None` on invalid UTF-8.
+pub fn decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -31,7 +31,7 @@ pub fn decode(s: &str) -> Result<String, ()> {
         }
         i += 1;
     }
-    String::from_utf8(out).map_err(|_| ())
+    String::from_utf8(out).ok()
 }
 
 impl Params {
@@ -40,8 +40,8 @@ impl Params {
         let mut pairs = Vec::new();
         for part in raw.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            let k = decode(k).map_err(|_| "A parameter name is not valid UTF-8".to_string())?;
-            let v = decode(v).map_err(|_| format!("Parameter '{k}' is not valid UTF-8"))?;
+            let k = decode(k).ok_or_else(|| "A parameter name is not valid UTF-8".to_string())?;
+            let v = decode(v).ok_or_else(|| format!("Parameter '{k}' is not valid UTF-8"))?;
             pairs.push((k.to_ascii_lowercase(), v));
         }
         Ok(Params { pairs })

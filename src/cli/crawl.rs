@@ -91,7 +91,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "d" => 86400.0,
         _ => return Err(format!("'{s}' has an unknown unit (use s, m, h or d)")),
     };
-    if !(n > 0.0) {
+    if n.is_nan() || n <= 0.0 {
         return Err(format!("'{s}' must be positive"));
     }
     Ok(Duration::from_secs_f64(n * mult))
@@ -130,10 +130,10 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
         .map(|r| ResolveRule::parse(r))
         .collect::<Result<Vec<_>, _>>()
         .map_err(usage)?;
-    if !(a.rate >= 0.0) || !a.rate.is_finite() {
+    if a.rate.is_nan() || a.rate < 0.0 || !a.rate.is_finite() {
         return Err(usage(format!("--rate {} must be 0 or more", a.rate)));
     }
-    if !(a.timeout > 0.0) {
+    if a.timeout.is_nan() || a.timeout <= 0.0 {
         return Err(usage("--timeout must be positive".into()));
     }
     let every = a

@@ -469,17 +469,17 @@ impl TestWeb {
             match l.link_type {
                 LinkType::Href => {
                     let rel = if l.nofollow { " rel=\"nofollow\"" } else { "" };
-                    let _ = write!(
+                    let _ = writeln!(
                         body,
-                        "<p>Paragraph {k} says <a href=\"{url}\"{rel}>{}</a> and more.</p>\n",
+                        "<p>Paragraph {k} says <a href=\"{url}\"{rel}>{}</a> and more.</p>",
                         html_escape(&l.anchor)
                     );
                 }
                 LinkType::Frame => {
-                    let _ = write!(body, "<div><iframe src=\"{url}\"></iframe></div>\n");
+                    let _ = writeln!(body, "<div><iframe src=\"{url}\"></iframe></div>");
                 }
                 LinkType::Form => {
-                    let _ = write!(body, "<form action=\"{url}\"><input name=q></form>\n");
+                    let _ = writeln!(body, "<form action=\"{url}\"><input name=q></form>");
                 }
                 LinkType::Alternate => {
                     let _ = write!(
@@ -507,9 +507,9 @@ impl TestWeb {
         let mut filler = String::new();
         let mut k = 0;
         while filler.len() < self.cfg.filler_bytes {
-            let _ = write!(
+            let _ = writeln!(
                 filler,
-                "<p class=\"filler\">{} {} {} text to make the page as big as a real one.</p>\n",
+                "<p class=\"filler\">{} {} {} text to make the page as big as a real one.</p>",
                 WORDS[k % 16],
                 WORDS[(k * 7) % 16],
                 k

@@ -528,13 +528,16 @@ fn counters(
     Ok(finish(plan, p, rows))
 }
 
+/// Result rows, cells in catalogue order.
+type Rows = Vec<Vec<Value>>;
+
 /// `anchors`: backlinks of every link type grouped by anchor.
 fn anchors(
     plan: &Plan,
     p: &QueryParams,
     ctx: &mut Ctx<'_>,
     scope: &TargetScope,
-) -> Result<(Vec<Vec<Value>>, Option<(u64, u64)>)> {
+) -> Result<(Rows, Option<(u64, u64)>)> {
     #[derive(Default)]
     struct G {
         backlinks: i64,
