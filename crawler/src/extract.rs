@@ -396,6 +396,10 @@ impl Walker {
     fn boundary(&mut self) {
         self.block_text.clear();
         self.pending_post.clear();
+        // Block elements inside a link separate words of its anchor.
+        for &i in &self.open {
+            self.links[i].anchor.push(' ');
+        }
     }
 
     fn text(&mut self, t: &str) {
@@ -415,8 +419,7 @@ impl Walker {
         }
         for &i in &self.open {
             let a = &mut self.links[i].anchor;
-            if a.len() < 4 * MAX_ANCHOR + 8 {
-                a.push(' ');
+            if a.len() < 8 * MAX_ANCHOR {
                 a.push_str(t);
             }
         }
