@@ -1,5 +1,6 @@
 //! Command-line interface (SPEC §2). Names here are stable: scripts depend on them.
 
+pub mod bench;
 pub mod crawl;
 mod demo;
 mod extract;
@@ -57,6 +58,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(query::TokenCmd),
+    /// Hot-path benchmarks (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
     /// Serve the local test web (for benchmarks and trying things out).
     #[command(hide = true)]
     Testweb(testweb::TestwebArgs),
@@ -80,6 +84,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Testweb(a) => testweb::run(a),
         Command::Query(a) => query::query(a),
         Command::Demo(a) => demo::run(a),
+        Command::Bench(c) => bench::run(c),
         Command::BulkNewLost(a) => query::bulk(a),
         Command::Serve(a) => query::serve(a),
         Command::Token(c) => query::token(c),

@@ -27,6 +27,9 @@ pub struct TestwebArgs {
     /// Starting epoch (GET /_testweb/epoch/N on any host switches).
     #[arg(long, default_value_t = 1)]
     epoch: u32,
+    /// Write the seed URLs (every host's root) to this file once bound.
+    #[arg(long)]
+    seeds_file: Option<std::path::PathBuf>,
 }
 
 pub(super) fn run(a: TestwebArgs) -> anyhow::Result<()> {
@@ -42,6 +45,9 @@ pub(super) fn run(a: TestwebArgs) -> anyhow::Result<()> {
         });
         web.set_epoch(a.epoch);
         let running = serve(web, a.port).await?;
+        if let Some(f) = &a.seeds_file {
+            std::fs::write(f, running.web.seeds().join("\n") + "\n")?;
+        }
         println!(
             "test web on {} — crawl with: --resolve '{}' --url http://h000.test:{}/",
             running.addr,

@@ -1,0 +1,400 @@
+//! `linkdiff bench`: the hot-path benchmarks recorded in BENCHMARKS.md (release builds only
+//! give meaningful numbers).
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use linkdiff_crawler::{extract, PageInput};
+use linkdiff_indexer::query::{self, Mode, QueryParams, Table};
+use linkdiff_indexer::Indexer;
+use linkdiff_store::{Link, LinkType, Outcome, PageMeta, Visit};
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// `bench` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// Extraction throughput (MB/s on one core) over a corpus of realistic 20–200 KB pages.
+    Extract(ExtractBench),
+    /// Visits and links applied per second, and bytes on disk per link.
+    Index(IndexBench),
+    /// Query latency p50/p99 on an index with one target of 100,000 backlinks.
+    Query(QueryBench),
+}
+
+/// Arguments of `bench extract`.
+#[derive(Debug, Args)]
+pub struct ExtractBench {
+    /// Pages in the corpus.
+    #[arg(long, default_value_t = 60)]
+    pages: usize,
+    /// Passes over the corpus.
+    #[arg(long, default_value_t = 5)]
+    passes: usize,
+}
+
+/// Arguments of `bench index`.
+#[derive(Debug, Args)]
+pub struct IndexBench {
+    /// Database directory (must not exist; kept for `bench query --db`).
+    #[arg(long)]
+    db: PathBuf,
+    /// Referring pages.
+    #[arg(long, default_value_t = 20_000)]
+    pages: usize,
+    /// Links per page.
+    #[arg(long, default_value_t = 50)]
+    links: usize,
+}
+
+/// Arguments of `bench query`.
+#[derive(Debug, Args)]
+pub struct QueryBench {
+    /// A database built by `bench index`.
+    #[arg(long)]
+    db: PathBuf,
+    /// Repetitions per query.
+    #[arg(long, default_value_t = 30)]
+    runs: usize,
+}
+
+/// Run a benchmark.
+pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
+    match cmd {
+        BenchCmd::Extract(a) => bench_extract(a),
+        BenchCmd::Index(a) => bench_index(a),
+        BenchCmd::Query(a) => bench_query(a),
+    }
+}
+
+const WORDS: [&str; 24] = [
+    "backlink",
+    "crawler",
+    "index",
+    "anchor",
+    "domain",
+    "rating",
+    "search",
+    "engine",
+    "content",
+    "marketing",
+    "agency",
+    "report",
+    "traffic",
+    "keyword",
+    "ranking",
+    "audit",
+    "growth",
+    "page",
+    "site",
+    "link",
+    "analysis",
+    "strategy",
+    "tools",
+    "guide",
+];
+
+/// A realistic page of about `size` bytes: head with scripts and styles, navigation, article
+/// paragraphs with inline links, sidebar lists, footer.
+pub fn realistic_page(seed: usize, size: usize) -> String {
+    let w = |i: usize| WORDS[(seed.wrapping_mul(31).wrapping_add(i * 7)) % WORDS.len()];
+    let mut s = String::with_capacity(size + 4096);
+    s.push_str("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+    let _ = write!(s, "{} {} — {} {}", w(1), w(2), w(3), seed);
+    s.push_str("</title><link rel=\"canonical\" href=\"https://www.site.com/article\"><link rel=\"alternate\" type=\"application/rss+xml\" href=\"/feed\">");
+    s.push_str("<style>body{font-family:sans-serif;margin:0}.nav a{padding:4px 8px;color:#333}.card{border:1px solid #eee;border-radius:4px;padding:12px}</style>");
+    s.push_str("<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments)}gtag('js',new Date());");
+    s.push_str(&"var cfg={a:1,b:'<a href=\"x\">not a link</a>',c:[1,2,3]};".repeat(20));
+    s.push_str("</script></head><body><header><nav class=\"nav\"><ul>");
+    for i in 0..40 {
+        let _ = write!(
+            s,
+            "<li><a href=\"/section/{}/{i}\">{} {}</a></li>",
+            w(i),
+            w(i),
+            w(i + 1)
+        );
+    }
+    s.push_str("</ul></nav></header><main><article>");
+    let mut i = 0;
+    while s.len() < size.saturating_sub(3000) {
+        let _ = write!(
+            s,
+            "<h2>{} {}</h2><p style=\"margin:8px 0\">The {} of {} {} is <a href=\"https://{}{}.example.org/{}/{}\" rel=\"{}\">{} {}</a> and <b>{}</b> <em>{}</em> with <a href=\"/internal/{}\"><img src=\"/i/{i}.png\" alt=\"{} image\"></a> more {} {} text about {} {} for readers.</p>",
+            w(i), w(i + 2), w(i + 3), w(i + 4), w(i + 5), w(i + 6), i % 97, w(i + 7), i,
+            if i % 5 == 0 { "nofollow" } else { "noopener" }, w(i + 8), w(i + 9), w(i + 10), w(i + 11), i, w(i + 12), w(i + 13), w(i + 14), w(i + 15), w(i + 16)
+        );
+        i += 1;
+    }
+    s.push_str("</article><aside><ul>");
+    for i in 0..20 {
+        let _ = write!(
+            s,
+            "<li><a href=\"https://partner{i}.net/\">{} partner</a></li>",
+            w(i)
+        );
+    }
+    s.push_str("</ul></aside></main><footer><p>© Site. <a href=\"/privacy\">Privacy</a> · <a href=\"/terms\">Terms</a></p></footer></body></html>");
+    s
+}
+
+fn bench_extract(a: ExtractBench) -> anyhow::Result<()> {
+    let corpus: Vec<String> = (0..a.pages)
+        .map(|i| realistic_page(i, 20_000 + (i * 180_000) / a.pages.max(1)))
+        .collect();
+    let bytes: usize = corpus.iter().map(String::len).sum();
+    let mut links = 0usize;
+    let t0 = Instant::now();
+    for _ in 0..a.passes {
+        for (i, page) in corpus.iter().enumerate() {
+            let url = format!("https://www.site{i}.com/article");
+            let ex = extract(&PageInput {
+                url: &url,
+                content_type: Some("text/html; charset=utf-8"),
+                body: page.as_bytes(),
+                ..Default::default()
+            });
+            links += ex.links.len();
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let total = (bytes * a.passes) as f64;
+    println!(
+        "extract: {} pages ({:.1} MB, 20–200 KB each) × {} passes in {:.2} s on one thread: {:.1} MB/s, {:.0} pages/s, {} links",
+        a.pages,
+        bytes as f64 / 1e6,
+        a.passes,
+        secs,
+        total / 1e6 / secs,
+        (a.pages * a.passes) as f64 / secs,
+        links / a.passes
+    );
+    Ok(())
+}
+
+fn link(to: String, anchor: String, nofollow: bool) -> Link {
+    Link {
+        url_to: to,
+        link_type: LinkType::Href,
+        anchor,
+        alt: String::new(),
+        text_pre: "Some text before the link in the paragraph".into(),
+        text_post: "and some text after it.".into(),
+        nofollow,
+        redirect: 0,
+    }
+}
+
+/// The synthetic link set of page `p` in round `round`: 10% of the links of each page change
+/// between rounds; links 0..5 of every page go to `big.bench` (100k backlinks at 20k pages).
+fn page_links(p: usize, links: usize, round: usize) -> Vec<Link> {
+    (0..links)
+        .map(|k| {
+            let changed = round > 0 && (p + k) % 10 == 0;
+            let salt = if changed { 7919 * round } else { 0 };
+            if k < 5 {
+                let anchor = format!("{} {}", WORDS[(p + k + salt) % 24], WORDS[(p * 3 + k) % 24]);
+                link(
+                    format!("https://www.big.bench/page{}", (p * 5 + k + salt) % 5000),
+                    anchor,
+                    k == 4,
+                )
+            } else {
+                let host = (p * 31 + k * 17 + salt) % 50_000;
+                link(
+                    format!("https://t{host}.bench/p{}", (p + k) % 100),
+                    format!("{} {}", WORDS[k % 24], WORDS[(p + salt) % 24]),
+                    k % 9 == 0,
+                )
+            }
+        })
+        .collect()
+}
+
+fn visit(p: usize, links: Vec<Link>, run: u64, time: i64) -> Visit {
+    Visit {
+        url: format!("https://s{}.ref/p{p}", p % 2000),
+        time,
+        run,
+        depth: 1,
+        outcome: Outcome::Fetched {
+            meta: PageMeta {
+                http_code: 200,
+                title: format!("Referring page {p}"),
+                encoding: "utf8".into(),
+                language: "en".into(),
+                page_size: 16_000,
+                ip: "127.0.0.1".into(),
+                links_internal: 10,
+                links_external: links.len() as u32,
+            },
+            links,
+        },
+    }
+}
+
+fn bench_index(a: IndexBench) -> anyhow::Result<()> {
+    if a.db.exists() {
+        anyhow::bail!(super::UsageError(format!(
+            "{} exists; give a new path",
+            a.db.display()
+        )));
+    }
+    let store = super::open_store(&a.db)?;
+    let ix = Indexer::new(store.clone());
+    for (round, day) in [(0usize, 20_000i64), (1, 20_007)] {
+        let t0 = Instant::now();
+        let (mut new, mut lost, mut nlinks) = (0u64, 0u64, 0u64);
+        for p in 0..a.pages {
+            let s = ix.apply(&visit(
+                p,
+                page_links(p, a.links, round),
+                round as u64 + 1,
+                day * 86_400,
+            ))?;
+            new += s.new as u64;
+            lost += s.lost as u64;
+            nlinks += s.links as u64;
+        }
+        store.flush()?;
+        let secs = t0.elapsed().as_secs_f64();
+        println!(
+            "index round {}: {} visits, {} links in {:.2} s: {:.0} visits/s, {:.0} links/s ({} new, {} lost events)",
+            round + 1,
+            a.pages,
+            nlinks,
+            secs,
+            a.pages as f64 / secs,
+            nlinks as f64 / secs,
+            new,
+            lost
+        );
+    }
+    let t0 = Instant::now();
+    let r = linkdiff_indexer::rank::recompute(&store)?;
+    println!(
+        "rank: {} pages, {} edges, {} domains in {:.2} s",
+        r.pages,
+        r.page_edges,
+        r.domains,
+        t0.elapsed().as_secs_f64()
+    );
+    let s = store.stats()?;
+    drop(ix);
+    drop(store);
+    let on_disk = dir_size(&a.db)?;
+    println!(
+        "disk: {} bytes for {} link records ({} live), {} events: {:.0} bytes per stored link (all trees; sled size_on_disk says {})",
+        on_disk,
+        s.links,
+        s.links,
+        s.events,
+        on_disk as f64 / s.links.max(1) as f64,
+        s.size_bytes
+    );
+    Ok(())
+}
+
+fn dir_size(p: &std::path::Path) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for e in std::fs::read_dir(p).with_context(|| format!("cannot read {}", p.display()))? {
+        let e = e?;
+        let m = e.metadata()?;
+        total += if m.is_dir() {
+            dir_size(&e.path())?
+        } else {
+            m.len()
+        };
+    }
+    Ok(total)
+}
+
+fn percentiles(mut v: Vec<Duration>) -> (f64, f64) {
+    v.sort();
+    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0;
+    (at(0.5), at(0.99))
+}
+
+fn bench_query(a: QueryBench) -> anyhow::Result<()> {
+    let store = super::open_store(&a.db)?;
+    let cases: Vec<(&str, Table, QueryParams)> = vec![
+        (
+            "backlinks domain limit=1000",
+            Table::Backlinks,
+            QueryParams {
+                target: "big.bench".into(),
+                mode: Mode::Domain,
+                limit: 1000,
+                ..Default::default()
+            },
+        ),
+        (
+            "backlinks + order_by=domain_rating:desc",
+            Table::Backlinks,
+            QueryParams {
+                target: "big.bench".into(),
+                mode: Mode::Domain,
+                limit: 1000,
+                order_by: Some("domain_rating:desc".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "backlinks + where nofollow=false,substring(anchor)",
+            Table::Backlinks,
+            QueryParams {
+                target: "big.bench".into(),
+                mode: Mode::Domain,
+                limit: 1000,
+                where_: Some("nofollow=false,substring(anchor,\"engine\")".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "anchors domain limit=1000",
+            Table::Anchors,
+            QueryParams {
+                target: "big.bench".into(),
+                mode: Mode::Domain,
+                limit: 1000,
+                ..Default::default()
+            },
+        ),
+        (
+            "counters domain",
+            Table::Counters,
+            QueryParams {
+                target: "big.bench".into(),
+                mode: Mode::Domain,
+                limit: 1000,
+                select: Some("date,new,lost,new_total,lost_total".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "backlinks exact (one page, ~20 backlinks)",
+            Table::Backlinks,
+            QueryParams {
+                target: "https://www.big.bench/page42".into(),
+                mode: Mode::Exact,
+                limit: 1000,
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, table, p) in cases {
+        let mut times = Vec::with_capacity(a.runs);
+        let mut rows = 0;
+        for _ in 0..a.runs {
+            let t0 = Instant::now();
+            rows = query::run(&store, table, &p)?.rows.len();
+            times.push(t0.elapsed());
+        }
+        let (p50, p99) = percentiles(times);
+        println!(
+            "query {name}: {rows} rows, p50 {p50:.2} ms, p99 {p99:.2} ms ({} runs)",
+            a.runs
+        );
+    }
+    Ok(())
+}
