@@ -141,17 +141,7 @@ pub fn number_links(links: &[Link]) -> Vec<(LinkId, &Link)> {
 }
 
 impl Ctx<'_> {
-    fn event(
-        &mut self,
-        kind: EventKind,
-        origin: Origin,
-        id: &LinkId,
-        rec: &LinkRecord,
-        page: &PageRecord,
-    ) {
-        if !rec.external {
-            return;
-        }
+    fn event(&mut self, kind: EventKind, origin: Origin, id: &LinkId, page: &PageRecord) {
         match kind {
             EventKind::New => self.summary.new += 1,
             EventKind::Lost => self.summary.lost += 1,
@@ -166,14 +156,29 @@ impl Ctx<'_> {
                 url_to: id.url_to.clone(),
                 link_type: id.link_type,
                 anchor: id.anchor.clone(),
-                link: rec.clone(),
-                title: page.title.clone(),
-                encoding: page.encoding.clone(),
+                n: id.n,
                 http_code: page.last_status,
                 links_internal: page.links_internal,
                 links_external: page.links_external,
             },
         );
+    }
+
+    /// A link appeared (or came back): list it and record the event (external links only).
+    fn appeared(&mut self, origin: Origin, id: &LinkId, rec: &LinkRecord, page: &PageRecord) {
+        if rec.external {
+            self.w.put_backlink(&self.v.url, id);
+            self.event(EventKind::New, origin, id, page);
+        }
+    }
+
+    /// A live link vanished: unlist it and record the event (external links only).
+    fn vanished(&mut self, origin: Origin, id: &LinkId, rec: &mut LinkRecord, page: &PageRecord) {
+        rec.live = false;
+        if rec.external {
+            self.w.remove_backlink(&self.v.url, id);
+            self.event(EventKind::Lost, origin, id, page);
+        }
     }
 
     fn diff(
@@ -200,6 +205,7 @@ impl Ctx<'_> {
         page.links_external = meta.links_external;
 
         let mut prev: HashMap<LinkId, LinkRecord> = prev.into_iter().collect();
+        let mut next: Vec<(LinkId, LinkRecord)> = Vec::with_capacity(links.len() + prev.len());
         self.summary.links = links.len() as u32;
         for (id, link) in number_links(links) {
             let external = registrable_domain(url_host(&id.url_to)) != self.from_domain;
@@ -236,28 +242,37 @@ impl Ctx<'_> {
                 ..rec
             };
             if let Some(origin) = event {
-                self.event(EventKind::New, origin, &id, &rec, page);
+                self.appeared(origin, &id, &rec, page);
             }
-            self.w.put_link(&self.v.url, &id, &rec);
+            next.push((id, rec));
         }
-        for (id, mut rec) in prev {
+        // What is left was not on the page this time: lost if it was live; kept either way so
+        // a link that comes back keeps its first_seen.
+        let mut rest: Vec<(LinkId, LinkRecord)> = prev.into_iter().collect();
+        rest.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, mut rec) in rest {
             if rec.live {
-                rec.live = false;
-                self.event(EventKind::Lost, lost_origin, &id, &rec, page);
-                self.w.put_link(&self.v.url, &id, &rec);
+                self.vanished(lost_origin, &id, &mut rec, page);
             }
+            next.push((id, rec));
         }
+        self.w.put_links(&self.v.url, &next);
     }
 
     fn drop_page(&mut self, page: &mut PageRecord, prev: Vec<(LinkId, LinkRecord)>) {
         page.dropped = true;
         self.summary.dropped = true;
+        let mut changed = false;
+        let mut next = Vec::with_capacity(prev.len());
         for (id, mut rec) in prev {
             if rec.live {
-                rec.live = false;
-                self.event(EventKind::Lost, Origin::Drop, &id, &rec, page);
-                self.w.put_link(&self.v.url, &id, &rec);
+                self.vanished(Origin::Drop, &id, &mut rec, page);
+                changed = true;
             }
+            next.push((id, rec));
+        }
+        if changed {
+            self.w.put_links(&self.v.url, &next);
         }
     }
 }

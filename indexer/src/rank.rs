@@ -238,7 +238,7 @@ mod tests {
                 anchor: String::new(),
                 n: 0,
             };
-            w.put_link(from, &id, &live);
+            w.put_links(from, &[(id, live.clone())]);
         };
         for i in 0..50 {
             add(&format!("http://big.test/{i}"), "http://x.test/");

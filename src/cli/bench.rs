@@ -280,6 +280,25 @@ fn bench_index(a: IndexBench) -> anyhow::Result<()> {
         t0.elapsed().as_secs_f64()
     );
     let s = store.stats()?;
+    let mut raw: std::collections::BTreeMap<char, (u64, u64, u64)> = Default::default();
+    for r in store.backend().scan_from(&[]) {
+        let (k, v) = r?;
+        let e = raw.entry(k[0] as char).or_default();
+        e.0 += 1;
+        e.1 += k.len() as u64;
+        e.2 += v.len() as u64;
+    }
+    let total: u64 = raw.values().map(|(_, k, v)| k + v).sum();
+    let parts: Vec<String> = raw
+        .iter()
+        .map(|(t, (n, k, v))| format!("{t}: {n} keys, {:.0} MB", (k + v) as f64 / 1e6))
+        .collect();
+    println!(
+        "raw data: {:.0} MB = {:.0} bytes per link before sled's overhead ({})",
+        total as f64 / 1e6,
+        total as f64 / s.links.max(1) as f64,
+        parts.join("; ")
+    );
     drop(ix);
     drop(store);
     let on_disk = dir_size(&a.db)?;

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `M` | name | meta value (schema version, created_by) |
 //! | `P` | url_from | [`crate::PageRecord`] |
-//! | `F` | url_from 0 url_to 0 type anchor 0 n | [`crate::LinkRecord`] (forward links, all) |
+//! | `F` | url_from | every link of the page, live and dead: `Vec<(LinkId, LinkRecord)>` |
 //! | `B` | target_key(url_to) 0 url_from 0 type anchor 0 n | url_to (live external links) |
 //! | `E` | target_key(url_to) 0 time url_from 0 type anchor 0 n kind | [`crate::EventRecord`] |
 //! | `D` | registrable domain | [`crate::DomainRecord`] |
@@ -75,18 +75,14 @@ pub fn target_key(url: &str) -> String {
     out
 }
 
-fn push_link_id(out: &mut Vec<u8>, id: &LinkId, with_url_to: bool) {
-    if with_url_to {
-        out.extend_from_slice(id.url_to.as_bytes());
-        out.push(0);
-    }
+fn push_link_id(out: &mut Vec<u8>, id: &LinkId) {
     out.push(id.link_type.code());
     out.extend_from_slice(id.anchor.as_bytes());
     out.push(0);
     out.extend_from_slice(&id.n.to_be_bytes());
 }
 
-/// Parse the `type anchor 0 n` tail written by `push_link_id(.., false)`.
+/// Parse the `type anchor 0 n` tail written by `push_link_id`.
 fn parse_link_tail(tail: &[u8], url_to: String) -> Option<LinkId> {
     let (&code, rest) = tail.split_first()?;
     let link_type = LinkType::from_code(code)?;
@@ -114,29 +110,9 @@ pub fn page(url: &str) -> Vec<u8> {
     tagged(PAGE, url)
 }
 
-/// Prefix of every forward link of `url_from`.
-pub fn forward_prefix(url_from: &str) -> Vec<u8> {
-    let mut k = tagged(FORWARD, url_from);
-    k.push(0);
-    k
-}
-
-/// Key of one forward link.
-pub fn forward(url_from: &str, id: &LinkId) -> Vec<u8> {
-    let mut k = forward_prefix(url_from);
-    push_link_id(&mut k, id, true);
-    k
-}
-
-/// Decode a forward key into `(url_from, LinkId)`.
-pub fn parse_forward(key: &[u8]) -> Option<(String, LinkId)> {
-    let body = key.strip_prefix(&[FORWARD])?;
-    let a = body.iter().position(|&b| b == 0)?;
-    let url_from = String::from_utf8(body[..a].to_vec()).ok()?;
-    let rest = &body[a + 1..];
-    let b = rest.iter().position(|&b| b == 0)?;
-    let url_to = String::from_utf8(rest[..b].to_vec()).ok()?;
-    Some((url_from, parse_link_tail(&rest[b + 1..], url_to)?))
+/// Key of the link set of `url_from`.
+pub fn forward(url_from: &str) -> Vec<u8> {
+    tagged(FORWARD, url_from)
 }
 
 /// Key of one backlink entry.
@@ -145,7 +121,7 @@ pub fn backlink(url_from: &str, id: &LinkId) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(url_from.as_bytes());
     k.push(0);
-    push_link_id(&mut k, id, false);
+    push_link_id(&mut k, id);
     k
 }
 
@@ -166,7 +142,7 @@ pub fn event(url_from: &str, id: &LinkId, time: i64, kind: u8) -> Vec<u8> {
     k.extend_from_slice(&(time as u64 ^ (1 << 63)).to_be_bytes());
     k.extend_from_slice(url_from.as_bytes());
     k.push(0);
-    push_link_id(&mut k, id, false);
+    push_link_id(&mut k, id);
     k.push(kind);
     k
 }
@@ -209,9 +185,7 @@ mod tests {
     }
 
     #[test]
-    fn forward_and_backlink_keys_round_trip() {
-        let k = forward("http://a.test/", &id());
-        assert_eq!(parse_forward(&k), Some(("http://a.test/".into(), id())));
+    fn backlink_keys_round_trip() {
         let k = backlink("http://a.test/", &id());
         assert_eq!(
             parse_backlink(&k, id().url_to),

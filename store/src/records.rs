@@ -109,7 +109,9 @@ impl Origin {
     }
 }
 
-/// A new or lost event with a snapshot of the link and the referring page at that visit.
+/// A new or lost event. Link attributes (dates, nofollow, alt, context) and page title and
+/// encoding are joined from the current link and page records at query time; what only the
+/// event knows (when, why, and the referring page's status and link counts then) is here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventRecord {
     /// New or lost.
@@ -122,22 +124,30 @@ pub struct EventRecord {
     pub url_from: String,
     /// Target URL.
     pub url_to: String,
-    /// Link identity.
+    /// Link type.
     pub link_type: crate::LinkType,
     /// Anchor.
     pub anchor: String,
-    /// Link state at the event (dates, attributes).
-    pub link: LinkRecord,
-    /// Referring page title at the event.
-    pub title: String,
-    /// Referring page encoding at the event.
-    pub encoding: String,
+    /// Occurrence number of the link on the page.
+    pub n: u16,
     /// Referring page status at the event.
     pub http_code: u16,
     /// Referring page internal link count at the event.
     pub links_internal: u32,
     /// Referring page external link count at the event.
     pub links_external: u32,
+}
+
+impl EventRecord {
+    /// The identity of the link the event is about.
+    pub fn link_id(&self) -> crate::LinkId {
+        crate::LinkId {
+            url_to: self.url_to.clone(),
+            link_type: self.link_type,
+            anchor: self.anchor.clone(),
+            n: self.n,
+        }
+    }
 }
 
 /// Rank of one registrable domain.

@@ -89,10 +89,13 @@ pub struct Store {
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], v: &[u8]) -> Result<T> {
-    bincode::deserialize(v).map_err(|e| StoreError::Corruption {
-        key: String::from_utf8_lossy(key).into_owned(),
-        detail: e.to_string(),
-    })
+    use bincode::Options;
+    bincode::DefaultOptions::new()
+        .deserialize(v)
+        .map_err(|e| StoreError::Corruption {
+            key: String::from_utf8_lossy(key).into_owned(),
+            detail: e.to_string(),
+        })
 }
 
 impl Store {
@@ -211,26 +214,32 @@ impl Store {
 
     /// One link of `url_from`.
     pub fn link(&self, url_from: &str, id: &LinkId) -> Result<Option<LinkRecord>> {
-        self.get(&keys::forward(url_from, id))
+        Ok(self
+            .forward_links(url_from)?
+            .into_iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, r)| r))
     }
 
-    /// Every link record of `url_from` (live or not).
+    /// Every link record of `url_from` (live or not), in the page's order.
     pub fn forward_links(&self, url_from: &str) -> Result<Vec<(LinkId, LinkRecord)>> {
-        let mut out = Vec::new();
-        for r in self.kv.scan_prefix(&keys::forward_prefix(url_from)) {
-            let (k, v) = r?;
-            let (_, id) = keys::parse_forward(&k).ok_or_else(|| corrupt(&k))?;
-            out.push((id, decode(&k, &v)?));
-        }
-        Ok(out)
+        Ok(self.get(&keys::forward(url_from))?.unwrap_or_default())
     }
 
     /// Every link record in the store, grouped by referring page (for ranks).
     pub fn all_links(&self) -> impl Iterator<Item = Result<(String, LinkId, LinkRecord)>> + '_ {
-        self.kv.scan_prefix(&[keys::FORWARD]).map(|r| {
-            let (k, v) = r?;
-            let (from, id) = keys::parse_forward(&k).ok_or_else(|| corrupt(&k))?;
-            Ok((from, id, decode(&k, &v)?))
+        self.kv.scan_prefix(&[keys::FORWARD]).flat_map(|r| {
+            let out: Vec<Result<(String, LinkId, LinkRecord)>> = match r.and_then(|(k, v)| {
+                let links: Vec<(LinkId, LinkRecord)> = decode(&k, &v)?;
+                Ok((String::from_utf8_lossy(&k[1..]).into_owned(), links))
+            }) {
+                Ok((from, links)) => links
+                    .into_iter()
+                    .map(|(id, rec)| Ok((from.clone(), id, rec)))
+                    .collect(),
+                Err(e) => vec![Err(e)],
+            };
+            out
         })
     }
 
@@ -349,8 +358,8 @@ impl Store {
             match k[0] {
                 keys::PAGE => s.pages += 1,
                 keys::FORWARD => {
-                    let rec: LinkRecord = decode(&k, &v)?;
-                    s.links += rec.live as u64;
+                    let links: Vec<(LinkId, LinkRecord)> = decode(&k, &v)?;
+                    s.links += links.iter().filter(|(_, r)| r.live).count() as u64;
                 }
                 keys::BACKLINK => s.backlinks += 1,
                 keys::EVENT => s.events += 1,

@@ -28,8 +28,24 @@ fn live(external: bool) -> LinkRecord {
     }
 }
 
+/// Write `links` as the link sets of their pages, listing live external ones as backlinks.
+fn put_links(w: &mut WriteBatch, links: Vec<(&str, LinkId, LinkRecord)>) {
+    let mut by_page: std::collections::BTreeMap<&str, Vec<(LinkId, LinkRecord)>> =
+        Default::default();
+    for (from, id, rec) in links {
+        if rec.live && rec.external {
+            w.put_backlink(from, &id);
+        }
+        by_page.entry(from).or_default().push((id, rec));
+    }
+    for (from, set) in by_page {
+        w.put_links(from, &set);
+    }
+}
+
 fn sample(store: &Store) {
     let mut w = WriteBatch::new();
+    let mut links = Vec::new();
     for (from, to) in [
         ("http://a.test/1", "https://example.com/"),
         ("http://a.test/1", "https://example.com/blog/x"),
@@ -39,21 +55,22 @@ fn sample(store: &Store) {
         ("http://b.test/", "http://notexample.com/"),
         ("http://b.test/", "http://example.community/"),
     ] {
-        w.put_link(from, &id(to, "x", 0), &live(true));
+        links.push((from, id(to, "x", 0), live(true)));
     }
     // Internal and dead links never reach the backlink index.
-    w.put_link(
+    links.push((
         "http://a.test/1",
-        &id("http://a.test/2", "in", 0),
-        &live(false),
-    );
+        id("http://a.test/2", "in", 0),
+        live(false),
+    ));
     let mut dead = live(true);
     dead.live = false;
-    w.put_link(
+    links.push((
         "http://a.test/1",
-        &id("https://example.com/gone", "x", 0),
-        &dead,
-    );
+        id("https://example.com/gone", "x", 0),
+        dead,
+    ));
+    put_links(&mut w, links);
     store.apply(w).unwrap();
 }
 
@@ -182,13 +199,16 @@ fn a_visit_is_applied_wholly_or_not_at_all() {
     for (name, store, _d) in backends() {
         let mut w = WriteBatch::new();
         w.put_page("http://a.test/", &PageRecord::default());
-        for i in 0..50 {
-            w.put_link(
-                "http://a.test/",
-                &id(&format!("http://x.test/{i}"), "a", 0),
-                &live(true),
-            );
-        }
+        let links = (0..50)
+            .map(|i| {
+                (
+                    "http://a.test/",
+                    id(&format!("http://x.test/{i}"), "a", 0),
+                    live(true),
+                )
+            })
+            .collect();
+        put_links(&mut w, links);
         // A writer that dies half-way never hands its batch to the backend: the store holds
         // nothing of it. The complete batch then lands in one step.
         let failing = Arc::new(FailAfter(store.backend().clone()));
@@ -307,9 +327,7 @@ fn events_are_scoped_and_reapplying_does_not_duplicate() {
             url_to: link.url_to.clone(),
             link_type: LinkType::Href,
             anchor: "a".into(),
-            link: live(true),
-            title: String::new(),
-            encoding: "utf8".into(),
+            n: 0,
             http_code: 200,
             links_internal: 0,
             links_external: 1,

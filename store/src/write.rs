@@ -9,8 +9,12 @@ use crate::records::{
 };
 use serde::Serialize;
 
+/// Records are bincode with variable-length integers (small on disk).
 pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
-    bincode::serialize(v).expect("records always serialize")
+    use bincode::Options;
+    bincode::DefaultOptions::new()
+        .serialize(v)
+        .expect("records always serialize")
 }
 
 /// A set of typed writes that [`crate::Store::apply`] commits atomically. The indexer builds
@@ -45,16 +49,23 @@ impl WriteBatch {
         self.put(keys::page(url), encode(rec));
     }
 
-    /// Store a link of `url_from`, and keep the reverse (`url_to`) index in step: a live
-    /// external link is listed there, anything else is removed from it.
-    pub fn put_link(&mut self, url_from: &str, id: &LinkId, rec: &LinkRecord) {
-        self.put(keys::forward(url_from, id), encode(rec));
-        let b = keys::backlink(url_from, id);
-        if rec.live && rec.external {
-            self.put(b, id.url_to.as_bytes().to_vec());
-        } else {
-            self.batch.ops.push(Op::Delete(b));
-        }
+    /// Store the whole link set of `url_from` (live and dead links, for history) as one value:
+    /// a visit rewrites one key however many links the page has.
+    pub fn put_links(&mut self, url_from: &str, links: &[(LinkId, LinkRecord)]) {
+        self.put(keys::forward(url_from), encode(&links));
+    }
+
+    /// List a live external link in the reverse (`url_to`) index. Written when a link appears,
+    /// not on every visit: the entry holds identity only, attributes live in the link set.
+    pub fn put_backlink(&mut self, url_from: &str, id: &LinkId) {
+        self.put(keys::backlink(url_from, id), id.url_to.as_bytes().to_vec());
+    }
+
+    /// Remove a link from the reverse index (it was lost).
+    pub fn remove_backlink(&mut self, url_from: &str, id: &LinkId) {
+        self.batch
+            .ops
+            .push(Op::Delete(keys::backlink(url_from, id)));
     }
 
     /// Record a new/lost event. Keyed by (target, time, url_from, link, kind), so re-applying

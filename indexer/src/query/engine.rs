@@ -6,7 +6,7 @@ use super::value::Value;
 use crate::{IndexError, Result};
 use linkdiff_store::model::url_host;
 use linkdiff_store::{
-    registrable_domain, EventKind, EventRecord, LinkId, PageRecord, Store, TargetScope,
+    registrable_domain, EventKind, EventRecord, LinkId, LinkRecord, PageRecord, Store, TargetScope,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
@@ -342,11 +342,13 @@ fn finish(plan: &Plan, p: &QueryParams, mut rows: Vec<Vec<Value>>) -> Vec<Vec<Va
         .collect()
 }
 
-/// Caches of referring pages, target statuses and domain ranks during one query.
+/// Caches of referring pages, their link sets, target statuses and domain ranks during one
+/// query (bounded: cleared when large).
 struct Ctx<'a> {
     store: &'a Store,
     pages: HashMap<String, Option<PageRecord>>,
     domains: HashMap<String, (i64, i64)>,
+    links: HashMap<String, std::rc::Rc<HashMap<LinkId, LinkRecord>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -355,7 +357,21 @@ impl<'a> Ctx<'a> {
             store,
             pages: HashMap::new(),
             domains: HashMap::new(),
+            links: HashMap::new(),
         }
+    }
+
+    /// The record of one link of `from` (default if missing).
+    fn link(&mut self, from: &str, id: &LinkId) -> Result<LinkRecord> {
+        if !self.links.contains_key(from) {
+            if self.links.len() > 20_000 {
+                self.links.clear();
+            }
+            let set: HashMap<LinkId, LinkRecord> =
+                self.store.forward_links(from)?.into_iter().collect();
+            self.links.insert(from.to_string(), std::rc::Rc::new(set));
+        }
+        Ok(self.links[from].get(id).cloned().unwrap_or_default())
     }
 
     fn page(&mut self, url: &str) -> Result<Option<&PageRecord>> {
@@ -385,7 +401,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn backlink_row(&mut self, from: &str, id: &LinkId) -> Result<Vec<Value>> {
-        let link = self.store.link(from, id)?.unwrap_or_default();
+        let link = self.link(from, id)?;
         let http_code = self
             .page(&id.url_to)?
             .map(|p| p.last_status as i64)
@@ -422,12 +438,12 @@ impl<'a> Ctx<'a> {
     }
 
     fn event_row(&mut self, ev: &EventRecord) -> Result<Vec<Value>> {
-        let ur = self
-            .page(&ev.url_from)?
-            .map(|p| p.url_rating as i64)
-            .unwrap_or(0);
+        let (ur, title, encoding) = match self.page(&ev.url_from)? {
+            Some(p) => (p.url_rating as i64, p.title.clone(), p.encoding.clone()),
+            None => (0, String::new(), String::new()),
+        };
         let (dr, _) = self.domain(&ev.url_from)?;
-        let l = &ev.link;
+        let l = &self.link(&ev.url_from, &ev.link_id())?;
         Ok(vec![
             Value::Date(crate::time::day(ev.time) * 86_400),
             Value::Str(ev.kind.as_str().to_string()),
@@ -437,9 +453,9 @@ impl<'a> Ctx<'a> {
             Value::Str(ev.url_to.clone()),
             Value::Int(ev.links_internal as i64),
             Value::Int(ev.links_external as i64),
-            Value::Str(ev.encoding.clone()),
+            Value::Str(encoding),
             Value::Int(ev.http_code as i64),
-            Value::Str(ev.title.clone()),
+            Value::Str(title),
             Value::Str(ev.origin.as_str().to_string()),
             Value::Time(Some(l.first_seen)),
             Value::Time(Some(l.last_visited)),
@@ -551,7 +567,7 @@ fn anchors(
     let store = ctx.store;
     for r in store.backlinks(scope) {
         let (from, id) = r?;
-        let link = store.link(&from, &id)?.unwrap_or_default();
+        let link = ctx.link(&from, &id)?;
         let refdomain = registrable_domain(url_host(&from)).to_string();
         let row = vec![
             Value::Str(id.anchor.clone()),
