@@ -359,16 +359,41 @@ struct Walker {
 /// Cap on `block_text`: only its tail is ever used.
 const BLOCK_TEXT_KEEP: usize = 4 * MAX_CONTEXT;
 
+/// Append `text` to `buf` with whitespace runs collapsed to one space (NULs dropped).
 fn push_collapsed(buf: &mut String, text: &str) {
-    for c in text.chars() {
-        if c.is_whitespace() {
-            if !buf.is_empty() && !buf.ends_with(' ') {
-                buf.push(' ');
-            }
-        } else if c != '\0' {
-            buf.push(c);
+    let space = |buf: &mut String| {
+        if !buf.is_empty() && !buf.ends_with(' ') {
+            buf.push(' ');
+        }
+    };
+    if text.starts_with(char::is_whitespace) {
+        space(buf);
+    }
+    for (i, word) in text.split_whitespace().enumerate() {
+        if i > 0 {
+            buf.push(' ');
+        }
+        if word.contains('\0') {
+            buf.extend(word.chars().filter(|&c| c != '\0'));
+        } else {
+            buf.push_str(word);
         }
     }
+    if text.ends_with(char::is_whitespace) {
+        space(buf);
+    }
+}
+
+/// The last `n` bytes of `s` or a little more, on a char boundary.
+fn tail(s: &str, n: usize) -> &str {
+    if s.len() <= n {
+        return s;
+    }
+    let mut i = s.len() - n;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    &s[i..]
 }
 
 impl Walker {
@@ -409,7 +434,15 @@ impl Walker {
         if self.invisible_depth > 0 {
             return;
         }
-        push_collapsed(&mut self.block_text, t);
+        // Only the tail of the block's text is ever used for text_pre: a long text node
+        // replaces what came before it.
+        if t.len() > 2 * BLOCK_TEXT_KEEP {
+            self.block_text.clear();
+            self.block_text.push(' ');
+            push_collapsed(&mut self.block_text, tail(t, 2 * BLOCK_TEXT_KEEP));
+        } else {
+            push_collapsed(&mut self.block_text, t);
+        }
         if self.block_text.len() > 2 * BLOCK_TEXT_KEEP {
             let cut = self.block_text.len() - BLOCK_TEXT_KEEP;
             let cut = (cut..self.block_text.len())
