@@ -167,13 +167,24 @@ impl Ctx<'_> {
     /// A link appeared (or came back): list it and record the event (external links only).
     fn appeared(&mut self, origin: Origin, id: &LinkId, rec: &LinkRecord, page: &PageRecord) {
         if rec.external {
-            self.w.put_backlink(&self.v.url, id);
+            self.w.put_backlink(&self.v.url, id, rec);
             self.event(EventKind::New, origin, id, page);
         }
     }
 
-    /// A live link vanished: unlist it and record the event (external links only).
-    fn vanished(&mut self, origin: Origin, id: &LinkId, rec: &mut LinkRecord, page: &PageRecord) {
+    /// A live link vanished: freeze its visit dates as of `before` (the page before this
+    /// visit), unlist it and record the event (external links only).
+    fn vanished(
+        &mut self,
+        origin: Origin,
+        id: &LinkId,
+        rec: &mut LinkRecord,
+        before: &PageRecord,
+        page: &PageRecord,
+    ) {
+        let (last, prev) = rec.visits(before);
+        rec.last_seen = last;
+        rec.prev_seen = prev;
         rec.live = false;
         if rec.external {
             self.w.remove_backlink(&self.v.url, id);
@@ -190,8 +201,10 @@ impl Ctx<'_> {
         lost_origin: Origin,
     ) {
         let t = self.v.time;
+        let before = page.clone();
         let fresh = page.first_ok_visit.is_none();
         page.first_ok_visit.get_or_insert(t);
+        page.prev_ok_visit = page.last_ok_visit;
         page.last_ok_visit = Some(t);
         page.last_status = meta.http_code;
         page.consecutive_failures = 0;
@@ -204,23 +217,31 @@ impl Ctx<'_> {
         page.links_internal = meta.links_internal;
         page.links_external = meta.links_external;
 
-        let mut prev: HashMap<LinkId, LinkRecord> = prev.into_iter().collect();
+        let mut old: HashMap<LinkId, LinkRecord> = prev.iter().cloned().collect();
         let mut next: Vec<(LinkId, LinkRecord)> = Vec::with_capacity(links.len() + prev.len());
         self.summary.links = links.len() as u32;
         for (id, link) in number_links(links) {
             let external = registrable_domain(url_host(&id.url_to)) != self.from_domain;
-            let (rec, event) = match prev.remove(&id) {
-                Some(mut rec) => {
-                    let came_back = !rec.live;
-                    rec.prev_visited = Some(rec.last_visited);
-                    rec.last_visited = t;
-                    rec.live = true;
-                    (rec, came_back.then_some(Origin::Recrawl))
+            let (base, event) = match old.remove(&id) {
+                Some(rec) if rec.live => (rec, None),
+                Some(rec) => {
+                    // Came back: a new run of presence starts; first_seen stays.
+                    let before_streak = Some(rec.last_seen);
+                    (
+                        LinkRecord {
+                            streak_start: t,
+                            before_streak,
+                            live: true,
+                            ..rec
+                        },
+                        Some(Origin::Recrawl),
+                    )
                 }
                 None => (
                     LinkRecord {
                         first_seen: t,
-                        last_visited: t,
+                        streak_start: t,
+                        last_seen: t,
                         original: fresh,
                         live: true,
                         ..Default::default()
@@ -239,34 +260,42 @@ impl Ctx<'_> {
                 nofollow: link.nofollow,
                 redirect: link.redirect,
                 external,
-                ..rec
+                ..base.clone()
             };
-            if let Some(origin) = event {
-                self.appeared(origin, &id, &rec, page);
+            match event {
+                Some(origin) => self.appeared(origin, &id, &rec, page),
+                // Attributes changed in place: refresh the reverse index copy.
+                None if rec != base && rec.external => self.w.put_backlink(&self.v.url, &id, &rec),
+                None => {}
             }
             next.push((id, rec));
         }
         // What is left was not on the page this time: lost if it was live; kept either way so
         // a link that comes back keeps its first_seen.
-        let mut rest: Vec<(LinkId, LinkRecord)> = prev.into_iter().collect();
+        let mut rest: Vec<(LinkId, LinkRecord)> = old.into_iter().collect();
         rest.sort_by(|a, b| a.0.cmp(&b.0));
         for (id, mut rec) in rest {
             if rec.live {
-                self.vanished(lost_origin, &id, &mut rec, page);
+                self.vanished(lost_origin, &id, &mut rec, &before, page);
             }
             next.push((id, rec));
         }
-        self.w.put_links(&self.v.url, &next);
+        // Visit dates of live links are derived from the page: an unchanged page rewrites no
+        // link data at all.
+        if next != prev {
+            self.w.put_links(&self.v.url, &next);
+        }
     }
 
     fn drop_page(&mut self, page: &mut PageRecord, prev: Vec<(LinkId, LinkRecord)>) {
         page.dropped = true;
         self.summary.dropped = true;
+        let before = page.clone();
         let mut changed = false;
         let mut next = Vec::with_capacity(prev.len());
         for (id, mut rec) in prev {
             if rec.live {
-                self.vanished(Origin::Drop, &id, &mut rec, page);
+                self.vanished(Origin::Drop, &id, &mut rec, &before, page);
                 changed = true;
             }
             next.push((id, rec));

@@ -13,6 +13,8 @@ pub struct PageRecord {
     pub last_ok_visit: Option<i64>,
     /// Time of the first successful visit that recorded links (`url_from_first_seen`).
     pub first_ok_visit: Option<i64>,
+    /// Time of the successful visit before `last_ok_visit`.
+    pub prev_ok_visit: Option<i64>,
     /// Last HTTP status (0 = network error or not fetched).
     pub last_status: u16,
     /// Consecutive runs whose fetch failed (5xx, timeout, connection error).
@@ -56,16 +58,39 @@ pub struct LinkRecord {
     pub redirect: u16,
     /// First visit at which the link was present.
     pub first_seen: i64,
-    /// Second-latest visit at which the link was present.
-    pub prev_visited: Option<i64>,
-    /// Latest visit at which the link was present.
-    pub last_visited: i64,
+    /// First visit of the current (or, for a dead link, the last) run of consecutive visits at
+    /// which the link was present.
+    pub streak_start: i64,
+    /// Latest visit with the link before that run (`None` during the first run).
+    pub before_streak: Option<i64>,
+    /// Dead links: the last visit at which the link was present (live links: derived).
+    pub last_seen: i64,
+    /// Dead links: the visit with the link before `last_seen` (live links: derived).
+    pub prev_seen: Option<i64>,
     /// Present on the first visit of the referring page.
     pub original: bool,
     /// Present on the latest successful visit (false once lost; kept for `first_seen`).
     pub live: bool,
     /// Points to another registrable domain.
     pub external: bool,
+}
+
+impl LinkRecord {
+    /// `(last_visited, prev_visited)`: the latest and second-latest visits at which the link
+    /// was present. A live link is on every successful visit since `streak_start`, so these
+    /// come from the page's visit times and the record need not change on every visit.
+    pub fn visits(&self, page: &PageRecord) -> (i64, Option<i64>) {
+        if !self.live {
+            return (self.last_seen, self.prev_seen);
+        }
+        let last = page.last_ok_visit.unwrap_or(self.streak_start);
+        let prev = if self.streak_start < last {
+            page.prev_ok_visit.map(|p| p.max(self.streak_start))
+        } else {
+            self.before_streak
+        };
+        (last, prev)
+    }
 }
 
 /// Type of an event.

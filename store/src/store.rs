@@ -243,16 +243,17 @@ impl Store {
         })
     }
 
-    /// Live external backlinks whose `url_to` is in `scope`, as `(url_from, LinkId)`, in key
-    /// order (target, then referring page).
+    /// Live external backlinks whose `url_to` is in `scope`, as `(url_from, LinkId, record)`,
+    /// in key order (target, then referring page).
     pub fn backlinks(
         &self,
         scope: &TargetScope,
-    ) -> impl Iterator<Item = Result<(String, LinkId)>> + '_ {
+    ) -> impl Iterator<Item = Result<(String, LinkId, LinkRecord)>> + '_ {
         self.scan_scope(scope, keys::BACKLINK).map(|r| {
             let (k, v) = r?;
-            let url_to = String::from_utf8(v).map_err(|_| corrupt(&k))?;
-            keys::parse_backlink(&k, url_to).ok_or_else(|| corrupt(&k))
+            let (url_to, rec): (String, LinkRecord) = decode(&k, &v)?;
+            let (from, id) = keys::parse_backlink(&k, url_to).ok_or_else(|| corrupt(&k))?;
+            Ok((from, id, rec))
         })
     }
 

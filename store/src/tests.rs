@@ -21,7 +21,7 @@ fn id(url_to: &str, anchor: &str, n: u16) -> LinkId {
 fn live(external: bool) -> LinkRecord {
     LinkRecord {
         first_seen: 100,
-        last_visited: 100,
+        streak_start: 100,
         live: true,
         external,
         ..Default::default()
@@ -34,7 +34,7 @@ fn put_links(w: &mut WriteBatch, links: Vec<(&str, LinkId, LinkRecord)>) {
         Default::default();
     for (from, id, rec) in links {
         if rec.live && rec.external {
-            w.put_backlink(from, &id);
+            w.put_backlink(from, &id, &rec);
         }
         by_page.entry(from).or_default().push((id, rec));
     }

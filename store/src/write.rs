@@ -55,10 +55,12 @@ impl WriteBatch {
         self.put(keys::forward(url_from), encode(&links));
     }
 
-    /// List a live external link in the reverse (`url_to`) index. Written when a link appears,
-    /// not on every visit: the entry holds identity only, attributes live in the link set.
-    pub fn put_backlink(&mut self, url_from: &str, id: &LinkId) {
-        self.put(keys::backlink(url_from, id), id.url_to.as_bytes().to_vec());
+    /// List a live external link in the reverse (`url_to`) index with a copy of its record,
+    /// so target queries need no other read. Written when the link appears or its record
+    /// changes, not on every visit (visit dates are derived from the page, see
+    /// [`LinkRecord::visits`]).
+    pub fn put_backlink(&mut self, url_from: &str, id: &LinkId, rec: &LinkRecord) {
+        self.put(keys::backlink(url_from, id), encode(&(&id.url_to, rec)));
     }
 
     /// Remove a link from the reverse index (it was lost).

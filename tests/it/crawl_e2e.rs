@@ -131,8 +131,14 @@ pub(crate) fn oracle(
 fn index_backlinks(store: &Store) -> BTreeMap<Key, u32> {
     let mut out = BTreeMap::new();
     for r in store.backlinks(&TargetScope::Subdomains("test".into())) {
-        let (from, id) = r.unwrap();
-        let rec = store.link(&from, &id).unwrap().unwrap();
+        let (from, id, rec) = r.unwrap();
+        // The reverse index's copy of the record is the current one.
+        assert_eq!(
+            store.link(&from, &id).unwrap().unwrap(),
+            rec,
+            "{from} -> {}",
+            id.url_to
+        );
         *out.entry((
             from,
             id.url_to,

@@ -76,8 +76,18 @@ impl T {
         self.ix
             .store()
             .backlinks(&TargetScope::Subdomains(target.into()))
-            .map(|r| r.unwrap())
+            .map(|r| {
+                let (from, id, _) = r.unwrap();
+                (from, id)
+            })
             .collect()
+    }
+    /// (first_seen, last_visited, prev_visited) of a link of FROM, as the tables show them.
+    fn dates(&self, to: &str, anchor: &str, n: u16) -> (i64, i64, Option<i64>) {
+        let r = self.record(to, anchor, n);
+        let page = self.ix.store().page(FROM).unwrap().unwrap();
+        let (last, prev) = r.visits(&page);
+        (r.first_seen, last, prev)
     }
     fn record(&self, to: &str, anchor: &str, n: u16) -> LinkRecord {
         let id = LinkId {
@@ -114,10 +124,7 @@ fn first_visit_gives_fresh_new_events_and_original_links() {
     );
     let r = t.record(A, "a", 0);
     assert!(r.original && r.live);
-    assert_eq!(
-        (r.first_seen, r.last_visited, r.prev_visited),
-        (DAY, DAY, None)
-    );
+    assert_eq!(t.dates(A, "a", 0), (DAY, DAY, None));
     assert_eq!(
         t.ix.store().page(FROM).unwrap().unwrap().first_ok_visit,
         Some(DAY)
@@ -277,11 +284,7 @@ fn reappearing_link_gets_a_new_event_and_keeps_first_seen() {
     let e = t.events();
     assert!(e.contains(&ev(5, EventKind::New, Origin::Recrawl, A, "a")));
     assert_eq!(e.len(), 3);
-    let r = t.record(A, "a", 0);
-    assert_eq!(
-        (r.first_seen, r.prev_visited, r.last_visited),
-        (DAY, Some(DAY), 5 * DAY)
-    );
+    assert_eq!(t.dates(A, "a", 0), (DAY, 5 * DAY, Some(DAY)));
 }
 
 #[test]
@@ -290,11 +293,41 @@ fn prev_and_last_visited_across_three_visits() {
     for d in [1, 3, 7] {
         t.visit(d, fetched(vec![link(A, "a")]));
     }
-    let r = t.record(A, "a", 0);
-    assert_eq!(
-        (r.first_seen, r.prev_visited, r.last_visited),
-        (DAY, Some(3 * DAY), 7 * DAY)
-    );
+    assert_eq!(t.dates(A, "a", 0), (DAY, 7 * DAY, Some(3 * DAY)));
+}
+
+#[test]
+fn lost_links_freeze_their_dates_and_failed_visits_do_not_count() {
+    let mut t = T::new();
+    t.visit(1, fetched(vec![link(A, "a"), link(B, "b")]));
+    t.visit(2, Outcome::Failed { http_code: 503 });
+    t.visit(3, fetched(vec![link(A, "a"), link(B, "b")]));
+    t.visit(4, fetched(vec![link(A, "a")]));
+    t.visit(6, fetched(vec![link(A, "a")]));
+    // B was last seen on day 3, and before that on day 1 (day 2 failed).
+    assert_eq!(t.dates(B, "b", 0), (DAY, 3 * DAY, Some(DAY)));
+    assert_eq!(t.dates(A, "a", 0), (DAY, 6 * DAY, Some(4 * DAY)));
+    // Back on day 7: prev_visited is the last sighting before the gap.
+    t.visit(7, fetched(vec![link(A, "a"), link(B, "b")]));
+    assert_eq!(t.dates(B, "b", 0), (DAY, 7 * DAY, Some(3 * DAY)));
+    t.visit(8, fetched(vec![link(A, "a"), link(B, "b")]));
+    assert_eq!(t.dates(B, "b", 0), (DAY, 8 * DAY, Some(7 * DAY)));
+}
+
+#[test]
+fn unchanged_recrawl_writes_only_the_page_record() {
+    let mut t = T::new();
+    t.visit(1, fetched(vec![link(A, "a"), link(B, "b")]));
+    let v = Visit {
+        url: FROM.into(),
+        time: 2 * DAY,
+        run: 99,
+        depth: 0,
+        outcome: fetched(vec![link(A, "a"), link(B, "b")]),
+    };
+    let mut w = linkdiff_store::WriteBatch::new();
+    t.ix.prepare(&v, &mut w).unwrap();
+    assert_eq!(w.len(), 1, "only the page record");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use linkdiff_store::{
     registrable_domain, EventKind, EventRecord, LinkId, LinkRecord, PageRecord, Store, TargetScope,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
 use std::str::FromStr;
 
 /// Largest `limit` (as in Ahrefs v2).
@@ -272,7 +273,7 @@ pub fn run(store: &Store, table: Table, p: &QueryParams) -> Result<QueryResult> 
                 p,
                 store.backlinks(&scope).map(|r| {
                     r.map_err(Into::into)
-                        .and_then(|(from, id)| ctx.backlink_row(&from, &id))
+                        .and_then(|(from, id, rec)| ctx.backlink_row(&from, &id, &rec))
                 }),
             )?,
             None,
@@ -346,9 +347,9 @@ fn finish(plan: &Plan, p: &QueryParams, mut rows: Vec<Vec<Value>>) -> Vec<Vec<Va
 /// query (bounded: cleared when large).
 struct Ctx<'a> {
     store: &'a Store,
-    pages: HashMap<String, Option<PageRecord>>,
+    pages: HashMap<String, Option<Rc<PageRecord>>>,
     domains: HashMap<String, (i64, i64)>,
-    links: HashMap<String, std::rc::Rc<HashMap<LinkId, LinkRecord>>>,
+    links: HashMap<String, Rc<HashMap<LinkId, LinkRecord>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -369,20 +370,21 @@ impl<'a> Ctx<'a> {
             }
             let set: HashMap<LinkId, LinkRecord> =
                 self.store.forward_links(from)?.into_iter().collect();
-            self.links.insert(from.to_string(), std::rc::Rc::new(set));
+            self.links.insert(from.to_string(), Rc::new(set));
         }
         Ok(self.links[from].get(id).cloned().unwrap_or_default())
     }
 
-    fn page(&mut self, url: &str) -> Result<Option<&PageRecord>> {
-        if !self.pages.contains_key(url) {
-            if self.pages.len() > 100_000 {
-                self.pages.clear();
-            }
-            let p = self.store.page(url)?;
-            self.pages.insert(url.to_string(), p);
+    fn page(&mut self, url: &str) -> Result<Option<Rc<PageRecord>>> {
+        if let Some(p) = self.pages.get(url) {
+            return Ok(p.clone());
         }
-        Ok(self.pages.get(url).and_then(|p| p.as_ref()))
+        if self.pages.len() > 100_000 {
+            self.pages.clear();
+        }
+        let p = self.store.page(url)?.map(Rc::new);
+        self.pages.insert(url.to_string(), p.clone());
+        Ok(p)
     }
 
     /// (domain_rating, ahrefs_top) of the registrable domain of `url`.
@@ -400,14 +402,14 @@ impl<'a> Ctx<'a> {
         Ok(v)
     }
 
-    fn backlink_row(&mut self, from: &str, id: &LinkId) -> Result<Vec<Value>> {
-        let link = self.link(from, id)?;
+    fn backlink_row(&mut self, from: &str, id: &LinkId, link: &LinkRecord) -> Result<Vec<Value>> {
         let http_code = self
             .page(&id.url_to)?
             .map(|p| p.last_status as i64)
             .unwrap_or(0);
         let (dr, top) = self.domain(from)?;
-        let page = self.page(from)?.cloned().unwrap_or_default();
+        let page = self.page(from)?.unwrap_or_default();
+        let (last, prev) = link.visits(&page);
         Ok(vec![
             Value::Str(from.to_string()),
             Value::Str(id.url_to.clone()),
@@ -422,28 +424,31 @@ impl<'a> Ctx<'a> {
             Value::Str(page.language.clone()),
             Value::Str(page.title.clone()),
             Value::Time(Some(link.first_seen)),
-            Value::Time(Some(link.last_visited)),
-            Value::Time(link.prev_visited),
+            Value::Time(Some(last)),
+            Value::Time(prev),
             Value::Bool(link.original),
             Value::Str(id.link_type.as_str().to_string()),
             Value::Int(link.redirect as i64),
             Value::Bool(link.nofollow),
-            Value::Str(link.alt),
+            Value::Str(link.alt.clone()),
             Value::Str(id.anchor.clone()),
-            Value::Str(link.text_pre),
-            Value::Str(link.text_post),
+            Value::Str(link.text_pre.clone()),
+            Value::Str(link.text_post.clone()),
             Value::Int(http_code),
             Value::Time(page.first_ok_visit),
         ])
     }
 
     fn event_row(&mut self, ev: &EventRecord) -> Result<Vec<Value>> {
-        let (ur, title, encoding) = match self.page(&ev.url_from)? {
-            Some(p) => (p.url_rating as i64, p.title.clone(), p.encoding.clone()),
-            None => (0, String::new(), String::new()),
-        };
+        let page = self.page(&ev.url_from)?.unwrap_or_default();
+        let (ur, title, encoding) = (
+            page.url_rating as i64,
+            page.title.clone(),
+            page.encoding.clone(),
+        );
         let (dr, _) = self.domain(&ev.url_from)?;
         let l = &self.link(&ev.url_from, &ev.link_id())?;
+        let (last, prev) = l.visits(&page);
         Ok(vec![
             Value::Date(crate::time::day(ev.time) * 86_400),
             Value::Str(ev.kind.as_str().to_string()),
@@ -458,8 +463,8 @@ impl<'a> Ctx<'a> {
             Value::Str(title),
             Value::Str(ev.origin.as_str().to_string()),
             Value::Time(Some(l.first_seen)),
-            Value::Time(Some(l.last_visited)),
-            Value::Time(l.prev_visited),
+            Value::Time(Some(last)),
+            Value::Time(prev),
             Value::Bool(l.original),
             Value::Str(ev.link_type.as_str().to_string()),
             Value::Int(l.redirect as i64),
@@ -566,8 +571,8 @@ fn anchors(
     let mut groups: BTreeMap<String, G> = BTreeMap::new();
     let store = ctx.store;
     for r in store.backlinks(scope) {
-        let (from, id) = r?;
-        let link = ctx.link(&from, &id)?;
+        let (from, id, link) = r?;
+        let (last, _) = link.visits(&ctx.page(&from)?.unwrap_or_default());
         let refdomain = registrable_domain(url_host(&from)).to_string();
         let row = vec![
             Value::Str(id.anchor.clone()),
@@ -576,7 +581,7 @@ fn anchors(
             Value::Str(refdomain.clone()),
             Value::Int(1),
             Value::Time(Some(link.first_seen)),
-            Value::Time(Some(link.last_visited)),
+            Value::Time(Some(last)),
         ];
         if !plan.where_.matches(&row, row_cols) {
             continue;
@@ -586,10 +591,7 @@ fn anchors(
         g.refpages.insert(from);
         g.refdomains.insert(refdomain);
         g.first = Some(g.first.map_or(link.first_seen, |f| f.min(link.first_seen)));
-        g.last = Some(
-            g.last
-                .map_or(link.last_visited, |l| l.max(link.last_visited)),
-        );
+        g.last = Some(g.last.map_or(last, |l| l.max(last)));
     }
     let mut rows = Vec::new();
     let mut all_pages: HashSet<String> = HashSet::new();
