@@ -394,7 +394,7 @@ fn bench_query(a: QueryBench) -> anyhow::Result<()> {
             "backlinks exact (one page, ~20 backlinks)",
             Table::Backlinks,
             QueryParams {
-                target: "https://www.big.bench/page42".into(),
+                target: "https://www.big.bench/page41".into(),
                 mode: Mode::Exact,
                 limit: 1000,
                 ..Default::default()

@@ -35,32 +35,37 @@ pub enum TargetScope {
 }
 
 impl TargetScope {
-    /// `(prefix, needs_boundary_check)` pairs of target-key prefixes to scan.
-    fn prefixes(&self) -> Vec<(String, bool)> {
+    /// Target-key prefixes to scan. A host's own URLs are exactly those whose key continues
+    /// with `/` or `:` (port) after the reversed host, so `domain` and `host` scans never walk
+    /// through subdomains.
+    fn prefixes(&self) -> Vec<String> {
+        let host = |h: &str| {
+            let r = keys::reverse_host(h);
+            vec![format!("{r}/"), format!("{r}:")]
+        };
         match self {
             TargetScope::Exact(url) => {
                 let mut k = keys::target_key(url);
                 k.push('\0');
-                vec![(k, false)]
+                vec![k]
             }
-            TargetScope::Domain(host) => {
-                let bare = host.strip_prefix("www.").unwrap_or(host);
-                vec![
-                    (keys::reverse_host(bare), true),
-                    (keys::reverse_host(&format!("www.{bare}")), true),
-                ]
+            TargetScope::Domain(h) => {
+                let bare = h.strip_prefix("www.").unwrap_or(h);
+                let mut v = host(bare);
+                v.extend(host(&format!("www.{bare}")));
+                v
             }
-            TargetScope::Subdomains(host) => vec![(keys::reverse_host(host), false)],
-            TargetScope::Host(host) => vec![(keys::reverse_host(host), true)],
-            TargetScope::Prefix(p) => vec![(keys::target_key(p), false)],
+            TargetScope::Subdomains(h) => vec![keys::reverse_host(h)],
+            TargetScope::Prefix(p) => vec![keys::target_key(p)],
+            TargetScope::Host(h) => host(h),
         }
     }
 
     /// Scan prefixes with the table tag.
-    fn scans(&self, tag: u8) -> Vec<(Vec<u8>, bool)> {
+    fn scans(&self, tag: u8) -> Vec<Vec<u8>> {
         self.prefixes()
             .into_iter()
-            .map(|(p, check)| (keys::tagged(tag, &p), check))
+            .map(|p| keys::tagged(tag, &p))
             .collect()
     }
 }
@@ -278,13 +283,7 @@ impl Store {
         scope
             .scans(tag)
             .into_iter()
-            .flat_map(move |(prefix, check)| {
-                let plen = prefix.len();
-                self.kv.scan_prefix(&prefix).filter(move |r| match r {
-                    Ok((k, _)) if check => matches!(k.get(plen), Some(b':' | b'/')),
-                    _ => true,
-                })
-            })
+            .flat_map(move |prefix| self.kv.scan_prefix(&prefix))
     }
 
     /// Ranks of a registrable domain.

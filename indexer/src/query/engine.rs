@@ -267,27 +267,21 @@ pub fn run(store: &Store, table: Table, p: &QueryParams) -> Result<QueryResult> 
     let scope = scope(&p.target, p.mode)?;
     let mut ctx = Ctx::new(store);
     let (rows, stats) = match table {
-        Table::Backlinks => (
-            flat(
-                &plan,
-                p,
-                store.backlinks(&scope).map(|r| {
-                    r.map_err(Into::into)
-                        .and_then(|(from, id, rec)| ctx.backlink_row(&from, &id, &rec))
-                }),
-            )?,
-            None,
-        ),
-        Table::NewLost => (
-            flat(
-                &plan,
-                p,
-                store
-                    .events(&scope)
-                    .map(|r| r.map_err(Into::into).and_then(|ev| ctx.event_row(&ev))),
-            )?,
-            None,
-        ),
+        Table::Backlinks => {
+            let items = store.backlinks(&scope).map(|r| r.map_err(Into::into));
+            let build = |h: &(String, LinkId, LinkRecord), mask: Option<&[bool]>| {
+                ctx.backlink_row(&h.0, &h.1, &h.2, mask)
+            };
+            (
+                flat(&plan, p, columns::BACKLINKS.len(), items, build)?,
+                None,
+            )
+        }
+        Table::NewLost => {
+            let items = store.events(&scope).map(|r| r.map_err(Into::into));
+            let build = |ev: &EventRecord, mask: Option<&[bool]>| ctx.event_row(ev, mask);
+            (flat(&plan, p, columns::NEW_LOST.len(), items, build)?, None)
+        }
         Table::Counters => (counters(&plan, p, &mut ctx, &scope)?, None),
         Table::Anchors => anchors(&plan, p, &mut ctx, &scope)?,
     };
@@ -300,42 +294,69 @@ pub fn run(store: &Store, table: Table, p: &QueryParams) -> Result<QueryResult> 
     })
 }
 
-/// Non-grouped tables: stream rows in key order, filter, and either stop at offset+limit
-/// (no `order_by`) or sort everything.
-fn flat(
+/// Non-grouped tables: stream items in key order, build only the columns the filters and the
+/// order need, filter, and either stop at offset+limit (no `order_by`) or sort everything; then
+/// build the full rows of the page returned (late materialisation).
+fn flat<H>(
     plan: &Plan,
     p: &QueryParams,
-    rows: impl Iterator<Item = Result<Vec<Value>>>,
+    ncols: usize,
+    items: impl Iterator<Item = Result<H>>,
+    mut build: impl FnMut(&H, Option<&[bool]>) -> Result<Vec<Value>>,
 ) -> Result<Vec<Vec<Value>>> {
-    let mut out = Vec::new();
+    let mut mask = vec![false; ncols];
+    for i in plan
+        .where_
+        .columns()
+        .chain(plan.having.columns())
+        .chain(plan.order.iter().map(|o| o.0))
+    {
+        mask[i] = true;
+    }
+    let mut kept: Vec<(H, Vec<Value>)> = Vec::new();
     let need = p.offset.saturating_add(p.limit);
-    for r in rows {
-        let row = r?;
+    for h in items {
+        let h = h?;
+        let row = build(&h, Some(&mask))?;
         if !plan.where_.matches(&row, |_| true) || !plan.having.matches(&row, |_| true) {
             continue;
         }
-        out.push(row);
-        if plan.order.is_empty() && out.len() >= need {
+        kept.push((h, row));
+        if plan.order.is_empty() && kept.len() >= need {
             break;
         }
     }
-    Ok(finish(plan, p, out))
+    sort_rows(plan, &mut kept, |k| &k.1);
+    kept.into_iter()
+        .skip(p.offset)
+        .take(p.limit)
+        .map(|(h, _)| {
+            let row = build(&h, None)?;
+            Ok(plan.select.iter().map(|&i| row[i].clone()).collect())
+        })
+        .collect()
+}
+
+/// Stable sort by `order_by`: ties keep key order, so results are deterministic.
+fn sort_rows<T>(plan: &Plan, rows: &mut [T], row: impl Fn(&T) -> &Vec<Value>) {
+    if plan.order.is_empty() {
+        return;
+    }
+    rows.sort_by(|a, b| {
+        let (a, b) = (row(a), row(b));
+        for &(i, desc) in &plan.order {
+            let o = a[i].order(&b[i]);
+            let o = if desc { o.reverse() } else { o };
+            if o != std::cmp::Ordering::Equal {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
 }
 
 fn finish(plan: &Plan, p: &QueryParams, mut rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
-    if !plan.order.is_empty() {
-        // Stable sort: ties keep key order, so results are deterministic.
-        rows.sort_by(|a, b| {
-            for &(i, desc) in &plan.order {
-                let o = a[i].order(&b[i]);
-                let o = if desc { o.reverse() } else { o };
-                if o != std::cmp::Ordering::Equal {
-                    return o;
-                }
-            }
-            std::cmp::Ordering::Equal
-        });
-    }
+    sort_rows(plan, &mut rows, |r| r);
     rows.into_iter()
         .skip(p.offset)
         .take(p.limit)
@@ -402,44 +423,68 @@ impl<'a> Ctx<'a> {
         Ok(v)
     }
 
-    fn backlink_row(&mut self, from: &str, id: &LinkId, link: &LinkRecord) -> Result<Vec<Value>> {
-        let http_code = self
-            .page(&id.url_to)?
-            .map(|p| p.last_status as i64)
-            .unwrap_or(0);
-        let (dr, top) = self.domain(from)?;
+    /// A `backlinks` row; with a mask, string columns not in it are left empty (cheap).
+    fn backlink_row(
+        &mut self,
+        from: &str,
+        id: &LinkId,
+        link: &LinkRecord,
+        mask: Option<&[bool]>,
+    ) -> Result<Vec<Value>> {
+        let want = |i: usize| mask.is_none_or(|m| m[i]);
+        let http_code = if want(23) {
+            self.page(&id.url_to)?
+                .map(|p| p.last_status as i64)
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        let (dr, top) = if want(3) || want(4) {
+            self.domain(from)?
+        } else {
+            (0, 0)
+        };
         let page = self.page(from)?.unwrap_or_default();
         let (last, prev) = link.visits(&page);
+        let s = |i: usize, v: &str| {
+            if want(i) {
+                Value::Str(v.to_string())
+            } else {
+                Value::Int(0)
+            }
+        };
         Ok(vec![
-            Value::Str(from.to_string()),
-            Value::Str(id.url_to.clone()),
+            s(0, from),
+            s(1, &id.url_to),
             Value::Int(page.url_rating as i64),
             Value::Int(dr),
             Value::Int(top),
-            Value::Str(page.ip.clone()),
+            s(5, &page.ip),
             Value::Int(page.links_internal as i64),
             Value::Int(page.links_external as i64),
             Value::Int(page.page_size as i64),
-            Value::Str(page.encoding.clone()),
-            Value::Str(page.language.clone()),
-            Value::Str(page.title.clone()),
+            s(9, &page.encoding),
+            s(10, &page.language),
+            s(11, &page.title),
             Value::Time(Some(link.first_seen)),
             Value::Time(Some(last)),
             Value::Time(prev),
             Value::Bool(link.original),
-            Value::Str(id.link_type.as_str().to_string()),
+            s(16, id.link_type.as_str()),
             Value::Int(link.redirect as i64),
             Value::Bool(link.nofollow),
-            Value::Str(link.alt.clone()),
-            Value::Str(id.anchor.clone()),
-            Value::Str(link.text_pre.clone()),
-            Value::Str(link.text_post.clone()),
+            s(19, &link.alt),
+            s(20, &id.anchor),
+            s(21, &link.text_pre),
+            s(22, &link.text_post),
             Value::Int(http_code),
             Value::Time(page.first_ok_visit),
         ])
     }
 
-    fn event_row(&mut self, ev: &EventRecord) -> Result<Vec<Value>> {
+    /// A `backlinks_new_lost` row; with a mask, the link record is read only if needed.
+    fn event_row(&mut self, ev: &EventRecord, mask: Option<&[bool]>) -> Result<Vec<Value>> {
+        let want = |i: usize| mask.is_none_or(|m| m[i]);
         let page = self.page(&ev.url_from)?.unwrap_or_default();
         let (ur, title, encoding) = (
             page.url_rating as i64,
@@ -447,7 +492,11 @@ impl<'a> Ctx<'a> {
             page.encoding.clone(),
         );
         let (dr, _) = self.domain(&ev.url_from)?;
-        let l = &self.link(&ev.url_from, &ev.link_id())?;
+        let l = &if (12..=22).any(|i| want(i) && i != 16 && i != 20) {
+            self.link(&ev.url_from, &ev.link_id())?
+        } else {
+            LinkRecord::default()
+        };
         let (last, prev) = l.visits(&page);
         Ok(vec![
             Value::Date(crate::time::day(ev.time) * 86_400),
@@ -504,7 +553,7 @@ fn counters(
             },
         );
         let passes = if needs_row {
-            let mut row = ctx.event_row(&ev)?;
+            let mut row = ctx.event_row(&ev, None)?;
             row.extend([Value::Int(0), Value::Int(0), Value::Int(0), Value::Int(0)]);
             plan.where_.matches(&row, |_| true)
         } else {
