@@ -1,6 +1,29 @@
 //! The `linkdiff` binary's library half: CLI commands, the HTTP API, the local test web.
 //! Only this crate knows clap, axum, JSON/XML wire formats and anyhow.
 
+/// `eprintln!` that never panics: stderr may be closed (a supervisor, `2>&-`, a pipe whose
+/// reader went away), and a server must keep answering then.
+#[macro_export]
+macro_rules! eprint_quiet {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
+/// A log writer that drops what it cannot write instead of failing.
+pub struct QuietStderr;
+
+impl std::io::Write for QuietStderr {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 pub mod api;
 pub mod cli;
 pub mod sink;

@@ -12,6 +12,20 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // Request and run logs go to stderr; RUST_LOG overrides (e.g. RUST_LOG=debug).
+    let default_level = if matches!(cli.command, linkdiff::cli::Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(|| linkdiff::QuietStderr)
+        .try_init();
     match linkdiff::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -21,7 +35,7 @@ fn main() -> ExitCode {
                 }
             }
             let usage = e.downcast_ref::<linkdiff::cli::UsageError>().is_some();
-            eprintln!("linkdiff: {}", linkdiff::cli::sentence(&e));
+            linkdiff::eprint_quiet!("linkdiff: {}", linkdiff::cli::sentence(&e));
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }

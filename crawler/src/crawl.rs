@@ -55,6 +55,9 @@ pub struct CrawlConfig {
     pub retry_backoff: Duration,
     /// HTTP settings.
     pub fetch: crate::fetch::FetchConfig,
+    /// Most URLs the scheduler keeps in memory ([`MAX_RESIDENT`] by default); the rest are paged
+    /// in from the store's frontier.
+    pub max_resident: usize,
 }
 
 /// Counters reported while a run goes.
@@ -227,26 +230,18 @@ impl Crawler {
         let seed_hosts: HashSet<String> = seed_urls.iter().map(authority).collect();
         let seed_set: HashSet<String> = seed_urls.iter().map(|u| u.to_string()).collect();
         let mut sched = Scheduler::new(self.period(), self.cfg.concurrency.max(1));
+        sched.max_resident = self.cfg.max_resident.max(1);
         let mut seen: HashSet<u64> = HashSet::new();
 
         if resumed {
+            // The frontier is paged in by `refill`; here only what was seen is remembered.
             for r in self.store.frontier() {
                 let (url, e) = r?;
-                if e.run != run.id {
-                    continue;
-                }
-                if let Ok(u) = Url::parse(&url) {
+                if e.run == run.id {
                     seen.insert(url_hash(&url));
-                    sched.push(Item {
-                        url: u,
-                        depth: e.depth,
-                        redirects: e.redirects,
-                        attempts: 0,
-                        not_before: None,
-                        chain: Vec::new(),
-                    });
                 }
             }
+            sched.overflow = true;
             for r in self.store.pages() {
                 let (url, p) = r?;
                 if p.last_run == run.id {
@@ -265,7 +260,7 @@ impl Crawler {
                             run: run.id,
                         },
                     );
-                    sched.push(Item {
+                    sched.admit(Item {
                         url: u,
                         depth,
                         redirects: 0,
@@ -293,7 +288,7 @@ impl Crawler {
                     self.store.apply(std::mem::take(&mut w))?;
                 }
             }
-            if sched.queued == 0 {
+            if sched.queued == 0 && !sched.overflow {
                 return Err(CrawlError::NoSeeds);
             }
             w.put_run(&run);
@@ -309,6 +304,9 @@ impl Crawler {
         let mut notes: Vec<String> = Vec::new();
         loop {
             let mut earliest: Option<Instant> = None;
+            if sched.overflow && sched.queued < (sched.max_resident / 4) as u64 {
+                self.refill(&mut sched, run.id)?;
+            }
             if !stopping {
                 while inflight.len() < sched.concurrency {
                     let budget_left = self
@@ -328,6 +326,7 @@ impl Crawler {
                             });
                         }
                         Next::Skip(url) => {
+                            sched.resident.remove(&url_hash(url.as_str()));
                             let mut w = WriteBatch::new();
                             w.remove_frontier(url.as_str());
                             self.store.apply(w)?;
@@ -337,7 +336,9 @@ impl Crawler {
                 }
             }
             let budget_done = self.cfg.max_pages.is_some_and(|m| run.fetched >= m);
-            if inflight.is_empty() && (stopping || sched.queued == 0 || budget_done) {
+            if inflight.is_empty()
+                && (stopping || (sched.queued == 0 && !sched.overflow) || budget_done)
+            {
                 break;
             }
             let now = Instant::now();
@@ -399,6 +400,45 @@ impl Crawler {
             notes,
         });
         Ok(run)
+    }
+
+    /// Page frontier entries of this run from the store into memory, from the cursor on and
+    /// then wrapping around, skipping URLs already in memory or in flight. Clears `overflow`
+    /// when the store holds nothing more.
+    fn refill(&self, sched: &mut Scheduler, run: u64) -> Result<(), CrawlError> {
+        let start = sched.cursor.clone();
+        let mut admitted = 0usize;
+        let mut passes: Vec<(Option<String>, Option<String>)> = vec![(start.clone(), None)];
+        if start.is_some() {
+            passes.push((None, start));
+        }
+        'passes: for (from, until) in passes {
+            for r in self.store.frontier_after(from.as_deref()) {
+                let (url, e) = r?;
+                if until.as_deref().is_some_and(|u| url.as_str() > u) {
+                    break;
+                }
+                sched.cursor = Some(url.clone());
+                if e.run != run || sched.resident.contains(&url_hash(&url)) {
+                    continue;
+                }
+                let Ok(u) = Url::parse(&url) else { continue };
+                sched.admit(Item {
+                    url: u,
+                    depth: e.depth,
+                    redirects: e.redirects,
+                    attempts: 0,
+                    not_before: None,
+                    chain: Vec::new(),
+                });
+                admitted += 1;
+                if sched.queued as usize >= sched.max_resident {
+                    break 'passes;
+                }
+            }
+        }
+        sched.overflow = admitted > 0 && sched.queued as usize >= sched.max_resident;
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -564,8 +604,9 @@ impl Crawler {
             outcome,
         };
         sink.apply(&visit, w).map_err(CrawlError::Sink)?;
+        sched.resident.remove(&url_hash(item.url.as_str()));
         for q in queued {
-            sched.push(q);
+            sched.admit(q);
         }
         Ok(())
     }
@@ -586,7 +627,19 @@ enum Next {
     Wait,
 }
 
+/// Most URLs held in memory by the scheduler; the rest wait in the store's frontier and are
+/// paged in as the queue drains, so memory stays bounded on big crawls.
+pub const MAX_RESIDENT: usize = 100_000;
+
 struct Scheduler {
+    /// URLs queued in memory or in flight (by hash).
+    resident: HashSet<u64>,
+    /// Some frontier entries of this run are only in the store.
+    overflow: bool,
+    /// Last frontier key paged in.
+    cursor: Option<String>,
+    /// Cap on URLs held in memory.
+    max_resident: usize,
     hosts: HashMap<String, HostQueue>,
     ready: VecDeque<String>,
     queued: u64,
@@ -598,6 +651,10 @@ struct Scheduler {
 impl Scheduler {
     fn new(period: Option<Duration>, concurrency: usize) -> Scheduler {
         Scheduler {
+            resident: HashSet::new(),
+            overflow: false,
+            cursor: None,
+            max_resident: MAX_RESIDENT,
             hosts: HashMap::new(),
             ready: VecDeque::new(),
             queued: 0,
@@ -623,6 +680,16 @@ impl Scheduler {
             hq.in_ready = true;
             self.ready.push_back(host.to_string());
         }
+    }
+
+    /// Queue a URL in memory if there is room; otherwise it waits in the store's frontier.
+    fn admit(&mut self, item: Item) {
+        if self.queued as usize >= self.max_resident {
+            self.overflow = true;
+            return;
+        }
+        self.resident.insert(url_hash(item.url.as_str()));
+        self.push(item);
     }
 
     fn push(&mut self, item: Item) {

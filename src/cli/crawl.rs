@@ -106,7 +106,7 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
     for f in &a.seed_files {
         let (urls, warnings) = linkdiff_crawler::seeds::read_seed_file(f)?;
         for w in warnings {
-            eprintln!("linkdiff: {w}");
+            crate::eprint_quiet!("linkdiff: {w}");
         }
         seeds.extend(urls);
     }
@@ -159,6 +159,7 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
         concurrency: a.concurrency.max(1),
         retries: a.retries,
         retry_backoff: Duration::from_secs_f64(a.retry_backoff.max(0.0)),
+        max_resident: linkdiff_crawler::MAX_RESIDENT,
         fetch: FetchConfig {
             user_agent: a.user_agent.clone(),
             timeout: Duration::from_secs_f64(a.timeout),
@@ -187,7 +188,7 @@ pub async fn schedule(
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
-        eprintln!("linkdiff: stopping: finishing the pages in hand, then saving");
+        crate::eprint_quiet!("linkdiff: stopping: finishing the pages in hand, then saving");
         let _ = tx.send(true);
     });
     let mut runs = 0u64;
@@ -215,7 +216,8 @@ pub async fn schedule(
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         let mut term =
@@ -267,12 +269,24 @@ pub async fn crawl_once(
             }
             match &bar {
                 Some(b) => b.println(format!("linkdiff: {n}")),
-                None => eprintln!("linkdiff: {n}"),
+                None => crate::eprint_quiet!("linkdiff: {n}"),
             }
         }
         let rate = p.fetched as f64 / p.elapsed.as_secs_f64().max(0.001);
+        // ETA when the run is bounded: by --max-pages, else by what is queued now.
+        let left = match cfg.max_pages {
+            Some(m) => m
+                .saturating_sub(p.fetched)
+                .min(p.queued + p.in_flight as u64),
+            None => p.queued + p.in_flight as u64,
+        };
+        let eta = if rate > 0.0 && p.fetched > 0 {
+            format!(", ETA {}", fmt_secs(left as f64 / rate))
+        } else {
+            String::new()
+        };
         let msg = format!(
-            "run {}: {} fetched, {} queued, {} in flight, {} errors, {:.0} pages/s",
+            "run {}: {} fetched, {} queued, {} in flight, {} errors, {:.0} pages/s{eta}",
             p.run, p.fetched, p.queued, p.in_flight, p.errors, rate
         );
         if let Some(b) = &bar {
@@ -280,7 +294,7 @@ pub async fn crawl_once(
             b.tick();
         } else if mode == "plain" && last_plain.elapsed() >= Duration::from_secs(3) {
             last_plain = Instant::now();
-            eprintln!("{msg}");
+            crate::eprint_quiet!("{msg}");
         }
     };
     let t0 = Instant::now();
@@ -324,6 +338,16 @@ pub async fn crawl_once(
         errors,
         ranked
     ))
+}
+
+/// `75` → `1m15s`.
+fn fmt_secs(s: f64) -> String {
+    let s = s.round() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
 }
 
 #[cfg(test)]

@@ -79,6 +79,7 @@ pub(super) fn run(a: DemoArgs) -> anyhow::Result<()> {
             concurrency: 16,
             retries: 1,
             retry_backoff: Duration::from_millis(100),
+            max_resident: linkdiff_crawler::MAX_RESIDENT,
             fetch: FetchConfig {
                 user_agent: concat!("linkdiff/", env!("CARGO_PKG_VERSION")).into(),
                 timeout: Duration::from_secs(10),

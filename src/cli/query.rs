@@ -160,15 +160,13 @@ pub(super) fn serve(a: ServeArgs) -> anyhow::Result<()> {
         } else {
             "no token needed (loopback, no tokens)"
         };
-        eprintln!(
+        crate::eprint_quiet!(
             "linkdiff: serving {} on http://{} ({auth}); Ctrl-C stops",
             a.db.db.display(),
             listener.local_addr()?
         );
-        server::serve(ctx, listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+        server::serve(ctx, listener, super::crawl::wait_for_signal()).await?;
+        crate::eprint_quiet!("linkdiff: stopped");
         store.flush()?;
         Ok(())
     })
@@ -209,7 +207,9 @@ pub(super) fn token(cmd: TokenCmd) -> anyhow::Result<()> {
             let t = tokens::create(&store, &name, rows)
                 .map_err(|e| super::UsageError(e.to_string()))?;
             println!("{t}");
-            eprintln!("linkdiff: token '{name}' created with {rows} rows; it is shown only once");
+            crate::eprint_quiet!(
+                "linkdiff: token '{name}' created with {rows} rows; it is shown only once"
+            );
         }
         TokenCmd::List { db } => {
             let store = super::open_store(&db.db)?;

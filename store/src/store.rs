@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// On-disk schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 const SCHEMA_KEY: &str = "schema_version";
 
@@ -311,6 +311,34 @@ impl Store {
                 decode(&k, &v)?,
             ))
         })
+    }
+
+    /// Frontier entries with a URL after `after` (all when `None`), in URL order.
+    pub fn frontier_after<'a>(
+        &'a self,
+        after: Option<&str>,
+    ) -> impl Iterator<Item = Result<(String, FrontierEntry)>> + 'a {
+        let start = match after {
+            Some(a) => {
+                let mut k = keys::tagged(keys::FRONTIER, a);
+                k.push(0);
+                k
+            }
+            None => vec![keys::FRONTIER],
+        };
+        self.kv
+            .scan_from(&start)
+            .take_while(|r| {
+                r.as_ref()
+                    .map_or(true, |(k, _)| k.first() == Some(&keys::FRONTIER))
+            })
+            .map(|r| {
+                let (k, v) = r?;
+                Ok((
+                    String::from_utf8_lossy(&k[1..]).into_owned(),
+                    decode(&k, &v)?,
+                ))
+            })
     }
 
     /// One frontier entry.

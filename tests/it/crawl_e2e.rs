@@ -178,6 +178,16 @@ fn index_events(store: &Store) -> Vec<Ev> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_epochs_match_the_ground_truth() {
+    two_epochs(linkdiff_crawler::MAX_RESIDENT).await;
+}
+
+/// With at most 7 URLs in memory the frontier is paged from the store all the time: same index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_epochs_with_a_tiny_in_memory_queue() {
+    two_epochs(7).await;
+}
+
+async fn two_epochs(max_resident: usize) {
     let w = web(WebConfig {
         hosts: 14,
         pages_per_host: 10,
@@ -188,10 +198,14 @@ async fn two_epochs_match_the_ground_truth() {
     let store = Store::open(&dir.path().join("db")).unwrap();
     let (d1, d2) = ("2026-01-05", "2026-01-12");
 
-    crawl(&store, &crawl_cfg(&w, Some(day(d1)))).await;
+    let cfg = |d| linkdiff_crawler::CrawlConfig {
+        max_resident,
+        ..crawl_cfg(&w, Some(day(d)))
+    };
+    crawl(&store, &cfg(d1)).await;
     let t1 = w.web.truth(1, &[]);
     w.web.set_epoch(2);
-    crawl(&store, &crawl_cfg(&w, Some(day(d2)))).await;
+    crawl(&store, &cfg(d2)).await;
     let known: Vec<String> = t1.keys().cloned().collect();
     let t2 = w.web.truth(2, &known);
 

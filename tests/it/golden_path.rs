@@ -8,6 +8,16 @@ use serde_json::Value as J;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 
+/// Kills the child process when the test ends, passing or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn cli_json(db: &str, args: &[&str]) -> J {
     let mut all = vec!["query"];
     all.extend_from_slice(args);
@@ -219,7 +229,9 @@ async fn demo_then_every_table_agrees_with_the_ground_truth() {
         b"",
     )
     .await;
-    assert_eq!(serde_json::from_str::<J>(&http).unwrap(), new_lost);
+    let http_json: J = serde_json::from_str(&http)
+        .unwrap_or_else(|e| panic!("{e}: {}", &http[..http.len().min(300)]));
+    assert_eq!(http_json, new_lost);
     let since = linkdiff_indexer::time::date(today - 30 * 86_400);
     let body = format!(r#"[{{"targets":["h001.test","h002.test"],"date_from":"{since}"}}]"#);
     let (status, _, dfs) = raw(
@@ -230,8 +242,7 @@ async fn demo_then_every_table_agrees_with_the_ground_truth() {
         body.as_bytes(),
     )
     .await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     assert_eq!(status, 200);
     let v: J = serde_json::from_str(&dfs).unwrap();
     for item in v["tasks"][0]["result"][0]["items"].as_array().unwrap() {

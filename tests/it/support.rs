@@ -32,6 +32,7 @@ pub fn crawl_cfg(web: &RunningWeb, as_of: Option<i64>) -> CrawlConfig {
         concurrency: 16,
         retries: 1,
         retry_backoff: Duration::from_millis(20),
+        max_resident: linkdiff_crawler::MAX_RESIDENT,
         fetch: FetchConfig {
             user_agent: "linkdiff-test".into(),
             timeout: Duration::from_secs(5),
