@@ -203,15 +203,18 @@ async fn demo_then_every_table_agrees_with_the_ground_truth() {
     assert_eq!(got_anchors, want_anchors, "anchors vs ground truth");
 
     // Over HTTP: `linkdiff serve` answers the same, and DataForSEO counts match the truth.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_linkdiff"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_linkdiff"))
         .args(["serve", "--db", &db, "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut child = KillOnDrop(child);
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    stderr.read_line(&mut line).unwrap();
+    // Keep draining the server's request log.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     let addr: std::net::SocketAddr = line
         .split("http://")
         .nth(1)
