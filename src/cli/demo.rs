@@ -5,12 +5,7 @@ use crate::api::{answer_v2, ApiContext};
 use crate::testweb::{serve, TestWeb, WebConfig};
 use anyhow::Context;
 use clap::Args;
-use linkdiff_crawler::fetch::FetchConfig;
-use linkdiff_crawler::resolve::{GuardedResolver, ResolveRule};
-use linkdiff_crawler::{CrawlConfig, Scope};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 /// Arguments of `demo`.
 #[derive(Debug, Args)]
@@ -68,32 +63,7 @@ pub(super) fn run(a: DemoArgs) -> anyhow::Result<()> {
         );
         let today = chrono::Utc::now().timestamp() / 86_400 * 86_400;
         let week_ago = today - 7 * 86_400;
-        let cfg = |as_of: i64| CrawlConfig {
-            seeds: web.web.seeds().iter().filter_map(|s| url::Url::parse(s).ok()).collect(),
-            as_of: Some(as_of),
-            scope: Scope::Hosts,
-            max_pages: None,
-            max_depth: None,
-            max_pages_per_host: None,
-            rate: 0.0,
-            concurrency: 16,
-            retries: 1,
-            retry_backoff: Duration::from_millis(100),
-            max_resident: linkdiff_crawler::MAX_RESIDENT,
-            fetch: FetchConfig {
-                user_agent: concat!("linkdiff/", env!("CARGO_PKG_VERSION")).into(),
-                timeout: Duration::from_secs(10),
-                max_body: 5 << 20,
-                resolver: GuardedResolver {
-                    rules: Arc::new(vec![ResolveRule {
-                        host: "*.test".into(),
-                        port,
-                        addr: std::net::Ipv4Addr::LOCALHOST.into(),
-                    }]),
-                    allow_private: false,
-                },
-            },
-        };
+        let cfg = |as_of: i64| web.crawl_config(Some(as_of));
         let (_tx, rx) = tokio::sync::watch::channel(false);
         println!("\n1. Crawl as of a week ago (epoch 1 of the web):");
         println!("   {}", super::crawl::crawl_once(&store, &cfg(week_ago), rx.clone(), "off").await?);

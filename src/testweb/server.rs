@@ -28,6 +28,43 @@ impl RunningWeb {
     pub fn resolve_arg(&self) -> String {
         format!("*.test:{}:127.0.0.1", self.addr.port())
     }
+
+    /// A crawl of this web (used by `demo` and the tests): every host seeded, `--scope hosts`,
+    /// no rate limit (the hosts are ours), `*.test` resolved to this server, quick retries.
+    pub fn crawl_config(&self, as_of: Option<i64>) -> linkdiff_crawler::CrawlConfig {
+        use linkdiff_crawler::resolve::{GuardedResolver, ResolveRule};
+        linkdiff_crawler::CrawlConfig {
+            seeds: self
+                .web
+                .seeds()
+                .iter()
+                .filter_map(|s| url::Url::parse(s).ok())
+                .collect(),
+            as_of,
+            scope: linkdiff_crawler::Scope::Hosts,
+            max_pages: None,
+            max_depth: None,
+            max_pages_per_host: None,
+            rate: 0.0,
+            concurrency: 16,
+            retries: 1,
+            retry_backoff: Duration::from_millis(50),
+            max_resident: linkdiff_crawler::MAX_RESIDENT,
+            fetch: linkdiff_crawler::fetch::FetchConfig {
+                user_agent: concat!("linkdiff/", env!("CARGO_PKG_VERSION")).into(),
+                timeout: Duration::from_secs(10),
+                max_body: 5 << 20,
+                resolver: GuardedResolver {
+                    rules: Arc::new(vec![ResolveRule {
+                        host: "*.test".into(),
+                        port: self.addr.port(),
+                        addr: std::net::Ipv4Addr::LOCALHOST.into(),
+                    }]),
+                    allow_private: false,
+                },
+            },
+        }
+    }
 }
 
 impl Drop for RunningWeb {

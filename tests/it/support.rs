@@ -2,10 +2,8 @@
 
 use linkdiff::testweb::{serve, RunningWeb, TestWeb, WebConfig};
 use linkdiff_crawler::fetch::FetchConfig;
-use linkdiff_crawler::resolve::{GuardedResolver, ResolveRule};
-use linkdiff_crawler::{CrawlConfig, Scope};
+use linkdiff_crawler::CrawlConfig;
 use std::process::{Command, Output};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Start a test web on 127.0.0.1 on the current runtime.
@@ -15,36 +13,14 @@ pub async fn web(cfg: WebConfig) -> RunningWeb {
 
 /// A crawl config for the web: all hosts seeded, unlimited rate, fast retries.
 pub fn crawl_cfg(web: &RunningWeb, as_of: Option<i64>) -> CrawlConfig {
-    let port = web.addr.port();
     CrawlConfig {
-        seeds: web
-            .web
-            .seeds()
-            .iter()
-            .map(|s| url::Url::parse(s).unwrap())
-            .collect(),
-        as_of,
-        scope: Scope::Hosts,
-        max_pages: None,
-        max_depth: None,
-        max_pages_per_host: None,
-        rate: 0.0,
-        concurrency: 16,
-        retries: 1,
         retry_backoff: Duration::from_millis(20),
-        max_resident: linkdiff_crawler::MAX_RESIDENT,
         fetch: FetchConfig {
             user_agent: "linkdiff-test".into(),
             timeout: Duration::from_secs(5),
-            max_body: 5 * 1024 * 1024,
-            resolver: GuardedResolver {
-                rules: Arc::new(vec![ResolveRule::parse(&format!(
-                    "*.test:{port}:127.0.0.1"
-                ))
-                .unwrap()]),
-                allow_private: false,
-            },
+            ..web.crawl_config(as_of).fetch
         },
+        ..web.crawl_config(as_of)
     }
 }
 
