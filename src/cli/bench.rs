@@ -164,7 +164,7 @@ fn bench_extract(a: ExtractBench) -> anyhow::Result<()> {
     }
     let secs = t0.elapsed().as_secs_f64();
     let total = (bytes * a.passes) as f64;
-    println!(
+    crate::outln!(
         "extract: {} pages ({:.1} MB, 20–200 KB each) × {} passes in {:.2} s on one thread: {:.1} MB/s, {:.0} pages/s, {} links",
         a.pages,
         bytes as f64 / 1e6,
@@ -263,7 +263,7 @@ fn bench_index(a: IndexBench) -> anyhow::Result<()> {
         }
         store.flush()?;
         let secs = t0.elapsed().as_secs_f64();
-        println!(
+        crate::outln!(
             "index round {}: {} visits, {} links in {:.2} s: {:.0} visits/s, {:.0} links/s ({} new, {} lost events)",
             round + 1,
             a.pages,
@@ -277,7 +277,7 @@ fn bench_index(a: IndexBench) -> anyhow::Result<()> {
     }
     let t0 = Instant::now();
     let r = linkdiff_indexer::rank::recompute(&store)?;
-    println!(
+    crate::outln!(
         "rank: {} pages, {} edges, {} domains in {:.2} s",
         r.pages,
         r.page_edges,
@@ -298,7 +298,7 @@ fn bench_index(a: IndexBench) -> anyhow::Result<()> {
         .iter()
         .map(|(t, (n, k, v))| format!("{t}: {n} keys, {:.0} MB", (k + v) as f64 / 1e6))
         .collect();
-    println!(
+    crate::outln!(
         "raw data: {:.0} MB = {:.0} bytes per link before sled's overhead ({})",
         total as f64 / 1e6,
         total as f64 / s.links.max(1) as f64,
@@ -307,7 +307,7 @@ fn bench_index(a: IndexBench) -> anyhow::Result<()> {
     drop(ix);
     drop(store);
     let on_disk = dir_size(&a.db)?;
-    println!(
+    crate::outln!(
         "disk: {} bytes for {} link records ({} live), {} events: {:.0} bytes per stored link (all trees; sled size_on_disk says {})",
         on_disk,
         s.links,
@@ -415,7 +415,7 @@ fn bench_query(a: QueryBench) -> anyhow::Result<()> {
             times.push(t0.elapsed());
         }
         let (p50, p99) = percentiles(times);
-        println!(
+        crate::outln!(
             "query {name}: {rows} rows, p50 {p50:.2} ms, p99 {p99:.2} ms ({} runs)",
             a.runs
         );
@@ -512,7 +512,7 @@ pub fn bench_sqlite(a: SqliteBench) -> anyhow::Result<()> {
     }
     tx.commit()?;
     conn.execute_batch("CREATE INDEX bl_host ON backlinks(host_to); CREATE INDEX bl_url ON backlinks(url_to); CREATE INDEX ev_host ON events(host_to, date); ANALYZE;")?;
-    println!(
+    crate::outln!(
         "sqlite: loaded {n} backlinks and indexed them in {:.1} s",
         t0.elapsed().as_secs_f64()
     );
@@ -543,7 +543,7 @@ pub fn bench_sqlite(a: SqliteBench) -> anyhow::Result<()> {
             times.push(t0.elapsed());
         }
         let (p50, p99) = percentiles(times);
-        println!(
+        crate::outln!(
             "sqlite {name}: {rows} rows, p50 {p50:.2} ms, p99 {p99:.2} ms ({} runs)",
             a.runs
         );

@@ -195,7 +195,7 @@ pub async fn schedule(
     let start = Instant::now();
     loop {
         let summary = crawl_once(&store, &cfg, rx.clone(), progress_mode).await?;
-        println!("{summary}");
+        crate::outln!("{summary}");
         runs += 1;
         if *rx.borrow() {
             break;

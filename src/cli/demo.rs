@@ -27,7 +27,7 @@ fn show(ctx: &ApiContext, title: &str, pairs: &[(&str, &str)]) {
         .collect();
     p.push(("output".into(), "table".into()));
     let ans = answer_v2(ctx, &Params::from_pairs(p), true);
-    println!("\n== {title}\n{}", ans.body.trim_end());
+    crate::outln!("\n== {title}\n{}", ans.body.trim_end());
 }
 
 pub(super) fn run(a: DemoArgs) -> anyhow::Result<()> {
@@ -55,7 +55,7 @@ pub(super) fn run(a: DemoArgs) -> anyhow::Result<()> {
     rt.block_on(async {
         let web = serve(TestWeb::new(WebConfig::default()), 0).await.context("cannot start the local test web")?;
         let port = web.addr.port();
-        println!(
+        crate::outln!(
             "linkdiff demo: a local web of {} sites on 127.0.0.1:{port} (hosts h000.test … h{:03}.test), database {}",
             web.web.config().hosts,
             web.web.config().hosts - 1,
@@ -65,14 +65,14 @@ pub(super) fn run(a: DemoArgs) -> anyhow::Result<()> {
         let week_ago = today - 7 * 86_400;
         let cfg = |as_of: i64| web.crawl_config(Some(as_of));
         let (_tx, rx) = tokio::sync::watch::channel(false);
-        println!("\n1. Crawl as of a week ago (epoch 1 of the web):");
-        println!("   {}", super::crawl::crawl_once(&store, &cfg(week_ago), rx.clone(), "off").await?);
+        crate::outln!("\n1. Crawl as of a week ago (epoch 1 of the web):");
+        crate::outln!("   {}", super::crawl::crawl_once(&store, &cfg(week_ago), rx.clone(), "off").await?);
         web.web.set_epoch(2);
-        println!("\n2. The web changes: links added and removed, anchors edited, pages deleted, failing, redirected. Crawl again as of today:");
-        println!("   {}", super::crawl::crawl_once(&store, &cfg(today), rx, "off").await?);
+        crate::outln!("\n2. The web changes: links added and removed, anchors edited, pages deleted, failing, redirected. Crawl again as of today:");
+        crate::outln!("   {}", super::crawl::crawl_once(&store, &cfg(today), rx, "off").await?);
         let ctx = ApiContext::new(store.clone(), false);
         let s = store.stats()?;
-        println!(
+        crate::outln!(
             "\n== Totals: {} pages, {} live links ({} external backlinks), {} new/lost events, {} runs, {} bytes on disk",
             s.pages, s.links, s.backlinks, s.events, s.runs, s.size_bytes
         );
@@ -100,15 +100,15 @@ pub(super) fn run(a: DemoArgs) -> anyhow::Result<()> {
             ("limit", "8"),
         ]);
         let db = a.db.display();
-        println!("\n== Explore further");
-        println!("  linkdiff query backlinks --db {db} --target {TARGET} --mode domain --order-by domain_rating:desc --limit 10");
-        println!("  linkdiff query backlinks_new_lost --db {db} --target {TARGET} --mode domain --where 'type=\"lost\"' --output json");
-        println!("  linkdiff bulk-new-lost --db {db} {TARGET} h002.test");
-        println!("  linkdiff serve --db {db} --listen 127.0.0.1:8080");
-        println!("  curl 'http://127.0.0.1:8080/?from=backlinks&target={TARGET}&mode=domain&limit=5&output=json'");
-        println!("  curl -u demo:any -X POST http://127.0.0.1:8080/v3/backlinks/bulk_new_lost_backlinks/live -d '[{{\"targets\":[\"{TARGET}\"]}}]'");
+        crate::outln!("\n== Explore further");
+        crate::outln!("  linkdiff query backlinks --db {db} --target {TARGET} --mode domain --order-by domain_rating:desc --limit 10");
+        crate::outln!("  linkdiff query backlinks_new_lost --db {db} --target {TARGET} --mode domain --where 'type=\"lost\"' --output json");
+        crate::outln!("  linkdiff bulk-new-lost --db {db} {TARGET} h002.test");
+        crate::outln!("  linkdiff serve --db {db} --listen 127.0.0.1:8080");
+        crate::outln!("  curl 'http://127.0.0.1:8080/?from=backlinks&target={TARGET}&mode=domain&limit=5&output=json'");
+        crate::outln!("  curl -u demo:any -X POST http://127.0.0.1:8080/v3/backlinks/bulk_new_lost_backlinks/live -d '[{{\"targets\":[\"{TARGET}\"]}}]'");
         if a.keep {
-            println!("\nThe test web keeps running on 127.0.0.1:{port}; crawl it with:\n  linkdiff crawl --db {db} --resolve '{}' --rate 0 {}\nCtrl-C stops it.", web.resolve_arg(), web.web.seeds().iter().take(3).map(|s| format!("--url {s}")).collect::<Vec<_>>().join(" "));
+            crate::outln!("\nThe test web keeps running on 127.0.0.1:{port}; crawl it with:\n  linkdiff crawl --db {db} --resolve '{}' --rate 0 {}\nCtrl-C stops it.", web.resolve_arg(), web.web.seeds().iter().take(3).map(|s| format!("--url {s}")).collect::<Vec<_>>().join(" "));
             tokio::signal::ctrl_c().await?;
         }
         store.flush()?;

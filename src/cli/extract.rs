@@ -33,20 +33,26 @@ pub(super) fn run(a: ExtractArgs) -> anyhow::Result<()> {
         ..Default::default()
     });
     match a.output.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&ex)?),
+        "json" => crate::outln!("{}", serde_json::to_string_pretty(&ex)?),
         "ndjson" => {
             for l in &ex.links {
-                println!("{}", serde_json::to_string(l)?);
+                crate::outln!("{}", serde_json::to_string(l)?);
             }
         }
         _ => {
             let p = &ex.page;
-            println!("url {}\nencoding {}\ntitle {}\nlanguage {}\npage_size {}\nlinks_internal {}\nlinks_external {}\n", p.url, p.encoding, p.title, p.language, p.page_size, p.links_internal, p.links_external);
-            println!("link_type\tnofollow\turl_to\tanchor\talt\ttext_pre\ttext_post");
+            crate::outln!("url {}\nencoding {}\ntitle {}\nlanguage {}\npage_size {}\nlinks_internal {}\nlinks_external {}\n", p.url, p.encoding, p.title, p.language, p.page_size, p.links_internal, p.links_external);
+            crate::outln!("link_type\tnofollow\turl_to\tanchor\talt\ttext_pre\ttext_post");
             for l in &ex.links {
-                println!(
+                crate::outln!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                    l.link_type, l.nofollow, l.url_to, l.anchor, l.alt, l.text_pre, l.text_post
+                    l.link_type,
+                    l.nofollow,
+                    l.url_to,
+                    l.anchor,
+                    l.alt,
+                    l.text_pre,
+                    l.text_post
                 );
             }
         }

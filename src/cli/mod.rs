@@ -74,9 +74,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rank(a) => {
             let store = open_store(&a.db)?;
             let s = linkdiff_indexer::rank::recompute(&store).context("ranking failed")?;
-            println!(
+            crate::outln!(
                 "ranked {} pages ({} dofollow edges) and {} domains ({} edges)",
-                s.pages, s.page_edges, s.domains, s.domain_edges
+                s.pages,
+                s.page_edges,
+                s.domains,
+                s.domain_edges
             );
             Ok(())
         }

@@ -128,11 +128,11 @@ pub(super) fn bulk(a: BulkArgs) -> anyhow::Result<()> {
         anyhow::bail!(super::UsageError(format!("{msg}{hint}")));
     }
     if a.output == "json" {
-        println!("{}", serde_json::to_string_pretty(&resp)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&resp)?);
         return Ok(());
     }
     let items = serde_json::json!({"items": t["result"][0]["items"].clone()});
-    print!("{}", render::render(&items, Format::Table));
+    crate::out!("{}", render::render(&items, Format::Table));
     Ok(())
 }
 
@@ -206,16 +206,16 @@ pub(super) fn token(cmd: TokenCmd) -> anyhow::Result<()> {
             let store = super::open_store(&db.db)?;
             let t = tokens::create(&store, &name, rows)
                 .map_err(|e| super::UsageError(e.to_string()))?;
-            println!("{t}");
+            crate::outln!("{t}");
             crate::eprint_quiet!(
                 "linkdiff: token '{name}' created with {rows} rows; it is shown only once"
             );
         }
         TokenCmd::List { db } => {
             let store = super::open_store(&db.db)?;
-            println!("name\trows_left\trows_limit\tcreated");
+            crate::outln!("name\trows_left\trows_limit\tcreated");
             for (name, r) in store.tokens()? {
-                println!(
+                crate::outln!(
                     "{name}\t{}\t{}\t{}",
                     tokens::rows_text(r.centirows_left),
                     r.rows_limit,
@@ -232,7 +232,7 @@ pub(super) fn token(cmd: TokenCmd) -> anyhow::Result<()> {
             w.remove_token(&name);
             store.apply(w)?;
             store.flush()?;
-            println!("revoked {name}");
+            crate::outln!("revoked {name}");
         }
     }
     Ok(())

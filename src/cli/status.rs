@@ -35,17 +35,17 @@ pub(super) fn run(a: StatusArgs) -> anyhow::Result<()> {
             "pages": s.pages, "links": s.links, "backlinks": s.backlinks, "events": s.events,
             "runs": s.runs, "last_run": last_run, "size_bytes": s.size_bytes,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    println!("database    {}", a.db.db.display());
-    println!("pages       {}", s.pages);
-    println!("links       {} live", s.links);
-    println!("backlinks   {} live external", s.backlinks);
-    println!("events      {} new/lost", s.events);
-    println!("runs        {}", s.runs);
+    crate::outln!("database    {}", a.db.db.display());
+    crate::outln!("pages       {}", s.pages);
+    crate::outln!("links       {} live", s.links);
+    crate::outln!("backlinks   {} live external", s.backlinks);
+    crate::outln!("events      {} new/lost", s.events);
+    crate::outln!("runs        {}", s.runs);
     match last {
-        Some(r) => println!(
+        Some(r) => crate::outln!(
             "last run    #{} as of {} ({} pages, {} errors{})",
             r.id,
             iso(r.as_of),
@@ -57,8 +57,8 @@ pub(super) fn run(a: StatusArgs) -> anyhow::Result<()> {
                 ", unfinished: the next crawl resumes it"
             }
         ),
-        None => println!("last run    none yet"),
+        None => crate::outln!("last run    none yet"),
     }
-    println!("size        {} bytes on disk", s.size_bytes);
+    crate::outln!("size        {} bytes on disk", s.size_bytes);
     Ok(())
 }

@@ -48,7 +48,7 @@ pub(super) fn run(a: TestwebArgs) -> anyhow::Result<()> {
         if let Some(f) = &a.seeds_file {
             std::fs::write(f, running.web.seeds().join("\n") + "\n")?;
         }
-        println!(
+        crate::outln!(
             "test web on {} — crawl with: --resolve '{}' --url http://h000.test:{}/",
             running.addr,
             running.resolve_arg(),
