@@ -112,6 +112,20 @@ struct Item {
     chain: Vec<u64>,
 }
 
+impl Item {
+    /// A URL to fetch now, on its first attempt.
+    fn new(url: Url, depth: u16, redirects: u8, chain: Vec<u64>) -> Item {
+        Item {
+            url,
+            depth,
+            redirects,
+            attempts: 0,
+            not_before: None,
+            chain,
+        }
+    }
+}
+
 #[derive(Default)]
 struct HostQueue {
     queue: VecDeque<Item>,
@@ -260,14 +274,7 @@ impl Crawler {
                             run: run.id,
                         },
                     );
-                    sched.admit(Item {
-                        url: u,
-                        depth,
-                        redirects: 0,
-                        attempts: 0,
-                        not_before: None,
-                        chain: Vec::new(),
-                    });
+                    sched.admit(Item::new(u, depth, 0, Vec::new()));
                 }
             };
             for u in &seed_urls {
@@ -423,14 +430,7 @@ impl Crawler {
                     continue;
                 }
                 let Ok(u) = Url::parse(&url) else { continue };
-                sched.admit(Item {
-                    url: u,
-                    depth: e.depth,
-                    redirects: e.redirects,
-                    attempts: 0,
-                    not_before: None,
-                    chain: Vec::new(),
-                });
+                sched.admit(Item::new(u, e.depth, e.redirects, Vec::new()));
                 admitted += 1;
                 if sched.queued as usize >= sched.max_resident {
                     break 'passes;
@@ -551,14 +551,7 @@ impl Crawler {
                 } else {
                     Vec::new()
                 };
-                queued.push(Item {
-                    url: u,
-                    depth,
-                    redirects,
-                    attempts: 0,
-                    not_before: None,
-                    chain,
-                });
+                queued.push(Item::new(u, depth, redirects, chain));
             }
         };
         match &outcome {
