@@ -146,22 +146,19 @@ impl Ctx<'_> {
             EventKind::New => self.summary.new += 1,
             EventKind::Lost => self.summary.lost += 1,
         }
-        self.w.put_event(
-            id,
-            &EventRecord {
-                kind,
-                origin,
-                time: self.v.time,
-                url_from: self.v.url.clone(),
-                url_to: id.url_to.clone(),
-                link_type: id.link_type,
-                anchor: id.anchor.clone(),
-                n: id.n,
-                http_code: page.last_status,
-                links_internal: page.links_internal,
-                links_external: page.links_external,
-            },
-        );
+        self.w.put_event(&EventRecord {
+            kind,
+            origin,
+            time: self.v.time,
+            url_from: self.v.url.clone(),
+            url_to: id.url_to.clone(),
+            link_type: id.link_type,
+            anchor: id.anchor.clone(),
+            n: id.n,
+            http_code: page.last_status,
+            links_internal: page.links_internal,
+            links_external: page.links_external,
+        });
     }
 
     /// A link appeared (or came back): list it and record the event (external links only).
@@ -187,7 +184,7 @@ impl Ctx<'_> {
         rec.prev_seen = prev;
         rec.live = false;
         if rec.external {
-            self.w.remove_backlink(&self.v.url, id);
+            self.w.remove_backlink(&self.v.url, id, rec);
             self.event(EventKind::Lost, origin, id, page);
         }
     }

@@ -57,19 +57,11 @@ pub fn check_pair(store: &Store, name: &str, token: &str) -> anyhow::Result<Opti
     Ok(store.token(name)?.filter(|r| r.hash == hash(token)))
 }
 
-/// Spend `centirows` from token `name`; `Err` with the rows left when the quota is too small.
+/// Spend `centirows` from token `name`; `Err` with the rows left when the quota is too small
+/// (or the token was revoked meanwhile). One atomic read-check-write in the store, so a
+/// `token create`/`revoke` or another server on the same database never loses a count.
 pub fn spend(store: &Store, name: &str, centirows: u64) -> anyhow::Result<Result<u64, u64>> {
-    let Some(mut rec) = store.token(name)? else {
-        return Ok(Err(0));
-    };
-    if rec.centirows_left < centirows {
-        return Ok(Err(rec.centirows_left));
-    }
-    rec.centirows_left -= centirows;
-    let mut w = WriteBatch::new();
-    w.put_token(name, &rec);
-    store.apply(w)?;
-    Ok(Ok(rec.centirows_left))
+    Ok(store.spend_token(name, centirows)?.unwrap_or(Err(0)))
 }
 
 /// Hundredths of a row as text: `140` → `1.4`.

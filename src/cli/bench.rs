@@ -286,7 +286,8 @@ fn bench_index(a: IndexBench) -> anyhow::Result<()> {
     );
     let s = store.stats()?;
     let mut raw: std::collections::BTreeMap<char, (u64, u64, u64)> = Default::default();
-    for r in store.backend().scan_from(&[]) {
+    let kv_pairs = store.kv_backend().map(|kv| kv.scan_from(&[]));
+    for r in kv_pairs.into_iter().flatten() {
         let (k, v) = r?;
         let e = raw.entry(k[0] as char).or_default();
         e.0 += 1;

@@ -148,6 +148,8 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
         _ => Scope::Hosts,
     };
     let store = open_store(&a.db.db)?;
+    // One crawl per index; queries, status and serve go on beside it.
+    let _lock = store.crawl_lock()?;
     let cfg = CrawlConfig {
         seeds,
         as_of,

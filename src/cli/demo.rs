@@ -42,8 +42,7 @@ pub(super) fn run(a: DemoArgs) -> anyhow::Result<()> {
                 a.db.display()
             )));
         }
-        std::fs::remove_dir_all(&a.db)
-            .with_context(|| format!("cannot replace {}", a.db.display()))?;
+        remove_db(&a.db).with_context(|| format!("cannot replace {}", a.db.display()))?;
     }
     let store = super::open_store(&a.db)?;
     let mut w = linkdiff_store::WriteBatch::new();
@@ -114,4 +113,20 @@ pub(super) fn run(a: DemoArgs) -> anyhow::Result<()> {
         store.flush()?;
         Ok(())
     })
+}
+
+/// Delete an index: a SQLite file with its WAL and shared-memory files, or a sled directory.
+fn remove_db(db: &std::path::Path) -> std::io::Result<()> {
+    if db.is_dir() {
+        return std::fs::remove_dir_all(db);
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }

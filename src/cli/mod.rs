@@ -31,7 +31,8 @@ pub struct Cli {
 /// `--db`, shared by commands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArg {
-    /// Database directory (default: $LINKDIFF_DB, else ./linkdiff.db).
+    /// Index: a SQLite file, or `sled:DIR` for the sled store (default: $LINKDIFF_DB, else
+    /// ./linkdiff.db).
     #[arg(long, env = "LINKDIFF_DB", default_value = "linkdiff.db")]
     pub db: PathBuf,
 }

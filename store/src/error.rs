@@ -30,6 +30,14 @@ pub enum StoreError {
         /// Database location.
         path: PathBuf,
     },
+    /// Another process holds the writer lock (a second `crawl` on the same index).
+    #[error("another linkdiff process{pid} is crawling into {path}; wait for it to finish or stop it, then run again")]
+    WriterBusy {
+        /// Database location.
+        path: PathBuf,
+        /// ` (pid N)` when known, else empty.
+        pid: String,
+    },
     /// A stored value could not be decoded.
     #[error("corrupt record under key {key}: {detail}")]
     Corruption {

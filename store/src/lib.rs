@@ -14,26 +14,35 @@
 mod error;
 pub mod keys;
 mod kv;
+mod kv_store;
 mod mem_backend;
 pub mod model;
 pub mod records;
+mod scope;
 mod sled_backend;
+pub mod sql;
 mod store;
 mod write;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
 #[cfg(test)]
 mod tests;
 
 pub use error::StoreError;
 pub use kv::{Batch, KvBackend, KvIter, Op};
+pub use kv_store::KV_SCHEMA_VERSION;
 pub use mem_backend::MemBackend;
 pub use model::{registrable_domain, Link, LinkId, LinkType, Outcome, PageMeta, Visit};
 pub use records::{
     DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, Origin, PageRecord, RunRecord,
     TokenRecord,
 };
+pub use rusqlite;
+pub use scope::TargetScope;
 pub use sled_backend::SledBackend;
-pub use store::{Stats, Store, TargetScope, SCHEMA_VERSION};
+pub use sql::SQL_SCHEMA_VERSION;
+pub use store::{Location, Stats, Store};
 pub use write::WriteBatch;
 
 /// Result alias for store operations.

@@ -1,81 +1,26 @@
-//! The typed store: every read and write the other crates make.
+//! The typed store every other crate uses: one API over two engines. SQLite (the default,
+//! several processes at once) and the key-value engine (`sled:PATH`, one process; memory for
+//! tests).
 
-use crate::keys;
 use crate::kv::KvBackend;
-use crate::mem_backend::MemBackend;
+use crate::kv_store::KvStore;
 use crate::model::LinkId;
 use crate::records::{
     DomainRecord, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord, TokenRecord,
 };
-use crate::sled_backend::SledBackend;
+use crate::scope::TargetScope;
+use crate::sql::SqlStore;
 use crate::write::WriteBatch;
 use crate::{Result, StoreError};
-use serde::de::DeserializeOwned;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-
-/// On-disk schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
-
-const SCHEMA_KEY: &str = "schema_version";
-
-/// Which target URLs a query covers (SPEC §6 modes), as range scans on the reversed-host index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TargetScope {
-    /// Exactly this URL (scheme ignored).
-    Exact(String),
-    /// Every URL on this host, with `www.` folded.
-    Domain(String),
-    /// This host and every subdomain on label boundaries.
-    Subdomains(String),
-    /// Every URL whose host+path starts with this (a whole host, then any path prefix).
-    Prefix(String),
-    /// Every URL on exactly this host (no `www.` folding, no subdomains).
-    Host(String),
-}
-
-impl TargetScope {
-    /// Target-key prefixes to scan. A host's own URLs are exactly those whose key continues
-    /// with `/` or `:` (port) after the reversed host, so `domain` and `host` scans never walk
-    /// through subdomains.
-    fn prefixes(&self) -> Vec<String> {
-        let host = |h: &str| {
-            let r = keys::reverse_host(h);
-            vec![format!("{r}/"), format!("{r}:")]
-        };
-        match self {
-            TargetScope::Exact(url) => {
-                let mut k = keys::target_key(url);
-                k.push('\0');
-                vec![k]
-            }
-            TargetScope::Domain(h) => {
-                let bare = h.strip_prefix("www.").unwrap_or(h);
-                let mut v = host(bare);
-                v.extend(host(&format!("www.{bare}")));
-                v
-            }
-            TargetScope::Subdomains(h) => vec![keys::reverse_host(h)],
-            TargetScope::Prefix(p) => vec![keys::target_key(p)],
-            TargetScope::Host(h) => host(h),
-        }
-    }
-
-    /// Scan prefixes with the table tag.
-    fn scans(&self, tag: u8) -> Vec<Vec<u8>> {
-        self.prefixes()
-            .into_iter()
-            .map(|p| keys::tagged(tag, &p))
-            .collect()
-    }
-}
 
 /// Totals for `linkdiff status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Page records.
     pub pages: u64,
-    /// Forward link records that are live.
+    /// Link records that are live.
     pub links: u64,
     /// Live external backlinks.
     pub backlinks: u64,
@@ -87,134 +32,132 @@ pub struct Stats {
     pub size_bytes: u64,
 }
 
-/// The linkdiff store over any [`KvBackend`].
+/// Which engine a `--db` value names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file (the default).
+    Sqlite(std::path::PathBuf),
+    /// A sled directory (`sled:PATH`).
+    Sled(std::path::PathBuf),
+}
+
+impl Location {
+    /// Parse a `--db` value: `sled:PATH` or a SQLite file path.
+    pub fn parse(spec: &Path) -> Location {
+        let s = spec.to_string_lossy();
+        match s.strip_prefix("sled:") {
+            Some(rest) => Location::Sled(rest.into()),
+            None => Location::Sqlite(spec.to_owned()),
+        }
+    }
+}
+
+enum Engine {
+    Kv(KvStore),
+    Sql(SqlStore),
+}
+
+/// The linkdiff store. Cheap to clone (shared).
 #[derive(Clone)]
 pub struct Store {
-    pub(crate) kv: Arc<dyn KvBackend>,
+    engine: Arc<Engine>,
 }
 
-fn decode<T: DeserializeOwned>(key: &[u8], v: &[u8]) -> Result<T> {
-    use bincode::Options;
-    bincode::DefaultOptions::new()
-        .deserialize(v)
-        .map_err(|e| StoreError::Corruption {
-            key: String::from_utf8_lossy(key).into_owned(),
-            detail: e.to_string(),
-        })
-}
+type Iter<'a, T> = Box<dyn Iterator<Item = Result<T>> + 'a>;
 
 impl Store {
-    /// Open or create the sled database at `path`, checking its schema version.
-    pub fn open(path: &Path) -> Result<Store> {
-        if path.is_file() {
-            return Err(StoreError::NotADatabase {
-                path: path.to_owned(),
-                detail: "it is a file, not a database directory".into(),
-            });
-        }
-        if path.is_dir() {
-            let non_empty = std::fs::read_dir(path)
-                .map_err(|e| StoreError::Backend(e.to_string()))?
-                .next()
-                .is_some();
-            if non_empty && !path.join("conf").exists() {
-                return Err(StoreError::NotADatabase {
-                    path: path.to_owned(),
-                    detail: "the directory holds other files".into(),
-                });
-            }
-        }
-        let kv = SledBackend::open(path).map_err(|e| match e {
-            StoreError::Backend(d) if d.contains("could not acquire lock") => StoreError::Locked {
-                path: path.to_owned(),
-            },
-            StoreError::Backend(d) => StoreError::NotADatabase {
-                path: path.to_owned(),
-                detail: d,
-            },
-            other => other,
-        })?;
-        Store::with_backend(Arc::new(kv), path.to_owned())
-    }
-
-    /// A fresh in-memory store.
-    pub fn memory() -> Store {
-        Store::with_backend(Arc::new(MemBackend::new()), PathBuf::from(":memory:"))
-            .expect("a new memory store is always valid")
-    }
-
-    /// Wrap a backend, initialising or checking the schema version.
-    pub fn with_backend(kv: Arc<dyn KvBackend>, path: PathBuf) -> Result<Store> {
-        let store = Store { kv };
-        match store.meta(SCHEMA_KEY)? {
-            Some(v) if v == SCHEMA_VERSION.to_string() => Ok(store),
-            Some(v) => Err(StoreError::UnknownSchema {
-                path,
-                found: v,
-                expected: SCHEMA_VERSION,
-            }),
-            None => {
-                if store.kv.scan_from(&[]).next().is_some() {
+    /// Open or create the index named by a `--db` value: a SQLite file, or `sled:PATH`.
+    pub fn open(spec: &Path) -> Result<Store> {
+        let engine = match Location::parse(spec) {
+            Location::Sqlite(p) => Engine::Sql(SqlStore::open(&p)?),
+            Location::Sled(p) => {
+                if p.is_file() {
                     return Err(StoreError::NotADatabase {
-                        path,
-                        detail: "it holds data but no linkdiff schema version".into(),
+                        path: p.clone(),
+                        detail: format!(
+                            "it is a file, not a sled directory; a SQLite index opens with --db {}",
+                            p.display()
+                        ),
                     });
                 }
-                let mut w = WriteBatch::new();
-                w.put_meta(SCHEMA_KEY, &SCHEMA_VERSION.to_string());
-                w.put_meta(
-                    "created_by",
-                    concat!("linkdiff ", env!("CARGO_PKG_VERSION")),
-                );
-                store.apply(w)?;
-                store.flush()?;
-                Ok(store)
+                Engine::Kv(KvStore::open(&p)?)
             }
+        };
+        Ok(Store {
+            engine: Arc::new(engine),
+        })
+    }
+
+    /// A fresh in-memory store (key-value engine).
+    pub fn memory() -> Store {
+        Store {
+            engine: Arc::new(Engine::Kv(KvStore::memory())),
         }
     }
 
-    /// The backend, for tools that need raw access (benchmarks, export).
-    pub fn backend(&self) -> &Arc<dyn KvBackend> {
-        &self.kv
+    /// The SQLite engine, when this store is one (queries compile to SQL for it).
+    pub fn sql(&self) -> Option<&SqlStore> {
+        match &*self.engine {
+            Engine::Sql(s) => Some(s),
+            Engine::Kv(_) => None,
+        }
+    }
+
+    /// The key-value backend, when this store is one (benchmarks read raw sizes from it).
+    pub fn kv_backend(&self) -> Option<&Arc<dyn KvBackend>> {
+        match &*self.engine {
+            Engine::Kv(s) => Some(s.backend()),
+            Engine::Sql(_) => None,
+        }
+    }
+
+    /// `"sqlite"` or `"sled"`/`"memory"` (the key-value engine).
+    pub fn engine_name(&self) -> &'static str {
+        match &*self.engine {
+            Engine::Sql(_) => "sqlite",
+            Engine::Kv(_) => "key-value (sled or memory)",
+        }
     }
 
     /// Commit a batch atomically.
     pub fn apply(&self, w: WriteBatch) -> Result<()> {
-        self.kv.apply(w.into_batch())
+        match &*self.engine {
+            Engine::Kv(s) => s.apply(w),
+            Engine::Sql(s) => s.apply(w),
+        }
     }
 
-    /// Make everything durable. Called at the end of each run, after ranks, and on shutdown.
+    /// Make everything applied durable (SQLite: commit the open transaction). Called at the
+    /// end of each run, after ranks, after token changes and on shutdown.
     pub fn flush(&self) -> Result<()> {
-        self.kv.flush()
-    }
-
-    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
-        match self.kv.get(key)? {
-            Some(v) => decode(key, &v).map(Some),
-            None => Ok(None),
+        match &*self.engine {
+            Engine::Kv(s) => s.flush(),
+            Engine::Sql(s) => s.flush(),
         }
     }
 
     /// A meta value.
     pub fn meta(&self, name: &str) -> Result<Option<String>> {
-        Ok(self
-            .kv
-            .get(&keys::tagged(keys::META, name))?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+        match &*self.engine {
+            Engine::Kv(s) => s.meta(name),
+            Engine::Sql(s) => s.meta(name),
+        }
     }
 
     /// The page record of `url`.
     pub fn page(&self, url: &str) -> Result<Option<PageRecord>> {
-        self.get(&keys::page(url))
+        match &*self.engine {
+            Engine::Kv(s) => s.page(url),
+            Engine::Sql(s) => s.page(url),
+        }
     }
 
     /// Every page record, in URL order.
-    pub fn pages(&self) -> impl Iterator<Item = Result<(String, PageRecord)>> + '_ {
-        self.kv.scan_prefix(&[keys::PAGE]).map(|r| {
-            let (k, v) = r?;
-            let url = String::from_utf8_lossy(&k[1..]).into_owned();
-            Ok((url, decode(&k, &v)?))
-        })
+    pub fn pages(&self) -> Iter<'_, (String, PageRecord)> {
+        match &*self.engine {
+            Engine::Kv(s) => Box::new(s.pages()),
+            Engine::Sql(s) => s.pages(),
+        }
     }
 
     /// One link of `url_from`.
@@ -228,130 +171,88 @@ impl Store {
 
     /// Every link record of `url_from` (live or not), in the page's order.
     pub fn forward_links(&self, url_from: &str) -> Result<Vec<(LinkId, LinkRecord)>> {
-        Ok(self.get(&keys::forward(url_from))?.unwrap_or_default())
+        match &*self.engine {
+            Engine::Kv(s) => s.forward_links(url_from),
+            Engine::Sql(s) => s.forward_links(url_from),
+        }
     }
 
     /// Every link record in the store, grouped by referring page (for ranks).
-    pub fn all_links(&self) -> impl Iterator<Item = Result<(String, LinkId, LinkRecord)>> + '_ {
-        self.kv.scan_prefix(&[keys::FORWARD]).flat_map(|r| {
-            let out: Vec<Result<(String, LinkId, LinkRecord)>> = match r.and_then(|(k, v)| {
-                let links: Vec<(LinkId, LinkRecord)> = decode(&k, &v)?;
-                Ok((String::from_utf8_lossy(&k[1..]).into_owned(), links))
-            }) {
-                Ok((from, links)) => links
-                    .into_iter()
-                    .map(|(id, rec)| Ok((from.clone(), id, rec)))
-                    .collect(),
-                Err(e) => vec![Err(e)],
-            };
-            out
-        })
+    pub fn all_links(&self) -> Iter<'_, (String, LinkId, LinkRecord)> {
+        match &*self.engine {
+            Engine::Kv(s) => Box::new(s.all_links()),
+            Engine::Sql(s) => s.all_links(),
+        }
     }
 
     /// Live external backlinks whose `url_to` is in `scope`, as `(url_from, LinkId, record)`,
     /// in key order (target, then referring page).
-    pub fn backlinks(
-        &self,
-        scope: &TargetScope,
-    ) -> impl Iterator<Item = Result<(String, LinkId, LinkRecord)>> + '_ {
-        self.scan_scope(scope, keys::BACKLINK).map(|r| {
-            let (k, v) = r?;
-            let (url_to, rec): (String, LinkRecord) = decode(&k, &v)?;
-            let (from, id) = keys::parse_backlink(&k, url_to).ok_or_else(|| corrupt(&k))?;
-            Ok((from, id, rec))
-        })
+    pub fn backlinks(&self, scope: &TargetScope) -> Iter<'_, (String, LinkId, LinkRecord)> {
+        match &*self.engine {
+            Engine::Kv(s) => Box::new(s.backlinks(scope)),
+            Engine::Sql(s) => vec_iter(s.backlinks(scope)),
+        }
     }
 
     /// Events whose `url_to` is in `scope`, in key order (target, then time).
-    pub fn events(&self, scope: &TargetScope) -> impl Iterator<Item = Result<EventRecord>> + '_ {
-        self.scan_scope(scope, keys::EVENT)
-            .map(|r| r.and_then(|(k, v)| decode(&k, &v)))
+    pub fn events(&self, scope: &TargetScope) -> Iter<'_, EventRecord> {
+        match &*self.engine {
+            Engine::Kv(s) => Box::new(s.events(scope)),
+            Engine::Sql(s) => vec_iter(s.events(Some(scope))),
+        }
     }
 
-    /// Every event (status, tests).
-    pub fn all_events(&self) -> impl Iterator<Item = Result<EventRecord>> + '_ {
-        self.kv
-            .scan_prefix(&[keys::EVENT])
-            .map(|r| r.and_then(|(k, v)| decode(&k, &v)))
-    }
-
-    fn scan_scope(
-        &self,
-        scope: &TargetScope,
-        tag: u8,
-    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
-        scope
-            .scans(tag)
-            .into_iter()
-            .flat_map(move |prefix| self.kv.scan_prefix(&prefix))
+    /// Every event (status, tests, migration).
+    pub fn all_events(&self) -> Iter<'_, EventRecord> {
+        match &*self.engine {
+            Engine::Kv(s) => Box::new(s.all_events()),
+            Engine::Sql(s) => vec_iter(s.events(None)),
+        }
     }
 
     /// Ranks of a registrable domain.
     pub fn domain(&self, domain: &str) -> Result<Option<DomainRecord>> {
-        self.get(&keys::tagged(keys::DOMAIN, domain))
+        match &*self.engine {
+            Engine::Kv(s) => s.domain(domain),
+            Engine::Sql(s) => s.domain(domain),
+        }
     }
 
     /// Every domain record.
-    pub fn domains(&self) -> impl Iterator<Item = Result<(String, DomainRecord)>> + '_ {
-        self.kv.scan_prefix(&[keys::DOMAIN]).map(|r| {
-            let (k, v) = r?;
-            Ok((
-                String::from_utf8_lossy(&k[1..]).into_owned(),
-                decode(&k, &v)?,
-            ))
-        })
+    pub fn domains(&self) -> Iter<'_, (String, DomainRecord)> {
+        match &*self.engine {
+            Engine::Kv(s) => Box::new(s.domains()),
+            Engine::Sql(s) => vec_iter(s.domains()),
+        }
     }
 
     /// The frontier, in URL order.
-    pub fn frontier(&self) -> impl Iterator<Item = Result<(String, FrontierEntry)>> + '_ {
-        self.kv.scan_prefix(&[keys::FRONTIER]).map(|r| {
-            let (k, v) = r?;
-            Ok((
-                String::from_utf8_lossy(&k[1..]).into_owned(),
-                decode(&k, &v)?,
-            ))
-        })
+    pub fn frontier(&self) -> Iter<'_, (String, FrontierEntry)> {
+        self.frontier_after(None)
     }
 
     /// Frontier entries with a URL after `after` (all when `None`), in URL order.
-    pub fn frontier_after<'a>(
-        &'a self,
-        after: Option<&str>,
-    ) -> impl Iterator<Item = Result<(String, FrontierEntry)>> + 'a {
-        let start = match after {
-            Some(a) => {
-                let mut k = keys::tagged(keys::FRONTIER, a);
-                k.push(0);
-                k
-            }
-            None => vec![keys::FRONTIER],
-        };
-        self.kv
-            .scan_from(&start)
-            .take_while(|r| {
-                r.as_ref()
-                    .map_or(true, |(k, _)| k.first() == Some(&keys::FRONTIER))
-            })
-            .map(|r| {
-                let (k, v) = r?;
-                Ok((
-                    String::from_utf8_lossy(&k[1..]).into_owned(),
-                    decode(&k, &v)?,
-                ))
-            })
+    pub fn frontier_after<'a>(&'a self, after: Option<&str>) -> Iter<'a, (String, FrontierEntry)> {
+        match &*self.engine {
+            Engine::Kv(s) => Box::new(s.frontier_after(after)),
+            Engine::Sql(s) => s.frontier_after(after),
+        }
     }
 
     /// One frontier entry.
     pub fn frontier_entry(&self, url: &str) -> Result<Option<FrontierEntry>> {
-        self.get(&keys::tagged(keys::FRONTIER, url))
+        match &*self.engine {
+            Engine::Kv(s) => s.frontier_entry(url),
+            Engine::Sql(s) => s.frontier_entry(url),
+        }
     }
 
     /// Every run, oldest first.
     pub fn runs(&self) -> Result<Vec<RunRecord>> {
-        self.kv
-            .scan_prefix(&[keys::RUN])
-            .map(|r| r.and_then(|(k, v)| decode(&k, &v)))
-            .collect()
+        match &*self.engine {
+            Engine::Kv(s) => s.runs(),
+            Engine::Sql(s) => s.runs(),
+        }
     }
 
     /// The latest run.
@@ -361,48 +262,77 @@ impl Store {
 
     /// A token by name.
     pub fn token(&self, name: &str) -> Result<Option<TokenRecord>> {
-        self.get(&keys::tagged(keys::TOKEN, name))
+        Ok(self
+            .tokens()?
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, r)| r))
     }
 
     /// Every token.
     pub fn tokens(&self) -> Result<Vec<(String, TokenRecord)>> {
-        self.kv
-            .scan_prefix(&[keys::TOKEN])
-            .map(|r| {
-                let (k, v) = r?;
-                Ok((
-                    String::from_utf8_lossy(&k[1..]).into_owned(),
-                    decode(&k, &v)?,
-                ))
-            })
-            .collect()
+        match &*self.engine {
+            Engine::Kv(s) => s.tokens(),
+            Engine::Sql(s) => s.tokens(),
+        }
     }
 
-    /// Counts for `linkdiff status` (a full scan: O(store)).
-    pub fn stats(&self) -> Result<Stats> {
-        let mut s = Stats::default();
-        for r in self.kv.scan_from(&[]) {
-            let (k, v) = r?;
-            match k[0] {
-                keys::PAGE => s.pages += 1,
-                keys::FORWARD => {
-                    let links: Vec<(LinkId, LinkRecord)> = decode(&k, &v)?;
-                    s.links += links.iter().filter(|(_, r)| r.live).count() as u64;
+    /// Spend `centirows` of token `name` in one atomic read-check-write, so servers and
+    /// `token` commands running at once keep one count. `Some(Ok(left))` when spent,
+    /// `Some(Err(left))` when the quota is short, `None` when no such token.
+    pub fn spend_token(&self, name: &str, centirows: u64) -> Result<Option<Result<u64, u64>>> {
+        match &*self.engine {
+            Engine::Sql(s) => s.spend_token(name, centirows),
+            // One process per key-value database: read-modify-write is safe under this lock.
+            Engine::Kv(s) => {
+                static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+                let _g = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+                let Some((_, mut rec)) = s.tokens()?.into_iter().find(|(n, _)| n == name) else {
+                    return Ok(None);
+                };
+                if rec.centirows_left < centirows {
+                    return Ok(Some(Err(rec.centirows_left)));
                 }
-                keys::BACKLINK => s.backlinks += 1,
-                keys::EVENT => s.events += 1,
-                keys::RUN => s.runs += 1,
-                _ => {}
+                rec.centirows_left -= centirows;
+                let mut w = WriteBatch::new();
+                w.put_token(name, &rec);
+                s.apply(w)?;
+                Ok(Some(Ok(rec.centirows_left)))
             }
         }
-        s.size_bytes = self.kv.size_on_disk()?;
-        Ok(s)
+    }
+
+    /// Take the crawl lock for this index (one crawl at a time; readers and other writers
+    /// are not blocked). `None` for the key-value engine, whose database is locked whole.
+    pub fn crawl_lock(&self) -> Result<Option<crate::sql::CrawlLock>> {
+        match &*self.engine {
+            Engine::Sql(s) => s.crawl_lock().map(Some),
+            Engine::Kv(_) => Ok(None),
+        }
+    }
+
+    /// Counts for `linkdiff status`.
+    pub fn stats(&self) -> Result<Stats> {
+        match &*self.engine {
+            Engine::Kv(s) => s.stats(),
+            Engine::Sql(s) => {
+                let [pages, links, backlinks, events, runs] = s.counts()?;
+                Ok(Stats {
+                    pages,
+                    links,
+                    backlinks,
+                    events,
+                    runs,
+                    size_bytes: s.size_on_disk()?,
+                })
+            }
+        }
     }
 }
 
-fn corrupt(k: &[u8]) -> StoreError {
-    StoreError::Corruption {
-        key: String::from_utf8_lossy(k).into_owned(),
-        detail: "malformed key".into(),
+fn vec_iter<'a, T: 'a>(v: Result<Vec<T>>) -> Iter<'a, T> {
+    match v {
+        Ok(v) => Box::new(v.into_iter().map(Ok)),
+        Err(e) => Box::new(std::iter::once(Err(e))),
     }
 }

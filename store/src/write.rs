@@ -1,11 +1,13 @@
-//! Typed writes collected into one atomic [`crate::Batch`].
+//! Typed writes collected into one atomic batch.
+//!
+//! A [`WriteBatch`] is a list of typed writes (page, link set, backlink, event, ...). Each
+//! store engine translates it its own way: the key-value engine into key puts and deletes
+//! (see [`crate::keys`]), the SQLite engine into rows of its tables. Either way the whole
+//! batch commits or none of it does.
 
-use crate::keys;
-use crate::kv::{Batch, Op};
 use crate::model::LinkId;
 use crate::records::{
-    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord,
-    TokenRecord,
+    DomainRecord, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord, TokenRecord,
 };
 use serde::Serialize;
 
@@ -17,11 +19,32 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
         .expect("records always serialize")
 }
 
+/// One typed write.
+#[derive(Debug, Clone)]
+pub(crate) enum Write {
+    Page(String, PageRecord),
+    Links(String, Vec<(LinkId, LinkRecord)>),
+    /// A live external link (appeared, came back, or its attributes changed).
+    Backlink(String, LinkId, LinkRecord),
+    /// A link that was lost: out of the live index; `LinkRecord` is its final state.
+    Unlist(String, LinkId, LinkRecord),
+    Event(EventRecord),
+    Domain(String, DomainRecord),
+    Frontier(String, FrontierEntry),
+    Unqueue(String),
+    Run(RunRecord),
+    Token(String, TokenRecord),
+    Untoken(String),
+    Meta(String, String),
+    /// Test hook: fails when applied, standing for a crash in the middle of a batch.
+    Fail,
+}
+
 /// A set of typed writes that [`crate::Store::apply`] commits atomically. The indexer builds
 /// one per visit, so a visit is applied wholly or not at all.
 #[derive(Debug, Default)]
 pub struct WriteBatch {
-    batch: Batch,
+    pub(crate) ops: Vec<Write>,
 }
 
 impl WriteBatch {
@@ -30,29 +53,26 @@ impl WriteBatch {
         Self::default()
     }
 
-    /// Number of key writes.
+    /// Number of writes.
     pub fn len(&self) -> usize {
-        self.batch.len()
+        self.ops.len()
     }
 
     /// True when nothing was written.
     pub fn is_empty(&self) -> bool {
-        self.batch.is_empty()
-    }
-
-    fn put(&mut self, k: Vec<u8>, v: Vec<u8>) {
-        self.batch.ops.push(Op::Put(k, v));
+        self.ops.is_empty()
     }
 
     /// Store a page record.
     pub fn put_page(&mut self, url: &str, rec: &PageRecord) {
-        self.put(keys::page(url), encode(rec));
+        self.ops.push(Write::Page(url.to_string(), rec.clone()));
     }
 
     /// Store the whole link set of `url_from` (live and dead links, for history) as one value:
-    /// a visit rewrites one key however many links the page has.
+    /// a visit rewrites one record however many links the page has.
     pub fn put_links(&mut self, url_from: &str, links: &[(LinkId, LinkRecord)]) {
-        self.put(keys::forward(url_from), encode(&links));
+        self.ops
+            .push(Write::Links(url_from.to_string(), links.to_vec()));
     }
 
     /// List a live external link in the reverse (`url_to`) index with a copy of its record,
@@ -60,78 +80,77 @@ impl WriteBatch {
     /// changes, not on every visit (visit dates are derived from the page, see
     /// [`LinkRecord::visits`]).
     pub fn put_backlink(&mut self, url_from: &str, id: &LinkId, rec: &LinkRecord) {
-        self.put(keys::backlink(url_from, id), encode(&(&id.url_to, rec)));
+        self.ops.push(Write::Backlink(
+            url_from.to_string(),
+            id.clone(),
+            rec.clone(),
+        ));
     }
 
-    /// Remove a link from the reverse index (it was lost).
-    pub fn remove_backlink(&mut self, url_from: &str, id: &LinkId) {
-        self.batch
-            .ops
-            .push(Op::Delete(keys::backlink(url_from, id)));
+    /// Take a lost link out of the live reverse index. `rec` is its final record (dates
+    /// frozen, `live == false`): the SQLite engine keeps it so events can show it.
+    pub fn remove_backlink(&mut self, url_from: &str, id: &LinkId, rec: &LinkRecord) {
+        self.ops
+            .push(Write::Unlist(url_from.to_string(), id.clone(), rec.clone()));
     }
 
     /// Record a new/lost event. Keyed by (target, time, url_from, link, kind), so re-applying
     /// the same visit overwrites instead of duplicating.
-    pub fn put_event(&mut self, id: &LinkId, ev: &EventRecord) {
-        let kind = match ev.kind {
-            EventKind::New => 0,
-            EventKind::Lost => 1,
-        };
-        self.put(keys::event(&ev.url_from, id, ev.time, kind), encode(ev));
+    pub fn put_event(&mut self, ev: &EventRecord) {
+        self.ops.push(Write::Event(ev.clone()));
     }
 
     /// Store a domain's ranks.
     pub fn put_domain(&mut self, domain: &str, rec: &DomainRecord) {
-        self.put(keys::tagged(keys::DOMAIN, domain), encode(rec));
+        self.ops
+            .push(Write::Domain(domain.to_string(), rec.clone()));
     }
 
     /// Queue a URL.
     pub fn put_frontier(&mut self, url: &str, e: &FrontierEntry) {
-        self.put(keys::tagged(keys::FRONTIER, url), encode(e));
+        self.ops.push(Write::Frontier(url.to_string(), e.clone()));
     }
 
     /// Remove a URL from the frontier.
     pub fn remove_frontier(&mut self, url: &str) {
-        self.batch
-            .ops
-            .push(Op::Delete(keys::tagged(keys::FRONTIER, url)));
+        self.ops.push(Write::Unqueue(url.to_string()));
     }
 
     /// Store a run record.
     pub fn put_run(&mut self, rec: &RunRecord) {
-        self.put(keys::run(rec.id), encode(rec));
+        self.ops.push(Write::Run(rec.clone()));
     }
 
     /// Store a token.
     pub fn put_token(&mut self, name: &str, rec: &TokenRecord) {
-        self.put(keys::tagged(keys::TOKEN, name), encode(rec));
+        self.ops.push(Write::Token(name.to_string(), rec.clone()));
     }
 
     /// Remove a token.
     pub fn remove_token(&mut self, name: &str) {
-        self.batch
-            .ops
-            .push(Op::Delete(keys::tagged(keys::TOKEN, name)));
+        self.ops.push(Write::Untoken(name.to_string()));
     }
 
     /// Store a meta value.
     pub fn put_meta(&mut self, name: &str, value: &str) {
-        self.put(keys::tagged(keys::META, name), value.as_bytes().to_vec());
+        self.ops
+            .push(Write::Meta(name.to_string(), value.to_string()));
     }
 
     /// Append every write of `other` (the crawler's frontier updates join a visit's batch).
     pub fn extend(&mut self, other: WriteBatch) {
-        self.batch.ops.extend(other.batch.ops);
+        self.ops.extend(other.ops);
     }
 
-    /// Hand the raw batch to a backend.
-    pub fn into_batch(self) -> Batch {
-        self.batch
+    /// Test hook: a write that fails when applied, so the batch must leave no trace.
+    #[doc(hidden)]
+    pub fn fail_for_test(&mut self) {
+        self.ops.push(Write::Fail);
     }
 
     /// Test hook: keep only the first `n` writes, to simulate a writer dying half-way.
     #[doc(hidden)]
     pub fn truncate_for_test(&mut self, n: usize) {
-        self.batch.ops.truncate(n);
+        self.ops.truncate(n);
     }
 }

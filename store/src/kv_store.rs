@@ -1,0 +1,354 @@
+//! The key-value engine: typed reads and writes over any [`KvBackend`] (sled, memory), with
+//! the key layout of [`crate::keys`].
+
+use crate::keys;
+use crate::kv::KvBackend;
+use crate::kv::{Batch, Op};
+use crate::mem_backend::MemBackend;
+use crate::model::LinkId;
+use crate::records::{
+    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord,
+    TokenRecord,
+};
+use crate::scope::TargetScope;
+use crate::sled_backend::SledBackend;
+use crate::store::Stats;
+use crate::write::{encode, Write, WriteBatch};
+use crate::{Result, StoreError};
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Schema version of the key-value layout (sled, memory).
+pub const KV_SCHEMA_VERSION: u32 = 2;
+
+const SCHEMA_KEY: &str = "schema_version";
+
+/// The linkdiff store over any [`KvBackend`].
+#[derive(Clone)]
+pub struct KvStore {
+    pub(crate) kv: Arc<dyn KvBackend>,
+}
+
+fn decode<T: DeserializeOwned>(key: &[u8], v: &[u8]) -> Result<T> {
+    use bincode::Options;
+    bincode::DefaultOptions::new()
+        .deserialize(v)
+        .map_err(|e| StoreError::Corruption {
+            key: String::from_utf8_lossy(key).into_owned(),
+            detail: e.to_string(),
+        })
+}
+
+impl KvStore {
+    /// Open or create the sled database at `path`, checking its schema version.
+    pub fn open(path: &Path) -> Result<KvStore> {
+        if path.is_file() {
+            return Err(StoreError::NotADatabase {
+                path: path.to_owned(),
+                detail: "it is a file, not a database directory".into(),
+            });
+        }
+        if path.is_dir() {
+            let non_empty = std::fs::read_dir(path)
+                .map_err(|e| StoreError::Backend(e.to_string()))?
+                .next()
+                .is_some();
+            if non_empty && !path.join("conf").exists() {
+                return Err(StoreError::NotADatabase {
+                    path: path.to_owned(),
+                    detail: "the directory holds other files".into(),
+                });
+            }
+        }
+        let kv = SledBackend::open(path).map_err(|e| match e {
+            StoreError::Backend(d) if d.contains("could not acquire lock") => StoreError::Locked {
+                path: path.to_owned(),
+            },
+            StoreError::Backend(d) => StoreError::NotADatabase {
+                path: path.to_owned(),
+                detail: d,
+            },
+            other => other,
+        })?;
+        KvStore::with_backend(Arc::new(kv), path.to_owned())
+    }
+
+    /// A fresh in-memory store.
+    pub fn memory() -> KvStore {
+        KvStore::with_backend(Arc::new(MemBackend::new()), PathBuf::from(":memory:"))
+            .expect("a new memory store is always valid")
+    }
+
+    /// Wrap a backend, initialising or checking the schema version.
+    pub fn with_backend(kv: Arc<dyn KvBackend>, path: PathBuf) -> Result<KvStore> {
+        let store = KvStore { kv };
+        match store.meta(SCHEMA_KEY)? {
+            Some(v) if v == KV_SCHEMA_VERSION.to_string() => Ok(store),
+            Some(v) => Err(StoreError::UnknownSchema {
+                path,
+                found: v,
+                expected: KV_SCHEMA_VERSION,
+            }),
+            None => {
+                if store.kv.scan_from(&[]).next().is_some() {
+                    return Err(StoreError::NotADatabase {
+                        path,
+                        detail: "it holds data but no linkdiff schema version".into(),
+                    });
+                }
+                let mut w = WriteBatch::new();
+                w.put_meta(SCHEMA_KEY, &KV_SCHEMA_VERSION.to_string());
+                w.put_meta(
+                    "created_by",
+                    concat!("linkdiff ", env!("CARGO_PKG_VERSION")),
+                );
+                store.apply(w)?;
+                store.flush()?;
+                Ok(store)
+            }
+        }
+    }
+
+    /// The backend, for tools that need raw access (benchmarks, export).
+    pub fn backend(&self) -> &Arc<dyn KvBackend> {
+        &self.kv
+    }
+
+    /// Commit a batch atomically.
+    pub fn apply(&self, w: WriteBatch) -> Result<()> {
+        self.kv.apply(to_kv(w)?)
+    }
+
+    /// Make everything durable. Called at the end of each run, after ranks, and on shutdown.
+    pub fn flush(&self) -> Result<()> {
+        self.kv.flush()
+    }
+
+    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+        match self.kv.get(key)? {
+            Some(v) => decode(key, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// A meta value.
+    pub fn meta(&self, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .kv
+            .get(&keys::tagged(keys::META, name))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// The page record of `url`.
+    pub fn page(&self, url: &str) -> Result<Option<PageRecord>> {
+        self.get(&keys::page(url))
+    }
+
+    /// Every page record, in URL order.
+    pub fn pages(&self) -> impl Iterator<Item = Result<(String, PageRecord)>> + '_ {
+        self.kv.scan_prefix(&[keys::PAGE]).map(|r| {
+            let (k, v) = r?;
+            let url = String::from_utf8_lossy(&k[1..]).into_owned();
+            Ok((url, decode(&k, &v)?))
+        })
+    }
+
+    /// Every link record of `url_from` (live or not), in the page's order.
+    pub fn forward_links(&self, url_from: &str) -> Result<Vec<(LinkId, LinkRecord)>> {
+        Ok(self.get(&keys::forward(url_from))?.unwrap_or_default())
+    }
+
+    /// Every link record in the store, grouped by referring page (for ranks).
+    pub fn all_links(&self) -> impl Iterator<Item = Result<(String, LinkId, LinkRecord)>> + '_ {
+        self.kv.scan_prefix(&[keys::FORWARD]).flat_map(|r| {
+            let out: Vec<Result<(String, LinkId, LinkRecord)>> = match r.and_then(|(k, v)| {
+                let links: Vec<(LinkId, LinkRecord)> = decode(&k, &v)?;
+                Ok((String::from_utf8_lossy(&k[1..]).into_owned(), links))
+            }) {
+                Ok((from, links)) => links
+                    .into_iter()
+                    .map(|(id, rec)| Ok((from.clone(), id, rec)))
+                    .collect(),
+                Err(e) => vec![Err(e)],
+            };
+            out
+        })
+    }
+
+    /// Live external backlinks whose `url_to` is in `scope`, as `(url_from, LinkId, record)`,
+    /// in key order (target, then referring page).
+    pub fn backlinks(
+        &self,
+        scope: &TargetScope,
+    ) -> impl Iterator<Item = Result<(String, LinkId, LinkRecord)>> + '_ {
+        self.scan_scope(scope, keys::BACKLINK).map(|r| {
+            let (k, v) = r?;
+            let (url_to, rec): (String, LinkRecord) = decode(&k, &v)?;
+            let (from, id) = keys::parse_backlink(&k, url_to).ok_or_else(|| corrupt(&k))?;
+            Ok((from, id, rec))
+        })
+    }
+
+    /// Events whose `url_to` is in `scope`, in key order (target, then time).
+    pub fn events(&self, scope: &TargetScope) -> impl Iterator<Item = Result<EventRecord>> + '_ {
+        self.scan_scope(scope, keys::EVENT)
+            .map(|r| r.and_then(|(k, v)| decode(&k, &v)))
+    }
+
+    /// Every event (status, tests).
+    pub fn all_events(&self) -> impl Iterator<Item = Result<EventRecord>> + '_ {
+        self.kv
+            .scan_prefix(&[keys::EVENT])
+            .map(|r| r.and_then(|(k, v)| decode(&k, &v)))
+    }
+
+    fn scan_scope(
+        &self,
+        scope: &TargetScope,
+        tag: u8,
+    ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
+        scope
+            .scans(tag)
+            .into_iter()
+            .flat_map(move |prefix| self.kv.scan_prefix(&prefix))
+    }
+
+    /// Ranks of a registrable domain.
+    pub fn domain(&self, domain: &str) -> Result<Option<DomainRecord>> {
+        self.get(&keys::tagged(keys::DOMAIN, domain))
+    }
+
+    /// Every domain record.
+    pub fn domains(&self) -> impl Iterator<Item = Result<(String, DomainRecord)>> + '_ {
+        self.kv.scan_prefix(&[keys::DOMAIN]).map(|r| {
+            let (k, v) = r?;
+            Ok((
+                String::from_utf8_lossy(&k[1..]).into_owned(),
+                decode(&k, &v)?,
+            ))
+        })
+    }
+
+    /// Frontier entries with a URL after `after` (all when `None`), in URL order.
+    pub fn frontier_after<'a>(
+        &'a self,
+        after: Option<&str>,
+    ) -> impl Iterator<Item = Result<(String, FrontierEntry)>> + 'a {
+        let start = match after {
+            Some(a) => {
+                let mut k = keys::tagged(keys::FRONTIER, a);
+                k.push(0);
+                k
+            }
+            None => vec![keys::FRONTIER],
+        };
+        self.kv
+            .scan_from(&start)
+            .take_while(|r| {
+                r.as_ref()
+                    .map_or(true, |(k, _)| k.first() == Some(&keys::FRONTIER))
+            })
+            .map(|r| {
+                let (k, v) = r?;
+                Ok((
+                    String::from_utf8_lossy(&k[1..]).into_owned(),
+                    decode(&k, &v)?,
+                ))
+            })
+    }
+
+    /// One frontier entry.
+    pub fn frontier_entry(&self, url: &str) -> Result<Option<FrontierEntry>> {
+        self.get(&keys::tagged(keys::FRONTIER, url))
+    }
+
+    /// Every run, oldest first.
+    pub fn runs(&self) -> Result<Vec<RunRecord>> {
+        self.kv
+            .scan_prefix(&[keys::RUN])
+            .map(|r| r.and_then(|(k, v)| decode(&k, &v)))
+            .collect()
+    }
+
+    /// Every token.
+    pub fn tokens(&self) -> Result<Vec<(String, TokenRecord)>> {
+        self.kv
+            .scan_prefix(&[keys::TOKEN])
+            .map(|r| {
+                let (k, v) = r?;
+                Ok((
+                    String::from_utf8_lossy(&k[1..]).into_owned(),
+                    decode(&k, &v)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Counts for `linkdiff status` (a full scan: O(store)).
+    pub fn stats(&self) -> Result<Stats> {
+        let mut s = Stats::default();
+        for r in self.kv.scan_from(&[]) {
+            let (k, v) = r?;
+            match k[0] {
+                keys::PAGE => s.pages += 1,
+                keys::FORWARD => {
+                    let links: Vec<(LinkId, LinkRecord)> = decode(&k, &v)?;
+                    s.links += links.iter().filter(|(_, r)| r.live).count() as u64;
+                }
+                keys::BACKLINK => s.backlinks += 1,
+                keys::EVENT => s.events += 1,
+                keys::RUN => s.runs += 1,
+                _ => {}
+            }
+        }
+        s.size_bytes = self.kv.size_on_disk()?;
+        Ok(s)
+    }
+}
+
+fn corrupt(k: &[u8]) -> StoreError {
+    StoreError::Corruption {
+        key: String::from_utf8_lossy(k).into_owned(),
+        detail: "malformed key".into(),
+    }
+}
+
+/// Translate typed writes into key puts and deletes, in order (a later write to a key wins).
+fn to_kv(w: WriteBatch) -> Result<Batch> {
+    let mut b = Batch::default();
+    for op in w.ops {
+        let (k, v) = match op {
+            Write::Page(url, rec) => (keys::page(&url), Some(encode(&rec))),
+            Write::Links(url, links) => (keys::forward(&url), Some(encode(&links))),
+            Write::Backlink(from, id, rec) => (
+                keys::backlink(&from, &id),
+                Some(encode(&(&id.url_to, &rec))),
+            ),
+            Write::Unlist(from, id, _) => (keys::backlink(&from, &id), None),
+            Write::Event(ev) => {
+                let kind = match ev.kind {
+                    EventKind::New => 0,
+                    EventKind::Lost => 1,
+                };
+                (
+                    keys::event(&ev.url_from, &ev.link_id(), ev.time, kind),
+                    Some(encode(&ev)),
+                )
+            }
+            Write::Domain(d, rec) => (keys::tagged(keys::DOMAIN, &d), Some(encode(&rec))),
+            Write::Frontier(url, e) => (keys::tagged(keys::FRONTIER, &url), Some(encode(&e))),
+            Write::Unqueue(url) => (keys::tagged(keys::FRONTIER, &url), None),
+            Write::Run(rec) => (keys::run(rec.id), Some(encode(&rec))),
+            Write::Token(name, rec) => (keys::tagged(keys::TOKEN, &name), Some(encode(&rec))),
+            Write::Untoken(name) => (keys::tagged(keys::TOKEN, &name), None),
+            Write::Meta(name, v) => (keys::tagged(keys::META, &name), Some(v.into_bytes())),
+            Write::Fail => return Err(StoreError::Aborted("failure injected by a test".into())),
+        };
+        b.ops.push(match v {
+            Some(v) => Op::Put(k, v),
+            None => Op::Delete(k),
+        });
+    }
+    Ok(b)
+}

@@ -1,0 +1,335 @@
+//! The SQLite engine, the default store: one file in WAL mode, so one `crawl` writes while
+//! any number of `query`, `status` and `serve` processes read.
+//!
+//! Writes are batched: each [`WriteBatch`] (one visit) runs inside a savepoint of a longer
+//! transaction that commits every [`COMMIT_EVERY`] (and on [`SqlStore::flush`] and drop). A
+//! crash loses whole visits only; a failed visit rolls back to its savepoint alone.
+
+mod read;
+pub mod schema;
+pub mod urls;
+mod write;
+
+use crate::write::WriteBatch;
+use crate::{Result, StoreError};
+use rusqlite::{Connection, OpenFlags};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+pub use schema::SQL_SCHEMA_VERSION;
+
+/// Longest time a written visit waits before it is committed (and visible to readers).
+pub const COMMIT_EVERY: Duration = Duration::from_millis(100);
+
+/// URL ids kept in the writer's cache before it is cleared.
+const URL_CACHE: usize = 200_000;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// The one connection that writes, with its open transaction and id caches.
+pub(crate) struct Writer {
+    pub(crate) conn: Connection,
+    /// When the open transaction began (`None`: no transaction open).
+    pending_since: Option<Instant>,
+    hosts: HashMap<String, i64>,
+    urls: HashMap<String, (i64, i64)>,
+}
+
+impl Writer {
+    fn begin(&mut self) -> Result<()> {
+        if self.pending_since.is_none() {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.pending_since = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        if self.pending_since.take().is_some() {
+            self.conn.execute_batch("COMMIT")?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let _ = self.commit();
+    }
+}
+
+/// Held while a crawl writes; see [`SqlStore::crawl_lock`].
+pub struct CrawlLock {
+    _file: std::fs::File,
+}
+
+/// The SQLite store.
+pub struct SqlStore {
+    path: PathBuf,
+    writer: Arc<Mutex<Writer>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn open_conn(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    schema::configure(&conn)?;
+    Ok(conn)
+}
+
+fn not_a_db(path: &Path, detail: impl Into<String>) -> StoreError {
+    StoreError::NotADatabase {
+        path: path.to_owned(),
+        detail: detail.into(),
+    }
+}
+
+impl SqlStore {
+    /// Open or create the SQLite index at `path`, checking its schema version.
+    pub fn open(path: &Path) -> Result<SqlStore> {
+        if path.is_dir() {
+            let detail = if path.join("conf").exists() && path.join("db").exists() {
+                format!(
+                    "it is a sled database directory; open it with --db sled:{p} or copy it into SQLite with `linkdiff migrate --from sled:{p} --to NEW.db`",
+                    p = path.display()
+                )
+            } else {
+                "it is a directory; --db names one SQLite file".into()
+            };
+            return Err(not_a_db(path, detail));
+        }
+        let conn = open_conn(path).map_err(|e| not_a_db(path, e.to_string()))?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| not_a_db(path, e.to_string()))?;
+        if version == 0 {
+            Self::create(&conn, path)?;
+        } else if version != SQL_SCHEMA_VERSION {
+            return Err(StoreError::UnknownSchema {
+                path: path.to_owned(),
+                found: version.to_string(),
+                expected: SQL_SCHEMA_VERSION as u32,
+            });
+        }
+        let writer = Arc::new(Mutex::new(Writer {
+            conn,
+            pending_since: None,
+            hosts: HashMap::new(),
+            urls: HashMap::new(),
+        }));
+        spawn_committer(Arc::downgrade(&writer));
+        Ok(SqlStore {
+            path: path.to_owned(),
+            writer,
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A new database: WAL, the schema, `user_version`. Refuses a SQLite file that holds
+    /// other tables.
+    fn create(conn: &Connection, path: &Path) -> Result<()> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version != 0 {
+            // Another process created it meanwhile.
+            conn.execute_batch("COMMIT")?;
+            return Ok(());
+        }
+        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        if tables > 0 {
+            conn.execute_batch("ROLLBACK")?;
+            return Err(not_a_db(
+                path,
+                "it is a SQLite file with other tables and no linkdiff schema version",
+            ));
+        }
+        conn.execute_batch(schema::DDL)?;
+        conn.execute(
+            "INSERT INTO meta(name, value) VALUES ('created_by', ?)",
+            [concat!("linkdiff ", env!("CARGO_PKG_VERSION"))],
+        )?;
+        conn.pragma_update(None, "user_version", SQL_SCHEMA_VERSION)?;
+        conn.execute_batch("COMMIT")?;
+        // WAL can only be switched outside a transaction; it is stored in the file.
+        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn writer(&self) -> MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Apply a batch inside the open transaction, all or nothing (a savepoint per batch).
+    pub fn apply(&self, w: WriteBatch) -> Result<()> {
+        if w.is_empty() {
+            return Ok(());
+        }
+        let mut wr = self.writer();
+        wr.begin()?;
+        wr.conn.execute_batch("SAVEPOINT visit")?;
+        match write::apply(&mut wr, w) {
+            Ok(()) => wr.conn.execute_batch("RELEASE visit")?,
+            Err(e) => {
+                wr.conn.execute_batch("ROLLBACK TO visit; RELEASE visit")?;
+                wr.hosts.clear();
+                wr.urls.clear();
+                return Err(e);
+            }
+        }
+        if wr
+            .pending_since
+            .is_some_and(|t| t.elapsed() >= COMMIT_EVERY)
+        {
+            wr.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Commit the open transaction: everything applied so far is durable and visible.
+    pub fn flush(&self) -> Result<()> {
+        self.writer().commit()
+    }
+
+    /// Run `f` in one read transaction on a reader connection (a consistent snapshot; other
+    /// processes' writes go on meanwhile). Commits this process's pending writes first, so a
+    /// query sees what this process wrote.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.flush()?;
+        let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open_conn(&self.path)?,
+        };
+        conn.execute_batch("BEGIN")?;
+        let out = f(&conn);
+        let end = conn.execute_batch("COMMIT");
+        if end.is_ok() {
+            self.readers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(conn);
+        }
+        let out = out?;
+        end?;
+        Ok(out)
+    }
+
+    /// Spend `centirows` of token `name` atomically (read, check, write in one immediate
+    /// transaction), so several servers and `token` commands keep one count. `Ok(Ok(left))`
+    /// when spent, `Ok(Err(left))` when the quota is short; `None` when the token is gone.
+    pub fn spend_token(&self, name: &str, centirows: u64) -> Result<Option<Result<u64, u64>>> {
+        let mut wr = self.writer();
+        wr.commit()?;
+        wr.begin()?;
+        let out = (|| -> Result<Option<Result<u64, u64>>> {
+            let left: Option<i64> = rusqlite::OptionalExtension::optional(wr.conn.query_row(
+                "SELECT centirows_left FROM tokens WHERE name = ?",
+                [name],
+                |r| r.get(0),
+            ))?;
+            let Some(left) = left.map(|l| l.max(0) as u64) else {
+                return Ok(None);
+            };
+            if left < centirows {
+                return Ok(Some(Err(left)));
+            }
+            wr.conn.execute(
+                "UPDATE tokens SET centirows_left = ? WHERE name = ?",
+                rusqlite::params![(left - centirows) as i64, name],
+            )?;
+            Ok(Some(Ok(left - centirows)))
+        })();
+        wr.commit()?;
+        out
+    }
+
+    /// Take the crawl lock: an OS lock on `PATH-crawl.lock`, held until the guard drops (the
+    /// OS releases it when the process dies, even by SIGKILL). SQLite lets any number of
+    /// processes write in turn; this keeps a second *crawl* from interleaving its run with
+    /// the first. The file holds the holder's pid for the message.
+    pub fn crawl_lock(&self) -> Result<CrawlLock> {
+        use std::io::{Read, Seek, Write};
+        let mut p = self.path.clone().into_os_string();
+        p.push("-crawl.lock");
+        let path = PathBuf::from(p);
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+        match f.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut pid = String::new();
+                let _ = f.read_to_string(&mut pid);
+                let pid = pid.trim();
+                return Err(StoreError::WriterBusy {
+                    path: self.path.clone(),
+                    pid: if pid.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (pid {pid})")
+                    },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Backend(format!(
+                    "cannot lock {}: {e}",
+                    path.display()
+                )))
+            }
+        }
+        let _ = f.set_len(0);
+        let _ = f.rewind();
+        let _ = write!(f, "{}", std::process::id());
+        let _ = f.flush();
+        Ok(CrawlLock { _file: f })
+    }
+
+    /// Bytes on disk: the database file and its write-ahead log.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        let mut total = 0;
+        for suffix in ["", "-wal"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            total += std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+        }
+        Ok(total)
+    }
+}
+
+/// Commit the writer's open transaction once it is [`COMMIT_EVERY`] old, even when no more
+/// visits arrive (a slow crawl's last visit becomes visible to `serve` within that time).
+fn spawn_committer(w: Weak<Mutex<Writer>>) {
+    let _ = std::thread::Builder::new()
+        .name("linkdiff-commit".into())
+        .spawn(move || loop {
+            std::thread::sleep(COMMIT_EVERY);
+            let Some(w) = w.upgrade() else { return };
+            if let Ok(mut wr) = w.try_lock() {
+                if wr
+                    .pending_since
+                    .is_some_and(|t| t.elapsed() >= COMMIT_EVERY)
+                {
+                    let _ = wr.commit();
+                }
+            };
+        });
+}

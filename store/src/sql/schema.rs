@@ -1,0 +1,132 @@
+//! The SQLite schema (version 3), connection settings and the SQL functions linkdiff adds.
+//!
+//! Written down for users in ARCHITECTURE.md ("SQLite schema"); any change bumps
+//! [`SQL_SCHEMA_VERSION`] (stored as `PRAGMA user_version`).
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::Connection;
+use std::time::Duration;
+
+/// `PRAGMA user_version` of the SQLite layout this build reads and writes.
+pub const SQL_SCHEMA_VERSION: i64 = 3;
+
+/// How long a connection waits for another process's write transaction before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Every table, index and view. Hosts are stored once, reversed (`com.example.www.`) so a
+/// host and its subdomains are one index range; URLs are `(host, tail, scheme)` with an
+/// integer id; backlinks and events are clustered by target URL id (`WITHOUT ROWID`).
+pub const DDL: &str = r#"
+CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE hosts(
+  id INTEGER PRIMARY KEY,
+  rhost TEXT NOT NULL UNIQUE,
+  host TEXT NOT NULL,
+  domain TEXT NOT NULL
+);
+CREATE TABLE urls(
+  id INTEGER PRIMARY KEY,
+  host_id INTEGER NOT NULL,
+  tail TEXT NOT NULL,
+  scheme NOT NULL
+);
+CREATE UNIQUE INDEX urls_by_host ON urls(host_id, tail, scheme);
+CREATE TABLE pages(
+  id INTEGER PRIMARY KEY,
+  url TEXT NOT NULL UNIQUE,
+  host_id INTEGER NOT NULL,
+  first_visit INTEGER, last_visit INTEGER, last_ok_visit INTEGER, first_ok_visit INTEGER,
+  prev_ok_visit INTEGER,
+  last_status INTEGER NOT NULL, consecutive_failures INTEGER NOT NULL, dropped INTEGER NOT NULL,
+  title TEXT NOT NULL, language TEXT NOT NULL, encoding TEXT NOT NULL, page_size INTEGER NOT NULL,
+  ip TEXT NOT NULL, links_internal INTEGER NOT NULL, links_external INTEGER NOT NULL,
+  url_rating INTEGER NOT NULL, depth INTEGER NOT NULL, last_run INTEGER NOT NULL
+);
+CREATE TABLE linksets(page INTEGER PRIMARY KEY, live_links INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE backlinks(
+  target INTEGER NOT NULL, page INTEGER NOT NULL, link_type INTEGER NOT NULL,
+  anchor TEXT NOT NULL, n INTEGER NOT NULL,
+  live INTEGER NOT NULL, nofollow INTEGER NOT NULL, redirect INTEGER NOT NULL,
+  alt TEXT NOT NULL, text_pre TEXT NOT NULL, text_post TEXT NOT NULL,
+  first_seen INTEGER NOT NULL, streak_start INTEGER NOT NULL, before_streak INTEGER,
+  last_seen INTEGER NOT NULL, prev_seen INTEGER, original INTEGER NOT NULL,
+  PRIMARY KEY(target, page, link_type, anchor, n)
+) WITHOUT ROWID;
+CREATE TABLE events(
+  target INTEGER NOT NULL, time INTEGER NOT NULL, page INTEGER NOT NULL,
+  link_type INTEGER NOT NULL, anchor TEXT NOT NULL, n INTEGER NOT NULL, kind INTEGER NOT NULL,
+  origin INTEGER NOT NULL, http_code INTEGER NOT NULL,
+  links_internal INTEGER NOT NULL, links_external INTEGER NOT NULL,
+  PRIMARY KEY(target, time, page, link_type, anchor, n, kind)
+) WITHOUT ROWID;
+CREATE TABLE daily(
+  host INTEGER NOT NULL, day INTEGER NOT NULL, new INTEGER NOT NULL, lost INTEGER NOT NULL,
+  PRIMARY KEY(host, day)
+) WITHOUT ROWID;
+CREATE TABLE domains(
+  name TEXT PRIMARY KEY, domain_rating INTEGER NOT NULL, raw REAL NOT NULL,
+  ahrefs_top INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE frontier(
+  url TEXT PRIMARY KEY, depth INTEGER NOT NULL, redirects INTEGER NOT NULL, run INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE runs(
+  id INTEGER PRIMARY KEY, as_of INTEGER NOT NULL, started INTEGER NOT NULL, finished INTEGER,
+  fetched INTEGER NOT NULL, new_pages INTEGER NOT NULL, errors INTEGER NOT NULL,
+  bytes INTEGER NOT NULL, error_kinds TEXT NOT NULL, config TEXT NOT NULL
+);
+CREATE TABLE tokens(
+  name TEXT PRIMARY KEY, hash TEXT NOT NULL, rows_limit INTEGER NOT NULL,
+  centirows_left INTEGER NOT NULL, created INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE link_types(code INTEGER PRIMARY KEY, name TEXT NOT NULL);
+INSERT INTO link_types VALUES
+  (0,'href'),(1,'redirect'),(2,'frame'),(3,'form'),(4,'canonical'),(5,'rss'),(6,'alternate');
+CREATE VIEW url_text AS
+  SELECT u.id AS id,
+         CASE WHEN typeof(u.scheme) = 'text' THEN u.scheme
+              ELSE (CASE u.scheme WHEN 1 THEN 'https://' ELSE 'http://' END) || h.host || u.tail
+         END AS url,
+         h.host AS host, h.domain AS domain
+  FROM urls u JOIN hosts h ON h.id = u.host_id;
+"#;
+
+/// SQL for the text of URL `u` on host `h` (aliases of `urls` and `hosts`).
+pub fn url_expr(u: &str, h: &str) -> String {
+    format!(
+        "(CASE WHEN typeof({u}.scheme) = 'text' THEN {u}.scheme ELSE (CASE {u}.scheme WHEN 1 THEN 'https://' ELSE 'http://' END) || {h}.host || {u}.tail END)"
+    )
+}
+
+/// Settings every connection gets: WAL (set once, persistent), `synchronous=NORMAL` (a crash
+/// of the machine may lose the last commits, never corrupt), a busy timeout so concurrent
+/// writers wait instead of failing, and linkdiff's SQL functions.
+pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "mmap_size", 268_435_456i64)?;
+    add_functions(conn)
+}
+
+/// `ld_word(text, needle)`: `needle` (lowercase) is a whole word of `text` (split at
+/// non-alphanumerics, ASCII case-insensitive); `ld_subdomain(url, host)`: the URL's host is
+/// `host` or a subdomain of it. The `where` functions of the query language.
+fn add_functions(conn: &Connection) -> rusqlite::Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("ld_word", 2, flags, |ctx| {
+        let s = ctx.get_raw(0).as_str().unwrap_or("");
+        let needle = ctx.get_raw(1).as_str().unwrap_or("");
+        Ok(s.to_ascii_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| w == needle))
+    })?;
+    conn.create_scalar_function("ld_subdomain", 2, flags, |ctx| {
+        let s = ctx.get_raw(0).as_str().unwrap_or("");
+        let needle = ctx.get_raw(1).as_str().unwrap_or("");
+        let h = crate::model::url_host(s).to_ascii_lowercase();
+        Ok(h == needle || h.ends_with(&format!(".{needle}")))
+    })?;
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! Typed writes as rows.
+
+use super::urls::split;
+use super::{Writer, URL_CACHE};
+use crate::model::{registrable_domain, LinkId};
+use crate::records::{EventKind, LinkRecord, Origin};
+use crate::write::{encode, Write, WriteBatch};
+use crate::Result;
+use rusqlite::{params, OptionalExtension};
+
+/// zstd level of link sets: fast enough to stay off the ingest profile, 3–6× smaller.
+const ZSTD_LEVEL: i32 = 3;
+
+impl Writer {
+    /// The id of `url` in `urls` (and its host id), inserted when new.
+    pub(crate) fn url_id(&mut self, url: &str) -> Result<(i64, i64)> {
+        if let Some(&ids) = self.urls.get(url) {
+            return Ok(ids);
+        }
+        let p = split(url);
+        let host_id = match self.hosts.get(&p.rhost) {
+            Some(&id) => id,
+            None => {
+                let mut st = self
+                    .conn
+                    .prepare_cached("SELECT id FROM hosts WHERE rhost = ?")?;
+                let id = match st.query_row([&p.rhost], |r| r.get(0)).optional()? {
+                    Some(id) => id,
+                    None => {
+                        let domain = registrable_domain(&p.host).to_string();
+                        self.conn
+                            .prepare_cached(
+                                "INSERT INTO hosts(rhost, host, domain) VALUES (?, ?, ?)",
+                            )?
+                            .execute(params![p.rhost, p.host, domain])?;
+                        self.conn.last_insert_rowid()
+                    }
+                };
+                self.hosts.insert(p.rhost.clone(), id);
+                id
+            }
+        };
+        let found: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM urls WHERE host_id = ? AND tail = ? AND scheme = ?")?
+            .query_row(params![host_id, p.tail, p.scheme], |r| r.get(0))
+            .optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                self.conn
+                    .prepare_cached("INSERT INTO urls(host_id, tail, scheme) VALUES (?, ?, ?)")?
+                    .execute(params![host_id, p.tail, p.scheme])?;
+                self.conn.last_insert_rowid()
+            }
+        };
+        if self.urls.len() >= URL_CACHE {
+            self.urls.clear();
+        }
+        self.urls.insert(url.to_string(), (id, host_id));
+        Ok((id, host_id))
+    }
+}
+
+fn origin_code(o: Origin) -> i64 {
+    match o {
+        Origin::Fresh => 0,
+        Origin::Recrawl => 1,
+        Origin::Drop => 2,
+    }
+}
+
+fn put_backlink(w: &mut Writer, from: &str, id: &LinkId, r: &LinkRecord) -> Result<()> {
+    let (target, _) = w.url_id(&id.url_to)?;
+    let (page, _) = w.url_id(from)?;
+    w.conn
+        .prepare_cached(
+            "INSERT OR REPLACE INTO backlinks(target, page, link_type, anchor, n, live, nofollow,
+               redirect, alt, text_pre, text_post, first_seen, streak_start, before_streak,
+               last_seen, prev_seen, original)
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        )?
+        .execute(params![
+            target,
+            page,
+            id.link_type.code(),
+            id.anchor,
+            id.n,
+            r.live,
+            r.nofollow,
+            r.redirect,
+            r.alt,
+            r.text_pre,
+            r.text_post,
+            r.first_seen,
+            r.streak_start,
+            r.before_streak,
+            r.last_seen,
+            r.prev_seen,
+            r.original
+        ])?;
+    Ok(())
+}
+
+/// Apply every write of `batch` with the writer's open transaction.
+pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
+    for op in batch.ops {
+        match op {
+            Write::Page(url, r) => {
+                let (id, host_id) = w.url_id(&url)?;
+                w.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO pages(id, url, host_id, first_visit, last_visit,
+                           last_ok_visit, first_ok_visit, prev_ok_visit, last_status,
+                           consecutive_failures, dropped, title, language, encoding, page_size, ip,
+                           links_internal, links_external, url_rating, depth, last_run)
+                         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    )?
+                    .execute(params![
+                        id,
+                        url,
+                        host_id,
+                        r.first_visit,
+                        r.last_visit,
+                        r.last_ok_visit,
+                        r.first_ok_visit,
+                        r.prev_ok_visit,
+                        r.last_status,
+                        r.consecutive_failures,
+                        r.dropped,
+                        r.title,
+                        r.language,
+                        r.encoding,
+                        r.page_size as i64,
+                        r.ip,
+                        r.links_internal,
+                        r.links_external,
+                        r.url_rating,
+                        r.depth,
+                        r.last_run as i64
+                    ])?;
+            }
+            Write::Links(url, links) => {
+                let (id, _) = w.url_id(&url)?;
+                let live = links.iter().filter(|(_, r)| r.live).count() as i64;
+                let data = zstd::bulk::compress(&encode(&links), ZSTD_LEVEL)
+                    .map_err(|e| crate::StoreError::Backend(e.to_string()))?;
+                w.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO linksets(page, live_links, data) VALUES (?,?,?)",
+                    )?
+                    .execute(params![id, live, data])?;
+            }
+            Write::Backlink(from, id, r) | Write::Unlist(from, id, r) => {
+                put_backlink(w, &from, &id, &r)?
+            }
+            Write::Event(ev) => {
+                let (target, host) = w.url_id(&ev.url_to)?;
+                let (page, _) = w.url_id(&ev.url_from)?;
+                let kind = match ev.kind {
+                    EventKind::New => 0,
+                    EventKind::Lost => 1,
+                };
+                let inserted = w
+                    .conn
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO events(target, time, page, link_type, anchor, n, kind,
+                           origin, http_code, links_internal, links_external)
+                         VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    )?
+                    .execute(params![
+                        target,
+                        ev.time,
+                        page,
+                        ev.link_type.code(),
+                        ev.anchor,
+                        ev.n,
+                        kind,
+                        origin_code(ev.origin),
+                        ev.http_code,
+                        ev.links_internal,
+                        ev.links_external
+                    ])?;
+                if inserted == 1 {
+                    w.conn
+                        .prepare_cached(
+                            "INSERT INTO daily(host, day, new, lost) VALUES (?,?,?,?)
+                             ON CONFLICT(host, day) DO UPDATE
+                             SET new = new + excluded.new, lost = lost + excluded.lost",
+                        )?
+                        .execute(params![host, ev.time.div_euclid(86_400), 1 - kind, kind])?;
+                }
+            }
+            Write::Domain(d, r) => {
+                w.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO domains(name, domain_rating, raw, ahrefs_top)
+                         VALUES (?,?,?,?)",
+                    )?
+                    .execute(params![d, r.domain_rating, r.raw, r.ahrefs_top as i64])?;
+            }
+            Write::Frontier(url, e) => {
+                w.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO frontier(url, depth, redirects, run) VALUES (?,?,?,?)",
+                    )?
+                    .execute(params![url, e.depth, e.redirects, e.run as i64])?;
+            }
+            Write::Unqueue(url) => {
+                w.conn
+                    .prepare_cached("DELETE FROM frontier WHERE url = ?")?
+                    .execute([url])?;
+            }
+            Write::Run(r) => {
+                let kinds: String = r
+                    .error_kinds
+                    .iter()
+                    .map(|(k, n)| format!("{k}\t{n}\n"))
+                    .collect();
+                w.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO runs(id, as_of, started, finished, fetched,
+                           new_pages, errors, bytes, error_kinds, config)
+                         VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    )?
+                    .execute(params![
+                        r.id as i64,
+                        r.as_of,
+                        r.started,
+                        r.finished,
+                        r.fetched as i64,
+                        r.new_pages as i64,
+                        r.errors as i64,
+                        r.bytes as i64,
+                        kinds,
+                        r.config
+                    ])?;
+            }
+            Write::Token(name, r) => {
+                w.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO tokens(name, hash, rows_limit, centirows_left, created)
+                         VALUES (?,?,?,?,?)",
+                    )?
+                    .execute(params![
+                        name,
+                        r.hash,
+                        r.rows_limit as i64,
+                        r.centirows_left as i64,
+                        r.created
+                    ])?;
+            }
+            Write::Untoken(name) => {
+                w.conn
+                    .prepare_cached("DELETE FROM tokens WHERE name = ?")?
+                    .execute([name])?;
+            }
+            Write::Fail => {
+                return Err(crate::StoreError::Aborted(
+                    "failure injected by a test".into(),
+                ))
+            }
+            Write::Meta(name, v) => {
+                w.conn
+                    .prepare_cached("INSERT OR REPLACE INTO meta(name, value) VALUES (?,?)")?
+                    .execute(params![name, v])?;
+            }
+        }
+    }
+    Ok(())
+}
