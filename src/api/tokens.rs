@@ -70,7 +70,7 @@ pub fn rows_text(centirows: u64) -> String {
     let frac = centirows % 100;
     if frac == 0 {
         whole.to_string()
-    } else if frac % 10 == 0 {
+    } else if frac.is_multiple_of(10) {
         format!("{whole}.{}", frac / 10)
     } else {
         format!("{whole}.{frac:02}")

@@ -195,7 +195,7 @@ fn link(to: String, anchor: String, nofollow: bool) -> Link {
 fn page_links(p: usize, links: usize, round: usize) -> Vec<Link> {
     (0..links)
         .map(|k| {
-            let changed = round > 0 && (p + k) % 10 == 0;
+            let changed = round > 0 && (p + k).is_multiple_of(10);
             let salt = if changed { 7919 * round } else { 0 };
             if k < 5 {
                 let anchor = format!("{} {}", WORDS[(p + k + salt) % 24], WORDS[(p * 3 + k) % 24]);

@@ -234,7 +234,7 @@ impl TestWeb {
     fn anchor(&self, seed: u64, host: usize) -> String {
         let a = WORDS[(seed % 16) as usize];
         let b = WORDS[((seed >> 8) % 16) as usize];
-        if seed % 5 == 0 {
+        if seed.is_multiple_of(5) {
             format!("{a} {}", ENCODINGS[host % 4].2)
         } else {
             format!("{a} {b}")
@@ -255,7 +255,7 @@ impl TestWeb {
             let s = self.h(&[host as u64, j as u64, k as u64, 23]);
             // In epoch 2: links k < links_per_page are removed 1 in 6; anchors change 1 in 8;
             // the two extra links are new.
-            if epoch >= 2 && k < self.cfg.links_per_page && s % 6 == 0 {
+            if epoch >= 2 && k < self.cfg.links_per_page && s.is_multiple_of(6) {
                 continue;
             }
             let anchor_seed = if epoch >= 2 && s % 8 == 1 {
@@ -286,11 +286,11 @@ impl TestWeb {
                 url_to,
                 link_type,
                 anchor,
-                nofollow: link_type == LinkType::Href && (s >> 40) % 7 == 0,
+                nofollow: link_type == LinkType::Href && (s >> 40).is_multiple_of(7),
                 redirect: 0,
             });
         }
-        if (self.h(&[host as u64, j as u64, 31])) % 4 == 0 {
+        if (self.h(&[host as u64, j as u64, 31])).is_multiple_of(4) {
             links.push(GenLink {
                 url_to: format!("{}/feed.xml", self.origin((host + 1) % self.cfg.hosts)),
                 link_type: LinkType::Rss,
