@@ -1,14 +1,12 @@
-//! The indexer: "here is a page's new links, what changed?" — and the query tables.
+//! The indexer: "here is a page's new links, what changed?"
 //!
 //! [`Indexer::apply`] diffs one [`Visit`] against the page's previous successful visit and
 //! writes link records, the reverse index and new/lost events in one atomic store batch
 //! (SPEC §5). [`rank`] recomputes URL Rating and Domain Rating over the stored graph.
-//! [`query`] answers the Ahrefs v2 tables. No async, no HTTP: all I/O goes through the store.
+//! No async, no HTTP: all I/O goes through the store. Queries live in `linkdiff-query`.
 
 pub mod apply;
-pub mod query;
 pub mod rank;
-pub mod time;
 
 pub use apply::{ApplySummary, Indexer};
 pub use linkdiff_store::{Link, LinkType, Outcome, PageMeta, Visit};
@@ -19,9 +17,6 @@ pub enum IndexError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] linkdiff_store::StoreError),
-    /// A query was malformed (unknown column, bad filter, ...); the message is for the user.
-    #[error("{0}")]
-    Query(String),
 }
 
 /// Result alias for the indexer.

@@ -1,8 +1,8 @@
 //! DataForSEO "Bulk New & Lost Backlinks" (SPEC §7): counts of new and lost events per target
 //! since `date_from`, in DataForSEO's envelope.
 
-use linkdiff_indexer::time;
-use linkdiff_store::{registrable_domain, EventKind, Store, TargetScope};
+use linkdiff_query::time;
+use linkdiff_store::{registrable_domain, Store, TargetScope};
 use serde_json::{json, Map, Value as J};
 use std::time::Instant;
 
@@ -29,18 +29,7 @@ pub fn target_scope(target: &str) -> TargetScope {
 
 /// (new, lost) events for `target` on or after `since` (Unix seconds).
 pub fn count(store: &Store, target: &str, since: i64) -> anyhow::Result<(u64, u64)> {
-    let (mut new, mut lost) = (0, 0);
-    for ev in store.events(&target_scope(target)) {
-        let ev = ev?;
-        if ev.time < since {
-            continue;
-        }
-        match ev.kind {
-            EventKind::New => new += 1,
-            EventKind::Lost => lost += 1,
-        }
-    }
-    Ok((new, lost))
+    Ok(store.count_events(&target_scope(target), since)?)
 }
 
 /// A validated task.

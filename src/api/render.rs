@@ -1,7 +1,16 @@
 //! Wire formats: JSON, XML (`AhrefsApiResponse`), PHP `serialize()`, and for the CLI CSV,
 //! NDJSON and a plain table. Every format renders the same JSON value tree, so they agree.
 
-use linkdiff_indexer::query::{QueryResult, Value};
+use linkdiff_query::{QueryResult, Table, Value};
+
+/// The JSON root / XML sub-table element of a table, as the Ahrefs v2 API named it.
+pub fn root(t: Table) -> &'static str {
+    match t {
+        Table::Backlinks | Table::NewLost => "refpages",
+        Table::Counters => "counts",
+        Table::Anchors => "anchors",
+    }
+}
 use serde_json::{json, Map, Value as J};
 use std::fmt::Write;
 
@@ -73,7 +82,7 @@ pub fn tree(r: &QueryResult) -> J {
         })
         .collect();
     let mut top = Map::new();
-    top.insert(r.table.root().to_string(), J::Array(rows));
+    top.insert(root(r.table).to_string(), J::Array(rows));
     if let Some((b, p)) = r.stats {
         top.insert("stats".into(), json!({"backlinks": b, "refpages": p}));
     }

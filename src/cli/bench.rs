@@ -4,8 +4,8 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use linkdiff_crawler::{extract, PageInput};
-use linkdiff_indexer::query::{self, Mode, QueryParams, Table};
 use linkdiff_indexer::Indexer;
+use linkdiff_query::{self as query, Mode, QueryParams, Table};
 use linkdiff_store::{Link, LinkType, Outcome, PageMeta, Visit};
 use std::fmt::Write;
 use std::path::PathBuf;

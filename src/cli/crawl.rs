@@ -6,8 +6,8 @@ use clap::Args;
 use linkdiff_crawler::fetch::FetchConfig;
 use linkdiff_crawler::resolve::{GuardedResolver, ResolveRule};
 use linkdiff_crawler::{CrawlConfig, Crawler, Progress, Scope};
-use linkdiff_indexer::time::iso;
 use linkdiff_indexer::Indexer;
+use linkdiff_query::time::iso;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -117,7 +117,7 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
         );
     }
     let as_of = match &a.as_of {
-        Some(s) => Some(linkdiff_indexer::time::parse(s).ok_or_else(|| {
+        Some(s) => Some(linkdiff_query::time::parse(s).ok_or_else(|| {
             usage(format!(
                 "--as-of '{s}' is not an RFC 3339 time or a YYYY-MM-DD date"
             ))

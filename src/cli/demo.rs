@@ -75,7 +75,7 @@ pub(super) fn run(a: DemoArgs) -> anyhow::Result<()> {
             "\n== Totals: {} pages, {} live links ({} external backlinks), {} new/lost events, {} runs, {} bytes on disk",
             s.pages, s.links, s.backlinks, s.events, s.runs, s.size_bytes
         );
-        let date_from = linkdiff_indexer::time::date(today);
+        let date_from = linkdiff_query::time::date(today);
         let filter = format!("date=\"{date_from}\"");
         show(&ctx, &format!("Backlinks of {TARGET} that appeared or vanished today (backlinks_new_lost)"), &[
             ("from", "backlinks_new_lost"),

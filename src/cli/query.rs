@@ -219,7 +219,7 @@ pub(super) fn token(cmd: TokenCmd) -> anyhow::Result<()> {
                     "{name}\t{}\t{}\t{}",
                     tokens::rows_text(r.centirows_left),
                     r.rows_limit,
-                    linkdiff_indexer::time::iso(r.created)
+                    linkdiff_query::time::iso(r.created)
                 );
             }
         }

@@ -2,7 +2,7 @@
 
 use super::DbArg;
 use clap::Args;
-use linkdiff_indexer::time::iso;
+use linkdiff_query::time::iso;
 
 /// Arguments of `status`.
 #[derive(Debug, Args)]

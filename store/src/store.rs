@@ -210,6 +210,26 @@ impl Store {
         }
     }
 
+    /// (new, lost) events whose target is in `scope`, at or after `since` (Unix seconds).
+    pub fn count_events(&self, scope: &TargetScope, since: i64) -> Result<(u64, u64)> {
+        match &*self.engine {
+            Engine::Sql(s) => s.count_events(scope, since),
+            Engine::Kv(s) => {
+                let (mut new, mut lost) = (0, 0);
+                for ev in s.events(scope) {
+                    let ev = ev?;
+                    if ev.time >= since {
+                        match ev.kind {
+                            crate::EventKind::New => new += 1,
+                            crate::EventKind::Lost => lost += 1,
+                        }
+                    }
+                }
+                Ok((new, lost))
+            }
+        }
+    }
+
     /// Ranks of a registrable domain.
     pub fn domain(&self, domain: &str) -> Result<Option<DomainRecord>> {
         match &*self.engine {

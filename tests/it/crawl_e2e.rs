@@ -162,7 +162,7 @@ fn index_events(store: &Store) -> Vec<Ev> {
                 "lost"
             };
             (
-                linkdiff_indexer::time::date(e.time),
+                linkdiff_query::time::date(e.time),
                 kind,
                 e.origin.as_str(),
                 e.url_from,

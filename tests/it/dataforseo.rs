@@ -153,8 +153,8 @@ async fn official_python_client_reads_the_ground_truth_counts() {
     let known: Vec<String> = t1.keys().cloned().collect();
     let t2 = w.web.truth(2, &known);
     let (ds1, ds2) = (
-        linkdiff_indexer::time::date(d1),
-        linkdiff_indexer::time::date(d2),
+        linkdiff_query::time::date(d1),
+        linkdiff_query::time::date(d2),
     );
     let (_, events) = oracle(&t1, &t2, &ds1, &ds2);
     let page = format!("http://h002.test:{port}/");
@@ -165,8 +165,8 @@ async fn official_python_client_reads_the_ground_truth_counts() {
         "nothing.test".to_string(),
     ];
     for date_from in [
-        linkdiff_indexer::time::date(today - 20 * 86_400),
-        linkdiff_indexer::time::date(today - 5 * 86_400),
+        linkdiff_query::time::date(today - 20 * 86_400),
+        linkdiff_query::time::date(today - 5 * 86_400),
     ] {
         let expect = |t: &str| {
             let hit = |to: &str| match t {

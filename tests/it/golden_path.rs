@@ -71,8 +71,8 @@ async fn demo_then_every_table_agrees_with_the_ground_truth() {
     web.set_port(port);
     let today = chrono::Utc::now().timestamp() / 86_400 * 86_400;
     let (d1, d2) = (
-        linkdiff_indexer::time::date(today - 7 * 86_400),
-        linkdiff_indexer::time::date(today),
+        linkdiff_query::time::date(today - 7 * 86_400),
+        linkdiff_query::time::date(today),
     );
     let t1 = web.truth(1, &[]);
     let t2 = web.truth(2, &t1.keys().cloned().collect::<Vec<_>>());
@@ -235,7 +235,7 @@ async fn demo_then_every_table_agrees_with_the_ground_truth() {
     let http_json: J = serde_json::from_str(&http)
         .unwrap_or_else(|e| panic!("{e}: {}", &http[..http.len().min(300)]));
     assert_eq!(http_json, new_lost);
-    let since = linkdiff_indexer::time::date(today - 30 * 86_400);
+    let since = linkdiff_query::time::date(today - 30 * 86_400);
     let body = format!(r#"[{{"targets":["h001.test","h002.test"],"date_from":"{since}"}}]"#);
     let (status, _, dfs) = raw(
         addr,

@@ -43,7 +43,7 @@ pub fn bin(args: &[&str]) -> Output {
 
 /// `YYYY-MM-DD` → Unix seconds.
 pub fn day(s: &str) -> i64 {
-    linkdiff_indexer::time::parse(s).unwrap()
+    linkdiff_query::time::parse(s).unwrap()
 }
 
 /// A test web crawled at `d1` (epoch 1) and `d2` (epoch 2) into a fresh sled db.

@@ -208,16 +208,19 @@ impl SqlStore {
     /// Run `f` in one read transaction on a reader connection (a consistent snapshot; other
     /// processes' writes go on meanwhile). Commits this process's pending writes first, so a
     /// query sees what this process wrote.
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        self.flush()?;
+    pub fn read<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.flush().map_err(E::from)?;
         let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match conn {
             Some(c) => c,
-            None => open_conn(&self.path)?,
+            None => open_conn(&self.path).map_err(E::from)?,
         };
-        conn.execute_batch("BEGIN")?;
+        conn.execute_batch("BEGIN").map_err(StoreError::from)?;
         let out = f(&conn);
-        let end = conn.execute_batch("COMMIT");
+        let end = conn.execute_batch("COMMIT").map_err(StoreError::from);
         if end.is_ok() {
             self.readers
                 .lock()

@@ -304,6 +304,35 @@ impl SqlStore {
         })
     }
 
+    /// (new, lost) events of `scope` at or after `since`. Host scopes on a day boundary sum
+    /// the `daily` table (O(hosts × days)); other scopes count events.
+    pub fn count_events(&self, scope: &TargetScope, since: i64) -> Result<(u64, u64)> {
+        let (cond, mut params) = scope_condition(scope);
+        let host_level = matches!(
+            scope,
+            TargetScope::Domain(_) | TargetScope::Subdomains(_) | TargetScope::Host(_)
+        );
+        let sql = if host_level && since.rem_euclid(86_400) == 0 {
+            params.push(rusqlite::types::Value::Integer(since.div_euclid(86_400)));
+            format!(
+                "SELECT coalesce(sum(dl.new), 0), coalesce(sum(dl.lost), 0)
+                 FROM hosts h JOIN daily dl ON dl.host = h.id WHERE {cond} AND dl.day >= ?"
+            )
+        } else {
+            params.push(rusqlite::types::Value::Integer(since));
+            format!(
+                "SELECT coalesce(sum(e.kind = 0), 0), coalesce(sum(e.kind = 1), 0)
+                 FROM hosts h JOIN urls u ON u.host_id = h.id JOIN events e ON e.target = u.id
+                 WHERE {cond} AND e.time >= ?"
+            )
+        };
+        let w = self.writer();
+        let mut st = w.conn.prepare_cached(&sql)?;
+        let (n, l): (i64, i64) =
+            st.query_row(params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok((n as u64, l as u64))
+    }
+
     /// Ranks of a registrable domain.
     pub fn domain(&self, name: &str) -> Result<Option<DomainRecord>> {
         self.one(

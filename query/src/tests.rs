@@ -1,7 +1,8 @@
 //! Tables on a small hand-built index with the expected rows written out.
 
-use super::*;
-use crate::{Indexer, Link, LinkType, Outcome, PageMeta, Visit};
+use crate::*;
+use linkdiff_indexer::{Indexer, Link, LinkType, Outcome, PageMeta, Visit};
+use linkdiff_store::Store;
 
 const DAY: i64 = 86_400;
 // 2024-03-01 and 2024-03-08.
@@ -45,8 +46,7 @@ fn visit(ix: &Indexer, run: u64, url: &str, time: i64, links: Vec<Link>) {
 /// Day 1: a.test/1 → t.com/ ("seo tools"), t.com/blog ("blog"); b.test/ → www.t.com/ ("seo
 /// tools", nofollow), shop.t.com/ ("shop"). Day 2: a.test/1 drops the blog link and adds
 /// t.com/new ("new page"); b.test/ unchanged.
-fn index() -> Store {
-    let store = Store::memory();
+fn build(store: &Store) {
     let ix = Indexer::new(store.clone());
     visit(
         &ix,
@@ -88,7 +88,46 @@ fn index() -> Store {
             link("https://shop.t.com/", "shop", false),
         ],
     );
-    store
+}
+
+/// The same index in memory (key-value engine) and in SQLite.
+struct Index {
+    mem: Store,
+    sql: Store,
+    _dir: tempfile::TempDir,
+}
+
+fn index() -> Index {
+    let dir = tempfile::tempdir().unwrap();
+    let (mem, sql) = (
+        Store::memory(),
+        Store::open(&dir.path().join("i.db")).unwrap(),
+    );
+    build(&mem);
+    build(&sql);
+    Index {
+        mem,
+        sql,
+        _dir: dir,
+    }
+}
+
+/// Answer with every executor on every engine; they must agree (rows, order, stats, errors).
+fn run(s: &Index, t: Table, p: &QueryParams) -> Result<QueryResult> {
+    let a = run_with(&s.mem, t, p, Executor::Rust);
+    let b = run_with(&s.sql, t, p, Executor::Rust);
+    let c = run_with(&s.sql, t, p, Executor::Sql);
+    let show = |r: &Result<QueryResult>| match r {
+        Ok(r) => format!("{:?} {:?}", r.rows, r.stats),
+        Err(e) => format!("error: {e}"),
+    };
+    assert_eq!(
+        show(&a),
+        show(&b),
+        "Rust executor: memory vs SQLite store, {p:?}"
+    );
+    assert_eq!(show(&b), show(&c), "Rust vs SQL executor on SQLite, {p:?}");
+    c
 }
 
 fn params(target: &str, mode: Mode) -> QueryParams {

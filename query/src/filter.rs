@@ -2,9 +2,10 @@
 //! `col OP value` (OP in `= : <> < <= > >=`) and `subdomain(col,"v")`, `substring(col,"v")`,
 //! `word(col,"v")`. Strings in double quotes with backslash escapes; numbers bare or quoted.
 
-use super::columns::{find, ColType, Column};
-use super::value::{cmp_ci, Value};
+use crate::catalogue::{Col, ColType, Column, Table};
+use crate::error::{QueryError, Result};
 use crate::time;
+use crate::value::{cmp_ci, Value};
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -29,7 +30,8 @@ pub enum Op {
 }
 
 impl Op {
-    fn as_str(self) -> &'static str {
+    /// The operator as written in filters.
+    pub fn as_str(self) -> &'static str {
         match self {
             Op::Eq => "=",
             Op::Ne => "<>",
@@ -63,7 +65,8 @@ pub enum Func {
 }
 
 impl Func {
-    fn as_str(self) -> &'static str {
+    /// The function name.
+    pub fn as_str(self) -> &'static str {
         match self {
             Func::Subdomain => "subdomain",
             Func::Substring => "substring",
@@ -306,40 +309,55 @@ pub fn parse(s: &str) -> Result<Filter, String> {
 }
 
 /// A typed literal.
-#[derive(Debug, Clone)]
-enum Lit {
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lit {
+    /// Integer.
     Int(i64),
+    /// Boolean.
     Bool(bool),
-    Time { t: i64, day_only: bool },
+    /// Time; `day_only` compares whole UTC days (a `YYYY-MM-DD` literal or a date column).
+    Time {
+        /// Unix seconds.
+        t: i64,
+        /// Compare days, not seconds.
+        day_only: bool,
+    },
+    /// String (compared ASCII case-insensitively).
     Str(String),
 }
 
-/// A filter bound to a table's columns, ready to evaluate rows.
-#[derive(Debug, Clone, Default)]
-pub struct Compiled {
-    terms: Vec<(usize, CTerm)>,
-}
-
-#[derive(Debug, Clone)]
-enum CTerm {
+/// What a condition tests.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Test {
+    /// `col OP literal`.
     Cmp(Op, Lit),
+    /// `func(col, "needle")`, needle lowercased.
     Call(Func, String),
 }
 
-/// Bind `f` to `cols`, checking each column may be used in `clause` (`where`/`having`).
-pub fn compile(
-    f: &Filter,
-    cols: &'static [Column],
-    clause: &str,
-    table: &str,
-) -> Result<Compiled, String> {
-    let mut terms = Vec::new();
+/// One term of a filter bound to a column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cond {
+    /// The column.
+    pub col: &'static Column,
+    /// The test.
+    pub test: Test,
+}
+
+/// Bind `f` to `table`'s columns, checking each column may be used in `clause`
+/// (`where`/`having`).
+pub fn compile(f: &Filter, table: Table, clause: &'static str) -> Result<Vec<Cond>> {
+    let mut out = Vec::new();
     for t in &f.terms {
-        let (col, term) = match t {
-            Term::Cmp { col, .. } | Term::Call { col, .. } => (col, t),
+        let col = match t {
+            Term::Cmp { col, .. } | Term::Call { col, .. } => col,
         };
-        let Some((idx, c)) = find(cols, col) else {
-            return Err(format!("Unknown column '{col}' for table {table}"));
+        let Some(c) = table.find(col) else {
+            return Err(QueryError::UnknownColumn {
+                col: col.clone(),
+                place: "",
+                table: table.name(),
+            });
         };
         let allowed = if clause == "where" {
             c.where_ok
@@ -347,29 +365,33 @@ pub fn compile(
             c.having_ok
         };
         if !allowed {
-            return Err(format!(
-                "Column '{col}' can not be used in '{clause}' for table {table}"
-            ));
+            return Err(QueryError::NotAllowed {
+                col: c.name,
+                clause,
+                table: table.name(),
+            });
         }
-        let ct = match term {
-            Term::Cmp { op, value, .. } => CTerm::Cmp(*op, literal(c, value)?),
+        let test = match t {
+            Term::Cmp { op, value, .. } => Test::Cmp(*op, literal(c, value)?),
             Term::Call { func, value, .. } => {
                 if c.ty != ColType::Str {
-                    return Err(format!(
+                    return Err(QueryError::BadValue(format!(
                         "{}() needs a string column; '{col}' is not one",
                         func.as_str()
-                    ));
+                    )));
                 }
-                CTerm::Call(*func, value.to_ascii_lowercase())
+                Test::Call(*func, value.to_ascii_lowercase())
             }
         };
-        terms.push((idx, ct));
+        out.push(Cond { col: c, test });
     }
-    Ok(Compiled { terms })
+    Ok(out)
 }
 
-fn literal(c: &Column, v: &str) -> Result<Lit, String> {
-    let bad = |what: &str| format!("Value '{v}' is not {what} for column '{}'", c.name);
+fn literal(c: &Column, v: &str) -> Result<Lit> {
+    let bad = |what: &str| {
+        QueryError::BadValue(format!("Value '{v}' is not {what} for column '{}'", c.name))
+    };
     Ok(match c.ty {
         ColType::Int => Lit::Int(v.trim().parse().map_err(|_| bad("an integer"))?),
         ColType::Bool => Lit::Bool(match v.trim().to_ascii_lowercase().as_str() {
@@ -392,66 +414,56 @@ fn host_of(url: &str) -> String {
     linkdiff_store::model::url_host(url).to_ascii_lowercase()
 }
 
-impl Compiled {
-    /// True when there is no term.
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
-
-    /// Whether the row (indexed like the table's columns) passes every term. Columns not
-    /// present in `row` (grouped tables evaluate in two phases) are skipped by `only`.
-    pub fn matches(&self, row: &[Value], only: impl Fn(usize) -> bool) -> bool {
-        self.terms
-            .iter()
-            .filter(|(i, _)| only(*i))
-            .all(|(i, t)| eval(&row[*i], t))
-    }
-
-    /// Column indices the filter uses.
-    pub fn columns(&self) -> impl Iterator<Item = usize> + '_ {
-        self.terms.iter().map(|(i, _)| *i)
-    }
-}
-
-fn eval(v: &Value, t: &CTerm) -> bool {
-    match t {
-        CTerm::Cmp(op, lit) => {
-            let o = match (v, lit) {
-                (Value::Int(a), Lit::Int(b)) => a.cmp(b),
-                (Value::Bool(a), Lit::Bool(b)) => a.cmp(b),
-                (Value::Str(a), Lit::Str(b)) => cmp_ci(a, b),
-                (Value::Time(None), Lit::Time { .. }) => return *op == Op::Ne,
-                (Value::Time(Some(a)) | Value::Date(a), Lit::Time { t, day_only }) => {
-                    if *day_only {
-                        time::day(*a).cmp(&time::day(*t))
-                    } else {
-                        a.cmp(t)
+impl Cond {
+    /// Whether `v` (a value of this condition's column) passes.
+    pub fn eval(&self, v: &Value) -> bool {
+        match &self.test {
+            Test::Cmp(op, lit) => {
+                let o = match (v, lit) {
+                    (Value::Int(a), Lit::Int(b)) => a.cmp(b),
+                    (Value::Bool(a), Lit::Bool(b)) => a.cmp(b),
+                    (Value::Str(a), Lit::Str(b)) => cmp_ci(a, b),
+                    (Value::Time(None), Lit::Time { .. }) => return *op == Op::Ne,
+                    (Value::Time(Some(a)) | Value::Date(a), Lit::Time { t, day_only }) => {
+                        if *day_only {
+                            time::day(*a).cmp(&time::day(*t))
+                        } else {
+                            a.cmp(t)
+                        }
                     }
+                    _ => return false,
+                };
+                op.test(o)
+            }
+            Test::Call(func, needle) => {
+                let Value::Str(s) = v else { return false };
+                match func {
+                    Func::Substring => s.to_ascii_lowercase().contains(needle.as_str()),
+                    Func::Subdomain => {
+                        let h = host_of(s);
+                        h == *needle || h.ends_with(&format!(".{needle}"))
+                    }
+                    Func::Word => s
+                        .to_ascii_lowercase()
+                        .split(|c: char| !c.is_alphanumeric())
+                        .any(|w| w == needle),
                 }
-                _ => return false,
-            };
-            op.test(o)
-        }
-        CTerm::Call(func, needle) => {
-            let Value::Str(s) = v else { return false };
-            match func {
-                Func::Substring => s.to_ascii_lowercase().contains(needle.as_str()),
-                Func::Subdomain => {
-                    let h = host_of(s);
-                    h == *needle || h.ends_with(&format!(".{needle}"))
-                }
-                Func::Word => s
-                    .to_ascii_lowercase()
-                    .split(|c: char| !c.is_alphanumeric())
-                    .any(|w| w == needle),
             }
         }
     }
 }
 
+/// Whether every condition of `conds` for which `only` holds passes on `row` (cells in
+/// `table`'s catalogue order).
+pub fn matches(conds: &[Cond], table: Table, row: &[Value], only: impl Fn(Col) -> bool) -> bool {
+    conds
+        .iter()
+        .filter(|c| only(c.col.id))
+        .all(|c| table.index(c.col.id).is_some_and(|i| c.eval(&row[i])))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::columns::{BACKLINKS, COUNTERS};
     use super::*;
     use proptest::prelude::*;
 
@@ -494,31 +506,37 @@ mod tests {
         assert!(parse(&"a=1,".repeat(10_000)).unwrap_err().contains("limit"));
         let f = parse("url_from=x").unwrap();
         assert_eq!(
-            compile(&f, COUNTERS, "having", "backlinks_new_lost_counters").unwrap_err(),
+            compile(&f, Table::Counters, "having")
+                .unwrap_err()
+                .to_string(),
             "Column 'url_from' can not be used in 'having' for table backlinks_new_lost_counters"
         );
         let f = parse("bogus=1").unwrap();
-        assert!(compile(&f, BACKLINKS, "where", "backlinks")
+        assert!(compile(&f, Table::Backlinks, "where")
             .unwrap_err()
+            .to_string()
             .contains("Unknown column 'bogus'"));
         let f = parse("ahrefs_rank=abc").unwrap();
-        assert!(compile(&f, BACKLINKS, "where", "backlinks")
+        assert!(compile(&f, Table::Backlinks, "where")
             .unwrap_err()
+            .to_string()
             .contains("not an integer"));
     }
 
     #[test]
     fn evaluates_case_insensitively_and_by_day() {
         let f = parse(r#"anchor="HELLO",first_seen="2024-03-01",substring(url_from,"EXAMPLE"),word(title,"seo")"#).unwrap();
-        let c = compile(&f, BACKLINKS, "where", "backlinks").unwrap();
-        let mut row: Vec<Value> = BACKLINKS.iter().map(|_| Value::Int(0)).collect();
-        row[0] = Value::Str("http://www.example.com/".into());
-        row[11] = Value::Str("Best SEO tools".into());
-        row[12] = Value::Time(Some(1_709_251_200 + 3600));
-        row[20] = Value::Str("hello".into());
-        assert!(c.matches(&row, |_| true));
-        row[11] = Value::Str("seotools".into());
-        assert!(!c.matches(&row, |_| true));
+        let t = Table::Backlinks;
+        let c = compile(&f, t, "where").unwrap();
+        let mut row: Vec<Value> = t.columns().iter().map(|_| Value::Int(0)).collect();
+        let mut set = |col: Col, v: Value| row[t.index(col).unwrap()] = v;
+        set(Col::UrlFrom, Value::Str("http://www.example.com/".into()));
+        set(Col::Title, Value::Str("Best SEO tools".into()));
+        set(Col::FirstSeen, Value::Time(Some(1_709_251_200 + 3600)));
+        set(Col::Anchor, Value::Str("hello".into()));
+        assert!(matches(&c, t, &row, |_| true));
+        row[t.index(Col::Title).unwrap()] = Value::Str("seotools".into());
+        assert!(!matches(&c, t, &row, |_| true));
     }
 
     proptest! {

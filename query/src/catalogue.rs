@@ -1,0 +1,268 @@
+//! The column catalogue of each table, copied from the seed documents: the single source for
+//! validation, default `select`, and docs. Columns are named by a typed [`Col`], never by
+//! position.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Column value type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColType {
+    /// Integer.
+    Int,
+    /// String.
+    Str,
+    /// Boolean.
+    Bool,
+    /// Time, printed `YYYY-MM-DDTHH:MM:SSZ`.
+    Time,
+    /// Day, printed `YYYY-MM-DD`.
+    Date,
+}
+
+/// Every column of every table, by identity.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Col {
+    UrlFrom,
+    UrlTo,
+    AhrefsRank,
+    DomainRating,
+    AhrefsTop,
+    IpFrom,
+    LinksInternal,
+    LinksExternal,
+    PageSize,
+    Encoding,
+    Language,
+    Title,
+    FirstSeen,
+    LastVisited,
+    PrevVisited,
+    Original,
+    LinkType,
+    Redirect,
+    Nofollow,
+    Alt,
+    Anchor,
+    TextPre,
+    TextPost,
+    HttpCode,
+    UrlFromFirstSeen,
+    Date,
+    Type,
+    Origin,
+    New,
+    Lost,
+    NewTotal,
+    LostTotal,
+    Backlinks,
+    Refpages,
+    Refdomain,
+    Refdomains,
+}
+
+/// One column of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    /// Identity.
+    pub id: Col,
+    /// Name as in the API.
+    pub name: &'static str,
+    /// Type.
+    pub ty: ColType,
+    /// Usable in `where`.
+    pub where_ok: bool,
+    /// Usable in `having`.
+    pub having_ok: bool,
+}
+
+const fn c(id: Col, name: &'static str, ty: ColType, where_ok: bool, having_ok: bool) -> Column {
+    Column {
+        id,
+        name,
+        ty,
+        where_ok,
+        having_ok,
+    }
+}
+
+use ColType::*;
+
+/// `backlinks` (seed 002).
+pub const BACKLINKS: &[Column] = &[
+    c(Col::UrlFrom, "url_from", Str, true, true),
+    c(Col::UrlTo, "url_to", Str, true, true),
+    c(Col::AhrefsRank, "ahrefs_rank", Int, true, true),
+    c(Col::DomainRating, "domain_rating", Int, false, true),
+    c(Col::AhrefsTop, "ahrefs_top", Int, false, true),
+    c(Col::IpFrom, "ip_from", Str, true, true),
+    c(Col::LinksInternal, "links_internal", Int, true, true),
+    c(Col::LinksExternal, "links_external", Int, true, true),
+    c(Col::PageSize, "page_size", Int, true, true),
+    c(Col::Encoding, "encoding", Str, true, true),
+    c(Col::Language, "language", Str, true, true),
+    c(Col::Title, "title", Str, true, true),
+    c(Col::FirstSeen, "first_seen", Time, true, true),
+    c(Col::LastVisited, "last_visited", Time, true, true),
+    c(Col::PrevVisited, "prev_visited", Time, true, true),
+    c(Col::Original, "original", Bool, true, true),
+    c(Col::LinkType, "link_type", Str, true, true),
+    c(Col::Redirect, "redirect", Int, true, true),
+    c(Col::Nofollow, "nofollow", Bool, true, true),
+    c(Col::Alt, "alt", Str, true, true),
+    c(Col::Anchor, "anchor", Str, true, true),
+    c(Col::TextPre, "text_pre", Str, true, true),
+    c(Col::TextPost, "text_post", Str, true, true),
+    c(Col::HttpCode, "http_code", Int, true, true),
+    c(
+        Col::UrlFromFirstSeen,
+        "url_from_first_seen",
+        Time,
+        true,
+        true,
+    ),
+];
+
+/// `backlinks_new_lost` (seed 001).
+pub const NEW_LOST: &[Column] = &[
+    c(Col::Date, "date", Date, true, true),
+    c(Col::Type, "type", Str, true, true),
+    c(Col::AhrefsRank, "ahrefs_rank", Int, true, true),
+    c(Col::DomainRating, "domain_rating", Int, true, true),
+    c(Col::UrlFrom, "url_from", Str, true, true),
+    c(Col::UrlTo, "url_to", Str, true, true),
+    c(Col::LinksInternal, "links_internal", Int, true, true),
+    c(Col::LinksExternal, "links_external", Int, true, true),
+    c(Col::Encoding, "encoding", Str, true, true),
+    c(Col::HttpCode, "http_code", Int, true, true),
+    c(Col::Title, "title", Str, true, true),
+    c(Col::Origin, "origin", Str, true, true),
+    c(Col::FirstSeen, "first_seen", Time, true, true),
+    c(Col::LastVisited, "last_visited", Time, true, true),
+    c(Col::PrevVisited, "prev_visited", Time, true, true),
+    c(Col::Original, "original", Bool, true, true),
+    c(Col::LinkType, "link_type", Str, true, true),
+    c(Col::Redirect, "redirect", Int, true, true),
+    c(Col::Nofollow, "nofollow", Bool, true, true),
+    c(Col::Alt, "alt", Str, true, true),
+    c(Col::Anchor, "anchor", Str, true, true),
+    c(Col::TextPre, "text_pre", Str, true, true),
+    c(Col::TextPost, "text_post", Str, true, true),
+];
+
+/// `backlinks_new_lost_counters` (seed 000).
+pub const COUNTERS: &[Column] = &[
+    c(Col::Date, "date", Date, true, true),
+    c(Col::Type, "type", Str, true, false),
+    c(Col::AhrefsRank, "ahrefs_rank", Int, true, false),
+    c(Col::DomainRating, "domain_rating", Int, true, false),
+    c(Col::UrlFrom, "url_from", Str, true, false),
+    c(Col::UrlTo, "url_to", Str, true, true),
+    c(Col::LinksInternal, "links_internal", Int, true, false),
+    c(Col::LinksExternal, "links_external", Int, true, false),
+    c(Col::Encoding, "encoding", Str, true, false),
+    c(Col::HttpCode, "http_code", Int, true, false),
+    c(Col::Title, "title", Str, true, false),
+    c(Col::Origin, "origin", Str, true, false),
+    c(Col::FirstSeen, "first_seen", Time, true, false),
+    c(Col::LastVisited, "last_visited", Time, true, false),
+    c(Col::PrevVisited, "prev_visited", Time, true, false),
+    c(Col::Original, "original", Bool, true, false),
+    c(Col::LinkType, "link_type", Str, true, false),
+    c(Col::Redirect, "redirect", Int, true, false),
+    c(Col::Nofollow, "nofollow", Bool, true, false),
+    c(Col::Alt, "alt", Str, true, false),
+    c(Col::Anchor, "anchor", Str, true, false),
+    c(Col::TextPre, "text_pre", Str, true, false),
+    c(Col::TextPost, "text_post", Str, true, false),
+    c(Col::New, "new", Int, false, true),
+    c(Col::Lost, "lost", Int, false, true),
+    c(Col::NewTotal, "new_total", Int, false, true),
+    c(Col::LostTotal, "lost_total", Int, false, true),
+];
+
+/// `anchors` (seed 004).
+pub const ANCHORS: &[Column] = &[
+    c(Col::Anchor, "anchor", Str, true, true),
+    c(Col::Backlinks, "backlinks", Int, true, true),
+    c(Col::Refpages, "refpages", Int, true, true),
+    c(Col::Refdomain, "refdomain", Str, true, false),
+    c(Col::Refdomains, "refdomains", Int, false, true),
+    c(Col::FirstSeen, "first_seen", Time, true, true),
+    c(Col::LastVisited, "last_visited", Time, true, true),
+];
+
+/// A queryable table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Live backlinks.
+    Backlinks,
+    /// New and lost events.
+    NewLost,
+    /// New/lost counts per date.
+    Counters,
+    /// Anchor texts.
+    Anchors,
+}
+
+impl Table {
+    /// Every table.
+    pub const ALL: [Table; 4] = [
+        Table::Backlinks,
+        Table::NewLost,
+        Table::Counters,
+        Table::Anchors,
+    ];
+
+    /// API name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Backlinks => "backlinks",
+            Table::NewLost => "backlinks_new_lost",
+            Table::Counters => "backlinks_new_lost_counters",
+            Table::Anchors => "anchors",
+        }
+    }
+
+    /// Column catalogue.
+    pub fn columns(self) -> &'static [Column] {
+        match self {
+            Table::Backlinks => BACKLINKS,
+            Table::NewLost => NEW_LOST,
+            Table::Counters => COUNTERS,
+            Table::Anchors => ANCHORS,
+        }
+    }
+
+    /// Rows are groups (counters by date, anchors by text).
+    pub fn grouped(self) -> bool {
+        matches!(self, Table::Counters | Table::Anchors)
+    }
+
+    /// The column named `name` (lowercase).
+    pub fn find(self, name: &str) -> Option<&'static Column> {
+        self.columns().iter().find(|c| c.name == name)
+    }
+
+    /// Position of `col` in this table's rows (rows hold every column in catalogue order).
+    pub fn index(self, col: Col) -> Option<usize> {
+        self.columns().iter().position(|c| c.id == col)
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Table {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Table::ALL
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_new_lost, backlinks_new_lost_counters or anchors)"))
+    }
+}

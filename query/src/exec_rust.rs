@@ -1,0 +1,449 @@
+//! The Rust executor: runs a plan over the store's typed scans. It serves the key-value
+//! engine (`sled:`, memory) and checks the SQL executor in differential tests.
+
+use crate::catalogue::{Col, ColType, Table};
+use crate::error::Result;
+use crate::filter::{matches, Cond};
+use crate::plan::Plan;
+use crate::value::Value;
+use crate::QueryResult;
+use linkdiff_store::model::url_host;
+use linkdiff_store::{
+    registrable_domain, EventKind, EventRecord, LinkId, LinkRecord, PageRecord, Store,
+};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
+
+/// Answer `plan` by scanning the store.
+pub fn run(store: &Store, plan: &Plan) -> Result<QueryResult> {
+    let mut ctx = Ctx::new(store);
+    let (rows, stats) = match plan.table {
+        Table::Backlinks => {
+            let items = store.backlinks(&plan.scope).map(|r| r.map_err(Into::into));
+            let build = |h: &(String, LinkId, LinkRecord), mask: Option<&HashSet<Col>>| {
+                ctx.backlink_row(&h.0, &h.1, &h.2, mask)
+            };
+            (flat(plan, items, build)?, None)
+        }
+        Table::NewLost => {
+            let items = store.events(&plan.scope).map(|r| r.map_err(Into::into));
+            let build = |ev: &EventRecord, mask: Option<&HashSet<Col>>| ctx.event_row(ev, mask);
+            (flat(plan, items, build)?, None)
+        }
+        Table::Counters => (counters(plan, &mut ctx)?, None),
+        Table::Anchors => anchors(plan, &mut ctx)?,
+    };
+    Ok(QueryResult {
+        table: plan.table,
+        columns: plan.select.clone(),
+        rows,
+        stats,
+    })
+}
+
+/// Cells of `table`'s row, in catalogue order, from a value per column.
+fn row_of(table: Table, mut cell: impl FnMut(Col) -> Value) -> Vec<Value> {
+    table.columns().iter().map(|c| cell(c.id)).collect()
+}
+
+fn at(table: Table, row: &[Value], col: Col) -> &Value {
+    &row[table.index(col).expect("column of this table")]
+}
+
+fn project(plan: &Plan, row: &[Value]) -> Vec<Value> {
+    plan.select
+        .iter()
+        .map(|c| at(plan.table, row, c.id).clone())
+        .collect()
+}
+
+/// Non-grouped tables: stream items in key order, build only the columns the filters and the
+/// order need, filter, and either stop at offset+limit (no `order_by`) or sort everything; then
+/// build the full rows of the page returned (late materialisation).
+fn flat<H>(
+    plan: &Plan,
+    items: impl Iterator<Item = Result<H>>,
+    mut build: impl FnMut(&H, Option<&HashSet<Col>>) -> Result<Vec<Value>>,
+) -> Result<Vec<Vec<Value>>> {
+    let mask: HashSet<Col> = plan
+        .where_
+        .iter()
+        .chain(&plan.having)
+        .map(|c| c.col.id)
+        .chain(plan.order.iter().map(|o| o.0.id))
+        .collect();
+    let mut kept: Vec<(H, Vec<Value>)> = Vec::new();
+    let need = plan.offset.saturating_add(plan.limit);
+    for h in items {
+        let h = h?;
+        let row = build(&h, Some(&mask))?;
+        if !matches(&plan.where_, plan.table, &row, |_| true)
+            || !matches(&plan.having, plan.table, &row, |_| true)
+        {
+            continue;
+        }
+        kept.push((h, row));
+        if plan.order.is_empty() && kept.len() >= need {
+            break;
+        }
+    }
+    sort_rows(plan, &mut kept, |k| &k.1);
+    kept.into_iter()
+        .skip(plan.offset)
+        .take(plan.limit)
+        .map(|(h, _)| Ok(project(plan, &build(&h, None)?)))
+        .collect()
+}
+
+/// Stable sort by `order_by`: ties keep key order, so results are deterministic.
+fn sort_rows<T>(plan: &Plan, rows: &mut [T], row: impl Fn(&T) -> &Vec<Value>) {
+    if plan.order.is_empty() {
+        return;
+    }
+    rows.sort_by(|a, b| {
+        let (a, b) = (row(a), row(b));
+        for &(c, desc) in &plan.order {
+            let o = at(plan.table, a, c.id).order(at(plan.table, b, c.id));
+            let o = if desc { o.reverse() } else { o };
+            if o != std::cmp::Ordering::Equal {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+}
+
+fn finish(plan: &Plan, mut rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
+    sort_rows(plan, &mut rows, |r| r);
+    rows.into_iter()
+        .skip(plan.offset)
+        .take(plan.limit)
+        .map(|row| project(plan, &row))
+        .collect()
+}
+
+/// Caches of referring pages, their link sets, target statuses and domain ranks during one
+/// query (bounded: cleared when large).
+struct Ctx<'a> {
+    store: &'a Store,
+    pages: HashMap<String, Option<Rc<PageRecord>>>,
+    domains: HashMap<String, (i64, i64)>,
+    links: HashMap<String, Rc<HashMap<LinkId, LinkRecord>>>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(store: &'a Store) -> Self {
+        Ctx {
+            store,
+            pages: HashMap::new(),
+            domains: HashMap::new(),
+            links: HashMap::new(),
+        }
+    }
+
+    /// The record of one link of `from` (default if missing).
+    fn link(&mut self, from: &str, id: &LinkId) -> Result<LinkRecord> {
+        if !self.links.contains_key(from) {
+            if self.links.len() > 20_000 {
+                self.links.clear();
+            }
+            let set: HashMap<LinkId, LinkRecord> =
+                self.store.forward_links(from)?.into_iter().collect();
+            self.links.insert(from.to_string(), Rc::new(set));
+        }
+        Ok(self.links[from].get(id).cloned().unwrap_or_default())
+    }
+
+    fn page(&mut self, url: &str) -> Result<Option<Rc<PageRecord>>> {
+        if let Some(p) = self.pages.get(url) {
+            return Ok(p.clone());
+        }
+        if self.pages.len() > 100_000 {
+            self.pages.clear();
+        }
+        let p = self.store.page(url)?.map(Rc::new);
+        self.pages.insert(url.to_string(), p.clone());
+        Ok(p)
+    }
+
+    /// (domain_rating, ahrefs_top) of the registrable domain of `url`.
+    fn domain(&mut self, url: &str) -> Result<(i64, i64)> {
+        let d = registrable_domain(url_host(url)).to_string();
+        if let Some(v) = self.domains.get(&d) {
+            return Ok(*v);
+        }
+        let v = self
+            .store
+            .domain(&d)?
+            .map(|r| (r.domain_rating as i64, r.ahrefs_top as i64))
+            .unwrap_or((0, 0));
+        self.domains.insert(d, v);
+        Ok(v)
+    }
+
+    /// A `backlinks` row; with a mask, columns not in it that cost a read or a copy are left
+    /// empty.
+    fn backlink_row(
+        &mut self,
+        from: &str,
+        id: &LinkId,
+        link: &LinkRecord,
+        mask: Option<&HashSet<Col>>,
+    ) -> Result<Vec<Value>> {
+        let want = |c: Col| mask.is_none_or(|m| m.contains(&c));
+        let http_code = if want(Col::HttpCode) {
+            self.page(&id.url_to)?
+                .map(|p| p.last_status as i64)
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        let (dr, top) = if want(Col::DomainRating) || want(Col::AhrefsTop) {
+            self.domain(from)?
+        } else {
+            (0, 0)
+        };
+        let page = self.page(from)?.unwrap_or_default();
+        let (last, prev) = link.visits(&page);
+        let s = |c: Col, v: &str| {
+            if want(c) {
+                Value::Str(v.to_string())
+            } else {
+                Value::Int(0)
+            }
+        };
+        Ok(row_of(Table::Backlinks, |c| match c {
+            Col::UrlFrom => s(c, from),
+            Col::UrlTo => s(c, &id.url_to),
+            Col::AhrefsRank => Value::Int(page.url_rating as i64),
+            Col::DomainRating => Value::Int(dr),
+            Col::AhrefsTop => Value::Int(top),
+            Col::IpFrom => s(c, &page.ip),
+            Col::LinksInternal => Value::Int(page.links_internal as i64),
+            Col::LinksExternal => Value::Int(page.links_external as i64),
+            Col::PageSize => Value::Int(page.page_size as i64),
+            Col::Encoding => s(c, &page.encoding),
+            Col::Language => s(c, &page.language),
+            Col::Title => s(c, &page.title),
+            Col::FirstSeen => Value::Time(Some(link.first_seen)),
+            Col::LastVisited => Value::Time(Some(last)),
+            Col::PrevVisited => Value::Time(prev),
+            Col::Original => Value::Bool(link.original),
+            Col::LinkType => s(c, id.link_type.as_str()),
+            Col::Redirect => Value::Int(link.redirect as i64),
+            Col::Nofollow => Value::Bool(link.nofollow),
+            Col::Alt => s(c, &link.alt),
+            Col::Anchor => s(c, &id.anchor),
+            Col::TextPre => s(c, &link.text_pre),
+            Col::TextPost => s(c, &link.text_post),
+            Col::HttpCode => Value::Int(http_code),
+            Col::UrlFromFirstSeen => Value::Time(page.first_ok_visit),
+            _ => Value::Int(0),
+        }))
+    }
+
+    /// A `backlinks_new_lost` row; with a mask, the link record is read only if needed.
+    fn event_row(&mut self, ev: &EventRecord, mask: Option<&HashSet<Col>>) -> Result<Vec<Value>> {
+        let want = |c: Col| mask.is_none_or(|m| m.contains(&c));
+        let page = self.page(&ev.url_from)?.unwrap_or_default();
+        let (dr, _) = self.domain(&ev.url_from)?;
+        const FROM_LINK: [Col; 9] = [
+            Col::FirstSeen,
+            Col::LastVisited,
+            Col::PrevVisited,
+            Col::Original,
+            Col::Redirect,
+            Col::Nofollow,
+            Col::Alt,
+            Col::TextPre,
+            Col::TextPost,
+        ];
+        let l = &if FROM_LINK.iter().any(|&c| want(c)) {
+            self.link(&ev.url_from, &ev.link_id())?
+        } else {
+            LinkRecord::default()
+        };
+        let (last, prev) = l.visits(&page);
+        Ok(row_of(Table::NewLost, |c| match c {
+            Col::Date => Value::Date(crate::time::day(ev.time) * 86_400),
+            Col::Type => Value::Str(ev.kind.as_str().to_string()),
+            Col::AhrefsRank => Value::Int(page.url_rating as i64),
+            Col::DomainRating => Value::Int(dr),
+            Col::UrlFrom => Value::Str(ev.url_from.clone()),
+            Col::UrlTo => Value::Str(ev.url_to.clone()),
+            Col::LinksInternal => Value::Int(ev.links_internal as i64),
+            Col::LinksExternal => Value::Int(ev.links_external as i64),
+            Col::Encoding => Value::Str(page.encoding.clone()),
+            Col::HttpCode => Value::Int(ev.http_code as i64),
+            Col::Title => Value::Str(page.title.clone()),
+            Col::Origin => Value::Str(ev.origin.as_str().to_string()),
+            Col::FirstSeen => Value::Time(Some(l.first_seen)),
+            Col::LastVisited => Value::Time(Some(last)),
+            Col::PrevVisited => Value::Time(prev),
+            Col::Original => Value::Bool(l.original),
+            Col::LinkType => Value::Str(ev.link_type.as_str().to_string()),
+            Col::Redirect => Value::Int(l.redirect as i64),
+            Col::Nofollow => Value::Bool(l.nofollow),
+            Col::Alt => Value::Str(l.alt.clone()),
+            Col::Anchor => Value::Str(ev.anchor.clone()),
+            Col::TextPre => Value::Str(l.text_pre.clone()),
+            Col::TextPost => Value::Str(l.text_post.clone()),
+            _ => Value::Int(0),
+        }))
+    }
+}
+
+/// A value of the right type for an unused column of a grouped row.
+fn blank(ty: ColType) -> Value {
+    match ty {
+        ColType::Int => Value::Int(0),
+        ColType::Bool => Value::Bool(false),
+        ColType::Time => Value::Time(None),
+        ColType::Date => Value::Date(0),
+        ColType::Str => Value::Str(String::new()),
+    }
+}
+
+/// `backlinks_new_lost_counters`: events grouped by date (and url_to when selected).
+fn counters(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<Vec<Vec<Value>>> {
+    let by_url = plan.counters_by_url();
+    // (day, url_to) → [new, lost, new_total, lost_total]
+    let mut groups: BTreeMap<(i64, String), [i64; 4]> = BTreeMap::new();
+    let store = ctx.store;
+    for r in store.events(&plan.scope) {
+        let ev = r?;
+        let day = crate::time::day(ev.time);
+        let key = (
+            day,
+            if by_url {
+                ev.url_to.clone()
+            } else {
+                String::new()
+            },
+        );
+        let passes = plan.where_.is_empty() || {
+            let row = ctx.event_row(&ev, None)?;
+            matches(&plan.where_, Table::NewLost, &row, |_| true)
+        };
+        let g = groups.entry(key).or_insert([0; 4]);
+        let k = if ev.kind == EventKind::New { 0 } else { 1 };
+        g[k + 2] += 1;
+        if passes {
+            g[k] += 1;
+        }
+    }
+    let t = Table::Counters;
+    let mut rows = Vec::new();
+    for ((day, url), [n, l, nt, lt]) in groups.into_iter().rev() {
+        let row = t
+            .columns()
+            .iter()
+            .map(|c| match c.id {
+                Col::Date => Value::Date(day * 86_400),
+                Col::UrlTo => Value::Str(url.clone()),
+                Col::New => Value::Int(n),
+                Col::Lost => Value::Int(l),
+                Col::NewTotal => Value::Int(nt),
+                Col::LostTotal => Value::Int(lt),
+                _ => blank(c.ty),
+            })
+            .collect::<Vec<_>>();
+        if matches(&plan.having, t, &row, |_| true) {
+            rows.push(row);
+        }
+    }
+    // Default order: newest date first, then url_to (BTreeMap reversed gives url_to desc;
+    // restore ascending within a date).
+    rows.sort_by(|a, b| {
+        at(t, b, Col::Date)
+            .order(at(t, a, Col::Date))
+            .then_with(|| at(t, a, Col::UrlTo).order(at(t, b, Col::UrlTo)))
+    });
+    Ok(finish(plan, rows))
+}
+
+/// Result rows, cells in catalogue order.
+type Rows = Vec<Vec<Value>>;
+
+/// `anchors` columns that `where` tests on each backlink; the others apply to the group.
+pub(crate) fn anchors_row_col(c: Col) -> bool {
+    matches!(
+        c,
+        Col::Anchor | Col::Refdomain | Col::FirstSeen | Col::LastVisited
+    )
+}
+
+/// `anchors`: backlinks of every link type grouped by anchor.
+fn anchors(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<(Rows, Option<(u64, u64)>)> {
+    #[derive(Default)]
+    struct G {
+        backlinks: i64,
+        refpages: HashSet<String>,
+        refdomains: HashSet<String>,
+        first: Option<i64>,
+        last: Option<i64>,
+    }
+    let t = Table::Anchors;
+    let row_where: Vec<Cond> = plan
+        .where_
+        .iter()
+        .filter(|c| anchors_row_col(c.col.id))
+        .cloned()
+        .collect();
+    let mut groups: BTreeMap<String, G> = BTreeMap::new();
+    let store = ctx.store;
+    for r in store.backlinks(&plan.scope) {
+        let (from, id, link) = r?;
+        let (last, _) = link.visits(&ctx.page(&from)?.unwrap_or_default());
+        let refdomain = registrable_domain(url_host(&from)).to_string();
+        let row = row_of(t, |c| match c {
+            Col::Anchor => Value::Str(id.anchor.clone()),
+            Col::Refdomain => Value::Str(refdomain.clone()),
+            Col::FirstSeen => Value::Time(Some(link.first_seen)),
+            Col::LastVisited => Value::Time(Some(last)),
+            _ => Value::Int(1),
+        });
+        if !matches(&row_where, t, &row, |_| true) {
+            continue;
+        }
+        let g = groups.entry(id.anchor.clone()).or_default();
+        g.backlinks += 1;
+        g.refpages.insert(from);
+        g.refdomains.insert(refdomain);
+        g.first = Some(g.first.map_or(link.first_seen, |f| f.min(link.first_seen)));
+        g.last = Some(g.last.map_or(last, |l| l.max(last)));
+    }
+    let mut rows = Vec::new();
+    let mut all_pages: HashSet<String> = HashSet::new();
+    let mut total_backlinks = 0u64;
+    for (anchor, g) in groups {
+        let row = row_of(t, |c| match c {
+            Col::Anchor => Value::Str(anchor.clone()),
+            Col::Backlinks => Value::Int(g.backlinks),
+            Col::Refpages => Value::Int(g.refpages.len() as i64),
+            Col::Refdomains => Value::Int(g.refdomains.len() as i64),
+            Col::FirstSeen => Value::Time(g.first),
+            Col::LastVisited => Value::Time(g.last),
+            _ => Value::Str(String::new()),
+        });
+        // Aggregate columns named in `where` are evaluated on the group.
+        if !matches(&plan.where_, t, &row, |c| !anchors_row_col(c))
+            || !matches(&plan.having, t, &row, |_| true)
+        {
+            continue;
+        }
+        total_backlinks += g.backlinks as u64;
+        all_pages.extend(g.refpages);
+        rows.push(row);
+    }
+    // Default order: most backlinks first, then anchor.
+    rows.sort_by(|a, b| {
+        at(t, b, Col::Backlinks)
+            .order(at(t, a, Col::Backlinks))
+            .then_with(|| at(t, a, Col::Anchor).order(at(t, b, Col::Anchor)))
+    });
+    Ok((
+        finish(plan, rows),
+        Some((total_backlinks, all_pages.len() as u64)),
+    ))
+}

@@ -1,0 +1,522 @@
+//! The SQL executor: compiles a plan into one SQL statement with bound parameters (values
+//! are never spliced into SQL text) and runs it on a read snapshot of the SQLite store.
+//! Filtering, grouping, `having`, ordering, counters, anchors and `stats` run in SQLite.
+
+use crate::catalogue::{Col, ColType, Column, Table};
+use crate::error::Result;
+use crate::exec_rust::anchors_row_col;
+use crate::filter::{Cond, Func, Lit, Op, Test};
+use crate::plan::Plan;
+use crate::value::Value;
+use crate::QueryResult;
+use linkdiff_store::rusqlite::types::Value as Sql;
+use linkdiff_store::rusqlite::{params_from_iter, Connection};
+use linkdiff_store::sql::schema::url_expr;
+use linkdiff_store::sql::urls::scope_condition;
+use linkdiff_store::sql::SqlStore;
+use linkdiff_store::TargetScope;
+
+/// A SQL statement under construction: text and its parameters in order.
+#[derive(Debug, Default, Clone)]
+pub struct Stmt {
+    /// SQL text with `?` placeholders.
+    pub sql: String,
+    /// Bound values, in placeholder order.
+    pub params: Vec<Sql>,
+}
+
+impl Stmt {
+    fn push(&mut self, s: &str) {
+        self.sql.push_str(s);
+    }
+    fn bind(&mut self, v: Sql) {
+        self.sql.push('?');
+        self.params.push(v);
+    }
+}
+
+const LINK_TYPE_NAME: &str = "CASE {} WHEN 0 THEN 'href' WHEN 1 THEN 'redirect' WHEN 2 THEN 'frame' WHEN 3 THEN 'form' WHEN 4 THEN 'canonical' WHEN 5 THEN 'rss' ELSE 'alternate' END";
+
+fn link_type(x: &str) -> String {
+    format!("({})", LINK_TYPE_NAME.replace("{}", x))
+}
+
+/// Visit dates of link record `b` on page `p` (see `LinkRecord::visits`): a live link was on
+/// every successful visit since `streak_start`; a dead one keeps its frozen dates.
+fn last_visited() -> &'static str {
+    "(CASE WHEN coalesce(b.live, 0) = 1 THEN coalesce(p.last_ok_visit, b.streak_start) ELSE coalesce(b.last_seen, 0) END)"
+}
+
+fn prev_visited() -> &'static str {
+    "(CASE WHEN coalesce(b.live, 0) = 1 THEN (CASE WHEN b.streak_start < coalesce(p.last_ok_visit, b.streak_start) THEN (CASE WHEN p.prev_ok_visit IS NULL THEN NULL ELSE max(p.prev_ok_visit, b.streak_start) END) ELSE b.before_streak END) ELSE b.prev_seen END)"
+}
+
+/// The SQL expression of a column of the row tables. Aliases: `h`/`u` target host and URL,
+/// `ph`/`pu` referring host and URL, `p` referring page, `d` its domain, `b` the link,
+/// `e` the event, `tp` the target's page.
+fn row_expr(table: Table, col: Col) -> String {
+    let events = table != Table::Backlinks && table != Table::Anchors;
+    let s = |x: &str| x.to_string();
+    match col {
+        Col::UrlFrom => url_expr("pu", "ph"),
+        Col::UrlTo => url_expr("u", "h"),
+        Col::AhrefsRank => s("coalesce(p.url_rating, 0)"),
+        Col::DomainRating => s("coalesce(d.domain_rating, 0)"),
+        Col::AhrefsTop => s("coalesce(d.ahrefs_top, 0)"),
+        Col::IpFrom => s("coalesce(p.ip, '')"),
+        Col::LinksInternal if events => s("e.links_internal"),
+        Col::LinksExternal if events => s("e.links_external"),
+        Col::LinksInternal => s("coalesce(p.links_internal, 0)"),
+        Col::LinksExternal => s("coalesce(p.links_external, 0)"),
+        Col::PageSize => s("coalesce(p.page_size, 0)"),
+        Col::Encoding => s("coalesce(p.encoding, '')"),
+        Col::Language => s("coalesce(p.language, '')"),
+        Col::Title => s("coalesce(p.title, '')"),
+        Col::FirstSeen => s("coalesce(b.first_seen, 0)"),
+        Col::LastVisited => s(last_visited()),
+        Col::PrevVisited => s(prev_visited()),
+        Col::Original => s("coalesce(b.original, 0)"),
+        Col::LinkType if events => link_type("e.link_type"),
+        Col::LinkType => link_type("b.link_type"),
+        Col::Redirect => s("coalesce(b.redirect, 0)"),
+        Col::Nofollow => s("coalesce(b.nofollow, 0)"),
+        Col::Alt => s("coalesce(b.alt, '')"),
+        Col::Anchor if events => s("e.anchor"),
+        Col::Anchor => s("b.anchor"),
+        Col::TextPre => s("coalesce(b.text_pre, '')"),
+        Col::TextPost => s("coalesce(b.text_post, '')"),
+        Col::HttpCode if events => s("e.http_code"),
+        Col::HttpCode => s("coalesce(tp.last_status, 0)"),
+        Col::UrlFromFirstSeen => s("p.first_ok_visit"),
+        Col::Date => s("(e.time - ((e.time % 86400) + 86400) % 86400)"),
+        Col::Type => s("(CASE e.kind WHEN 0 THEN 'new' ELSE 'lost' END)"),
+        Col::Origin => {
+            s("(CASE e.origin WHEN 0 THEN 'fresh' WHEN 1 THEN 'recrawl' ELSE 'drop' END)")
+        }
+        Col::Refdomain => s("ph.domain"),
+        Col::New | Col::Lost | Col::NewTotal | Col::LostTotal => s("0"),
+        Col::Backlinks | Col::Refpages | Col::Refdomains => s("1"),
+    }
+}
+
+/// Output alias of a column in grouped statements.
+fn alias(c: &Column) -> String {
+    format!("c_{}", c.name)
+}
+
+/// Append `x <cond>` for one filter term.
+fn cond_sql(st: &mut Stmt, x: &str, c: &Cond) {
+    match &c.test {
+        Test::Cmp(op, Lit::Time { t, day_only: true }) => {
+            let lo = t.div_euclid(86_400) * 86_400;
+            let hi = lo + 86_400;
+            let (a, b) = (Sql::Integer(lo), Sql::Integer(hi));
+            match op {
+                Op::Eq => {
+                    st.push(&format!("({x} >= "));
+                    st.bind(a);
+                    st.push(&format!(" AND {x} < "));
+                    st.bind(b);
+                    st.push(")");
+                }
+                Op::Ne => {
+                    st.push(&format!("({x} IS NULL OR {x} < "));
+                    st.bind(a);
+                    st.push(&format!(" OR {x} >= "));
+                    st.bind(b);
+                    st.push(")");
+                }
+                Op::Lt | Op::Ge => {
+                    st.push(&format!("{x} {} ", op.as_str()));
+                    st.bind(a);
+                }
+                Op::Le => {
+                    st.push(&format!("{x} < "));
+                    st.bind(b);
+                }
+                Op::Gt => {
+                    st.push(&format!("{x} >= "));
+                    st.bind(b);
+                }
+            }
+        }
+        Test::Cmp(op, lit) => {
+            let (v, collate) = match lit {
+                Lit::Int(i) => (Sql::Integer(*i), ""),
+                Lit::Bool(b) => (Sql::Integer(*b as i64), ""),
+                Lit::Time { t, .. } => (Sql::Integer(*t), ""),
+                Lit::Str(s) => (Sql::Text(s.clone()), " COLLATE NOCASE"),
+            };
+            let nullable = matches!(lit, Lit::Time { .. });
+            if nullable && *op == Op::Ne {
+                st.push(&format!("({x} IS NULL OR {x} <> "));
+                st.bind(v);
+                st.push(")");
+            } else {
+                st.push(&format!("{x} {} ", op.as_str()));
+                st.bind(v);
+                st.push(collate);
+            }
+        }
+        Test::Call(func, needle) => {
+            let f = match func {
+                Func::Substring => format!("instr(lower({x}), "),
+                Func::Subdomain => format!("ld_subdomain({x}, "),
+                Func::Word => format!("ld_word({x}, "),
+            };
+            st.push(&f);
+            st.bind(Sql::Text(needle.clone()));
+            st.push(if *func == Func::Substring {
+                ") > 0"
+            } else {
+                ")"
+            });
+        }
+    }
+}
+
+fn conds_sql<'a>(
+    st: &mut Stmt,
+    conds: impl IntoIterator<Item = &'a Cond>,
+    expr: impl Fn(&Cond) -> String,
+) {
+    for c in conds {
+        st.push(" AND ");
+        cond_sql(st, &expr(c), c);
+    }
+}
+
+fn order_sql(plan: &Plan, expr: impl Fn(&Column) -> String) -> String {
+    plan.order
+        .iter()
+        .map(|(c, desc)| {
+            let collate = if c.ty == ColType::Str {
+                " COLLATE NOCASE"
+            } else {
+                ""
+            };
+            format!("{}{collate}{}, ", expr(c), if *desc { " DESC" } else { "" })
+        })
+        .collect()
+}
+
+fn scope_sql(st: &mut Stmt, scope: &TargetScope) {
+    let (cond, params) = scope_condition(scope);
+    st.push(&cond);
+    st.params.extend(params);
+}
+
+const BACKLINK_FROM: &str = " FROM hosts h JOIN urls u ON u.host_id = h.id
+  JOIN backlinks b ON b.target = u.id
+  JOIN urls pu ON pu.id = b.page JOIN hosts ph ON ph.id = pu.host_id
+  LEFT JOIN pages p ON p.id = b.page
+  LEFT JOIN domains d ON d.name = ph.domain";
+
+const EVENT_FROM: &str = " FROM hosts h JOIN urls u ON u.host_id = h.id
+  JOIN events e ON e.target = u.id
+  JOIN urls pu ON pu.id = e.page JOIN hosts ph ON ph.id = pu.host_id
+  LEFT JOIN pages p ON p.id = e.page
+  LEFT JOIN domains d ON d.name = ph.domain
+  LEFT JOIN backlinks b ON b.target = e.target AND b.page = e.page
+    AND b.link_type = e.link_type AND b.anchor = e.anchor AND b.n = e.n";
+
+fn limit_sql(st: &mut Stmt, plan: &Plan) {
+    st.push(" LIMIT ");
+    st.bind(Sql::Integer(plan.limit as i64));
+    st.push(" OFFSET ");
+    st.bind(Sql::Integer(plan.offset.min(i64::MAX as usize) as i64));
+}
+
+/// The statement of a `backlinks` or `backlinks_new_lost` plan: one row per result, the
+/// selected columns in order.
+fn flat_stmt(plan: &Plan) -> Stmt {
+    let t = plan.table;
+    let uses = |c: Col| {
+        plan.select.iter().any(|s| s.id == c)
+            || plan
+                .where_
+                .iter()
+                .chain(&plan.having)
+                .any(|w| w.col.id == c)
+            || plan.order.iter().any(|o| o.0.id == c)
+    };
+    let mut st = Stmt::default();
+    let cols: Vec<String> = plan.select.iter().map(|c| row_expr(t, c.id)).collect();
+    st.push(&format!("SELECT {}", cols.join(", ")));
+    if t == Table::Backlinks {
+        st.push(BACKLINK_FROM);
+        if uses(Col::HttpCode) {
+            st.push(" LEFT JOIN pages tp ON tp.id = u.id");
+        }
+    } else {
+        st.push(EVENT_FROM);
+    }
+    st.push(" WHERE ");
+    scope_sql(&mut st, &plan.scope);
+    if t == Table::Backlinks {
+        st.push(" AND b.live = 1");
+    }
+    conds_sql(&mut st, plan.where_.iter().chain(&plan.having), |c| {
+        row_expr(t, c.col.id)
+    });
+    let from = url_expr("pu", "ph");
+    let keys = if t == Table::Backlinks {
+        format!("h.rhost, u.tail, {from}, b.link_type, b.anchor, b.n")
+    } else {
+        format!("h.rhost, u.tail, e.time, {from}, e.link_type, e.anchor, e.n, e.kind")
+    };
+    st.push(&format!(
+        " ORDER BY {}{keys}",
+        order_sql(plan, |c| row_expr(t, c.id))
+    ));
+    limit_sql(&mut st, plan);
+    st
+}
+
+/// Host-level scopes count from the `daily` table (O(hosts × days)) when nothing else is
+/// asked of the events.
+fn counters_from_daily(plan: &Plan) -> bool {
+    plan.where_.is_empty()
+        && !plan.counters_by_url()
+        && matches!(
+            plan.scope,
+            TargetScope::Domain(_) | TargetScope::Subdomains(_) | TargetScope::Host(_)
+        )
+}
+
+/// The statement of a `backlinks_new_lost_counters` plan. Columns: every catalogue column
+/// under its alias (unused ones constant), so `having`/`order_by` name aliases.
+fn counters_stmt(plan: &Plan) -> Stmt {
+    let t = Table::Counters;
+    let by_url = plan.counters_by_url();
+    let mut st = Stmt::default();
+    let daily = counters_from_daily(plan);
+    let url = if by_url {
+        url_expr("u", "h")
+    } else {
+        "''".into()
+    };
+    let (date, new, lost, new_total, lost_total) = if daily {
+        (
+            "dl.day * 86400".to_string(),
+            "sum(dl.new)".to_string(),
+            "sum(dl.lost)".to_string(),
+            "sum(dl.new)".to_string(),
+            "sum(dl.lost)".to_string(),
+        )
+    } else {
+        let mut w = Stmt::default();
+        conds_sql(&mut w, &plan.where_, |c| row_expr(Table::NewLost, c.col.id));
+        let pass = |kind: u8| format!("sum(CASE WHEN e.kind = {kind}{} THEN 1 ELSE 0 END)", w.sql);
+        // The `where` parameters are bound twice (new, then lost), before the scope's.
+        st.params.extend(w.params.iter().cloned());
+        st.params.extend(w.params);
+        (
+            row_expr(Table::NewLost, Col::Date),
+            pass(0),
+            pass(1),
+            "sum(e.kind = 0)".into(),
+            "sum(e.kind = 1)".into(),
+        )
+    };
+    let cols: Vec<String> = t
+        .columns()
+        .iter()
+        .map(|c| {
+            let x = match c.id {
+                Col::Date => date.clone(),
+                Col::UrlTo => url.clone(),
+                Col::New => new.clone(),
+                Col::Lost => lost.clone(),
+                Col::NewTotal => new_total.clone(),
+                Col::LostTotal => lost_total.clone(),
+                _ => match c.ty {
+                    ColType::Str => "''".into(),
+                    ColType::Time => "NULL".into(),
+                    _ => "0".into(),
+                },
+            };
+            format!("{x} AS {}", alias(c))
+        })
+        .collect();
+    // The parameters bound so far belong to this select list.
+    st.push(&format!("SELECT {}", cols.join(", ")));
+    if daily {
+        st.push(" FROM hosts h JOIN daily dl ON dl.host = h.id WHERE ");
+        scope_sql(&mut st, &plan.scope);
+        st.push(" GROUP BY dl.day");
+    } else {
+        st.push(EVENT_FROM);
+        st.push(" WHERE ");
+        scope_sql(&mut st, &plan.scope);
+        st.push(" GROUP BY c_date, c_url_to");
+    }
+    st.push(" HAVING 1");
+    conds_sql(&mut st, &plan.having, |c| alias(c.col));
+    st.push(&format!(
+        " ORDER BY {}c_date DESC, c_url_to COLLATE NOCASE, c_url_to DESC",
+        order_sql(plan, alias)
+    ));
+    limit_sql(&mut st, plan);
+    st
+}
+
+/// `anchors`: the grouping part shared by the rows and the `stats` statements.
+fn anchors_groups(plan: &Plan, select: &str) -> Stmt {
+    let t = Table::Anchors;
+    let mut st = Stmt::default();
+    st.push(select);
+    st.push(BACKLINK_FROM);
+    st.push(" WHERE ");
+    scope_sql(&mut st, &plan.scope);
+    st.push(" AND b.live = 1");
+    conds_sql(
+        &mut st,
+        plan.where_.iter().filter(|c| anchors_row_col(c.col.id)),
+        |c| row_expr(t, c.col.id),
+    );
+    st.push(" GROUP BY b.anchor HAVING 1");
+    conds_sql(
+        &mut st,
+        plan.where_
+            .iter()
+            .filter(|c| !anchors_row_col(c.col.id))
+            .chain(&plan.having),
+        |c| alias(c.col),
+    );
+    st
+}
+
+fn anchors_select() -> String {
+    let t = Table::Anchors;
+    let cols: Vec<String> = t
+        .columns()
+        .iter()
+        .map(|c| {
+            let x = match c.id {
+                Col::Anchor => "b.anchor".to_string(),
+                Col::Backlinks => "count(*)".into(),
+                Col::Refpages => "count(DISTINCT b.page)".into(),
+                Col::Refdomain => "''".into(),
+                Col::Refdomains => "count(DISTINCT ph.domain)".into(),
+                Col::FirstSeen => "min(b.first_seen)".into(),
+                Col::LastVisited => format!("max({})", last_visited()),
+                _ => "0".into(),
+            };
+            format!("{x} AS {}", alias(c))
+        })
+        .collect();
+    format!("SELECT {}", cols.join(", "))
+}
+
+fn anchors_stmt(plan: &Plan) -> Stmt {
+    let mut st = anchors_groups(plan, &anchors_select());
+    st.push(&format!(
+        " ORDER BY {}c_backlinks DESC, c_anchor COLLATE NOCASE, c_anchor",
+        order_sql(plan, alias)
+    ));
+    limit_sql(&mut st, plan);
+    st
+}
+
+/// `stats` of `anchors`: backlinks and distinct referring pages over every group that passes
+/// the filters (not only the page returned).
+fn anchors_stats_stmt(plan: &Plan) -> Stmt {
+    let t = Table::Anchors;
+    let groups = anchors_groups(plan, &anchors_select());
+    let mut st = Stmt {
+        sql: format!(
+            "WITH g AS ({}) SELECT (SELECT coalesce(sum(c_backlinks), 0) FROM g), (SELECT count(DISTINCT b.page){BACKLINK_FROM} WHERE ",
+            groups.sql
+        ),
+        params: groups.params,
+    };
+    scope_sql(&mut st, &plan.scope);
+    st.push(" AND b.live = 1");
+    conds_sql(
+        &mut st,
+        plan.where_.iter().filter(|c| anchors_row_col(c.col.id)),
+        |c| row_expr(t, c.col.id),
+    );
+    st.push(" AND b.anchor IN (SELECT c_anchor FROM g))");
+    st
+}
+
+/// The SQL of `plan` (for `EXPLAIN` and tests).
+pub fn compile(plan: &Plan) -> Stmt {
+    match plan.table {
+        Table::Backlinks | Table::NewLost => flat_stmt(plan),
+        Table::Counters => counters_stmt(plan),
+        Table::Anchors => anchors_stmt(plan),
+    }
+}
+
+fn cell(ty: ColType, v: Sql) -> Value {
+    let int = |v: &Sql| match v {
+        Sql::Integer(i) => Some(*i),
+        Sql::Real(f) => Some(*f as i64),
+        _ => None,
+    };
+    match ty {
+        ColType::Int => Value::Int(int(&v).unwrap_or(0)),
+        ColType::Bool => Value::Bool(int(&v).unwrap_or(0) != 0),
+        ColType::Time => Value::Time(int(&v)),
+        ColType::Date => Value::Date(int(&v).unwrap_or(0)),
+        ColType::Str => Value::Str(match v {
+            Sql::Text(s) => s,
+            Sql::Null => String::new(),
+            other => format!("{other:?}"),
+        }),
+    }
+}
+
+fn rows(conn: &Connection, st: &Stmt, cols: &[&'static Column]) -> Result<Vec<Vec<Value>>> {
+    let mut stmt = conn.prepare_cached(&st.sql)?;
+    let n = stmt.column_count();
+    let mut out = Vec::new();
+    let mut it = stmt.query(params_from_iter(st.params.iter()))?;
+    while let Some(r) = it.next()? {
+        let mut row = Vec::with_capacity(n);
+        for (i, c) in cols.iter().enumerate() {
+            row.push(cell(c.ty, r.get::<_, Sql>(i)?));
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// Answer `plan` on the SQLite store, in one read snapshot.
+pub fn run(store: &SqlStore, plan: &Plan) -> Result<QueryResult> {
+    store.read(|conn| {
+        let st = compile(plan);
+        let grouped = plan.table.grouped();
+        let all: Vec<&'static Column> = plan.table.columns().iter().collect();
+        let got = rows(conn, &st, if grouped { &all } else { &plan.select })?;
+        let project = |row: Vec<Value>| -> Vec<Value> {
+            if !grouped {
+                return row;
+            }
+            plan.select
+                .iter()
+                .map(|c| row[plan.table.index(c.id).expect("own column")].clone())
+                .collect()
+        };
+        let stats = if plan.table == Table::Anchors {
+            let s = anchors_stats_stmt(plan);
+            let (b, p): (i64, i64) = conn
+                .prepare_cached(&s.sql)?
+                .query_row(params_from_iter(s.params.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            Some((b as u64, p as u64))
+        } else {
+            None
+        };
+        Ok(QueryResult {
+            table: plan.table,
+            columns: plan.select.clone(),
+            rows: got.into_iter().map(project).collect(),
+            stats,
+        })
+    })
+}

@@ -1,0 +1,72 @@
+//! The Ahrefs v2 query language over a linkdiff index (SPEC §6): the column catalogue with
+//! typed column ids, the `where`/`having` parser, the logical [`Plan`], and two executors —
+//! SQL for the SQLite store ([`exec_sql`]: filtering, grouping, ordering and counting run in
+//! the database) and Rust for the key-value store ([`exec_rust`]). Each checks the other in
+//! differential tests. Wire formats (JSON/XML/PHP roots, row costs) belong to the binary.
+
+#![deny(missing_docs)]
+
+pub mod catalogue;
+mod error;
+pub mod exec_rust;
+pub mod exec_sql;
+pub mod filter;
+pub mod plan;
+pub mod time;
+pub mod value;
+
+#[cfg(test)]
+mod tests;
+
+pub use catalogue::{Col, ColType, Column, Table};
+pub use error::{QueryError, Result};
+pub use plan::{plan, scope, Mode, Plan, QueryParams, MAX_LIMIT};
+pub use value::Value;
+
+use linkdiff_store::Store;
+
+/// A query's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    /// The table.
+    pub table: Table,
+    /// Selected columns, in output order.
+    pub columns: Vec<&'static Column>,
+    /// Rows, cells in `columns` order.
+    pub rows: Vec<Vec<Value>>,
+    /// For `anchors`: (backlinks, refpages) over all groups passing the filters.
+    pub stats: Option<(u64, u64)>,
+}
+
+/// Which executor answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Executor {
+    /// SQL on the SQLite store (the default there).
+    Sql,
+    /// Rust over the store's typed scans (the key-value store; any store in tests).
+    Rust,
+}
+
+/// Answer a query with the store's own executor.
+pub fn run(store: &Store, table: Table, p: &QueryParams) -> Result<QueryResult> {
+    let exec = if store.sql().is_some() {
+        Executor::Sql
+    } else {
+        Executor::Rust
+    };
+    run_with(store, table, p, exec)
+}
+
+/// Answer a query with a chosen executor (`Sql` needs the SQLite store).
+pub fn run_with(
+    store: &Store,
+    table: Table,
+    p: &QueryParams,
+    exec: Executor,
+) -> Result<QueryResult> {
+    let plan = plan(table, p)?;
+    match (exec, store.sql()) {
+        (Executor::Sql, Some(sql)) => exec_sql::run(sql, &plan),
+        _ => exec_rust::run(store, &plan),
+    }
+}
