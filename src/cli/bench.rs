@@ -39,7 +39,8 @@ pub struct ExtractBench {
 /// Arguments of `bench index`.
 #[derive(Debug, Args)]
 pub struct IndexBench {
-    /// Database directory (must not exist; kept for `bench query --db`).
+    /// Index to create (must not exist; kept for `bench query --db`): a SQLite file, or
+    /// `sled:DIR`.
     #[arg(long)]
     db: PathBuf,
     /// Referring pages.
@@ -239,7 +240,10 @@ fn visit(p: usize, links: Vec<Link>, run: u64, time: i64) -> Visit {
 }
 
 fn bench_index(a: IndexBench) -> anyhow::Result<()> {
-    if a.db.exists() {
+    let path = match linkdiff_store::Location::parse(&a.db) {
+        linkdiff_store::Location::Sqlite(p) | linkdiff_store::Location::Sled(p) => p,
+    };
+    if path.exists() {
         anyhow::bail!(super::UsageError(format!(
             "{} exists; give a new path",
             a.db.display()
@@ -287,6 +291,7 @@ fn bench_index(a: IndexBench) -> anyhow::Result<()> {
     let s = store.stats()?;
     let mut raw: std::collections::BTreeMap<char, (u64, u64, u64)> = Default::default();
     let kv_pairs = store.kv_backend().map(|kv| kv.scan_from(&[]));
+    let kv = kv_pairs.is_some();
     for r in kv_pairs.into_iter().flatten() {
         let (k, v) = r?;
         let e = raw.entry(k[0] as char).or_default();
@@ -299,23 +304,38 @@ fn bench_index(a: IndexBench) -> anyhow::Result<()> {
         .iter()
         .map(|(t, (n, k, v))| format!("{t}: {n} keys, {:.0} MB", (k + v) as f64 / 1e6))
         .collect();
-    crate::outln!(
-        "raw data: {:.0} MB = {:.0} bytes per link before sled's overhead ({})",
-        total as f64 / 1e6,
-        total as f64 / s.links.max(1) as f64,
-        parts.join("; ")
-    );
+    if kv {
+        crate::outln!(
+            "raw data: {:.0} MB = {:.0} bytes per link before sled's overhead ({})",
+            total as f64 / 1e6,
+            total as f64 / s.links.max(1) as f64,
+            parts.join("; ")
+        );
+    }
+    if let Some(sql) = store.sql() {
+        sql.checkpoint()?;
+        let sizes = sql.table_sizes()?;
+        let parts: Vec<String> = sizes
+            .iter()
+            .filter(|(_, b)| *b > 100_000)
+            .map(|(n, b)| format!("{n} {:.0} B/link", *b as f64 / s.links.max(1) as f64))
+            .collect();
+        crate::outln!("sqlite tables and indexes: {}", parts.join(", "));
+    }
     drop(ix);
     drop(store);
-    let on_disk = dir_size(&a.db)?;
+    let on_disk = if path.is_dir() {
+        dir_size(&path)?
+    } else {
+        std::fs::metadata(&path)?.len()
+    };
     crate::outln!(
-        "disk: {} bytes for {} link records ({} live), {} events: {:.0} bytes per stored link (all trees; sled size_on_disk says {})",
+        "disk: {} bytes for {} link records ({} live), {} events: {:.0} bytes per stored link",
         on_disk,
         s.links,
         s.links,
         s.events,
         on_disk as f64 / s.links.max(1) as f64,
-        s.size_bytes
     );
     Ok(())
 }

@@ -59,6 +59,8 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(query::TokenCmd),
+    /// Copy an index into a new one (e.g. a sled index into SQLite).
+    Migrate(MigrateArgs),
     /// Hot-path benchmarks (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -92,7 +94,48 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BulkNewLost(a) => query::bulk(a),
         Command::Serve(a) => query::serve(a),
         Command::Token(c) => query::token(c),
+        Command::Migrate(a) => migrate(a),
     }
+}
+
+/// Arguments of `migrate`.
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// The index to copy: `sled:DIR` (the original store) or a SQLite file.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The new index (must not exist): a SQLite file, or `sled:DIR`.
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+fn migrate(a: MigrateArgs) -> anyhow::Result<()> {
+    let to_path = match linkdiff_store::Location::parse(&a.to) {
+        linkdiff_store::Location::Sqlite(p) | linkdiff_store::Location::Sled(p) => p,
+    };
+    if to_path.exists() {
+        anyhow::bail!(UsageError(format!(
+            "{} exists; migrate into a new path so nothing is overwritten",
+            to_path.display()
+        )));
+    }
+    let from = open_store(&a.from)?;
+    let to = open_store(&a.to)?;
+    let t0 = std::time::Instant::now();
+    let s = linkdiff_store::migrate::copy(&from, &to)
+        .with_context(|| format!("copying {} into {} failed", a.from.display(), a.to.display()))?;
+    crate::outln!(
+        "copied {} pages, {} links, {} events, {} runs and {} tokens from {} to {} in {:.1} s",
+        s.pages,
+        s.links,
+        s.events,
+        s.runs,
+        s.tokens,
+        a.from.display(),
+        a.to.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Open (or create) the store at `path` with a clear error.

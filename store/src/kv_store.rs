@@ -140,6 +140,20 @@ impl KvStore {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
+    /// Every meta value, by name.
+    pub fn meta_values(&self) -> Result<Vec<(String, String)>> {
+        self.kv
+            .scan_prefix(&[keys::META])
+            .map(|r| {
+                let (k, v) = r?;
+                Ok((
+                    String::from_utf8_lossy(&k[1..]).into_owned(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                ))
+            })
+            .collect()
+    }
+
     /// The page record of `url`.
     pub fn page(&self, url: &str) -> Result<Option<PageRecord>> {
         self.get(&keys::page(url))

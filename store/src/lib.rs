@@ -15,6 +15,7 @@ mod error;
 pub mod keys;
 mod kv;
 mod kv_store;
+pub mod migrate;
 mod mem_backend;
 pub mod model;
 pub mod records;

@@ -144,6 +144,14 @@ impl Store {
         }
     }
 
+    /// Every meta value, by name.
+    pub fn meta_values(&self) -> Result<Vec<(String, String)>> {
+        match &*self.engine {
+            Engine::Kv(s) => s.meta_values(),
+            Engine::Sql(s) => s.meta_values(),
+        }
+    }
+
     /// The page record of `url`.
     pub fn page(&self, url: &str) -> Result<Option<PageRecord>> {
         match &*self.engine {

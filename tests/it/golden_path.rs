@@ -8,16 +8,6 @@ use serde_json::Value as J;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 
-/// Kills the child process when the test ends, passing or not.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn cli_json(db: &str, args: &[&str]) -> J {
     let mut all = vec!["query"];
     all.extend_from_slice(args);

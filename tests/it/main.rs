@@ -5,4 +5,5 @@ mod crawl_e2e;
 mod crawler;
 mod dataforseo;
 mod golden_path;
+mod store_v2;
 mod support;

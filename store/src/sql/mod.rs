@@ -306,6 +306,24 @@ impl SqlStore {
         Ok(CrawlLock { _file: f })
     }
 
+    /// Fold the write-ahead log into the database file (benchmarks measure the file alone).
+    pub fn checkpoint(&self) -> Result<()> {
+        let wr = self.writer();
+        wr.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Bytes of each table and index in the file (SQLite's `dbstat`), largest first.
+    pub fn table_sizes(&self) -> Result<Vec<(String, u64)>> {
+        let wr = self.writer();
+        let mut st = wr.conn.prepare(
+            "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Bytes on disk: the database file and its write-ahead log.
     pub fn size_on_disk(&self) -> Result<u64> {
         let mut total = 0;

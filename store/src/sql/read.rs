@@ -175,6 +175,13 @@ impl SqlStore {
         })
     }
 
+    /// Every meta value, by name.
+    pub fn meta_values(&self) -> Result<Vec<(String, String)>> {
+        self.all("SELECT name, value FROM meta ORDER BY name", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+    }
+
     /// The page record of `url`.
     pub fn page(&self, url: &str) -> Result<Option<PageRecord>> {
         let sql = format!("SELECT {PAGE_COLS} FROM pages WHERE url = ?");
