@@ -52,17 +52,17 @@ fn prev_visited() -> &'static str {
 }
 
 /// The SQL expression of a column of the row tables. Aliases: `h`/`u` target host and URL,
-/// `ph`/`pu` referring host and URL, `p` referring page, `d` its domain, `b` the link,
-/// `e` the event, `tp` the target's page.
+/// `p` the referring page (every referring page has a row), `ph` its host (with the domain's
+/// rating copied in), `b` the link, `e` the event, `tp` the target's page.
 fn row_expr(table: Table, col: Col) -> String {
     let events = table != Table::Backlinks && table != Table::Anchors;
     let s = |x: &str| x.to_string();
     match col {
-        Col::UrlFrom => url_expr("pu", "ph"),
+        Col::UrlFrom => s("p.url"),
         Col::UrlTo => url_expr("u", "h"),
         Col::AhrefsRank => s("coalesce(p.url_rating, 0)"),
-        Col::DomainRating => s("coalesce(d.domain_rating, 0)"),
-        Col::AhrefsTop => s("coalesce(d.ahrefs_top, 0)"),
+        Col::DomainRating => s("ph.domain_rating"),
+        Col::AhrefsTop => s("ph.ahrefs_top"),
         Col::IpFrom => s("coalesce(p.ip, '')"),
         Col::LinksInternal if events => s("e.links_internal"),
         Col::LinksExternal if events => s("e.links_external"),
@@ -206,19 +206,106 @@ fn scope_sql(st: &mut Stmt, scope: &TargetScope) {
     st.params.extend(params);
 }
 
-const BACKLINK_FROM: &str = " FROM hosts h JOIN urls u ON u.host_id = h.id
-  JOIN backlinks b ON b.target = u.id
-  JOIN urls pu ON pu.id = b.page JOIN hosts ph ON ph.id = pu.host_id
-  LEFT JOIN pages p ON p.id = b.page
-  LEFT JOIN domains d ON d.name = ph.domain";
+/// Which optional joins a statement needs.
+#[derive(Debug, Clone, Copy, Default)]
+struct Joins {
+    /// `ph`: the referring host (rating, ahrefs_top, refdomain).
+    ref_host: bool,
+    /// `b` for events: the link record (dates, attributes).
+    link: bool,
+    /// `tp`: the target's page (backlinks `http_code`).
+    target_page: bool,
+}
 
-const EVENT_FROM: &str = " FROM hosts h JOIN urls u ON u.host_id = h.id
-  JOIN events e ON e.target = u.id
-  JOIN urls pu ON pu.id = e.page JOIN hosts ph ON ph.id = pu.host_id
-  LEFT JOIN pages p ON p.id = e.page
-  LEFT JOIN domains d ON d.name = ph.domain
-  LEFT JOIN backlinks b ON b.target = e.target AND b.page = e.page
-    AND b.link_type = e.link_type AND b.anchor = e.anchor AND b.n = e.n";
+impl Joins {
+    fn of(table: Table, cols: impl IntoIterator<Item = Col>) -> Joins {
+        let mut j = Joins::default();
+        for c in cols {
+            match c {
+                Col::DomainRating | Col::AhrefsTop | Col::Refdomain => j.ref_host = true,
+                Col::HttpCode if table == Table::Backlinks => j.target_page = true,
+                Col::FirstSeen
+                | Col::LastVisited
+                | Col::PrevVisited
+                | Col::Original
+                | Col::Redirect
+                | Col::Nofollow
+                | Col::Alt
+                | Col::TextPre
+                | Col::TextPost => j.link = true,
+                _ => {}
+            }
+        }
+        j
+    }
+}
+
+/// `FROM` and joins of a row table over the target scope.
+fn from_sql(table: Table, j: Joins) -> String {
+    let mut f = String::from(" FROM hosts h JOIN urls u ON u.host_id = h.id");
+    if table == Table::Backlinks || table == Table::Anchors {
+        f.push_str(" JOIN backlinks b ON b.target = u.id JOIN pages p ON p.id = b.page");
+    } else {
+        f.push_str(" JOIN events e ON e.target = u.id JOIN pages p ON p.id = e.page");
+        if j.link {
+            f.push_str(
+                " LEFT JOIN backlinks b ON b.target = e.target AND b.page = e.page
+                  AND b.link_type = e.link_type AND b.anchor = e.anchor AND b.n = e.n",
+            );
+        }
+    }
+    if j.ref_host {
+        f.push_str(" JOIN hosts ph ON ph.id = p.host_id");
+    }
+    if j.target_page {
+        f.push_str(" LEFT JOIN pages tp ON tp.id = u.id");
+    }
+    f
+}
+
+/// The default (key) order of a row table: target key, then referring page, then link.
+fn key_order(table: Table) -> [&'static str; 8] {
+    if table == Table::Backlinks {
+        [
+            "h.rhost",
+            "u.tail",
+            "p.url",
+            "b.link_type",
+            "b.anchor",
+            "b.n",
+            "",
+            "",
+        ]
+    } else {
+        [
+            "h.rhost",
+            "u.tail",
+            "e.time",
+            "p.url",
+            "e.link_type",
+            "e.anchor",
+            "e.n",
+            "e.kind",
+        ]
+    }
+}
+
+/// The primary key of a result row (to join back after sorting).
+fn row_key(table: Table) -> &'static [&'static str] {
+    if table == Table::Backlinks {
+        &["b.target", "b.page", "b.link_type", "b.anchor", "b.n"]
+    } else {
+        &[
+            "e.target",
+            "e.time",
+            "e.page",
+            "e.link_type",
+            "e.anchor",
+            "e.n",
+            "e.kind",
+        ]
+    }
+}
 
 fn limit_sql(st: &mut Stmt, plan: &Plan) {
     st.push(" LIMIT ");
@@ -228,28 +315,44 @@ fn limit_sql(st: &mut Stmt, plan: &Plan) {
 }
 
 /// The statement of a `backlinks` or `backlinks_new_lost` plan: one row per result, the
-/// selected columns in order.
+/// selected columns in order. With `order_by`, rows are sorted on their keys and sort columns
+/// only, and the page returned is joined back for its columns (late materialisation).
 fn flat_stmt(plan: &Plan) -> Stmt {
     let t = plan.table;
-    let uses = |c: Col| {
-        plan.select.iter().any(|s| s.id == c)
-            || plan
-                .where_
-                .iter()
-                .chain(&plan.having)
-                .any(|w| w.col.id == c)
-            || plan.order.iter().any(|o| o.0.id == c)
-    };
+    let filter_cols = plan
+        .where_
+        .iter()
+        .chain(&plan.having)
+        .map(|w| w.col.id)
+        .chain(plan.order.iter().map(|o| o.0.id));
+    let inner_joins = Joins::of(t, filter_cols.clone());
+    let all_joins = Joins::of(t, filter_cols.chain(plan.select.iter().map(|c| c.id)));
+    let keys: Vec<&str> = key_order(t).into_iter().filter(|k| !k.is_empty()).collect();
+    let select: Vec<String> = plan.select.iter().map(|c| row_expr(t, c.id)).collect();
     let mut st = Stmt::default();
-    let cols: Vec<String> = plan.select.iter().map(|c| row_expr(t, c.id)).collect();
-    st.push(&format!("SELECT {}", cols.join(", ")));
-    if t == Table::Backlinks {
-        st.push(BACKLINK_FROM);
-        if uses(Col::HttpCode) {
-            st.push(" LEFT JOIN pages tp ON tp.id = u.id");
-        }
+    let late = !plan.order.is_empty();
+    if late {
+        let mut inner: Vec<String> = row_key(t)
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("{k} AS k{i}"))
+            .collect();
+        inner.extend(
+            plan.order
+                .iter()
+                .enumerate()
+                .map(|(i, (c, _))| format!("{} AS o{i}", row_expr(t, c.id))),
+        );
+        inner.extend(keys.iter().enumerate().map(|(i, k)| format!("{k} AS d{i}")));
+        st.push(&format!(
+            "SELECT {} FROM (SELECT {}",
+            select.join(", "),
+            inner.join(", ")
+        ));
+        st.push(&from_sql(t, inner_joins));
     } else {
-        st.push(EVENT_FROM);
+        st.push(&format!("SELECT {}", select.join(", ")));
+        st.push(&from_sql(t, all_joins));
     }
     st.push(" WHERE ");
     scope_sql(&mut st, &plan.scope);
@@ -259,17 +362,60 @@ fn flat_stmt(plan: &Plan) -> Stmt {
     conds_sql(&mut st, plan.where_.iter().chain(&plan.having), |c| {
         row_expr(t, c.col.id)
     });
-    let from = url_expr("pu", "ph");
-    let keys = if t == Table::Backlinks {
-        format!("h.rhost, u.tail, {from}, b.link_type, b.anchor, b.n")
-    } else {
-        format!("h.rhost, u.tail, e.time, {from}, e.link_type, e.anchor, e.n, e.kind")
-    };
     st.push(&format!(
-        " ORDER BY {}{keys}",
-        order_sql(plan, |c| row_expr(t, c.id))
+        " ORDER BY {}{}",
+        order_sql(plan, |c| row_expr(t, c.id)),
+        keys.join(", ")
     ));
     limit_sql(&mut st, plan);
+    if late {
+        let alias = if t == Table::Backlinks { "b" } else { "e" };
+        let table_name = if t == Table::Backlinks {
+            "backlinks"
+        } else {
+            "events"
+        };
+        let on: Vec<String> = row_key(t)
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("{k} = k.k{i}"))
+            .collect();
+        // Join back from the sorted keys: the row table first, then the rest as usual.
+        let rest = from_sql(t, all_joins);
+        let rest = rest
+            .replacen(
+                &format!(" JOIN {table_name} {alias} ON {alias}.target = u.id"),
+                "",
+                1,
+            )
+            .replacen(
+                " FROM hosts h JOIN urls u ON u.host_id = h.id",
+                &format!(
+                    ") k JOIN {table_name} {alias} ON {} JOIN urls u ON u.id = {alias}.target JOIN hosts h ON h.id = u.host_id",
+                    on.join(" AND ")
+                ),
+                1,
+            );
+        st.push(&rest);
+        let outer_order: Vec<String> = plan
+            .order
+            .iter()
+            .enumerate()
+            .map(|(i, (c, desc))| {
+                format!(
+                    "k.o{i}{}{}",
+                    if c.ty == ColType::Str {
+                        " COLLATE NOCASE"
+                    } else {
+                        ""
+                    },
+                    if *desc { " DESC" } else { "" }
+                )
+            })
+            .chain((0..keys.len()).map(|i| format!("k.d{i}")))
+            .collect();
+        st.push(&format!(" ORDER BY {}", outer_order.join(", ")));
+    }
     st
 }
 
@@ -346,7 +492,8 @@ fn counters_stmt(plan: &Plan) -> Stmt {
         scope_sql(&mut st, &plan.scope);
         st.push(" GROUP BY dl.day");
     } else {
-        st.push(EVENT_FROM);
+        let cols = plan.where_.iter().map(|c| c.col.id);
+        st.push(&from_sql(Table::NewLost, Joins::of(Table::NewLost, cols)));
         st.push(" WHERE ");
         scope_sql(&mut st, &plan.scope);
         st.push(" GROUP BY c_date, c_url_to");
@@ -366,7 +513,7 @@ fn anchors_groups(plan: &Plan, select: &str) -> Stmt {
     let t = Table::Anchors;
     let mut st = Stmt::default();
     st.push(select);
-    st.push(BACKLINK_FROM);
+    st.push(&from_sql(t, ANCHORS_JOINS));
     st.push(" WHERE ");
     scope_sql(&mut st, &plan.scope);
     st.push(" AND b.live = 1");
@@ -386,6 +533,13 @@ fn anchors_groups(plan: &Plan, select: &str) -> Stmt {
     );
     st
 }
+
+/// `anchors` reads the referring host (refdomains) and page (last visit) of each backlink.
+const ANCHORS_JOINS: Joins = Joins {
+    ref_host: true,
+    link: false,
+    target_page: false,
+};
 
 fn anchors_select() -> String {
     let t = Table::Anchors;
@@ -420,25 +574,35 @@ fn anchors_stmt(plan: &Plan) -> Stmt {
 }
 
 /// `stats` of `anchors`: backlinks and distinct referring pages over every group that passes
-/// the filters (not only the page returned).
+/// the filters (not only the page returned). Without filters that is every backlink in scope.
 fn anchors_stats_stmt(plan: &Plan) -> Stmt {
     let t = Table::Anchors;
-    let groups = anchors_groups(plan, &anchors_select());
-    let mut st = Stmt {
-        sql: format!(
-            "WITH g AS ({}) SELECT (SELECT coalesce(sum(c_backlinks), 0) FROM g), (SELECT count(DISTINCT b.page){BACKLINK_FROM} WHERE ",
-            groups.sql
-        ),
-        params: groups.params,
-    };
+    let filtered = !plan.where_.is_empty() || !plan.having.is_empty();
+    let mut st = Stmt::default();
+    if filtered {
+        let groups = anchors_groups(plan, &anchors_select());
+        st.push(&format!(
+            "WITH g AS ({}) SELECT (SELECT coalesce(sum(c_backlinks), 0) FROM g), (SELECT count(DISTINCT b.page){}",
+            groups.sql,
+            from_sql(t, ANCHORS_JOINS)
+        ));
+        st.params = groups.params;
+    } else {
+        st.push(
+            "SELECT count(*), count(DISTINCT b.page) FROM hosts h JOIN urls u ON u.host_id = h.id JOIN backlinks b ON b.target = u.id",
+        );
+    }
+    st.push(" WHERE ");
     scope_sql(&mut st, &plan.scope);
     st.push(" AND b.live = 1");
-    conds_sql(
-        &mut st,
-        plan.where_.iter().filter(|c| anchors_row_col(c.col.id)),
-        |c| row_expr(t, c.col.id),
-    );
-    st.push(" AND b.anchor IN (SELECT c_anchor FROM g))");
+    if filtered {
+        conds_sql(
+            &mut st,
+            plan.where_.iter().filter(|c| anchors_row_col(c.col.id)),
+            |c| row_expr(t, c.col.id),
+        );
+        st.push(" AND b.anchor IN (SELECT c_anchor FROM g))");
+    }
     st
 }
 

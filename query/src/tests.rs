@@ -414,3 +414,26 @@ fn bad_queries_get_one_clear_error() {
     assert!(run(&s, Table::Backlinks, &p).is_err());
     assert!(run(&s, Table::Backlinks, &params("", Mode::Domain)).is_err());
 }
+
+#[test]
+fn values_are_bound_never_spliced_into_sql() {
+    let s = index();
+    let evil = r#"x'); DROP TABLE backlinks; --"#;
+    let mut p = params("t.com", Mode::Domain);
+    p.where_ = Some(format!(
+        "anchor=\"{}\",substring(title,\"{evil}\")",
+        evil.replace('"', "\\\"")
+    ));
+    p.order_by = Some("title:desc".into());
+    let plan = plan(Table::Backlinks, &p).unwrap();
+    let st = exec_sql::compile(&plan);
+    assert!(!st.sql.contains("DROP"), "{}", st.sql);
+    assert!(st
+        .params
+        .iter()
+        .any(|v| format!("{v:?}").contains("DROP TABLE")));
+    assert!(run(&s, Table::Backlinks, &p).unwrap().rows.is_empty());
+    // The table is still there and answers.
+    let r = run(&s, Table::Backlinks, &params("t.com", Mode::Domain)).unwrap();
+    assert_eq!(r.rows.len(), 3);
+}

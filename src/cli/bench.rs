@@ -417,6 +417,38 @@ fn bench_query(a: QueryBench) -> anyhow::Result<()> {
             },
         ),
         (
+            "whole TLD (1M links): backlinks subdomains=bench order_by=domain_rating:desc",
+            Table::Backlinks,
+            QueryParams {
+                target: "bench".into(),
+                mode: Mode::Subdomains,
+                limit: 1000,
+                order_by: Some("domain_rating:desc".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "whole TLD: anchors subdomains=bench",
+            Table::Anchors,
+            QueryParams {
+                target: "bench".into(),
+                mode: Mode::Subdomains,
+                limit: 1000,
+                ..Default::default()
+            },
+        ),
+        (
+            "whole TLD: counters subdomains=bench",
+            Table::Counters,
+            QueryParams {
+                target: "bench".into(),
+                mode: Mode::Subdomains,
+                limit: 1000,
+                select: Some("date,new,lost,new_total,lost_total".into()),
+                ..Default::default()
+            },
+        ),
+        (
             "backlinks exact (one page, ~20 backlinks)",
             Table::Backlinks,
             QueryParams {
@@ -428,19 +460,35 @@ fn bench_query(a: QueryBench) -> anyhow::Result<()> {
         ),
     ];
     for (name, table, p) in cases {
-        let mut times = Vec::with_capacity(a.runs);
+        let runs = if name.starts_with("whole TLD") {
+            a.runs.min(5)
+        } else {
+            a.runs
+        };
+        let mut times = Vec::with_capacity(runs);
         let mut rows = 0;
-        for _ in 0..a.runs {
+        for _ in 0..runs {
             let t0 = Instant::now();
             rows = query::run(&store, table, &p)?.rows.len();
             times.push(t0.elapsed());
         }
         let (p50, p99) = percentiles(times);
-        crate::outln!(
-            "query {name}: {rows} rows, p50 {p50:.2} ms, p99 {p99:.2} ms ({} runs)",
-            a.runs
-        );
+        crate::outln!("query {name}: {rows} rows, p50 {p50:.2} ms, p99 {p99:.2} ms ({runs} runs)");
     }
+    // DataForSEO bulk new/lost with 1,000 targets: 999 registrable domains and big.bench.
+    let mut targets: Vec<String> = (0..999).map(|i| format!("t{}.bench", i * 50)).collect();
+    targets.push("big.bench".into());
+    let body = serde_json::json!([{ "targets": targets, "date_from": "2024-10-01" }]).to_string();
+    let today = 20_010 * 86_400;
+    let mut times = Vec::new();
+    for _ in 0..a.runs.min(10) {
+        let t0 = Instant::now();
+        let (status, _) = crate::api::dataforseo::answer(&store, body.as_bytes(), today);
+        anyhow::ensure!(status == 200, "DataForSEO answered {status}");
+        times.push(t0.elapsed());
+    }
+    let (p50, p99) = percentiles(times);
+    crate::outln!("dataforseo bulk new/lost, 1,000 targets: p50 {p50:.2} ms, p99 {p99:.2} ms");
     Ok(())
 }
 

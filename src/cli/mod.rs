@@ -122,8 +122,13 @@ fn migrate(a: MigrateArgs) -> anyhow::Result<()> {
     let from = open_store(&a.from)?;
     let to = open_store(&a.to)?;
     let t0 = std::time::Instant::now();
-    let s = linkdiff_store::migrate::copy(&from, &to)
-        .with_context(|| format!("copying {} into {} failed", a.from.display(), a.to.display()))?;
+    let s = linkdiff_store::migrate::copy(&from, &to).with_context(|| {
+        format!(
+            "copying {} into {} failed",
+            a.from.display(),
+            a.to.display()
+        )
+    })?;
     crate::outln!(
         "copied {} pages, {} links, {} events, {} runs and {} tokens from {} to {} in {:.1} s",
         s.pages,

@@ -126,8 +126,15 @@ async fn a_crawl_writes_while_other_processes_query_and_serve() {
     tokio::task::spawn_blocking(move || {
         let (_server, addr) = serve(&db);
         let mut crawl = spawn(&crawl_args(&db, port, &seeds, "2026-02-01", "12"));
-        let nl = ["backlinks_new_lost", "--target", "test", "--mode", "subdomains"];
-        let http_nl = "/?from=backlinks_new_lost&target=test&mode=subdomains&limit=5000000&output=json";
+        let nl = [
+            "backlinks_new_lost",
+            "--target",
+            "test",
+            "--mode",
+            "subdomains",
+        ];
+        let http_nl =
+            "/?from=backlinks_new_lost&target=test&mode=subdomains&limit=5000000&output=json";
         let mut snapshots: Vec<J> = Vec::new();
         let mut second_crawl_refused = false;
         let t0 = Instant::now();
@@ -141,7 +148,10 @@ async fn a_crawl_writes_while_other_processes_query_and_serve() {
             let (code, _, body) = get(addr, http_nl);
             assert_eq!(code, 200);
             let http: J = serde_json::from_str(&body).unwrap();
-            assert!(http.get("error").is_none(), "serve failed mid-crawl: {body}");
+            assert!(
+                http.get("error").is_none(),
+                "serve failed mid-crawl: {body}"
+            );
             snapshots.push(http);
             let status = bin(&["status", "--db", &db, "--output", "json"]);
             assert!(status.status.success(), "status failed mid-crawl");
@@ -175,26 +185,43 @@ async fn a_crawl_writes_while_other_processes_query_and_serve() {
                 partial += 1;
             }
         }
-        assert!(partial > 0, "no answer was taken mid-crawl ({} answers)", snapshots.len());
+        assert!(
+            partial > 0,
+            "no answer was taken mid-crawl ({} answers)",
+            snapshots.len()
+        );
 
         // Tokens managed while serve runs: it sees them at once and counts rows exactly.
-        let out = bin(&["token", "create", "--db", &db, "--name", "ci", "--rows", "3"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = bin(&[
+            "token", "create", "--db", &db, "--name", "ci", "--rows", "3",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let (_, _, body) = get(addr, "/?from=domain_rating&target=h001.test&output=json");
         assert!(body.contains("requires a token"), "{body}");
         let q = format!("/?from=domain_rating&target=h001.test&output=json&token={token}");
         let (_, head, body) = get(addr, &q);
         assert!(!body.contains("error"), "{body}");
-        assert!(head.contains("X-Rows-Left: 2") || head.contains("x-rows-left: 2"), "{head}");
+        assert!(
+            head.contains("X-Rows-Left: 2") || head.contains("x-rows-left: 2"),
+            "{head}"
+        );
         get(addr, &q);
         get(addr, &q);
         let (_, _, body) = get(addr, &q);
         assert!(body.contains("Row quota exhausted"), "{body}");
         // Revoked while serving: refused at once (another token keeps auth on).
-        let out = bin(&["token", "create", "--db", &db, "--name", "other", "--rows", "3"]);
+        let out = bin(&[
+            "token", "create", "--db", &db, "--name", "other", "--rows", "3",
+        ]);
         assert!(out.status.success());
-        assert!(bin(&["token", "revoke", "ci", "--db", &db]).status.success());
+        assert!(bin(&["token", "revoke", "ci", "--db", &db])
+            .status
+            .success());
         let (_, _, body) = get(addr, &q);
         assert!(body.contains("Invalid token"), "{body}");
     })
@@ -214,15 +241,40 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
     let shapes: [(&str, &[(&str, &str)]); 11] = [
         ("backlinks", &[]),
         ("backlinks", &[("order_by", "domain_rating:desc,anchor")]),
-        ("backlinks", &[("where", "nofollow=false,substring(anchor,\"a\")"), ("limit", "7"), ("offset", "2")]),
-        ("backlinks", &[("select", "url_from,url_to,http_code,prev_visited"), ("order_by", "prev_visited:desc,url_to")]),
+        (
+            "backlinks",
+            &[
+                ("where", "nofollow=false,substring(anchor,\"a\")"),
+                ("limit", "7"),
+                ("offset", "2"),
+            ],
+        ),
+        (
+            "backlinks",
+            &[
+                ("select", "url_from,url_to,http_code,prev_visited"),
+                ("order_by", "prev_visited:desc,url_to"),
+            ],
+        ),
         ("backlinks_new_lost", &[]),
-        ("backlinks_new_lost", &[("where", "type=\"lost\""), ("order_by", "url_from:desc")]),
+        (
+            "backlinks_new_lost",
+            &[("where", "type=\"lost\""), ("order_by", "url_from:desc")],
+        ),
         ("backlinks_new_lost_counters", &[]),
-        ("backlinks_new_lost_counters", &[("select", "date,new,lost,new_total,lost_total")]),
-        ("backlinks_new_lost_counters", &[("where", "nofollow=false"), ("having", "new>0")]),
+        (
+            "backlinks_new_lost_counters",
+            &[("select", "date,new,lost,new_total,lost_total")],
+        ),
+        (
+            "backlinks_new_lost_counters",
+            &[("where", "nofollow=false"), ("having", "new>0")],
+        ),
         ("anchors", &[]),
-        ("anchors", &[("having", "refpages>1"), ("order_by", "anchor")]),
+        (
+            "anchors",
+            &[("having", "refpages>1"), ("order_by", "anchor")],
+        ),
     ];
     for (target, mode) in &targets {
         for (from, extra) in shapes {
@@ -285,9 +337,12 @@ async fn sled_and_sqlite_answer_every_table_identically_and_migrate_keeps_it() {
     }
     assert!(nonempty > qs.len() / 2, "too many empty answers to compare");
     // DataForSEO counts agree too.
-    let body = br#"[{"targets":["h001.test","test","http://h002.test/"],"date_from":"2026-03-01"}]"#;
+    let body =
+        br#"[{"targets":["h001.test","test","http://h002.test/"],"date_from":"2026-03-01"}]"#;
     let today = day("2026-03-10");
-    let d = |s: &Store| linkdiff::api::dataforseo::answer(s, body, today).1["tasks"][0]["result"].clone();
+    let d = |s: &Store| {
+        linkdiff::api::dataforseo::answer(s, body, today).1["tasks"][0]["result"].clone()
+    };
     assert_eq!(d(&sled), d(&sqlite));
     assert_eq!(d(&sled), d(&migrated));
 }
@@ -312,7 +367,11 @@ async fn a_crawl_killed_again_and_again_ends_with_the_same_index() {
             web.set_epoch(epoch);
             let a = crawl_args(&full, port, &seeds, as_of, "15");
             let out = bin(&a.iter().map(String::as_str).collect::<Vec<_>>());
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let a = crawl_args(&killed, port, &seeds, as_of, "15");
             for wait_ms in [300, 450, 600] {
                 let mut child = spawn(&a);
@@ -332,7 +391,11 @@ async fn a_crawl_killed_again_and_again_ends_with_the_same_index() {
                 .is_some_and(|r| r.finished.is_none());
             if unfinished {
                 let out = bin(&a.iter().map(String::as_str).collect::<Vec<_>>());
-                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
         }
         assert!(kills >= 2, "the crawls ended before they could be killed");

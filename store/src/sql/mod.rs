@@ -317,9 +317,9 @@ impl SqlStore {
     /// Bytes of each table and index in the file (SQLite's `dbstat`), largest first.
     pub fn table_sizes(&self) -> Result<Vec<(String, u64)>> {
         let wr = self.writer();
-        let mut st = wr.conn.prepare(
-            "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC",
-        )?;
+        let mut st = wr
+            .conn
+            .prepare("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -14,16 +14,21 @@ pub const SQL_SCHEMA_VERSION: i64 = 3;
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Every table, index and view. Hosts are stored once, reversed (`com.example.www.`) so a
-/// host and its subdomains are one index range; URLs are `(host, tail, scheme)` with an
-/// integer id; backlinks and events are clustered by target URL id (`WITHOUT ROWID`).
+/// host and its subdomains are one index range, with their domain's rating copied in (so
+/// ordering by `domain_rating` needs no join); URLs are `(host, tail, scheme)` with an
+/// integer id; every referring page has a `pages` row (same id); backlinks and events are
+/// clustered by target URL id (`WITHOUT ROWID`).
 pub const DDL: &str = r#"
 CREATE TABLE meta(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE hosts(
   id INTEGER PRIMARY KEY,
   rhost TEXT NOT NULL UNIQUE,
   host TEXT NOT NULL,
-  domain TEXT NOT NULL
+  domain TEXT NOT NULL,
+  domain_rating INTEGER NOT NULL DEFAULT 0,
+  ahrefs_top INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX hosts_by_domain ON hosts(domain);
 CREATE TABLE urls(
   id INTEGER PRIMARY KEY,
   host_id INTEGER NOT NULL,

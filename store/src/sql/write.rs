@@ -7,6 +7,7 @@ use crate::records::{EventKind, LinkRecord, Origin};
 use crate::write::{encode, Write, WriteBatch};
 use crate::Result;
 use rusqlite::{params, OptionalExtension};
+use std::collections::HashSet;
 
 /// zstd level of link sets: fast enough to stay off the ingest profile, 3–6× smaller.
 const ZSTD_LEVEL: i32 = 3;
@@ -30,7 +31,9 @@ impl Writer {
                         let domain = registrable_domain(&p.host).to_string();
                         self.conn
                             .prepare_cached(
-                                "INSERT INTO hosts(rhost, host, domain) VALUES (?, ?, ?)",
+                                "INSERT INTO hosts(rhost, host, domain, domain_rating, ahrefs_top)
+                                 SELECT ?1, ?2, ?3, coalesce(d.domain_rating, 0), coalesce(d.ahrefs_top, 0)
+                                 FROM (SELECT 1) LEFT JOIN domains d ON d.name = ?3",
                             )?
                             .execute(params![p.rhost, p.host, domain])?;
                         self.conn.last_insert_rowid()
@@ -70,9 +73,32 @@ fn origin_code(o: Origin) -> i64 {
     }
 }
 
-fn put_backlink(w: &mut Writer, from: &str, id: &LinkId, r: &LinkRecord) -> Result<()> {
+/// The id of referring page `url`, with a `pages` row (an empty one if the batch does not
+/// write the page itself): queries read `url_from` and its host from `pages`.
+fn referring_page(w: &mut Writer, url: &str, batch_pages: &mut HashSet<i64>) -> Result<i64> {
+    let (id, host_id) = w.url_id(url)?;
+    if batch_pages.insert(id) {
+        w.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO pages(id, url, host_id, last_status, consecutive_failures,
+                   dropped, title, language, encoding, page_size, ip, links_internal,
+                   links_external, url_rating, depth, last_run)
+                 VALUES (?, ?, ?, 0, 0, 0, '', '', '', 0, '', 0, 0, 0, 0, 0)",
+            )?
+            .execute(params![id, url, host_id])?;
+    }
+    Ok(id)
+}
+
+fn put_backlink(
+    w: &mut Writer,
+    from: &str,
+    id: &LinkId,
+    r: &LinkRecord,
+    batch_pages: &mut HashSet<i64>,
+) -> Result<()> {
     let (target, _) = w.url_id(&id.url_to)?;
-    let (page, _) = w.url_id(from)?;
+    let page = referring_page(w, from, batch_pages)?;
     w.conn
         .prepare_cached(
             "INSERT OR REPLACE INTO backlinks(target, page, link_type, anchor, n, live, nofollow,
@@ -104,10 +130,13 @@ fn put_backlink(w: &mut Writer, from: &str, id: &LinkId, r: &LinkRecord) -> Resu
 
 /// Apply every write of `batch` with the writer's open transaction.
 pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
+    // Pages this batch has written or made sure of.
+    let mut pages: HashSet<i64> = HashSet::new();
     for op in batch.ops {
         match op {
             Write::Page(url, r) => {
                 let (id, host_id) = w.url_id(&url)?;
+                pages.insert(id);
                 w.conn
                     .prepare_cached(
                         "INSERT OR REPLACE INTO pages(id, url, host_id, first_visit, last_visit,
@@ -152,11 +181,11 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                     .execute(params![id, live, data])?;
             }
             Write::Backlink(from, id, r) | Write::Unlist(from, id, r) => {
-                put_backlink(w, &from, &id, &r)?
+                put_backlink(w, &from, &id, &r, &mut pages)?
             }
             Write::Event(ev) => {
                 let (target, host) = w.url_id(&ev.url_to)?;
-                let (page, _) = w.url_id(&ev.url_from)?;
+                let page = referring_page(w, &ev.url_from, &mut pages)?;
                 let kind = match ev.kind {
                     EventKind::New => 0,
                     EventKind::Lost => 1,
@@ -198,6 +227,11 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                          VALUES (?,?,?,?)",
                     )?
                     .execute(params![d, r.domain_rating, r.raw, r.ahrefs_top as i64])?;
+                w.conn
+                    .prepare_cached(
+                        "UPDATE hosts SET domain_rating = ?, ahrefs_top = ? WHERE domain = ?",
+                    )?
+                    .execute(params![r.domain_rating, r.ahrefs_top as i64, d])?;
             }
             Write::Frontier(url, e) => {
                 w.conn
