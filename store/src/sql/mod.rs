@@ -39,6 +39,8 @@ pub(crate) struct Writer {
     pending_since: Option<Instant>,
     hosts: HashMap<String, i64>,
     urls: HashMap<String, (i64, i64)>,
+    /// Reused zstd context for link sets.
+    pub(crate) zstd: zstd::bulk::Compressor<'static>,
 }
 
 impl Writer {
@@ -126,6 +128,8 @@ impl SqlStore {
             pending_since: None,
             hosts: HashMap::new(),
             urls: HashMap::new(),
+            zstd: zstd::bulk::Compressor::new(write::ZSTD_LEVEL)
+                .map_err(|e| StoreError::Backend(e.to_string()))?,
         }));
         spawn_committer(Arc::downgrade(&writer));
         Ok(SqlStore {
@@ -174,7 +178,8 @@ impl SqlStore {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Apply a batch inside the open transaction, all or nothing (a savepoint per batch).
+    /// Apply a batch inside the open transaction, all or nothing (a savepoint per batch;
+    /// measured: removing it changes ingest speed by less than noise).
     pub fn apply(&self, w: WriteBatch) -> Result<()> {
         if w.is_empty() {
             return Ok(());

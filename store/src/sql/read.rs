@@ -85,9 +85,30 @@ fn backlink_row(r: &Row, at: usize, url_to: String) -> rusqlite::Result<(LinkId,
 
 fn decode_links(data: &[u8]) -> Result<Vec<(LinkId, LinkRecord)>> {
     use bincode::Options;
-    let raw = zstd::stream::decode_all(data).map_err(|e| StoreError::Corruption {
+    thread_local! {
+        static DCTX: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let corrupt = |detail: String| StoreError::Corruption {
         key: "linksets".into(),
-        detail: e.to_string(),
+        detail,
+    };
+    let size = zstd::zstd_safe::get_frame_content_size(data)
+        .ok()
+        .flatten()
+        .ok_or_else(|| corrupt("link set without a content size".into()))?;
+    if size > 1 << 30 {
+        return Err(corrupt(format!("link set of {size} bytes")));
+    }
+    let raw = DCTX.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = Some(zstd::bulk::Decompressor::new().map_err(|e| corrupt(e.to_string()))?);
+        }
+        d.as_mut()
+            .expect("set above")
+            .decompress(data, size as usize)
+            .map_err(|e| corrupt(e.to_string()))
     })?;
     bincode::DefaultOptions::new()
         .deserialize(&raw)

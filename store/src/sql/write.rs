@@ -10,7 +10,7 @@ use rusqlite::{params, OptionalExtension};
 use std::collections::HashSet;
 
 /// zstd level of link sets: fast enough to stay off the ingest profile, 3–6× smaller.
-const ZSTD_LEVEL: i32 = 3;
+pub(super) const ZSTD_LEVEL: i32 = 3;
 
 impl Writer {
     /// The id of `url` in `urls` (and its host id), inserted when new.
@@ -172,7 +172,9 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
             Write::Links(url, links) => {
                 let (id, _) = w.url_id(&url)?;
                 let live = links.iter().filter(|(_, r)| r.live).count() as i64;
-                let data = zstd::bulk::compress(&encode(&links), ZSTD_LEVEL)
+                let data = w
+                    .zstd
+                    .compress(&encode(&links))
                     .map_err(|e| crate::StoreError::Backend(e.to_string()))?;
                 w.conn
                     .prepare_cached(
