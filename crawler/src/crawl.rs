@@ -822,13 +822,14 @@ async fn task(
         robots_url.set_query(None);
         let outcome = match fetcher.get_capped(&robots_url, MAX_ROBOTS_BYTES).await {
             Ok(f) => Some(f),
-            Err(e @ FetchError::Blocked(_)) => {
-                let error = Some((e.kind().to_string(), format!("refused {}: {e}", item.url)));
-                return TaskResult::Page {
+            Err(FetchError::Blocked(_)) => {
+                // The SSRF guard refused the host before any connection: there are no rules
+                // to honour. Every page of the host goes on to the same guard, which refuses
+                // and counts each one (the host's queue must not wait for rules forever).
+                return TaskResult::Robots {
                     host,
+                    rules: RobotsRules::AllowAll,
                     item,
-                    outcome: Outcome::Failed { http_code: 0 },
-                    error,
                 };
             }
             Err(_) => None,

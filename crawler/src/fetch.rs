@@ -138,7 +138,7 @@ impl Fetcher {
                 .map_err(|_| FetchError::Other("bad IP literal".into()))?;
             if !self.cfg.resolver.ip_allowed(ip) {
                 return Err(FetchError::Blocked(format!(
-                    "{ip} is a private or loopback address; use --allow-private or --resolve"
+                    "{ip} is a private or loopback address; use --allow-private (a --resolve rule maps host names, not addresses)"
                 )));
             }
         }

@@ -1,5 +1,9 @@
 //! DNS with `--resolve` overrides and the SSRF guard: private, loopback, link-local and
-//! unspecified addresses are refused unless named by `--resolve` or `--allow-private`.
+//! unspecified addresses are refused unless `--allow-private` is given. A `--resolve` rule
+//! trusts exactly its mapping (those host names to that address); it never makes the address
+//! itself fetchable, so a page on a resolved host cannot point the crawler at
+//! `http://127.0.0.1:PORT/` (in any notation: the URL parser turns decimal, hex and octal forms
+//! into the same IPv4 address, and IPv4-mapped IPv6 is checked as IPv4).
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::{IpAddr, SocketAddr};
@@ -91,9 +95,10 @@ impl GuardedResolver {
         self.rules.iter().find(|r| r.matches(host)).map(|r| r.addr)
     }
 
-    /// Whether an IP literal in a URL may be fetched.
+    /// Whether an IP literal in a URL may be fetched: public addresses always, private ones
+    /// only with `--allow-private` (a `--resolve` rule's address does not count).
     pub fn ip_allowed(&self, ip: IpAddr) -> bool {
-        self.allow_private || !is_private(ip) || self.rules.iter().any(|r| r.addr == ip)
+        self.allow_private || !is_private(ip)
     }
 }
 
@@ -140,6 +145,48 @@ mod tests {
         assert!(ResolveRule::parse("a.com:80:[::1]")
             .unwrap()
             .matches("a.com"));
+    }
+
+    #[test]
+    fn ip_literals_in_any_notation_need_allow_private_even_when_resolve_names_them() {
+        let guard = GuardedResolver {
+            rules: Arc::new(vec![
+                ResolveRule::parse("evil.test:18777:127.0.0.1").unwrap()
+            ]),
+            allow_private: false,
+        };
+        for url in [
+            "http://127.0.0.1:18777/secret",
+            "http://0x7f000001:18777/",
+            "http://2130706433:18777/",
+            "http://0177.0.0.1:18777/",
+            "http://0x7f.1:18777/",
+            "http://[::1]:18777/",
+            "http://[::ffff:127.0.0.1]:18777/",
+            "http://[::ffff:7f00:1]:18777/",
+            "http://10.0.0.1/",
+            "http://[fd00::1]/",
+        ] {
+            let u = url::Url::parse(url).unwrap();
+            let ip: IpAddr = u
+                .host_str()
+                .unwrap()
+                .trim_matches(['[', ']'])
+                .parse()
+                .unwrap_or_else(|_| panic!("{url} has an IP host"));
+            assert!(!guard.ip_allowed(ip), "{url} must be refused");
+            let open = GuardedResolver {
+                allow_private: true,
+                ..guard.clone()
+            };
+            assert!(open.ip_allowed(ip), "{url} allowed with --allow-private");
+        }
+        assert!(guard.ip_allowed("93.184.216.34".parse().unwrap()));
+        // The name itself keeps its mapping.
+        assert_eq!(
+            guard.override_for("evil.test"),
+            Some("127.0.0.1".parse().unwrap())
+        );
     }
 
     #[test]

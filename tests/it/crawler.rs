@@ -411,3 +411,106 @@ async fn every_with_max_runs_performs_that_many_runs() {
     assert_eq!(store.runs().unwrap().len(), 2);
     assert!(String::from_utf8_lossy(&out.stdout).matches("Run ").count() == 2);
 }
+
+/// A page on a `--resolve`d host links and redirects to loopback in every notation; none of
+/// those requests may leave the crawler.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_trusts_its_mapping_only_not_ip_literals_in_any_notation() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let notations = [
+        format!("http://127.0.0.1:{port}/secret-dotted"),
+        format!("http://0x7f000001:{port}/secret-hex"),
+        format!("http://2130706433:{port}/secret-decimal"),
+        format!("http://0177.0.0.1:{port}/secret-octal"),
+        format!("http://[::1]:{port}/secret-v6"),
+        format!("http://[::ffff:127.0.0.1]:{port}/secret-mapped"),
+    ];
+    let page: String = notations
+        .iter()
+        .map(|u| format!("<a href=\"{u}\">x</a><iframe src=\"{u}\"></iframe>"))
+        .collect::<String>()
+        + "<a href=\"/go\">go</a>";
+    let server_log = log.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let (log, page) = (server_log.clone(), page.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = req.split(' ').nth(1).unwrap_or("").to_string();
+                let host = req
+                    .lines()
+                    .find_map(|l| {
+                        l.strip_prefix("Host: ")
+                            .or_else(|| l.strip_prefix("host: "))
+                    })
+                    .unwrap_or("")
+                    .to_string();
+                log.lock().unwrap().push(format!("{host}{path}"));
+                let resp = match path.as_str() {
+                    "/go" => format!(
+                        "HTTP/1.1 302 Found\r\nLocation: http://0x7f000001:{port}/secret-redirect\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    ),
+                    "/" => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                        page.len()
+                    ),
+                    _ => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+                };
+                let _ = s.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ssrf.db").display().to_string();
+    let (seed, resolve) = (
+        format!("http://evil.test:{port}/"),
+        format!("evil.test:{port}:127.0.0.1"),
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        bin(&[
+            "crawl",
+            "--db",
+            &db,
+            "--url",
+            &seed,
+            "--resolve",
+            &resolve,
+            "--scope",
+            "all",
+            "--rate",
+            "0",
+            "--retries",
+            "0",
+            "--progress",
+            "off",
+        ])
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = log.lock().unwrap().clone();
+    assert!(
+        seen.iter().any(|r| r.ends_with("/go")),
+        "the page was crawled: {seen:?}"
+    );
+    for r in &seen {
+        assert!(
+            r.starts_with("evil.test"),
+            "request escaped the --resolve mapping: {r} (all: {seen:?})"
+        );
+    }
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("errors"), "{summary}");
+}
