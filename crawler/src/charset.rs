@@ -1,4 +1,6 @@
 //! Decoding a body to text: BOM → HTTP charset → `<meta>` prescan → detection (SPEC §4).
+//! A UTF-8 claim (HTTP or `<meta>`) on bytes that are not UTF-8 is ignored and the next step
+//! decides: servers often send `charset=utf-8` for pages written in a legacy encoding.
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
@@ -25,6 +27,14 @@ pub fn decode(body: &[u8], content_type: Option<&str>, tld: Option<&str>) -> Dec
     }
 }
 
+/// The bytes are UTF-8, allowing a sequence cut off at the end (a body truncated at the cap).
+fn utf8_ok(body: &[u8]) -> bool {
+    match std::str::from_utf8(body) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
+}
+
 /// Choose the encoding and the name to report, without decoding.
 pub fn sniff(
     body: &[u8],
@@ -34,9 +44,12 @@ pub fn sniff(
     if let Some((enc, _)) = Encoding::for_bom(body) {
         return (enc, report(enc, None));
     }
+    let utf8 = utf8_ok(body);
     if let Some(label) = content_type.and_then(charset_param) {
         if let Some(enc) = Encoding::for_label(label.as_bytes()) {
-            return (enc, report(enc, Some(&label)));
+            if enc != UTF_8 || utf8 {
+                return (enc, report(enc, Some(&label)));
+            }
         }
     }
     if let Some(label) = prescan_meta(&body[..body.len().min(PRESCAN_BYTES)]) {
@@ -57,10 +70,12 @@ pub fn sniff(
             } else {
                 Some(label.as_str())
             };
-            return (enc, report(enc, shown));
+            if enc != UTF_8 || utf8 {
+                return (enc, report(enc, shown));
+            }
         }
     }
-    if std::str::from_utf8(body).is_ok() {
+    if utf8 {
         return (UTF_8, report(UTF_8, None));
     }
     let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);

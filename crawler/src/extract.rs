@@ -90,7 +90,7 @@ pub fn extract(input: &PageInput<'_>) -> Extracted {
         .to_string();
     let tld = host.rsplit('.').next();
     let decoded = charset::decode(input.body, input.content_type, tld);
-    let doc = Html::parse_document(&decoded.text);
+    let doc = parse_without_scripting(&decoded.text);
     let mut w = Walker::default();
     w.walk(&doc);
 
@@ -270,13 +270,28 @@ fn cut_post(s: &str) -> String {
     head.trim().to_string()
 }
 
-/// Elements whose text is not visible.
+/// Parse as a browser with scripting off does (html5lib's and search engines' view): the
+/// content of `<noscript>` is markup, so the links in it are found. A crawler runs no scripts.
+fn parse_without_scripting(text: &str) -> Html {
+    use html5ever::tendril::TendrilSink;
+    use html5ever::tree_builder::TreeBuilderOpts;
+    use html5ever::{driver, ParseOpts};
+    let opts = ParseOpts {
+        tree_builder: TreeBuilderOpts {
+            scripting_enabled: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    driver::parse_document(scraper::HtmlTreeSink::new(Html::new_document()), opts).one(text)
+}
+
+/// Elements whose text is not visible (to a reader without scripts, `<noscript>` content is).
 fn is_invisible(name: &str) -> bool {
     matches!(
         name,
         "script"
             | "style"
-            | "noscript"
             | "template"
             | "head"
             | "title"
