@@ -8,19 +8,6 @@ use serde_json::Value as J;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 
-fn cli_json(db: &str, args: &[&str]) -> J {
-    let mut all = vec!["query"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--db", db, "--output", "json", "--limit", "5000000"]);
-    let out = bin(&all);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_then_every_table_agrees_with_the_ground_truth() {
     let dir = tempfile::tempdir().unwrap();

@@ -88,19 +88,6 @@ fn get(addr: std::net::SocketAddr, target: &str) -> (u16, String, String) {
     (status, head.to_string(), body.to_string())
 }
 
-fn cli_query(db: &str, args: &[&str]) -> J {
-    let mut all = vec!["query"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--db", db, "--output", "json", "--limit", "5000000"]);
-    let out = bin(&all);
-    assert!(
-        out.status.success(),
-        "query failed while the crawl ran: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 /// Events per referring page in a `backlinks_new_lost` answer.
 fn per_page(answer: &J) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
@@ -144,7 +131,7 @@ async fn a_crawl_writes_while_other_processes_query_and_serve() {
                 break;
             }
             assert!(t0.elapsed() < Duration::from_secs(90), "crawl did not end");
-            snapshots.push(cli_query(&db, &nl));
+            snapshots.push(cli_json(&db, &nl));
             let (code, _, body) = get(addr, http_nl);
             assert_eq!(code, 200);
             let http: J = serde_json::from_str(&body).unwrap();
@@ -168,7 +155,7 @@ async fn a_crawl_writes_while_other_processes_query_and_serve() {
             }
         }
         // serve sees every committed visit without a restart.
-        let final_cli = cli_query(&db, &nl);
+        let final_cli = cli_json(&db, &nl);
         let (_, _, body) = get(addr, http_nl);
         let final_http: J = serde_json::from_str(&body).unwrap();
         assert_eq!(final_cli, final_http);
@@ -407,7 +394,7 @@ async fn a_crawl_killed_again_and_again_ends_with_the_same_index() {
         ] {
             let mut args = vec![table, "--target", "test", "--mode", "subdomains"];
             args.extend_from_slice(extra);
-            let (x, y) = (cli_query(&full, &args), cli_query(&killed, &args));
+            let (x, y) = (cli_json(&full, &args), cli_json(&killed, &args));
             assert!(x.to_string().len() > 100, "{table}: {x}");
             assert_eq!(x, y, "{table} differs after kills");
         }

@@ -153,3 +153,19 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// `linkdiff query ARGS --db DB --output json` with no row limit, parsed; panics with the
+/// command's stderr when it fails.
+pub fn cli_json(db: &str, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["query"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--db", db, "--output", "json", "--limit", "5000000"]);
+    let out = bin(&all);
+    assert!(
+        out.status.success(),
+        "linkdiff {} failed: {}",
+        all.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
