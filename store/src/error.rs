@@ -30,6 +30,15 @@ pub enum StoreError {
         /// Database location.
         path: PathBuf,
     },
+    /// The database file's directory does not exist (a new index is created only in an
+    /// existing directory).
+    #[error("cannot create {path}: the directory {dir} does not exist")]
+    NoDirectory {
+        /// Database location.
+        path: PathBuf,
+        /// Its missing parent.
+        dir: PathBuf,
+    },
     /// Another process holds the writer lock (a second `crawl` on the same index).
     #[error("another linkdiff process{pid} is crawling into {path}; wait for it to finish or stop it, then run again")]
     WriterBusy {

@@ -99,6 +99,9 @@ fn a_path_that_is_not_a_database_is_refused() {
     std::fs::write(other.join("x"), "y").unwrap();
     let err = Store::open(&sled(&other)).err().unwrap();
     assert!(err.to_string().contains("not a linkdiff database"), "{err}");
+    // A new index in a directory that does not exist.
+    let err = Store::open(&dir.path().join("missing/i.db")).err().unwrap();
+    assert!(err.to_string().contains("does not exist"), "{err}");
     // A SQLite file with someone else's tables.
     let foreign = dir.path().join("foreign.db");
     rusqlite::Connection::open(&foreign)

@@ -110,6 +110,15 @@ impl SqlStore {
             };
             return Err(not_a_db(path, detail));
         }
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+        {
+            return Err(StoreError::NoDirectory {
+                path: path.to_owned(),
+                dir: dir.to_owned(),
+            });
+        }
         let conn = open_conn(path).map_err(|e| not_a_db(path, e.to_string()))?;
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
