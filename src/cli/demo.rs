@@ -120,7 +120,7 @@ fn remove_db(db: &std::path::Path) -> std::io::Result<()> {
     if db.is_dir() {
         return std::fs::remove_dir_all(db);
     }
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", "-crawl.lock"] {
         let mut p = db.as_os_str().to_owned();
         p.push(suffix);
         match std::fs::remove_file(&p) {
