@@ -150,19 +150,15 @@ pub fn recompute(store: &Store) -> Result<RankSummary> {
             store.apply(std::mem::take(&mut w))?;
         }
     }
-    let mut updates = Vec::new();
+    // Streamed: only changed ratings are written, a batch at a time, as pages are read.
     for r in store.pages() {
-        let (url, mut rec) = r?;
+        let (url, rec) = r?;
         let v = pages.ids.get(&url).map(|&i| ur[i as usize]).unwrap_or(0);
         if rec.url_rating != v {
-            rec.url_rating = v;
-            updates.push((url, rec));
-        }
-    }
-    for (url, rec) in updates {
-        w.put_page(&url, &rec);
-        if w.len() >= 10_000 {
-            store.apply(std::mem::take(&mut w))?;
+            w.put_url_rating(&url, v);
+            if w.len() >= 10_000 {
+                store.apply(std::mem::take(&mut w))?;
+            }
         }
     }
     store.apply(w)?;

@@ -133,6 +133,15 @@ pub fn round_trip_of_every_record(store: &Store, name: &str) {
             "{name}"
         );
         assert_eq!(store.page("http://nope/").unwrap(), None, "{name}");
+        // A URL Rating changes that field only; a page without a record stays absent.
+        let mut w = WriteBatch::new();
+        w.put_url_rating("http://a.test/", 42);
+        w.put_url_rating("http://nope/", 7);
+        store.apply(w).unwrap();
+        let rated = store.page("http://a.test/").unwrap().unwrap();
+        assert_eq!(rated.url_rating, 42, "{name}");
+        assert_eq!(rated.title, "T", "{name}");
+        assert_eq!(store.page("http://nope/").unwrap(), None, "{name}");
     }
 }
 

@@ -116,7 +116,16 @@ impl KvStore {
     }
 
     /// Commit a batch atomically.
-    pub fn apply(&self, w: WriteBatch) -> Result<()> {
+    pub fn apply(&self, mut w: WriteBatch) -> Result<()> {
+        // URL Ratings become whole page records (read here; one process owns a KV store).
+        for op in &mut w.ops {
+            if let Write::UrlRating(url, ur) = op {
+                if let Some(mut page) = self.page(url)? {
+                    page.url_rating = *ur;
+                    *op = Write::Page(std::mem::take(url), page);
+                }
+            }
+        }
         self.kv.apply(to_kv(w)?)
     }
 
@@ -358,6 +367,8 @@ fn to_kv(w: WriteBatch) -> Result<Batch> {
             Write::Untoken(name) => (keys::tagged(keys::TOKEN, &name), None),
             Write::Meta(name, v) => (keys::tagged(keys::META, &name), Some(v.into_bytes())),
             Write::Fail => return Err(StoreError::Aborted("failure injected by a test".into())),
+            // A rating for a page without a record (turned into `Page` otherwise): nothing.
+            Write::UrlRating(..) => continue,
         };
         b.ops.push(match v {
             Some(v) => Op::Put(k, v),

@@ -24,6 +24,8 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
 pub(crate) enum Write {
     Page(String, PageRecord),
     Links(String, Vec<(LinkId, LinkRecord)>),
+    /// A page's URL Rating only (rank): no full record to rebuild.
+    UrlRating(String, u8),
     /// A live external link (appeared, came back, or its attributes changed).
     Backlink(String, LinkId, LinkRecord),
     /// A link that was lost: out of the live index; `LinkRecord` is its final state.
@@ -66,6 +68,12 @@ impl WriteBatch {
     /// Store a page record.
     pub fn put_page(&mut self, url: &str, rec: &PageRecord) {
         self.ops.push(Write::Page(url.to_string(), rec.clone()));
+    }
+
+    /// Set the URL Rating of an existing page (the only field `rank` changes). A page without
+    /// a record is left alone.
+    pub fn put_url_rating(&mut self, url: &str, url_rating: u8) {
+        self.ops.push(Write::UrlRating(url.to_string(), url_rating));
     }
 
     /// Store the whole link set of `url_from` (live and dead links, for history) as one value:

@@ -230,7 +230,11 @@ impl SqlStore {
         let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match conn {
             Some(c) => c,
-            None => open_conn(&self.path).map_err(E::from)?,
+            None => {
+                let c = open_conn(&self.path).map_err(E::from)?;
+                schema::configure_reader(&c).map_err(StoreError::from)?;
+                c
+            }
         };
         conn.execute_batch("BEGIN").map_err(StoreError::from)?;
         let out = f(&conn);

@@ -111,8 +111,13 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -65_536)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    conn.pragma_update(None, "mmap_size", 268_435_456i64)?;
     add_functions(conn)
+}
+
+/// Reader connections (queries) also map up to 256 MiB of the file: large scans read it
+/// without copies. The writer does not: mapped pages count in a crawl's resident memory.
+pub fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "mmap_size", 268_435_456i64)
 }
 
 /// `ld_word(text, needle)`: `needle` (lowercase) is a whole word of `text` (split at

@@ -169,6 +169,11 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                         r.last_run as i64
                     ])?;
             }
+            Write::UrlRating(url, ur) => {
+                w.conn
+                    .prepare_cached("UPDATE pages SET url_rating = ? WHERE url = ?")?
+                    .execute(params![ur, url])?;
+            }
             Write::Links(url, links) => {
                 let (id, _) = w.url_id(&url)?;
                 let live = links.iter().filter(|(_, r)| r.live).count() as i64;
