@@ -240,19 +240,25 @@ impl Joins {
     }
 }
 
-/// `FROM` and joins of a row table over the target scope.
-fn from_sql(table: Table, j: Joins) -> String {
-    let mut f = String::from(" FROM hosts h JOIN urls u ON u.host_id = h.id");
+/// The row table of a table and its alias: `backlinks b` or `events e`.
+fn row_table(table: Table) -> (&'static str, &'static str) {
     if table == Table::Backlinks || table == Table::Anchors {
-        f.push_str(" JOIN backlinks b ON b.target = u.id JOIN pages p ON p.id = b.page");
+        ("backlinks", "b")
     } else {
-        f.push_str(" JOIN events e ON e.target = u.id JOIN pages p ON p.id = e.page");
-        if j.link {
-            f.push_str(
-                " LEFT JOIN backlinks b ON b.target = e.target AND b.page = e.page
-                  AND b.link_type = e.link_type AND b.anchor = e.anchor AND b.n = e.n",
-            );
-        }
+        ("events", "e")
+    }
+}
+
+/// The joins from a row to what its columns read: the referring page (always), the link
+/// record of an event, the referring host, the target's page.
+fn row_joins(table: Table, j: Joins) -> String {
+    let (_, a) = row_table(table);
+    let mut f = format!(" JOIN pages p ON p.id = {a}.page");
+    if a == "e" && j.link {
+        f.push_str(
+            " LEFT JOIN backlinks b ON b.target = e.target AND b.page = e.page
+              AND b.link_type = e.link_type AND b.anchor = e.anchor AND b.n = e.n",
+        );
     }
     if j.ref_host {
         f.push_str(" JOIN hosts ph ON ph.id = p.host_id");
@@ -261,6 +267,15 @@ fn from_sql(table: Table, j: Joins) -> String {
         f.push_str(" LEFT JOIN pages tp ON tp.id = u.id");
     }
     f
+}
+
+/// `FROM` the target scope's hosts and URLs to the table's rows, and the rows' joins.
+fn from_sql(table: Table, j: Joins) -> String {
+    let (name, a) = row_table(table);
+    format!(
+        " FROM hosts h JOIN urls u ON u.host_id = h.id JOIN {name} {a} ON {a}.target = u.id{}",
+        row_joins(table, j)
+    )
 }
 
 /// The default (key) order of a row table: target key, then referring page, then link.
@@ -369,34 +384,18 @@ fn flat_stmt(plan: &Plan) -> Stmt {
     ));
     limit_sql(&mut st, plan);
     if late {
-        let alias = if t == Table::Backlinks { "b" } else { "e" };
-        let table_name = if t == Table::Backlinks {
-            "backlinks"
-        } else {
-            "events"
-        };
+        // Join back from the sorted keys: the row, its target, then what the columns read.
+        let (name, a) = row_table(t);
         let on: Vec<String> = row_key(t)
             .iter()
             .enumerate()
             .map(|(i, k)| format!("{k} = k.k{i}"))
             .collect();
-        // Join back from the sorted keys: the row table first, then the rest as usual.
-        let rest = from_sql(t, all_joins);
-        let rest = rest
-            .replacen(
-                &format!(" JOIN {table_name} {alias} ON {alias}.target = u.id"),
-                "",
-                1,
-            )
-            .replacen(
-                " FROM hosts h JOIN urls u ON u.host_id = h.id",
-                &format!(
-                    ") k JOIN {table_name} {alias} ON {} JOIN urls u ON u.id = {alias}.target JOIN hosts h ON h.id = u.host_id",
-                    on.join(" AND ")
-                ),
-                1,
-            );
-        st.push(&rest);
+        st.push(&format!(
+            ") k JOIN {name} {a} ON {} JOIN urls u ON u.id = {a}.target JOIN hosts h ON h.id = u.host_id",
+            on.join(" AND ")
+        ));
+        st.push(&row_joins(t, all_joins));
         let outer_order: Vec<String> = plan
             .order
             .iter()
