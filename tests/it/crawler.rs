@@ -306,31 +306,8 @@ async fn a_killed_crawl_resumes_to_the_same_index() {
     .await;
     let port = w.addr.port();
     let dir = tempfile::tempdir().unwrap();
-    let resolve = format!("*.test:{port}:127.0.0.1");
     let seeds: Vec<String> = w.web.seeds();
-    let args = |db: &str| -> Vec<String> {
-        let mut a: Vec<String> = [
-            "crawl",
-            "--db",
-            db,
-            "--resolve",
-            &resolve,
-            "--rate",
-            "10",
-            "--as-of",
-            "2026-02-01",
-            "--progress",
-            "off",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        for s in &seeds {
-            a.push("--url".into());
-            a.push(s.clone());
-        }
-        a
-    };
+    let args = |db: &str| crawl_args(db, port, &seeds, "2026-02-01", "10");
     let full = dir.path().join("full").display().to_string();
     let killed = dir.path().join("killed").display().to_string();
     let (a_full, a_killed) = (args(&full), args(&killed));

@@ -13,30 +13,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn crawl_args(db: &str, port: u16, seeds: &[String], as_of: &str, rate: &str) -> Vec<String> {
-    let mut a: Vec<String> = [
-        "crawl",
-        "--db",
-        db,
-        "--resolve",
-        &format!("*.test:{port}:127.0.0.1"),
-        "--rate",
-        rate,
-        "--as-of",
-        as_of,
-        "--progress",
-        "off",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for s in seeds {
-        a.push("--url".into());
-        a.push(s.clone());
-    }
-    a
-}
-
 fn spawn(args: &[String]) -> KillOnDrop {
     KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_linkdiff"))

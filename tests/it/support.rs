@@ -169,3 +169,29 @@ pub fn cli_json(db: &str, args: &[&str]) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// `crawl --db DB --resolve *.test:PORT:127.0.0.1 --rate RATE --as-of AS_OF --progress off`
+/// with every seed as `--url`.
+pub fn crawl_args(db: &str, port: u16, seeds: &[String], as_of: &str, rate: &str) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "crawl",
+        "--db",
+        db,
+        "--resolve",
+        &format!("*.test:{port}:127.0.0.1"),
+        "--rate",
+        rate,
+        "--as-of",
+        as_of,
+        "--progress",
+        "off",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for s in seeds {
+        a.push("--url".into());
+        a.push(s.clone());
+    }
+    a
+}
