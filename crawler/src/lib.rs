@@ -17,7 +17,7 @@ pub mod robots;
 pub mod seeds;
 
 pub use crawl::{CrawlConfig, Crawler, Progress, Scope, VisitSink, MAX_RESIDENT};
-pub use extract::{extract, Extracted, ExtractedLink, PageFields, PageInput};
+pub use extract::{extract, extract_with, Engine, Extracted, ExtractedLink, PageFields, PageInput};
 
 use linkdiff_store::LinkType;
 

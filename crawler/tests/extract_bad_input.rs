@@ -28,10 +28,13 @@ fn pathological_pages() {
     let ex = run(deep.as_bytes(), None);
     assert_eq!(ex.links.len(), 1);
     assert_eq!(ex.links[0].anchor, "deep");
-    // A 5 MB page with many links.
+    // A 5 MB page with many links: the first MAX_LINKS are stored, all are counted.
     let big = "<p>filler text <a href=\"https://o.org/\">link</a></p>".repeat(100_000);
     assert!(big.len() > 5_000_000);
-    assert_eq!(run(big.as_bytes(), None).links.len(), 100_000);
+    let ex = run(big.as_bytes(), None);
+    assert_eq!(ex.links.len(), linkdiff_crawler::extract::MAX_LINKS);
+    assert_eq!(ex.page.links_external, 100_000);
+    assert_eq!(ex.links.last().unwrap().anchor, "link");
     run(b"<a href=\"http://[::1", None);
     run(
         b"<base href=\"::::\"><a href=\"x\">x</a>",
@@ -42,6 +45,41 @@ fn pathological_pages() {
         b"<meta charset=\"\xff\xfe\"><a href=\"\x00\">\x00</a>",
         None,
     );
+}
+
+/// Every hostile page (deep nesting, misnested links, stray end tags, huge attributes) gives
+/// a sane result; `linkdiff bench extract --hostile` times them (linear, see BENCHMARKS.md).
+#[test]
+fn hostile_pages_extract() {
+    use linkdiff_crawler::extract::{hostile::hostile_pages, MAX_CONTEXT, MAX_LINKS};
+    for (name, page) in hostile_pages(300_000) {
+        let ex = run(page.as_bytes(), Some("text/html"));
+        assert!(ex.links.len() <= MAX_LINKS, "{name}");
+        for l in &ex.links {
+            assert!(
+                l.url_to.starts_with("https://bad.example.com/"),
+                "{name}: {}",
+                l.url_to
+            );
+            assert!(l.anchor.chars().count() <= 1000, "{name}");
+            assert!(l.text_pre.chars().count() <= MAX_CONTEXT, "{name}");
+        }
+        let hrefs = ex.page.links_internal as usize;
+        match name {
+            "unclosed-links" | "links-in-one-block" | "whitespace-between-links" => {
+                // Every `<a>` counts, the first MAX_LINKS are stored.
+                assert!(hrefs > MAX_LINKS, "{name}: {hrefs}");
+                assert_eq!(ex.links.len(), MAX_LINKS, "{name}");
+            }
+            "unclosed-formatting-in-paragraphs" | "nested-divs" => assert_eq!(hrefs, 0),
+            "huge-attribute" | "many-attributes" => assert_eq!(ex.links.len(), 1, "{name}"),
+            _ => {}
+        }
+    }
+    // An unclosed link's anchor runs to the next link, not over the rest of the page.
+    let ex = run(b"<a href=/1>one <a href=/2>two </div>", Some("text/html"));
+    let anchors: Vec<&str> = ex.links.iter().map(|l| l.anchor.as_str()).collect();
+    assert_eq!(anchors, ["one", "two"]);
 }
 
 proptest! {

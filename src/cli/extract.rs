@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Args;
-use linkdiff_crawler::{extract, PageInput};
+use linkdiff_crawler::{extract_with, Engine, PageInput};
 use std::path::PathBuf;
 
 /// Arguments of `extract`.
@@ -19,6 +19,19 @@ pub struct ExtractArgs {
     /// json, ndjson or table.
     #[arg(long, default_value = "json", value_parser = ["json", "ndjson", "table"])]
     output: String,
+    /// stream (default) or tree: the html5ever tree the streaming extractor is tested against,
+    /// to see whether a difference comes from how the markup nests.
+    #[arg(long, default_value = "stream", value_parser = ["stream", "tree"])]
+    engine: String,
+}
+
+/// The `--engine` value as an [`Engine`].
+pub(super) fn engine(name: &str) -> Engine {
+    if name == "tree" {
+        Engine::Tree
+    } else {
+        Engine::Stream
+    }
 }
 
 pub(super) fn run(a: ExtractArgs) -> anyhow::Result<()> {
@@ -26,12 +39,15 @@ pub(super) fn run(a: ExtractArgs) -> anyhow::Result<()> {
         std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
     let url = linkdiff_crawler::normalize::parse_absolute(&a.url)
         .map_err(|e| super::UsageError(format!("--url {e}")))?;
-    let ex = extract(&PageInput {
-        url: url.as_str(),
-        content_type: a.content_type.as_deref(),
-        body: &body,
-        ..Default::default()
-    });
+    let ex = extract_with(
+        &PageInput {
+            url: url.as_str(),
+            content_type: a.content_type.as_deref(),
+            body: &body,
+            ..Default::default()
+        },
+        engine(&a.engine),
+    );
     match a.output.as_str() {
         "json" => crate::outln!("{}", serde_json::to_string_pretty(&ex)?),
         "ndjson" => {

@@ -1,0 +1,290 @@
+//! The extractor: one fetched page (final URL, headers, body) → page fields and links
+//! (SPEC §4). A pure function: no I/O, no async, never fails on any input.
+
+pub mod hostile;
+mod nesting;
+mod oracle;
+mod tag;
+mod text;
+mod tokens;
+mod walker;
+
+use crate::charset;
+use crate::normalize;
+use linkdiff_store::model::url_host;
+use linkdiff_store::{registrable_domain, Link, LinkType};
+use serde::Serialize;
+use text::collapse;
+use url::Url;
+use walker::Walker;
+
+/// What the extractor needs to know about a response.
+#[derive(Debug, Clone, Default)]
+pub struct PageInput<'a> {
+    /// Final URL of the page (after the fetch; redirects are separate visits).
+    pub url: &'a str,
+    /// `Content-Type` header.
+    pub content_type: Option<&'a str>,
+    /// `Content-Language` header.
+    pub content_language: Option<&'a str>,
+    /// `X-Robots-Tag` header(s), joined by commas.
+    pub x_robots_tag: Option<&'a str>,
+    /// `Link` header(s), joined by commas.
+    pub link_header: Option<&'a str>,
+    /// Body after decompression (possibly truncated by `--max-body`).
+    pub body: &'a [u8],
+}
+
+/// Page-level fields (SPEC §4), named as in the Ahrefs v2 columns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PageFields {
+    /// Final URL.
+    pub url: String,
+    /// Encoding name (`utf8`, `iso-8859-1`, ...).
+    pub encoding: String,
+    /// `<title>`, whitespace collapsed.
+    pub title: String,
+    /// ISO 639-1 code, lowercase, or empty.
+    pub language: String,
+    /// Body bytes.
+    pub page_size: u64,
+    /// href links to the same registrable domain.
+    pub links_internal: u32,
+    /// href links to another registrable domain.
+    pub links_external: u32,
+}
+
+/// One outgoing link with its context (the shared [`Link`] type).
+pub type ExtractedLink = Link;
+
+/// The extractor's result for one page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Extracted {
+    /// Page fields.
+    pub page: PageFields,
+    /// Every link in document order (HTTP `Link` header links first).
+    pub links: Vec<ExtractedLink>,
+}
+
+/// Longest anchor kept, in characters.
+pub const MAX_ANCHOR: usize = 1000;
+/// Longest `text_pre` / `text_post`, in characters.
+pub const MAX_CONTEXT: usize = 100;
+/// Links stored per page. Further `href` links still count in `links_internal` /
+/// `links_external`; further links of other types are dropped. Real pages stay far below
+/// (a large category page has a few thousand); the cap bounds what one hostile page costs.
+pub const MAX_LINKS: usize = 10_000;
+
+/// True for content types the extractor parses (`text/html`, `application/xhtml+xml`); a
+/// missing type counts as HTML.
+pub fn is_html(content_type: Option<&str>) -> bool {
+    match content_type {
+        None => true,
+        Some(ct) => {
+            let mime = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            mime == "text/html" || mime == "application/xhtml+xml" || mime.is_empty()
+        }
+    }
+}
+
+/// Extract page fields and links from one page with the streaming extractor. Never panics;
+/// any bytes give a result, in time linear in the body's size.
+pub fn extract(input: &PageInput<'_>) -> Extracted {
+    extract_with(input, Engine::Stream)
+}
+
+/// Which parser feeds the walker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// html5gum's tokenizer and the open-element rules of [`nesting`]: the default.
+    #[default]
+    Stream,
+    /// A full html5ever tree through scraper: the test oracle (see the module docs for the
+    /// intended differences).
+    Tree,
+}
+
+/// Extract with the given engine (the CLI's `extract --engine`, the differential tests).
+pub fn extract_with(input: &PageInput<'_>, engine: Engine) -> Extracted {
+    let page_url = Url::parse(input.url).ok();
+    let host = page_url
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .unwrap_or("")
+        .to_string();
+    let tld = host.rsplit('.').next();
+    let decoded = charset::decode(input.body, input.content_type, tld);
+    let mut w = Walker::default();
+    match engine {
+        Engine::Stream => tokens::walk(&decoded.text, &mut w),
+        Engine::Tree => oracle::walk(&decoded.text, &mut w),
+    }
+
+    let mut page = PageFields {
+        url: input.url.to_string(),
+        encoding: decoded.encoding,
+        title: collapse(&w.title, MAX_ANCHOR),
+        language: language(w.html_lang.as_deref(), input.content_language),
+        page_size: input.body.len() as u64,
+        ..Default::default()
+    };
+
+    let mut links = Vec::new();
+    let Some(page_url) = page_url else {
+        return Extracted { page, links };
+    };
+    let base = w
+        .base_href
+        .as_deref()
+        .and_then(|b| page_url.join(b.trim()).ok())
+        .filter(|b| matches!(b.scheme(), "http" | "https"))
+        .unwrap_or_else(|| page_url.clone());
+
+    let page_nofollow = w.robots_nofollow || input.x_robots_tag.is_some_and(robots_nofollow);
+    if let Some(h) = input.link_header {
+        for target in canonical_from_link_header(h) {
+            if let Some(url_to) = normalize::resolve(&page_url, &target) {
+                links.push(ExtractedLink {
+                    url_to,
+                    link_type: LinkType::Canonical,
+                    anchor: String::new(),
+                    alt: String::new(),
+                    text_pre: String::new(),
+                    text_post: String::new(),
+                    nofollow: page_nofollow,
+                    redirect: 0,
+                });
+            }
+        }
+    }
+    let own_domain = registrable_domain(&host).to_string();
+    let count = |url_to: &str, page: &mut PageFields| {
+        if registrable_domain(url_host(url_to)) == own_domain {
+            page.links_internal += 1;
+        } else {
+            page.links_external += 1;
+        }
+    };
+    for raw in w.links {
+        let Some(url_to) = normalize::resolve(&base, &raw.href) else {
+            continue;
+        };
+        if raw.link_type == LinkType::Href {
+            count(&url_to, &mut page);
+        }
+        links.push(ExtractedLink {
+            url_to,
+            link_type: raw.link_type,
+            anchor: collapse(&raw.anchor, MAX_ANCHOR),
+            alt: collapse(&raw.alt.unwrap_or_default(), MAX_ANCHOR),
+            text_pre: raw.text_pre,
+            text_post: raw.text_post,
+            nofollow: raw.nofollow || page_nofollow,
+            redirect: 0,
+        });
+    }
+    for href in &w.overflow_hrefs {
+        if let Some(url_to) = normalize::resolve(&base, href) {
+            count(&url_to, &mut page);
+        }
+    }
+    Extracted { page, links }
+}
+
+/// `<html lang>` primary subtag, else the first `Content-Language`, if it is ISO 639-1.
+fn language(html_lang: Option<&str>, header: Option<&str>) -> String {
+    let pick = |s: &str| {
+        let primary = s
+            .trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        (primary.len() == 2 && primary.bytes().all(|b| b.is_ascii_lowercase())).then_some(primary)
+    };
+    html_lang
+        .and_then(pick)
+        .or_else(|| header.and_then(|h| h.split(',').find_map(pick)))
+        .unwrap_or_default()
+}
+
+pub(crate) fn robots_nofollow(content: &str) -> bool {
+    content
+        .split([',', ' ', ';'])
+        .map(|t| t.trim().to_ascii_lowercase())
+        .any(|t| t == "nofollow" || t == "none")
+}
+
+/// Targets of `Link: <url>; rel="canonical"` entries.
+fn canonical_from_link_header(h: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = h;
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        let target = &rest[open + 1..open + close];
+        let after = &rest[open + close + 1..];
+        let params_end = after.find('<').unwrap_or(after.len());
+        let params = &after[..params_end];
+        let is_canonical = params.split(';').any(|p| {
+            p.split_once('=').is_some_and(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("rel")
+                    && v.trim_matches(['"', ',', ' ', '\t'])
+                        .split_whitespace()
+                        .any(|t| t.eq_ignore_ascii_case("canonical"))
+            })
+        });
+        if is_canonical {
+            out.push(target.to_string());
+        }
+        rest = &after[params_end..];
+    }
+    out
+}
+
+/// The URL of `<meta http-equiv=refresh content="5; url=...">`.
+pub(crate) fn refresh_target(content: &str) -> Option<String> {
+    let (_, rest) = content.split_once([';', ','])?;
+    let rest = rest.trim_start();
+    let rest = if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case("url") {
+        rest[3..].trim_start().strip_prefix('=')?.trim()
+    } else {
+        rest.trim()
+    };
+    let rest = rest.trim_matches(['"', '\'']);
+    (!rest.is_empty()).then(|| rest.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_and_link_header_parsing() {
+        assert_eq!(refresh_target("0; URL='/next'"), Some("/next".into()));
+        assert_eq!(
+            refresh_target("5;url=http://x.test/"),
+            Some("http://x.test/".into())
+        );
+        assert_eq!(refresh_target("5"), None);
+        assert_eq!(
+            canonical_from_link_header(
+                r#"<https://a.test/c>; rel="canonical", <https://a.test/p>; rel=prev"#
+            ),
+            vec!["https://a.test/c"]
+        );
+    }
+
+    #[test]
+    fn languages() {
+        assert_eq!(language(Some("en-US"), Some("fr")), "en");
+        assert_eq!(language(None, Some("de-DE, fr")), "de");
+        assert_eq!(language(Some("x"), None), "");
+    }
+}

@@ -1,0 +1,938 @@
+//! Which elements are open: the parts of HTML tree construction that decide where text and
+//! links belong, without building a tree.
+//!
+//! A stack of open elements with the standard's implied end tags (`<p>` closed by a block,
+//! `<li>` by the next `<li>`, table cells and rows), scopes, the special and formatting
+//! categories, foreign content (SVG, MathML) and frameset documents. Every operation is
+//! O(1) amortised or looks at most [`SCAN_LIMIT`] elements deep, so a page costs time linear
+//! in its size whatever its nesting. Intended differences from a full tree builder are listed
+//! in the crate docs ([`crate::extract`]).
+
+use super::tag::Tag;
+use super::walker::{Attrs, Walker};
+
+/// How deep scope checks look. Deeper elements are treated as out of scope (browsers cap the
+/// tree depth near this: Chromium at 512; real pages stay well under 100).
+pub(crate) const SCAN_LIMIT: usize = 256;
+/// Failed scope checks remembered until the stack changes (repeated stray end tags).
+const MISSES_KEPT: usize = 16;
+
+/// The tokenizer state a start tag switches to (raw text elements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextMode {
+    /// `<title>`, `<textarea>`: character references, no tags.
+    RcData,
+    /// `<style>`, `<xmp>`, `<iframe>`, `<noembed>`, `<noframes>`: neither.
+    RawText,
+    /// `<script>`.
+    ScriptData,
+    /// `<plaintext>`: the rest of the document is text.
+    PlainText,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    tag: Tag,
+    /// In the SVG or MathML namespace.
+    foreign: bool,
+    /// Hash of the name, for [`Tag::Other`] elements (0 otherwise).
+    name: u64,
+    /// A clone made by the adoption agency or by reopening formatting elements: it shapes
+    /// nesting, but the walker never saw it open (a cloned `<a>` is not a second link).
+    ghost: bool,
+    /// Identity, linking formatting elements to their [`Fmt`] entry.
+    id: u32,
+}
+
+/// An entry of the list of active formatting elements.
+#[derive(Debug, Clone, Copy)]
+enum Fmt {
+    /// Opened by a cell, caption, object, marquee, applet or template: reopening stops here.
+    Marker,
+    /// A formatting element, open or popped by a block (then reopened before the next text).
+    El {
+        tag: Tag,
+        name: u64,
+        id: u32,
+        open: bool,
+    },
+}
+
+impl Open {
+    /// The special category is per namespace: in SVG/MathML only the integration points.
+    fn is_special(&self) -> bool {
+        if self.foreign {
+            self.tag.is_integration_point()
+        } else {
+            self.tag.is_special()
+        }
+    }
+
+    /// Where "is X in scope" stops looking.
+    fn is_barrier(&self, scope: Scope) -> bool {
+        if self.foreign {
+            return self.tag.is_integration_point();
+        }
+        match scope {
+            Scope::Default => self.tag.bounds_scope() && !self.tag.is_integration_point(),
+            Scope::ListItem => {
+                (self.tag.bounds_scope() && !self.tag.is_integration_point())
+                    || matches!(self.tag, Tag::Ol | Tag::Ul)
+            }
+            Scope::Button => {
+                (self.tag.bounds_scope() && !self.tag.is_integration_point())
+                    || self.tag == Tag::Button
+            }
+            Scope::Table => matches!(self.tag, Tag::Html | Tag::Table | Tag::Template),
+            Scope::Select => !matches!(self.tag, Tag::Optgroup | Tag::Option),
+            Scope::Formatting => matches!(
+                self.tag,
+                Tag::Td
+                    | Tag::Th
+                    | Tag::Caption
+                    | Tag::Applet
+                    | Tag::Object
+                    | Tag::Marquee
+                    | Tag::Template
+                    | Tag::Html
+            ),
+        }
+    }
+}
+
+/// What [`Nesting::scan`] does at one element.
+enum Step {
+    Found,
+    Stop,
+    Next,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Default,
+    ListItem,
+    Button,
+    Table,
+    Select,
+    /// Active formatting elements stop at markers (cells, captions, objects, templates).
+    Formatting,
+}
+
+/// Elements that put a marker on the list of active formatting elements.
+fn is_marker(tag: Tag) -> bool {
+    matches!(
+        tag,
+        Tag::Td | Tag::Th | Tag::Caption | Tag::Applet | Tag::Object | Tag::Marquee | Tag::Template
+    )
+}
+
+/// Start tags before which the formatting elements a block closed are reopened (inline
+/// content: the standard's "any other start tag" and its named inline cases).
+fn reopens_formatting(tag: Tag) -> bool {
+    use Tag::*;
+    tag == Xmp
+        || !tag.closes_p()
+            && !matches!(
+                tag,
+                Html | Head
+                    | Body
+                    | Frameset
+                    | Base
+                    | Basefont
+                    | Bgsound
+                    | Link
+                    | Meta
+                    | Noframes
+                    | Script
+                    | Style
+                    | Template
+                    | Title
+                    | Table
+                    | Textarea
+                    | Iframe
+                    | Noembed
+                    | Param
+                    | Source
+                    | Track
+                    | Caption
+                    | Col
+                    | Colgroup
+                    | Frame
+                    | Tbody
+                    | Td
+                    | Tfoot
+                    | Th
+                    | Thead
+                    | Tr
+            )
+}
+
+/// A 64-bit FNV-1a hash of an element name.
+pub(crate) fn name_hash(name: &[u8]) -> u64 {
+    name.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The open-element stack, feeding a [`Walker`].
+pub(crate) struct Nesting<'w> {
+    walker: &'w mut Walker,
+    stack: Vec<Open>,
+    /// Open elements per [`Tag`] (HTML namespace only), so absent ones cost no scan.
+    counts: Vec<u32>,
+    /// A `<form>` start tag was seen and its end tag not yet (nested forms are dropped).
+    form_pointer: bool,
+    /// Quirks mode (no or legacy doctype): `<table>` does not close a `<p>`.
+    quirks: bool,
+    /// Nothing seen yet that stops `<frameset>` from replacing the body.
+    frameset_ok: bool,
+    /// A frameset document: only frames count.
+    in_frameset: bool,
+    /// A tag or doctype has been seen (a later doctype is ignored).
+    started: bool,
+    /// The list of active formatting elements (bounded: three of a kind per marker).
+    formatting: Vec<Fmt>,
+    next_id: u32,
+    /// Scope checks that failed since the stack last changed: (tag, name hash, scope).
+    misses: Vec<(Tag, u64, Option<Scope>)>,
+}
+
+/// Number of [`Tag`] variants (for `counts`).
+const TAGS: usize = Tag::Other as usize + 1;
+
+impl<'w> Nesting<'w> {
+    /// An empty document feeding `walker`.
+    pub(crate) fn new(walker: &'w mut Walker) -> Self {
+        Nesting {
+            walker,
+            stack: Vec::new(),
+            counts: vec![0; TAGS],
+            form_pointer: false,
+            quirks: true,
+            frameset_ok: true,
+            in_frameset: false,
+            started: false,
+            formatting: Vec::new(),
+            next_id: 0,
+            misses: Vec::new(),
+        }
+    }
+
+    /// `<!DOCTYPE ...>`: decides quirks mode, as browsers do for the common cases.
+    pub(crate) fn doctype(&mut self, name: &[u8], public: Option<&[u8]>, force_quirks: bool) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        let public = public.map(|p| p.to_ascii_lowercase());
+        let legacy = public.as_deref().is_some_and(|p| {
+            p.starts_with(b"-//w3c//dtd html 3")
+                || p.starts_with(b"-//w3c//dtd html 4.0 transitional")
+                || p.starts_with(b"-//w3c//dtd html 4.01 transitional")
+                || p.starts_with(b"-//ietf//")
+                || p.starts_with(b"-//netscape")
+                || p.starts_with(b"-//microsoft")
+        });
+        self.quirks = force_quirks || !name.eq_ignore_ascii_case(b"html") || legacy;
+    }
+
+    /// True when the current node is SVG or MathML (CDATA sections are allowed there).
+    pub(crate) fn in_foreign(&self) -> bool {
+        self.stack.last().is_some_and(|e| e.foreign)
+    }
+
+    /// True when tags are parsed as SVG/MathML: the current node is foreign and not a point
+    /// where HTML resumes.
+    fn foreign_content(&self) -> bool {
+        self.stack
+            .last()
+            .is_some_and(|e| e.foreign && !e.tag.is_integration_point())
+    }
+
+    fn push(&mut self, tag: Tag, foreign: bool, name: u64) {
+        self.push_open(tag, foreign, name, false);
+    }
+
+    fn push_open(&mut self, tag: Tag, foreign: bool, name: u64, ghost: bool) -> u32 {
+        if !foreign {
+            self.counts[tag as usize] += 1;
+        }
+        self.next_id = self.next_id.wrapping_add(1);
+        let id = self.next_id;
+        self.misses.clear();
+        self.stack.push(Open {
+            tag,
+            foreign,
+            name,
+            ghost,
+            id,
+        });
+        if !foreign && is_marker(tag) {
+            self.formatting.push(Fmt::Marker);
+        }
+        id
+    }
+
+    /// A formatting element was opened: list it (at most three of a kind since the last
+    /// marker, the oldest dropped: the standard's "Noah's Ark" clause).
+    fn list_formatting(&mut self, tag: Tag, name: u64, id: u32) {
+        let since_marker = self
+            .formatting
+            .iter()
+            .rposition(|f| matches!(f, Fmt::Marker))
+            .map_or(0, |m| m + 1);
+        let same: Vec<usize> = (since_marker..self.formatting.len())
+            .filter(|&i| {
+                matches!(self.formatting[i], Fmt::El { tag: t, name: n, .. } if t == tag && n == name)
+            })
+            .collect();
+        if same.len() >= 3 {
+            self.formatting.remove(same[0]);
+        }
+        self.formatting.push(Fmt::El {
+            tag,
+            name,
+            id,
+            open: true,
+        });
+    }
+
+    /// Index in `formatting` of the entry for element `id`.
+    fn fmt_entry(&self, id: u32) -> Option<usize> {
+        self.formatting
+            .iter()
+            .rposition(|f| matches!(f, Fmt::El { id: i, .. } if *i == id))
+    }
+
+    /// Reopen (as ghosts) the formatting elements a block closed, before text or an inline
+    /// element goes in: "reconstruct the active formatting elements".
+    fn reopen_formatting(&mut self) {
+        let reopen_from = {
+            let mut i = self.formatting.len();
+            while i > 0 && matches!(self.formatting[i - 1], Fmt::El { open: false, .. }) {
+                i -= 1;
+            }
+            i
+        };
+        for i in reopen_from..self.formatting.len() {
+            if let Fmt::El { tag, name, .. } = self.formatting[i] {
+                let id = self.push_open(tag, false, name, true);
+                self.formatting[i] = Fmt::El {
+                    tag,
+                    name,
+                    id,
+                    open: true,
+                };
+            }
+        }
+    }
+
+    /// Pop elements down to and including index `pos`.
+    fn pop_to(&mut self, pos: usize) {
+        while self.stack.len() > pos {
+            if let Some(e) = self.stack.pop() {
+                self.closed(e);
+            }
+        }
+    }
+
+    /// Remove only the element at `pos` (the elements opened inside it stay open).
+    fn remove_at(&mut self, pos: usize) {
+        let e = self.stack.remove(pos);
+        self.closed(e);
+    }
+
+    fn closed(&mut self, e: Open) {
+        self.misses.clear();
+        if !e.foreign {
+            self.counts[e.tag as usize] -= 1;
+            if e.tag.is_formatting() {
+                if let Some(i) = self.fmt_entry(e.id) {
+                    if let Fmt::El { open, .. } = &mut self.formatting[i] {
+                        *open = false;
+                    }
+                }
+            } else if is_marker(e.tag) {
+                while let Some(f) = self.formatting.pop() {
+                    if matches!(f, Fmt::Marker) {
+                        break;
+                    }
+                }
+            }
+        }
+        if !e.ghost {
+            self.walker.close(e.tag);
+        }
+    }
+
+    /// Index of the topmost HTML `tag` in `scope`, if any.
+    fn in_scope(&mut self, tag: Tag, scope: Scope) -> Option<usize> {
+        if self.counts[tag as usize] == 0 || self.missed(tag, 0, Some(scope)) {
+            return None;
+        }
+        let found = self.scan(|e| {
+            if e.tag == tag && !e.foreign {
+                Step::Found
+            } else if e.is_barrier(scope) {
+                Step::Stop
+            } else {
+                Step::Next
+            }
+        });
+        if found.is_none() {
+            self.note_miss(tag, 0, Some(scope));
+        }
+        found
+    }
+
+    fn missed(&self, tag: Tag, name: u64, scope: Option<Scope>) -> bool {
+        self.misses.contains(&(tag, name, scope))
+    }
+
+    fn note_miss(&mut self, tag: Tag, name: u64, scope: Option<Scope>) {
+        if self.misses.len() < MISSES_KEPT {
+            self.misses.push((tag, name, scope));
+        }
+    }
+
+    /// Index of the topmost open HTML element matching `pred` in `scope`.
+    fn find_in_scope(&self, scope: Scope, pred: impl Fn(Tag) -> bool) -> Option<usize> {
+        for (depth, (pos, e)) in self.stack.iter().enumerate().rev().enumerate() {
+            if depth >= SCAN_LIMIT {
+                return None;
+            }
+            if pred(e.tag) && !e.foreign {
+                return Some(pos);
+            }
+            if e.is_barrier(scope) {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Walk the stack from the top (at most [`SCAN_LIMIT`] deep) until `f` finds or stops.
+    fn scan(&self, mut f: impl FnMut(&Open) -> Step) -> Option<usize> {
+        for (depth, (pos, e)) in self.stack.iter().enumerate().rev().enumerate() {
+            if depth >= SCAN_LIMIT {
+                return None;
+            }
+            match f(e) {
+                Step::Found => return Some(pos),
+                Step::Stop => return None,
+                Step::Next => {}
+            }
+        }
+        None
+    }
+
+    /// True when the nearest table part is a table, row group or row (not a cell or caption,
+    /// whose content is parsed as in the body).
+    fn in_table_mode(&self) -> bool {
+        if self.counts[Tag::Table as usize] == 0 {
+            return false;
+        }
+        self.find_in_scope(Scope::Table, |t| t.table_rank().is_some())
+            .is_some_and(|pos| !matches!(self.stack[pos].tag, Tag::Td | Tag::Th | Tag::Caption))
+    }
+
+    fn close_p(&mut self) {
+        if let Some(pos) = self.in_scope(Tag::P, Scope::Button) {
+            self.pop_to(pos);
+        }
+    }
+
+    /// Close an open formatting element `tag`: the adoption agency's effect on nesting. With
+    /// no special element opened inside it, it closes with everything inside; otherwise it
+    /// closes alone and a clone goes right inside the first such block, and the loop repeats
+    /// on the clone (at most 8 times, as in the standard). Clones are ghosts: the text they
+    /// take is not a second link.
+    fn close_formatting(&mut self, tag: Tag) -> bool {
+        // Listed but popped by a block: the end tag only unlists it.
+        let since_marker = self
+            .formatting
+            .iter()
+            .rposition(|f| matches!(f, Fmt::Marker))
+            .map_or(0, |m| m + 1);
+        let listed = (since_marker..self.formatting.len())
+            .rev()
+            .find(|&i| matches!(self.formatting[i], Fmt::El { tag: t, .. } if t == tag));
+        if let Some(i) = listed {
+            if matches!(self.formatting[i], Fmt::El { open: false, .. }) {
+                self.formatting.remove(i);
+                return true;
+            }
+        }
+        let mut closed = false;
+        for _ in 0..8 {
+            let Some(pos) = self.in_scope(tag, Scope::Formatting) else {
+                return closed;
+            };
+            closed = true;
+            let entry = self.fmt_entry(self.stack[pos].id);
+            let Some(offset) = self.stack[pos + 1..].iter().position(Open::is_special) else {
+                self.pop_to(pos);
+                if let Some(i) = entry {
+                    self.formatting.remove(i);
+                }
+                return true;
+            };
+            let furthest_block = pos + 1 + offset;
+            let old = self.stack[pos];
+            self.remove_at(pos);
+            self.counts[old.tag as usize] += 1;
+            self.next_id = self.next_id.wrapping_add(1);
+            let clone = Open {
+                ghost: true,
+                id: self.next_id,
+                ..old
+            };
+            self.misses.clear();
+            self.stack.insert(furthest_block, clone);
+            if let Some(i) = entry {
+                self.formatting[i] = Fmt::El {
+                    tag: old.tag,
+                    name: old.name,
+                    id: clone.id,
+                    open: true,
+                };
+            }
+        }
+        closed
+    }
+
+    fn open_element(&mut self, tag: Tag, name: u64, foreign: bool, attrs: &impl Attrs) {
+        self.walker.open(tag, attrs);
+        if tag.is_void() && !foreign {
+            self.walker.close(tag);
+        } else {
+            let id = self.push_open(tag, foreign, name, false);
+            if !foreign && tag.is_formatting() {
+                self.list_formatting(tag, name, id);
+            }
+        }
+    }
+
+    /// A start tag. Returns the tokenizer state to switch to, if any.
+    pub(crate) fn start_tag(
+        &mut self,
+        name: &[u8],
+        attrs: &impl Attrs,
+        self_closing: bool,
+    ) -> Option<TextMode> {
+        self.started = true;
+        let mut tag = Tag::from_name(name);
+        let hash = if tag == Tag::Other {
+            name_hash(name)
+        } else {
+            0
+        };
+        if self.in_frameset {
+            return self.frameset_start(tag, attrs);
+        }
+        if self.foreign_content() {
+            let font_breaks = tag == Tag::Font
+                && ["color", "face", "size"]
+                    .iter()
+                    .any(|a| attrs.attr(a).is_some());
+            if !tag.breaks_out_of_foreign() && !font_breaks {
+                self.walker.open(tag, attrs);
+                if self_closing {
+                    self.walker.close(tag);
+                } else {
+                    self.push(tag, true, hash);
+                }
+                return None;
+            }
+            while self.foreign_content() {
+                if let Some(e) = self.stack.pop() {
+                    self.closed(e);
+                }
+            }
+        }
+        if tag == Tag::Image {
+            tag = Tag::Img;
+        }
+        if self.counts[Tag::Select as usize] > 0 {
+            match tag {
+                Tag::Select => {
+                    if let Some(pos) = self.in_scope(Tag::Select, Scope::Select) {
+                        self.pop_to(pos);
+                    }
+                    return None;
+                }
+                Tag::Input | Tag::Keygen | Tag::Textarea => {
+                    if let Some(pos) = self.in_scope(Tag::Select, Scope::Select) {
+                        self.pop_to(pos);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if matches!(
+            tag,
+            Tag::Pre
+                | Tag::Listing
+                | Tag::Li
+                | Tag::Dd
+                | Tag::Dt
+                | Tag::Button
+                | Tag::Applet
+                | Tag::Marquee
+                | Tag::Object
+                | Tag::Table
+                | Tag::Area
+                | Tag::Br
+                | Tag::Embed
+                | Tag::Img
+                | Tag::Keygen
+                | Tag::Wbr
+                | Tag::Hr
+                | Tag::Textarea
+                | Tag::Xmp
+                | Tag::Iframe
+                | Tag::Select
+        ) {
+            self.frameset_ok = false;
+        }
+        match tag {
+            Tag::Html => {
+                self.walker.html(attrs);
+                return None;
+            }
+            Tag::Head | Tag::Body => return None,
+            Tag::Frameset => {
+                if self.frameset_ok {
+                    self.in_frameset = true;
+                }
+                return None;
+            }
+            // Outside a frameset document a frame is dropped.
+            Tag::Frame => return None,
+            Tag::Svg | Tag::Math => {
+                self.reopen_formatting();
+                self.walker.open(tag, attrs);
+                if self_closing {
+                    self.walker.close(tag);
+                } else {
+                    self.push(tag, true, 0);
+                }
+                return None;
+            }
+            Tag::A => {
+                self.close_formatting(Tag::A);
+            }
+            Tag::Form => {
+                if self.form_pointer && self.counts[Tag::Template as usize] == 0 {
+                    return None;
+                }
+                self.close_p();
+                self.form_pointer = true;
+            }
+            Tag::Li | Tag::Dd | Tag::Dt => {
+                let same = |t: Tag| match tag {
+                    Tag::Li => t == Tag::Li,
+                    _ => matches!(t, Tag::Dd | Tag::Dt),
+                };
+                let found = self.scan(|e| {
+                    if e.foreign {
+                        Step::Stop
+                    } else if same(e.tag) {
+                        Step::Found
+                    } else if e.tag.is_special()
+                        && !matches!(e.tag, Tag::Address | Tag::Div | Tag::P)
+                    {
+                        Step::Stop
+                    } else {
+                        Step::Next
+                    }
+                });
+                if let Some(pos) = found {
+                    self.pop_to(pos);
+                }
+                self.close_p();
+            }
+            t if t.is_heading() => {
+                self.close_p();
+                if self
+                    .stack
+                    .last()
+                    .is_some_and(|e| e.tag.is_heading() && !e.foreign)
+                {
+                    if let Some(e) = self.stack.pop() {
+                        self.closed(e);
+                    }
+                }
+            }
+            Tag::Table => {
+                if self.in_table_mode() {
+                    // A table start tag directly in a table ends that table.
+                    if let Some(pos) = self.in_scope(Tag::Table, Scope::Table) {
+                        self.pop_to(pos);
+                    }
+                } else if !self.quirks {
+                    self.close_p();
+                }
+            }
+            Tag::Td
+            | Tag::Th
+            | Tag::Tr
+            | Tag::Tbody
+            | Tag::Thead
+            | Tag::Tfoot
+            | Tag::Caption
+            | Tag::Colgroup
+            | Tag::Col => {
+                if self.counts[Tag::Table as usize] == 0 {
+                    // Table parts outside a table are dropped.
+                    return None;
+                }
+                let rank = if tag == Tag::Col {
+                    1
+                } else {
+                    tag.table_rank().unwrap_or(0)
+                };
+                // Close the open cells, rows and row groups at this rank or deeper, and
+                // whatever was opened inside the table outside a cell ("clear the stack back
+                // to a table context").
+                while let Some(pos) = self.find_in_scope(Scope::Table, |t| t.table_rank().is_some())
+                {
+                    let open_rank = self.stack[pos].tag.table_rank().unwrap_or(0);
+                    if open_rank > 0 && open_rank >= rank {
+                        self.pop_to(pos);
+                    } else {
+                        self.pop_to(pos + 1);
+                        break;
+                    }
+                }
+            }
+            Tag::Option | Tag::Optgroup
+                if self.stack.last().is_some_and(|e| e.tag == Tag::Option) =>
+            {
+                if let Some(e) = self.stack.pop() {
+                    self.closed(e);
+                }
+            }
+            Tag::Button => {
+                if let Some(pos) = self.in_scope(Tag::Button, Scope::Default) {
+                    self.pop_to(pos);
+                }
+            }
+            Tag::Nobr => {
+                self.close_formatting(Tag::Nobr);
+            }
+            t if t.closes_p() => self.close_p(),
+            _ => {}
+        }
+        if reopens_formatting(tag) {
+            self.reopen_formatting();
+        }
+        self.open_element(tag, hash, false, attrs);
+        match tag {
+            Tag::Title | Tag::Textarea => Some(TextMode::RcData),
+            Tag::Style | Tag::Xmp | Tag::Iframe | Tag::Noembed | Tag::Noframes => {
+                Some(TextMode::RawText)
+            }
+            Tag::Script => Some(TextMode::ScriptData),
+            Tag::Plaintext => Some(TextMode::PlainText),
+            _ => None,
+        }
+    }
+
+    /// A start tag in a frameset document: frames count, everything else is dropped.
+    fn frameset_start(&mut self, tag: Tag, attrs: &impl Attrs) -> Option<TextMode> {
+        match tag {
+            Tag::Frame => {
+                self.walker.open(tag, attrs);
+                self.walker.close(tag);
+                None
+            }
+            Tag::Noframes => {
+                self.open_element(tag, 0, false, attrs);
+                Some(TextMode::RawText)
+            }
+            _ => None,
+        }
+    }
+
+    /// An end tag.
+    pub(crate) fn end_tag(&mut self, name: &[u8]) {
+        self.started = true;
+        let tag = Tag::from_name(name);
+        let hash = if tag == Tag::Other {
+            name_hash(name)
+        } else {
+            0
+        };
+        if self.in_frameset {
+            if tag == Tag::Noframes {
+                if let Some(pos) = self.in_scope(Tag::Noframes, Scope::Default) {
+                    self.pop_to(pos);
+                }
+            }
+            return;
+        }
+        if matches!(tag, Tag::P | Tag::Br) {
+            // `</p>` and `</br>` leave SVG/MathML content, as the start tags in
+            // `breaks_out_of_foreign` do.
+            while self.foreign_content() {
+                if let Some(e) = self.stack.pop() {
+                    self.closed(e);
+                }
+            }
+        }
+        if self.in_foreign() {
+            let found = self.scan(|e| {
+                if !e.foreign {
+                    Step::Stop
+                } else if e.tag == tag && e.name == hash {
+                    Step::Found
+                } else {
+                    Step::Next
+                }
+            });
+            if let Some(pos) = found {
+                self.pop_to(pos);
+                return;
+            }
+        }
+        match tag {
+            Tag::Html | Tag::Body | Tag::Head => {}
+            Tag::Br => {
+                self.frameset_ok = false;
+                self.walker.open(Tag::Br, &NoAttrs);
+                self.walker.close(Tag::Br);
+            }
+            Tag::P => match self.in_scope(Tag::P, Scope::Button) {
+                Some(pos) => self.pop_to(pos),
+                None => {
+                    // A stray `</p>` makes an empty paragraph.
+                    self.walker.open(Tag::P, &NoAttrs);
+                    self.walker.close(Tag::P);
+                }
+            },
+            Tag::Li => {
+                if let Some(pos) = self.in_scope(Tag::Li, Scope::ListItem) {
+                    self.pop_to(pos);
+                }
+            }
+            t if t.is_heading() => {
+                if let Some(pos) = self.find_in_scope(Scope::Default, Tag::is_heading) {
+                    self.pop_to(pos);
+                }
+            }
+            Tag::Form => {
+                self.form_pointer = false;
+                if let Some(pos) = self.in_scope(Tag::Form, Scope::Default) {
+                    self.remove_at(pos);
+                }
+            }
+            t if t.is_formatting() => {
+                self.close_formatting(t);
+            }
+            Tag::Td
+            | Tag::Th
+            | Tag::Tr
+            | Tag::Tbody
+            | Tag::Thead
+            | Tag::Tfoot
+            | Tag::Caption
+            | Tag::Colgroup
+            | Tag::Table => {
+                if let Some(pos) = self.in_scope(tag, Scope::Table) {
+                    self.pop_to(pos);
+                }
+            }
+            Tag::Select => {
+                if let Some(pos) = self.in_scope(Tag::Select, Scope::Select) {
+                    self.pop_to(pos);
+                }
+            }
+            Tag::Option | Tag::Optgroup => {
+                if self
+                    .stack
+                    .last()
+                    .is_some_and(|e| e.tag == tag && !e.foreign)
+                {
+                    if let Some(e) = self.stack.pop() {
+                        self.closed(e);
+                    }
+                }
+            }
+            t if t.is_special() => {
+                if let Some(pos) = self.in_scope(t, Scope::Default) {
+                    self.pop_to(pos);
+                }
+            }
+            _ => {
+                // Any other end tag: the nearest element of that name, unless a special
+                // element is open inside it.
+                if self.missed(tag, hash, None) {
+                    return;
+                }
+                let found = self.scan(|e| {
+                    if e.tag == tag && e.name == hash && !e.foreign {
+                        Step::Found
+                    } else if e.is_special() {
+                        Step::Stop
+                    } else {
+                        Step::Next
+                    }
+                });
+                match found {
+                    Some(pos) => self.pop_to(pos),
+                    None => self.note_miss(tag, hash, None),
+                }
+            }
+        }
+    }
+
+    /// Character data (NULs already dropped where the standard drops them).
+    pub(crate) fn text(&mut self, text: &str) {
+        if self.in_frameset {
+            return;
+        }
+        let blank = text.bytes().all(|b| b.is_ascii_whitespace());
+        if self.frameset_ok && !blank {
+            self.frameset_ok = false;
+        }
+        let inserts_directly = self.stack.last().is_some_and(|e| {
+            e.foreign && !e.tag.is_integration_point()
+                || !e.foreign
+                    && (matches!(
+                        e.tag,
+                        Tag::Script
+                            | Tag::Style
+                            | Tag::Title
+                            | Tag::Textarea
+                            | Tag::Xmp
+                            | Tag::Iframe
+                            | Tag::Noembed
+                            | Tag::Noframes
+                            | Tag::Plaintext
+                            | Tag::Select
+                            | Tag::Option
+                            | Tag::Optgroup
+                    ) || blank && e.tag.table_rank().is_some_and(|r| r < 3))
+        });
+        if !inserts_directly {
+            self.reopen_formatting();
+        }
+        self.walker.text(text);
+    }
+
+    /// End of input: everything open closes.
+    pub(crate) fn finish(&mut self) {
+        self.pop_to(0);
+        self.walker.finish();
+    }
+}
+
+/// An element without attributes (implied elements).
+struct NoAttrs;
+
+impl Attrs for NoAttrs {
+    fn attr(&self, _name: &str) -> Option<&str> {
+        None
+    }
+}

@@ -1,0 +1,281 @@
+//! The streaming front end: html5gum's WHATWG tokenizer with our own emitter, which keeps no
+//! tokens. Tags go straight to [`Nesting`], text is gathered per run, and only the attributes
+//! the extractor reads are copied (the first of duplicates wins, as in the standard).
+
+use super::nesting::{Nesting, TextMode};
+use super::walker::{Attrs, Walker};
+use html5gum::{Emitter, Error, State, Tokenizer};
+use std::ops::Range;
+
+/// Attributes the extractor reads; values of all others are never copied.
+const WANTED: &[&[u8]] = &[
+    b"href",
+    b"rel",
+    b"alt",
+    b"src",
+    b"action",
+    b"type",
+    b"http-equiv",
+    b"name",
+    b"content",
+    b"lang",
+    b"color",
+    b"face",
+    b"size",
+];
+
+/// Tokenize `text` and feed every event to `walker`.
+pub(crate) fn walk(text: &str, walker: &mut Walker) {
+    let mut sink = Sink {
+        nesting: Nesting::new(walker),
+        text: Vec::new(),
+        tag: Vec::new(),
+        is_end: false,
+        self_closing: false,
+        last_start: Vec::new(),
+        attr_buf: Vec::new(),
+        attrs: Vec::new(),
+        attr_name: Vec::new(),
+        attr_state: AttrState::None,
+        doctype_name: Vec::new(),
+        doctype_public: None,
+        force_quirks: false,
+    };
+    for token in Tokenizer::new_with_emitter(text, &mut sink) {
+        // The emitter keeps no tokens and a &str reader cannot fail.
+        let _ = token;
+    }
+    sink.flush_text();
+    sink.nesting.finish();
+}
+
+/// Where the current attribute is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AttrState {
+    /// No attribute, or one whose name is still being read.
+    None,
+    /// Wanted: its value goes to `attr_buf`.
+    Keep,
+    /// Not wanted, or a duplicate.
+    Skip,
+}
+
+struct Sink<'w> {
+    nesting: Nesting<'w>,
+    /// Character data since the last tag.
+    text: Vec<u8>,
+    tag: Vec<u8>,
+    is_end: bool,
+    self_closing: bool,
+    last_start: Vec<u8>,
+    /// Names and values of the kept attributes of the current tag.
+    attr_buf: Vec<u8>,
+    attrs: Vec<(Range<usize>, Range<usize>)>,
+    attr_name: Vec<u8>,
+    attr_state: AttrState,
+    doctype_name: Vec<u8>,
+    doctype_public: Option<Vec<u8>>,
+    force_quirks: bool,
+}
+
+/// The kept attributes of one tag.
+struct TagAttrs<'a> {
+    buf: &'a [u8],
+    list: &'a [(Range<usize>, Range<usize>)],
+}
+
+impl Attrs for TagAttrs<'_> {
+    fn attr(&self, name: &str) -> Option<&str> {
+        self.list
+            .iter()
+            .find(|(n, _)| &self.buf[n.clone()] == name.as_bytes())
+            .and_then(|(_, v)| std::str::from_utf8(&self.buf[v.clone()]).ok())
+    }
+}
+
+impl Sink<'_> {
+    fn flush_text(&mut self) {
+        if self.text.is_empty() {
+            return;
+        }
+        // The tokenizer passes NUL through in data; tree construction drops it.
+        if self.text.contains(&0) {
+            self.text.retain(|&b| b != 0);
+        }
+        match std::str::from_utf8(&self.text) {
+            Ok(s) => self.nesting.text(s),
+            Err(_) => self.nesting.text(&String::from_utf8_lossy(&self.text)),
+        }
+        self.text.clear();
+    }
+
+    /// Decide whether the attribute whose name is complete is kept.
+    fn settle_attr_name(&mut self) {
+        if self.attr_state != AttrState::None || self.attr_name.is_empty() {
+            return;
+        }
+        let wanted = WANTED.contains(&self.attr_name.as_slice());
+        let duplicate = || {
+            self.attrs
+                .iter()
+                .any(|(n, _)| self.attr_buf[n.clone()] == self.attr_name[..])
+        };
+        if wanted && !self.is_end && !duplicate() {
+            let start = self.attr_buf.len();
+            self.attr_buf.extend_from_slice(&self.attr_name);
+            let end = self.attr_buf.len();
+            self.attrs.push((start..end, end..end));
+            self.attr_state = AttrState::Keep;
+        } else {
+            self.attr_state = AttrState::Skip;
+        }
+    }
+}
+
+impl Emitter for &mut Sink<'_> {
+    type Token = ();
+
+    fn set_last_start_tag(&mut self, last_start_tag: Option<&[u8]>) {
+        self.last_start.clear();
+        self.last_start
+            .extend_from_slice(last_start_tag.unwrap_or_default());
+    }
+
+    fn emit_eof(&mut self) {}
+
+    fn emit_error(&mut self, _error: Error) {}
+
+    #[inline]
+    fn should_emit_errors(&mut self) -> bool {
+        false
+    }
+
+    fn pop_token(&mut self) -> Option<()> {
+        None
+    }
+
+    #[inline]
+    fn emit_string(&mut self, c: &[u8]) {
+        self.text.extend_from_slice(c);
+    }
+
+    fn init_start_tag(&mut self) {
+        self.tag.clear();
+        self.is_end = false;
+        self.self_closing = false;
+        self.attr_buf.clear();
+        self.attrs.clear();
+        self.attr_name.clear();
+        self.attr_state = AttrState::None;
+    }
+
+    fn init_end_tag(&mut self) {
+        self.init_start_tag();
+        self.is_end = true;
+    }
+
+    fn init_comment(&mut self) {}
+
+    fn emit_current_tag(&mut self) -> Option<State> {
+        self.settle_attr_name();
+        self.flush_text();
+        if self.is_end {
+            self.last_start.clear();
+            self.nesting.end_tag(&self.tag);
+            return None;
+        }
+        self.last_start.clear();
+        self.last_start.extend_from_slice(&self.tag);
+        let attrs = TagAttrs {
+            buf: &self.attr_buf,
+            list: &self.attrs,
+        };
+        let mode = self.nesting.start_tag(&self.tag, &attrs, self.self_closing);
+        mode.map(|m| match m {
+            TextMode::RcData => State::RcData,
+            TextMode::RawText => State::RawText,
+            TextMode::ScriptData => State::ScriptData,
+            TextMode::PlainText => State::PlainText,
+        })
+    }
+
+    fn emit_current_comment(&mut self) {
+        self.flush_text();
+    }
+
+    fn emit_current_doctype(&mut self) {
+        self.flush_text();
+        let public = self.doctype_public.take();
+        self.nesting
+            .doctype(&self.doctype_name, public.as_deref(), self.force_quirks);
+    }
+
+    fn set_self_closing(&mut self) {
+        self.self_closing = true;
+    }
+
+    fn set_force_quirks(&mut self) {
+        self.force_quirks = true;
+    }
+
+    #[inline]
+    fn push_tag_name(&mut self, s: &[u8]) {
+        self.tag.extend_from_slice(s);
+    }
+
+    fn push_comment(&mut self, _s: &[u8]) {}
+
+    fn push_doctype_name(&mut self, s: &[u8]) {
+        self.doctype_name.extend_from_slice(s);
+    }
+
+    fn init_doctype(&mut self) {
+        self.doctype_name.clear();
+        self.doctype_public = None;
+        self.force_quirks = false;
+    }
+
+    fn init_attribute(&mut self) {
+        self.settle_attr_name();
+        self.attr_name.clear();
+        self.attr_state = AttrState::None;
+    }
+
+    #[inline]
+    fn push_attribute_name(&mut self, s: &[u8]) {
+        self.attr_name.extend_from_slice(s);
+    }
+
+    #[inline]
+    fn push_attribute_value(&mut self, s: &[u8]) {
+        self.settle_attr_name();
+        if self.attr_state == AttrState::Keep {
+            self.attr_buf.extend_from_slice(s);
+            if let Some((_, v)) = self.attrs.last_mut() {
+                v.end = self.attr_buf.len();
+            }
+        }
+    }
+
+    fn set_doctype_public_identifier(&mut self, value: &[u8]) {
+        self.doctype_public = Some(value.to_vec());
+    }
+
+    fn set_doctype_system_identifier(&mut self, _value: &[u8]) {}
+
+    fn push_doctype_public_identifier(&mut self, s: &[u8]) {
+        if let Some(p) = &mut self.doctype_public {
+            p.extend_from_slice(s);
+        }
+    }
+
+    fn push_doctype_system_identifier(&mut self, _s: &[u8]) {}
+
+    fn current_is_appropriate_end_tag_token(&mut self) -> bool {
+        self.is_end && !self.last_start.is_empty() && self.last_start == self.tag
+    }
+
+    fn adjusted_current_node_present_but_not_in_html_namespace(&mut self) -> bool {
+        self.nesting.in_foreign()
+    }
+}
