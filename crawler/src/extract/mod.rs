@@ -1,5 +1,30 @@
 //! The extractor: one fetched page (final URL, headers, body) → page fields and links
 //! (SPEC §4). A pure function: no I/O, no async, never fails on any input.
+//!
+//! Two engines feed one walker (`walker.rs`: links, anchors, context) with element and text events:
+//! - **stream** (the default, [`extract`]): html5gum's WHATWG tokenizer (`tokens.rs`) and a
+//!   model of HTML tree construction without the tree (`nesting.rs`): implied end tags, scopes,
+//!   the adoption agency and reopened formatting elements, tables, SVG/MathML, framesets,
+//!   scripting off (`<noscript>` is markup). Time is linear in the page: every step is O(1)
+//!   amortised or looks at most 256 elements deep.
+//! - **tree** ([`Engine::Tree`]): html5ever's full tree through scraper, the test oracle.
+//!
+//! They give identical results on every fixture, on generated well-formed HTML and on real
+//! pages (`tests/extract_differential.rs`). Intended differences, both from markup that HTML
+//! repairs:
+//! 1. **A misnested `<a>` is one link.** When a block closes an open `<a>`
+//!    (`<p><a href=x>one</p><p>two</a>`), HTML clones the `<a>` around the following text;
+//!    the tree then shows a second link to x with anchor "two". The stream counts the one `<a>` the author wrote
+//!    (anchor "one"): the clone only shapes nesting. Link targets are the same either way.
+//! 2. **Stray table content keeps its place.** Text or inline elements directly inside
+//!    `<table>`/`<tr>` (outside cells) are moved before the table by HTML; the stream leaves
+//!    them where they are, so the `text_pre`/`text_post` of links next to them can differ.
+//!    Links and anchors are the same.
+//!
+//! Limits that bound what one hostile page costs: [`MAX_LINKS`] links stored per page (the
+//! rest counted), anchors collapsed to [`MAX_ANCHOR`] characters, titles too, context to
+//! [`MAX_CONTEXT`]; scope checks deeper than 256 open elements treat the element as out of
+//! scope (browsers cap depth near there too).
 
 pub mod hostile;
 mod nesting;
@@ -101,7 +126,7 @@ pub fn extract(input: &PageInput<'_>) -> Extracted {
 /// Which parser feeds the walker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Engine {
-    /// html5gum's tokenizer and the open-element rules of [`nesting`]: the default.
+    /// html5gum's tokenizer and the open-element rules of `nesting.rs`: the default.
     #[default]
     Stream,
     /// A full html5ever tree through scraper: the test oracle (see the module docs for the
