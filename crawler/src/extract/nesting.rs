@@ -249,6 +249,15 @@ impl<'w> Nesting<'w> {
             .is_some_and(|e| e.foreign && !e.tag.is_integration_point())
     }
 
+    /// Close SVG/MathML elements down to HTML or an integration point (breakout tags).
+    fn leave_foreign_content(&mut self) {
+        while self.foreign_content() {
+            if let Some(e) = self.stack.pop() {
+                self.closed(e);
+            }
+        }
+    }
+
     fn push(&mut self, tag: Tag, foreign: bool, name: u64) {
         self.push_open(tag, foreign, name, false);
     }
@@ -544,11 +553,7 @@ impl<'w> Nesting<'w> {
                 }
                 return None;
             }
-            while self.foreign_content() {
-                if let Some(e) = self.stack.pop() {
-                    self.closed(e);
-                }
-            }
+            self.leave_foreign_content();
         }
         if tag == Tag::Image {
             tag = Tag::Img;
@@ -775,11 +780,7 @@ impl<'w> Nesting<'w> {
         if matches!(tag, Tag::P | Tag::Br) {
             // `</p>` and `</br>` leave SVG/MathML content, as the start tags in
             // `breaks_out_of_foreign` do.
-            while self.foreign_content() {
-                if let Some(e) = self.stack.pop() {
-                    self.closed(e);
-                }
-            }
+            self.leave_foreign_content();
         }
         if self.in_foreign() {
             let found = self.scan(|e| {
