@@ -3,6 +3,8 @@
 //! soup, the same link targets. The intended differences (module docs of `extract`) are
 //! asserted where a fixture shows them.
 
+mod fixture;
+
 use linkdiff_crawler::{extract_with, Engine, Extracted, PageInput};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
@@ -48,25 +50,11 @@ const CLONED_ANCHOR_FIXTURES: &[&str] = &["malformed-misnested", "malformed-uncl
 
 #[test]
 fn fixtures_extract_identically_except_cloned_anchors() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        let Some(stem) = name.strip_suffix(".meta.json") else {
-            continue;
-        };
-        let meta: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join(&name)).unwrap()).unwrap();
-        let s = |k: &str| meta.get(k).and_then(|v| v.as_str());
-        let body = std::fs::read(dir.join(format!("{stem}.html"))).unwrap();
-        let input = PageInput {
-            url: s("url").unwrap(),
-            content_type: s("content_type"),
-            content_language: s("content_language"),
-            x_robots_tag: s("x_robots_tag"),
-            link_header: s("link"),
-            body: &body,
-        };
+    let fixtures = fixture::all();
+    assert!(fixtures.len() >= 40);
+    for f in &fixtures {
+        let stem = f.name.as_str();
+        let input = f.input();
         let stream = extract_with(&input, Engine::Stream);
         let tree = extract_with(&input, Engine::Tree);
         if CLONED_ANCHOR_FIXTURES.contains(&stem) {
@@ -78,9 +66,7 @@ fn fixtures_extract_identically_except_cloned_anchors() {
         } else if let Some(d) = first_difference(&stream, &tree) {
             panic!("fixture {stem}: {d}");
         }
-        seen += 1;
     }
-    assert!(seen >= 40);
 }
 
 /// Well-formed HTML from a small grammar: flow containers, lists, tables, paragraphs of
