@@ -85,17 +85,6 @@ impl Open {
             }
             Scope::Table => matches!(self.tag, Tag::Html | Tag::Table | Tag::Template),
             Scope::Select => !matches!(self.tag, Tag::Optgroup | Tag::Option),
-            Scope::Formatting => matches!(
-                self.tag,
-                Tag::Td
-                    | Tag::Th
-                    | Tag::Caption
-                    | Tag::Applet
-                    | Tag::Object
-                    | Tag::Marquee
-                    | Tag::Template
-                    | Tag::Html
-            ),
         }
     }
 }
@@ -114,8 +103,6 @@ enum Scope {
     Button,
     Table,
     Select,
-    /// Active formatting elements stop at markers (cells, captions, objects, templates).
-    Formatting,
 }
 
 /// Elements that put a marker on the list of active formatting elements.
@@ -455,8 +442,10 @@ impl<'w> Nesting<'w> {
     /// no special element opened inside it, it closes with everything inside; otherwise it
     /// closes alone and a clone goes right inside the first such block, and the loop repeats
     /// on the clone (at most 8 times, as in the standard). Clones are ghosts: the text they
-    /// take is not a second link.
-    fn close_formatting(&mut self, tag: Tag) -> bool {
+    /// take is not a second link. An element out of scope (behind a table or a cell) stays
+    /// open, except for `<a>` inside `<a>` (`a_start`): the standard then takes the old one
+    /// off the stack and the list whatever the scope.
+    fn close_formatting(&mut self, tag: Tag, a_start: bool) -> bool {
         // Listed but popped by a block: the end tag only unlists it.
         let since_marker = self
             .formatting
@@ -466,15 +455,23 @@ impl<'w> Nesting<'w> {
         let listed = (since_marker..self.formatting.len())
             .rev()
             .find(|&i| matches!(self.formatting[i], Fmt::El { tag: t, .. } if t == tag));
+        let mut original = None;
         if let Some(i) = listed {
-            if matches!(self.formatting[i], Fmt::El { open: false, .. }) {
-                self.formatting.remove(i);
-                return true;
+            match self.formatting[i] {
+                Fmt::El { open: false, .. } => {
+                    self.formatting.remove(i);
+                    return true;
+                }
+                Fmt::El { id, .. } if a_start => original = Some(id),
+                _ => {}
             }
         }
         let mut closed = false;
         for _ in 0..8 {
-            let Some(pos) = self.in_scope(tag, Scope::Formatting) else {
+            let Some(pos) = self.in_scope(tag, Scope::Default) else {
+                if let Some(id) = original {
+                    closed |= self.forget_formatting(id);
+                }
                 return closed;
             };
             closed = true;
@@ -508,6 +505,19 @@ impl<'w> Nesting<'w> {
             }
         }
         closed
+    }
+
+    /// Take the formatting element `id` off the stack and the list of active formatting
+    /// elements, leaving what it holds open.
+    fn forget_formatting(&mut self, id: u32) -> bool {
+        let Some(pos) = self.stack.iter().rposition(|e| e.id == id) else {
+            return false;
+        };
+        self.remove_at(pos);
+        if let Some(i) = self.fmt_entry(id) {
+            self.formatting.remove(i);
+        }
+        true
     }
 
     fn open_element(&mut self, tag: Tag, name: u64, foreign: bool, attrs: &impl Attrs) {
@@ -625,7 +635,7 @@ impl<'w> Nesting<'w> {
                 return None;
             }
             Tag::A => {
-                self.close_formatting(Tag::A);
+                self.close_formatting(Tag::A, true);
             }
             Tag::Form => {
                 if self.form_pointer && self.counts[Tag::Template as usize] == 0 {
@@ -724,7 +734,7 @@ impl<'w> Nesting<'w> {
                 }
             }
             Tag::Nobr => {
-                self.close_formatting(Tag::Nobr);
+                self.close_formatting(Tag::Nobr, false);
             }
             t if t.closes_p() => self.close_p(),
             _ => {}
@@ -829,7 +839,7 @@ impl<'w> Nesting<'w> {
                 }
             }
             t if t.is_formatting() => {
-                self.close_formatting(t);
+                self.close_formatting(t, false);
             }
             Tag::Td
             | Tag::Th
