@@ -1,6 +1,6 @@
 //! One HTTP fetch: shared client, timeouts, body cap, no redirect following.
 
-use crate::resolve::{GuardedResolver, BLOCKED};
+use crate::resolve::{GuardedResolver, Refused};
 use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -190,19 +190,14 @@ impl Fetcher {
 
 fn classify(e: reqwest::Error) -> FetchError {
     let mut msg = e.to_string();
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
     while let Some(s) = src {
+        if let Some(refused) = s.downcast_ref::<Refused>() {
+            return FetchError::Blocked(refused.to_string());
+        }
         msg.push_str(": ");
         msg.push_str(&s.to_string());
         src = s.source();
-    }
-    if msg.contains(BLOCKED) {
-        let detail = msg
-            .split(": ")
-            .find(|p| p.contains(BLOCKED))
-            .unwrap_or(&msg)
-            .to_string();
-        return FetchError::Blocked(detail);
     }
     if e.is_timeout() {
         FetchError::Timeout
@@ -210,5 +205,40 @@ fn classify(e: reqwest::Error) -> FetchError {
         FetchError::Connect(msg)
     } else {
         FetchError::Other(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fetcher() -> Fetcher {
+        Fetcher::new(FetchConfig {
+            user_agent: "linkdiff-test".into(),
+            timeout: Duration::from_secs(5),
+            max_body: 1024,
+            resolver: GuardedResolver::default(),
+        })
+        .expect("client builds")
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_is_blocked_by_type() {
+        let url = url::Url::parse("http://localhost:9/").expect("valid");
+        match fetcher().get(&url).await {
+            Err(FetchError::Blocked(m)) => {
+                assert!(m.starts_with("localhost resolves only to private"), "{m}")
+            }
+            other => panic!("expected Blocked, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_ip_literal_is_blocked_before_any_connection() {
+        let url = url::Url::parse("http://0x7f000001:9/").expect("valid");
+        assert!(matches!(
+            fetcher().get(&url).await,
+            Err(FetchError::Blocked(_))
+        ));
     }
 }

@@ -16,7 +16,7 @@ pub mod resolve;
 pub mod robots;
 pub mod seeds;
 
-pub use crawl::{CrawlConfig, Crawler, Progress, Scope, VisitSink, MAX_RESIDENT};
+pub use crawl::{CrawlConfig, Crawler, FetchFailure, Progress, Scope, VisitSink, MAX_RESIDENT};
 pub use extract::{extract, extract_with, Engine, Extracted, ExtractedLink, PageFields, PageInput};
 
 use linkdiff_store::LinkType;

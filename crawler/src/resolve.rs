@@ -77,8 +77,17 @@ pub fn is_private(ip: IpAddr) -> bool {
     }
 }
 
-/// The message carried by a refused resolution (the crawler reports it as `blocked`).
-pub const BLOCKED: &str = "resolves only to private or loopback addresses";
+/// A host name refused by the guard: it resolves only to private or loopback addresses.
+/// Carried through reqwest's error chain and recognised by type (the crawler reports it as
+/// `blocked`).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{host} resolves only to private or loopback addresses ({addrs}); use --allow-private or --resolve")]
+pub struct Refused {
+    /// The host name looked up.
+    pub host: String,
+    /// The addresses it resolved to, comma-separated.
+    pub addrs: String,
+}
 
 /// reqwest resolver applying the rules and the guard.
 #[derive(Debug, Clone, Default)]
@@ -120,10 +129,10 @@ impl Resolve for GuardedResolver {
                 .collect();
             if allowed.is_empty() {
                 let shown: Vec<String> = found.iter().map(|a| a.ip().to_string()).collect();
-                return Err(format!(
-                    "{host} {BLOCKED} ({}); use --allow-private or --resolve",
-                    shown.join(", ")
-                )
+                return Err(Refused {
+                    host,
+                    addrs: shown.join(", "),
+                }
                 .into());
             }
             let addrs: Addrs = Box::new(allowed.into_iter());

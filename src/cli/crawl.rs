@@ -249,7 +249,7 @@ pub async fn crawl_once(
     progress_mode: &str,
 ) -> anyhow::Result<String> {
     let crawler = Crawler::new(store.clone(), cfg.clone())?;
-    let mut sink = crate::sink::IndexSink::new(Indexer::new(store.clone()));
+    let sink = crate::sink::IndexSink::new(Indexer::new(store.clone()));
     let mode = match progress_mode {
         "auto" if std::io::stderr().is_terminal() => "bar",
         "auto" => "off",
@@ -300,7 +300,7 @@ pub async fn crawl_once(
         }
     };
     let t0 = Instant::now();
-    let run = crawler.run(&mut sink, stop, &mut show).await?;
+    let (run, sink) = crawler.run(sink, stop, &mut show).await?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

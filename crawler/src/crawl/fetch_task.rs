@@ -1,0 +1,364 @@
+//! One fetch task: robots.txt first for a new host, then the page, classified into what the
+//! run does next (record a visit, retry later) with a typed [`FetchFailure`]. HTML is
+//! extracted here, on the task's thread, so the scheduler loop never parses pages.
+
+use super::scheduler::Item;
+use crate::extract::{extract, is_html, PageInput};
+use crate::fetch::{FetchError, Fetched, Fetcher};
+use crate::normalize;
+use crate::robots::{RobotsRules, MAX_ROBOTS_BYTES};
+use linkdiff_store::{Link, LinkType, Outcome, PageMeta};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why a fetch gave no page to index. Typed, so run statistics and retries never look at
+/// error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchFailure {
+    /// The server answered with this status: 429 or 5xx (retried first) or another
+    /// non-success code that is not a redirect or 404/410.
+    Status(u16),
+    /// A 3xx without a usable `Location`.
+    BadRedirect(u16),
+    /// No response: timeout, connection or protocol error, or refused by the SSRF guard.
+    Network(FetchError),
+}
+
+impl FetchFailure {
+    /// The key counted in the run's `error_kinds`: the status code, `bad_redirect`, or the
+    /// network error's kind (`timeout`, `connect`, `blocked`, `other`).
+    pub fn kind(&self) -> String {
+        match self {
+            FetchFailure::Status(code) => code.to_string(),
+            FetchFailure::BadRedirect(_) => "bad_redirect".to_string(),
+            FetchFailure::Network(e) => e.kind().to_string(),
+        }
+    }
+
+    /// The status recorded with the failed visit (0 when there was no response).
+    pub fn http_code(&self) -> u16 {
+        match self {
+            FetchFailure::Status(code) | FetchFailure::BadRedirect(code) => *code,
+            FetchFailure::Network(_) => 0,
+        }
+    }
+
+    /// Whether another attempt in the same run may succeed: 429, 5xx and network errors,
+    /// but not an address the guard refused.
+    pub fn retryable(&self) -> bool {
+        match self {
+            FetchFailure::Status(code) => *code == 429 || (500..600).contains(code),
+            FetchFailure::BadRedirect(_) => false,
+            FetchFailure::Network(e) => !matches!(e, FetchError::Blocked(_)),
+        }
+    }
+
+    /// Whether the SSRF guard refused the address (always worth showing the user).
+    pub fn blocked(&self) -> bool {
+        matches!(self, FetchFailure::Network(FetchError::Blocked(_)))
+    }
+
+    /// A line for the user about this failure of `url`.
+    pub fn describe(&self, url: &url::Url) -> String {
+        match self {
+            FetchFailure::Status(code) => format!("{url}: HTTP {code}"),
+            FetchFailure::BadRedirect(code) => format!("{url}: {code} without a usable Location"),
+            FetchFailure::Network(e @ FetchError::Blocked(_)) => format!("refused {url}: {e}"),
+            FetchFailure::Network(e) => format!("{url}: {e}"),
+        }
+    }
+}
+
+/// What a fetch task hands back to the run loop.
+// One value per fetch, moved once into the loop: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum TaskResult {
+    /// robots.txt of `host` was fetched (or found missing); `item` waited for it.
+    Robots {
+        host: String,
+        rules: RobotsRules,
+        item: Item,
+    },
+    /// A visit to record: a page, a redirect, gone, disallowed, or a final failure.
+    Page {
+        host: String,
+        item: Item,
+        outcome: Outcome,
+        failure: Option<FetchFailure>,
+    },
+    /// A failure another attempt may fix (`after`: the server's `Retry-After`).
+    Retry {
+        host: String,
+        item: Item,
+        after: Option<Duration>,
+        failure: FetchFailure,
+    },
+}
+
+/// Longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+fn retry_after(f: &Fetched) -> Option<Duration> {
+    f.header("retry-after")?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
+}
+
+/// Fetch robots.txt (when `robots` is `None`) or the page of `item`.
+pub(crate) async fn task(
+    fetcher: Fetcher,
+    agent: String,
+    host: String,
+    item: Item,
+    robots: Option<Arc<RobotsRules>>,
+) -> TaskResult {
+    let Some(robots) = robots else {
+        let mut robots_url = item.url.clone();
+        robots_url.set_path("/robots.txt");
+        robots_url.set_query(None);
+        let fetched = match fetcher.get_capped(&robots_url, MAX_ROBOTS_BYTES).await {
+            Ok(f) => Some(f),
+            Err(FetchError::Blocked(_)) => {
+                // The SSRF guard refused the host before any connection: there are no rules
+                // to honour. Every page of the host goes on to the same guard, which refuses
+                // and counts each one (the host's queue must not wait for rules forever).
+                return TaskResult::Robots {
+                    host,
+                    rules: RobotsRules::AllowAll,
+                    item,
+                };
+            }
+            Err(_) => None,
+        };
+        let rules = RobotsRules::from_fetch(
+            &agent,
+            fetched.as_ref().map(|f| (f.status, f.body.as_slice())),
+        );
+        return TaskResult::Robots { host, rules, item };
+    };
+    if !robots.allowed(item.url.as_str()) {
+        return TaskResult::Page {
+            host,
+            item,
+            outcome: Outcome::Disallowed,
+            failure: None,
+        };
+    }
+    match fetcher.get(&item.url).await {
+        Ok(f) => classify(host, item, f),
+        Err(e) => failed(host, item, FetchFailure::Network(e), None),
+    }
+}
+
+fn failed(host: String, item: Item, failure: FetchFailure, after: Option<Duration>) -> TaskResult {
+    if failure.retryable() {
+        TaskResult::Retry {
+            host,
+            item,
+            after,
+            failure,
+        }
+    } else {
+        TaskResult::Page {
+            host,
+            item,
+            outcome: Outcome::Failed {
+                http_code: failure.http_code(),
+            },
+            failure: Some(failure),
+        }
+    }
+}
+
+/// A response to a visit: extract HTML, follow the shape of redirects, sort out failures.
+pub(crate) fn classify(host: String, item: Item, f: Fetched) -> TaskResult {
+    let status = f.status;
+    let meta = PageMeta {
+        http_code: status,
+        ip: f.ip.clone(),
+        page_size: f.body.len() as u64,
+        ..Default::default()
+    };
+    let page = |item, outcome| TaskResult::Page {
+        host: host.clone(),
+        item,
+        outcome,
+        failure: None,
+    };
+    match status {
+        200..=299 => {
+            let ct = f.header("content-type");
+            if !is_html(ct) {
+                let outcome = Outcome::Fetched {
+                    meta,
+                    links: Vec::new(),
+                };
+                return page(item, outcome);
+            }
+            let url = item.url.to_string();
+            let ex = extract(&PageInput {
+                url: &url,
+                content_type: ct,
+                content_language: f.header("content-language"),
+                x_robots_tag: f.header("x-robots-tag"),
+                link_header: f.header("link"),
+                body: &f.body,
+            });
+            let meta = PageMeta {
+                title: ex.page.title,
+                language: ex.page.language,
+                encoding: ex.page.encoding,
+                links_internal: ex.page.links_internal,
+                links_external: ex.page.links_external,
+                ..meta
+            };
+            page(
+                item,
+                Outcome::Fetched {
+                    meta,
+                    links: ex.links,
+                },
+            )
+        }
+        300..=399 => match f
+            .header("location")
+            .and_then(|l| normalize::resolve(&item.url, l))
+        {
+            Some(to) => {
+                let link = Link {
+                    url_to: to,
+                    link_type: LinkType::Redirect,
+                    anchor: String::new(),
+                    alt: String::new(),
+                    text_pre: String::new(),
+                    text_post: String::new(),
+                    nofollow: false,
+                    redirect: status,
+                };
+                page(item, Outcome::Redirected { meta, link })
+            }
+            None => failed(host, item, FetchFailure::BadRedirect(status), None),
+        },
+        404 | 410 => page(item, Outcome::Gone { http_code: status }),
+        _ => failed(host, item, FetchFailure::Status(status), retry_after(&f)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(url: &str) -> Item {
+        Item::new(url::Url::parse(url).expect("valid"), 0, 0, Vec::new())
+    }
+
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Fetched {
+        Fetched {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+            truncated: false,
+            ip: "127.0.0.1".into(),
+        }
+    }
+
+    fn outcome(r: TaskResult) -> (Outcome, Option<FetchFailure>) {
+        match r {
+            TaskResult::Page {
+                outcome, failure, ..
+            } => (outcome, failure),
+            _ => panic!("expected a visit to record"),
+        }
+    }
+
+    #[test]
+    fn html_is_extracted_and_other_types_are_recorded_without_links() {
+        let html = response(
+            200,
+            &[("content-type", "text/html")],
+            "<title>T</title><a href=/b>b</a>",
+        );
+        match outcome(classify("a.test".into(), item("http://a.test/"), html)) {
+            (Outcome::Fetched { meta, links }, None) => {
+                assert_eq!(meta.title, "T");
+                assert_eq!(links.len(), 1);
+                assert_eq!(links[0].url_to, "http://a.test/b");
+            }
+            other => panic!("{other:?}"),
+        }
+        let pdf = response(200, &[("content-type", "application/pdf")], "<a href=/b>");
+        match outcome(classify("a.test".into(), item("http://a.test/x.pdf"), pdf)) {
+            (Outcome::Fetched { links, meta }, None) => {
+                assert!(links.is_empty());
+                assert_eq!(meta.page_size, "<a href=/b>".len() as u64);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn redirects_gone_and_failures_are_typed() {
+        let moved = response(301, &[("location", "/new")], "");
+        match outcome(classify("a.test".into(), item("http://a.test/old"), moved)) {
+            (Outcome::Redirected { link, .. }, None) => {
+                assert_eq!(link.url_to, "http://a.test/new");
+                assert_eq!(link.redirect, 301);
+            }
+            other => panic!("{other:?}"),
+        }
+        let no_location = response(302, &[], "");
+        let (o, f) = outcome(classify(
+            "a.test".into(),
+            item("http://a.test/"),
+            no_location,
+        ));
+        assert_eq!(o, Outcome::Failed { http_code: 302 });
+        assert_eq!(f, Some(FetchFailure::BadRedirect(302)));
+        assert_eq!(f.map(|f| f.kind()).as_deref(), Some("bad_redirect"));
+        let gone = response(410, &[], "");
+        let (o, f) = outcome(classify("a.test".into(), item("http://a.test/"), gone));
+        assert_eq!((o, f), (Outcome::Gone { http_code: 410 }, None));
+        let forbidden = response(403, &[], "");
+        let (o, f) = outcome(classify("a.test".into(), item("http://a.test/"), forbidden));
+        assert_eq!(o, Outcome::Failed { http_code: 403 });
+        assert_eq!(f.map(|f| f.kind()).as_deref(), Some("403"));
+    }
+
+    #[test]
+    fn overload_is_retried_after_the_servers_delay_capped() {
+        let busy = response(503, &[("retry-after", "7")], "");
+        match classify("a.test".into(), item("http://a.test/"), busy) {
+            TaskResult::Retry { after, failure, .. } => {
+                assert_eq!(after, Some(Duration::from_secs(7)));
+                assert_eq!(failure, FetchFailure::Status(503));
+            }
+            _ => panic!("503 is retried"),
+        }
+        let slow = response(429, &[("retry-after", "86400")], "");
+        match classify("a.test".into(), item("http://a.test/"), slow) {
+            TaskResult::Retry { after, .. } => assert_eq!(after, Some(MAX_RETRY_AFTER)),
+            _ => panic!("429 is retried"),
+        }
+    }
+
+    #[test]
+    fn failure_kinds_and_retry_rules() {
+        let blocked = FetchFailure::Network(FetchError::Blocked("10.0.0.1 is private".into()));
+        assert!(!blocked.retryable() && blocked.blocked());
+        assert_eq!(blocked.kind(), "blocked");
+        assert_eq!(blocked.http_code(), 0);
+        assert!(blocked
+            .describe(&url::Url::parse("http://10.0.0.1/").expect("valid"))
+            .starts_with("refused http://10.0.0.1/"));
+        let timeout = FetchFailure::Network(FetchError::Timeout);
+        assert!(timeout.retryable() && !timeout.blocked());
+        assert_eq!(timeout.kind(), "timeout");
+        assert!(FetchFailure::Status(500).retryable());
+        assert!(!FetchFailure::Status(401).retryable());
+    }
+}

@@ -1,0 +1,436 @@
+//! One crawl run. The loop here only orchestrates: [`scheduler`] decides which fetch may start
+//! (politeness, back-off), [`fetch_task`] fetches and extracts on the runtime's threads,
+//! [`run_state`] turns results into visits and frontier writes, and [`writer`] commits them
+//! on a thread of its own.
+
+mod fetch_task;
+mod run_state;
+mod scheduler;
+mod writer;
+
+pub use fetch_task::FetchFailure;
+pub use scheduler::MAX_RESIDENT;
+
+use crate::fetch::Fetcher;
+use crate::CrawlError;
+use fetch_task::{task, TaskResult};
+use linkdiff_store::{Outcome, RunRecord, Store, Visit, WriteBatch};
+use run_state::{InScope, RunState};
+use scheduler::{url_hash, Item, Next, Scheduler};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use url::Url;
+use writer::Writer;
+
+/// Which discovered URLs a run follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Only the listed URLs.
+    Seeds,
+    /// Every URL on the seeds' hosts.
+    #[default]
+    Hosts,
+    /// Every link.
+    All,
+}
+
+/// Settings of a crawl run.
+#[derive(Debug, Clone)]
+pub struct CrawlConfig {
+    /// Seed URLs.
+    pub seeds: Vec<Url>,
+    /// The run's clock (`--as-of`), Unix seconds; `None` = the real clock per visit.
+    pub as_of: Option<i64>,
+    /// Scope.
+    pub scope: Scope,
+    /// Stop after this many fetched pages in the run.
+    pub max_pages: Option<u64>,
+    /// Maximum link hops from a seed.
+    pub max_depth: Option<u16>,
+    /// Maximum pages fetched per host in the run.
+    pub max_pages_per_host: Option<u64>,
+    /// Requests per second per host; 0 = unlimited.
+    pub rate: f64,
+    /// Fetches in flight at once.
+    pub concurrency: usize,
+    /// Extra attempts for 5xx, 429 and network errors within the run.
+    pub retries: u8,
+    /// First back-off before a retry (doubles each time; `Retry-After` wins when longer).
+    pub retry_backoff: Duration,
+    /// HTTP settings.
+    pub fetch: crate::fetch::FetchConfig,
+    /// Most URLs the scheduler keeps in memory ([`MAX_RESIDENT`] by default); the rest are paged
+    /// in from the store's frontier.
+    pub max_resident: usize,
+}
+
+/// Counters reported while a run goes.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    /// Run number.
+    pub run: u64,
+    /// Pages fetched so far in the run.
+    pub fetched: u64,
+    /// URLs waiting.
+    pub queued: u64,
+    /// Failed fetches.
+    pub errors: u64,
+    /// Fetches in flight.
+    pub in_flight: usize,
+    /// Time since the run (or its resumption) started.
+    pub elapsed: Duration,
+    /// Error messages worth showing the user (refused addresses, first few errors), drained
+    /// by whoever displays progress.
+    pub notes: Vec<String>,
+}
+
+/// Receives each visit with the frontier writes it caused; must commit both atomically.
+pub trait VisitSink: Send {
+    /// Commit one visit.
+    fn apply(&mut self, visit: &Visit, frontier: WriteBatch) -> Result<(), String>;
+}
+
+/// A crawler bound to a store.
+pub struct Crawler {
+    store: Store,
+    cfg: CrawlConfig,
+    fetcher: Fetcher,
+}
+
+/// Longest redirect chain followed.
+pub const MAX_REDIRECTS: u8 = 10;
+
+fn fmt_time(t: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// The writer stopped: its error says why.
+async fn writer_failed<S: VisitSink + 'static>(writer: Writer<S>) -> CrawlError {
+    match writer.finish().await {
+        Err(e) => e,
+        Ok(_) => CrawlError::Sink("the writer stopped".into()),
+    }
+}
+
+impl Crawler {
+    /// A crawler over `store` with `cfg`.
+    pub fn new(store: Store, cfg: CrawlConfig) -> Result<Crawler, CrawlError> {
+        let fetcher = Fetcher::new(cfg.fetch.clone()).map_err(CrawlError::Client)?;
+        Ok(Crawler {
+            store,
+            cfg,
+            fetcher,
+        })
+    }
+
+    fn period(&self) -> Option<Duration> {
+        (self.cfg.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / self.cfg.rate))
+    }
+
+    /// Start a new run (or resume a killed one), returning the run record.
+    fn begin(&self) -> Result<(RunRecord, bool), CrawlError> {
+        let last = self.store.last_run()?;
+        if let Some(r) = last.as_ref().filter(|r| r.finished.is_none()) {
+            return Ok((r.clone(), true));
+        }
+        let now = chrono::Utc::now().timestamp();
+        let as_of = self.cfg.as_of.unwrap_or(now);
+        if let Some(l) = &last {
+            if as_of < l.as_of {
+                return Err(CrawlError::AsOfBeforeLastRun {
+                    given: fmt_time(as_of),
+                    last: fmt_time(l.as_of),
+                });
+            }
+        }
+        let run = RunRecord {
+            id: last.map(|l| l.id + 1).unwrap_or(1),
+            as_of,
+            started: now,
+            config: self
+                .cfg
+                .seeds
+                .iter()
+                .map(|u| u.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            ..Default::default()
+        };
+        Ok((run, false))
+    }
+
+    /// Queue the run's starting URLs: for a new run the seeds and every indexed page in scope
+    /// (written to the frontier); for a resumed one only what was already seen is
+    /// remembered, and the frontier is paged in by [`Crawler::refill`].
+    fn start(
+        &self,
+        state: &mut RunState,
+        sched: &mut Scheduler,
+        seeds: &[Url],
+        scope: &InScope,
+        resumed: bool,
+    ) -> Result<(), CrawlError> {
+        let run = state.run.id;
+        if resumed {
+            for r in self.store.frontier() {
+                let (url, e) = r?;
+                if e.run == run {
+                    state.see(&url);
+                }
+            }
+            sched.overflow = true;
+            for r in self.store.pages() {
+                let (url, p) = r?;
+                if p.last_run == run {
+                    state.see(&url);
+                }
+            }
+            return Ok(());
+        }
+        let mut w = WriteBatch::new();
+        for u in seeds {
+            if let Some(item) = state.discover(u.clone(), 0, 0, Vec::new(), &mut w) {
+                sched.admit(item);
+            }
+        }
+        for r in self.store.pages() {
+            let (url, p) = r?;
+            let Ok(u) = Url::parse(&url) else { continue };
+            if scope.allows(&u, None) {
+                if let Some(item) = state.discover(u, p.depth, 0, Vec::new(), &mut w) {
+                    sched.admit(item);
+                }
+            }
+            if w.len() >= 10_000 {
+                self.store.apply(std::mem::take(&mut w))?;
+            }
+        }
+        if sched.queued == 0 && !sched.overflow {
+            return Err(CrawlError::NoSeeds);
+        }
+        w.put_run(&state.run);
+        self.store.apply(w)?;
+        Ok(())
+    }
+
+    /// Perform one run: every known in-scope page and every seed is fetched once, new pages
+    /// found by links are added. Visits go to `sink` on a writer thread; the sink comes back
+    /// with the finished run record. Stops early (and leaves the run resumable) when `stop`
+    /// turns true.
+    pub async fn run<S: VisitSink + 'static>(
+        &self,
+        sink: S,
+        mut stop: watch::Receiver<bool>,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<(RunRecord, S), CrawlError> {
+        let (run, resumed) = self.begin()?;
+        let mut seeds: Vec<Url> = self.cfg.seeds.clone();
+        if resumed {
+            seeds.extend(run.config.lines().filter_map(|l| Url::parse(l).ok()));
+        }
+        let scope = InScope::new(self.cfg.scope, &seeds, self.cfg.max_depth);
+        let mut sched = Scheduler::new(self.period(), self.cfg.concurrency);
+        sched.max_resident = self.cfg.max_resident.max(1);
+        let mut state = RunState::new(run);
+        self.start(&mut state, &mut sched, &seeds, &scope, resumed)?;
+
+        let writer = Writer::start(sink, self.store.clone())?;
+        let started = Instant::now();
+        let mut inflight: JoinSet<TaskResult> = JoinSet::new();
+        let mut stopping = *stop.borrow();
+        let agent = self.cfg.fetch.user_agent.clone();
+        let mut last_progress = Instant::now() - Duration::from_secs(10);
+        loop {
+            if sched.overflow && sched.queued < (sched.max_resident / 4) as u64 {
+                // The frontier is read back: everything queued for it must be written.
+                if writer.flush().await.is_err() {
+                    return Err(writer_failed(writer).await);
+                }
+                self.refill(&mut sched, state.run.id)?;
+            }
+            let mut wait = None;
+            while !stopping && inflight.len() < sched.concurrency {
+                let budget_left = self
+                    .cfg
+                    .max_pages
+                    .is_none_or(|m| state.run.fetched + (inflight.len() as u64) < m);
+                if !budget_left {
+                    break;
+                }
+                match sched.next(self.cfg.max_pages_per_host) {
+                    Next::Launch(host, item, robots) => {
+                        let fetcher = self.fetcher.clone();
+                        let agent = agent.clone();
+                        inflight.spawn(task(fetcher, agent, host, item, robots));
+                    }
+                    Next::Skip(url) => {
+                        sched.resident.remove(&url_hash(url.as_str()));
+                        let mut w = WriteBatch::new();
+                        w.remove_frontier(url.as_str());
+                        if writer.batch(w).await.is_err() {
+                            return Err(writer_failed(writer).await);
+                        }
+                    }
+                    Next::Wait(after) => {
+                        wait = after;
+                        break;
+                    }
+                }
+            }
+            let budget_done = self.cfg.max_pages.is_some_and(|m| state.run.fetched >= m);
+            if inflight.is_empty()
+                && (stopping || (sched.queued == 0 && !sched.overflow) || budget_done)
+            {
+                break;
+            }
+            let now = Instant::now();
+            if now.duration_since(last_progress) >= Duration::from_millis(200)
+                || !state.notes.is_empty()
+            {
+                last_progress = now;
+                progress(&Progress {
+                    run: state.run.id,
+                    fetched: state.run.fetched,
+                    queued: sched.queued,
+                    errors: state.run.errors,
+                    in_flight: inflight.len(),
+                    elapsed: started.elapsed(),
+                    notes: std::mem::take(&mut state.notes),
+                });
+            }
+            let sleep_for = wait
+                .unwrap_or(Duration::from_millis(50))
+                .max(Duration::from_millis(1));
+            tokio::select! {
+                Some(joined) = inflight.join_next(), if !inflight.is_empty() => {
+                    let res = joined
+                        .map_err(|e| CrawlError::Sink(format!("fetch task failed: {e}")))?;
+                    if let Some((visit, frontier)) = self.handle(res, &mut state, &mut sched, &scope)? {
+                        if writer.visit(visit, frontier).await.is_err() {
+                            return Err(writer_failed(writer).await);
+                        }
+                    }
+                }
+                _ = tokio::time::sleep(sleep_for) => {}
+                _ = stop.changed() => { stopping = *stop.borrow(); }
+            }
+        }
+        let sink = writer.finish().await?;
+        let mut run = state.run.clone();
+        run.error_kinds = state.error_kinds();
+        let mut w = WriteBatch::new();
+        if !stopping {
+            // Whatever is left was cut by --max-pages or per-host limits: the run is complete.
+            for r in self.store.frontier() {
+                let (url, _) = r?;
+                w.remove_frontier(&url);
+            }
+            run.finished = Some(chrono::Utc::now().timestamp());
+        }
+        w.put_run(&run);
+        self.store.apply(w)?;
+        self.store.flush()?;
+        progress(&Progress {
+            run: run.id,
+            fetched: run.fetched,
+            queued: sched.queued,
+            errors: run.errors,
+            in_flight: 0,
+            elapsed: started.elapsed(),
+            notes: std::mem::take(&mut state.notes),
+        });
+        Ok((run, sink))
+    }
+
+    /// Page frontier entries of this run from the store into memory, from the cursor on and
+    /// then wrapping around, skipping URLs already in memory or in flight. Clears `overflow`
+    /// when the store holds nothing more.
+    fn refill(&self, sched: &mut Scheduler, run: u64) -> Result<(), CrawlError> {
+        let start = sched.cursor.clone();
+        let mut admitted = 0usize;
+        let mut passes: Vec<(Option<String>, Option<String>)> = vec![(start.clone(), None)];
+        if start.is_some() {
+            passes.push((None, start));
+        }
+        'passes: for (from, until) in passes {
+            for r in self.store.frontier_after(from.as_deref()) {
+                let (url, e) = r?;
+                if until.as_deref().is_some_and(|u| url.as_str() > u) {
+                    break;
+                }
+                sched.cursor = Some(url.clone());
+                if e.run != run || sched.resident.contains(&url_hash(&url)) {
+                    continue;
+                }
+                let Ok(u) = Url::parse(&url) else { continue };
+                sched.admit(Item::new(u, e.depth, e.redirects, Vec::new()));
+                admitted += 1;
+                if sched.queued as usize >= sched.max_resident {
+                    break 'passes;
+                }
+            }
+        }
+        sched.overflow = admitted > 0 && sched.queued as usize >= sched.max_resident;
+        Ok(())
+    }
+
+    /// A finished task: robots rules to install, a retry to schedule, or a visit to write
+    /// (returned, with its frontier writes; the items it found are queued here).
+    fn handle(
+        &self,
+        res: TaskResult,
+        state: &mut RunState,
+        sched: &mut Scheduler,
+        scope: &InScope,
+    ) -> Result<Option<(Visit, WriteBatch)>, CrawlError> {
+        let (item, outcome, failure) = match res {
+            TaskResult::Robots { host, rules, item } => {
+                sched.robots_loaded(&host, rules, item);
+                return Ok(None);
+            }
+            TaskResult::Retry {
+                host,
+                item,
+                after,
+                failure,
+            } => {
+                state.note(&item.url, &failure);
+                let (retries, backoff) = (self.cfg.retries, self.cfg.retry_backoff);
+                let Some(item) = sched.retry(&host, item, after, retries, backoff) else {
+                    return Ok(None);
+                };
+                let outcome = Outcome::Failed {
+                    http_code: failure.http_code(),
+                };
+                (item, outcome, Some(failure))
+            }
+            TaskResult::Page {
+                host,
+                item,
+                outcome,
+                failure,
+            } => {
+                if let Some(f) = &failure {
+                    state.note(&item.url, f);
+                }
+                sched.done(&host);
+                (item, outcome, failure)
+            }
+        };
+        let page_is_new = self.store.page(item.url.as_str())?.is_none();
+        let time = match self.cfg.as_of {
+            Some(_) => state.run.as_of,
+            None => chrono::Utc::now().timestamp().max(state.run.as_of),
+        };
+        let url_key = url_hash(item.url.as_str());
+        let recorded = state.record(item, outcome, failure, scope, page_is_new, time);
+        sched.resident.remove(&url_key);
+        for q in recorded.queue {
+            sched.admit(q);
+        }
+        Ok(Some((recorded.visit, recorded.frontier)))
+    }
+}

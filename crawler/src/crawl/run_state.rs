@@ -1,0 +1,334 @@
+//! What one run knows while it goes: its record (counters persisted with every visit), the
+//! URLs already seen, the error kinds, the scope rule; and how a fetched visit turns into the
+//! visit record, the frontier writes and the new URLs to queue. No I/O: the loop does that.
+
+use super::fetch_task::FetchFailure;
+use super::scheduler::{authority, url_hash, Item};
+use super::{Scope, MAX_REDIRECTS};
+use crate::follows;
+use linkdiff_store::{FrontierEntry, Outcome, RunRecord, Visit, WriteBatch};
+use std::collections::{HashMap, HashSet};
+use url::Url;
+
+/// The one scope check: which URLs a run fetches.
+#[derive(Debug, Clone)]
+pub(crate) struct InScope {
+    scope: Scope,
+    seed_hosts: HashSet<String>,
+    seed_urls: HashSet<String>,
+    max_depth: Option<u16>,
+}
+
+impl InScope {
+    /// The rule of a run over `seeds` (`--scope`, `--max-depth`).
+    pub fn new(scope: Scope, seeds: &[Url], max_depth: Option<u16>) -> InScope {
+        InScope {
+            scope,
+            seed_hosts: seeds.iter().map(authority).collect(),
+            seed_urls: seeds.iter().map(|u| u.to_string()).collect(),
+            max_depth,
+        }
+    }
+
+    /// Whether the run fetches `u` at `depth` hops from a seed (`None`: a page already in the
+    /// index, whose depth was checked when it was found).
+    pub fn allows(&self, u: &Url, depth: Option<u16>) -> bool {
+        let url_ok = match self.scope {
+            Scope::Seeds => self.seed_urls.contains(u.as_str()),
+            Scope::Hosts => self.seed_hosts.contains(&authority(u)),
+            Scope::All => true,
+        };
+        url_ok && depth.is_none_or(|d| self.max_depth.is_none_or(|m| d <= m))
+    }
+}
+
+/// A recorded visit: what goes to the writer, and the URLs it found to queue.
+pub(crate) struct Recorded {
+    pub visit: Visit,
+    pub frontier: WriteBatch,
+    pub queue: Vec<Item>,
+}
+
+/// The state of the run in progress.
+pub(crate) struct RunState {
+    /// The run record; written with every visit, so a killed run resumes with its counters.
+    pub run: RunRecord,
+    /// URLs queued or fetched in this run (by hash).
+    seen: HashSet<u64>,
+    /// Failures by kind.
+    errors: HashMap<String, u64>,
+    /// Messages for the user, drained by progress reports.
+    pub notes: Vec<String>,
+}
+
+impl RunState {
+    /// The state of `run` (fresh, or resumed with its counters).
+    pub fn new(run: RunRecord) -> RunState {
+        let errors = run.error_kinds.iter().cloned().collect();
+        RunState {
+            run,
+            seen: HashSet::new(),
+            errors,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Remember `url` as seen; true when it was not yet.
+    pub fn see(&mut self, url: &str) -> bool {
+        self.seen.insert(url_hash(url))
+    }
+
+    /// A frontier entry for `url` in this run and its queue item, if the URL is new to the
+    /// run.
+    pub fn discover(
+        &mut self,
+        u: Url,
+        depth: u16,
+        redirects: u8,
+        chain: Vec<u64>,
+        w: &mut WriteBatch,
+    ) -> Option<Item> {
+        if !self.see(u.as_str()) {
+            return None;
+        }
+        w.put_frontier(
+            u.as_str(),
+            &FrontierEntry {
+                depth,
+                redirects,
+                run: self.run.id,
+            },
+        );
+        Some(Item::new(u, depth, redirects, chain))
+    }
+
+    /// Note a failure for the user: always when the guard refused an address, else the
+    /// first few.
+    pub fn note(&mut self, url: &Url, failure: &FetchFailure) {
+        if failure.blocked() || self.errors.values().sum::<u64>() < 5 {
+            self.notes.push(failure.describe(url));
+        }
+    }
+
+    /// Turn a finished fetch into its visit (at `time`), the frontier writes (this URL done,
+    /// new in-scope URLs added, the run's counters) and the items to queue. `page_is_new`:
+    /// the index has no page at this URL yet.
+    pub fn record(
+        &mut self,
+        item: Item,
+        outcome: Outcome,
+        failure: Option<FetchFailure>,
+        scope: &InScope,
+        page_is_new: bool,
+        time: i64,
+    ) -> Recorded {
+        let mut w = WriteBatch::new();
+        w.remove_frontier(item.url.as_str());
+        let mut queue = Vec::new();
+        match &outcome {
+            Outcome::Fetched { links, .. } => {
+                let depth = item.depth.saturating_add(1);
+                for l in links.iter().filter(|l| follows(l.link_type)) {
+                    let Ok(u) = Url::parse(&l.url_to) else {
+                        continue;
+                    };
+                    if scope.allows(&u, Some(depth)) {
+                        queue.extend(self.discover(u, depth, 0, Vec::new(), &mut w));
+                    }
+                }
+            }
+            Outcome::Redirected { link, .. } => {
+                let mut chain = item.chain.clone();
+                chain.push(url_hash(item.url.as_str()));
+                if item.redirects >= MAX_REDIRECTS {
+                    self.count("redirect_chain_too_long".into());
+                } else if chain.contains(&url_hash(&link.url_to)) {
+                    self.count("redirect_loop".into());
+                } else if let Ok(u) = Url::parse(&link.url_to) {
+                    if scope.allows(&u, Some(item.depth)) {
+                        queue.extend(self.discover(
+                            u,
+                            item.depth,
+                            item.redirects + 1,
+                            chain,
+                            &mut w,
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(f) = &failure {
+            self.count(f.kind());
+            self.run.errors += 1;
+        }
+        self.run.fetched += 1;
+        if page_is_new {
+            self.run.new_pages += 1;
+        }
+        if let Outcome::Fetched { meta, .. } | Outcome::Redirected { meta, .. } = &outcome {
+            self.run.bytes += meta.page_size;
+        }
+        self.run.error_kinds = self.error_kinds();
+        w.put_run(&self.run);
+        let visit = Visit {
+            url: item.url.to_string(),
+            time,
+            run: self.run.id,
+            depth: item.depth,
+            outcome,
+        };
+        Recorded {
+            visit,
+            frontier: w,
+            queue,
+        }
+    }
+
+    fn count(&mut self, kind: String) {
+        *self.errors.entry(kind).or_default() += 1;
+    }
+
+    /// Failures by kind, sorted.
+    pub fn error_kinds(&self) -> Vec<(String, u64)> {
+        let mut kinds: Vec<_> = self.errors.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        kinds.sort();
+        kinds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linkdiff_store::{Link, LinkType, PageMeta};
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("valid")
+    }
+
+    fn link(to: &str, t: LinkType) -> Link {
+        Link {
+            url_to: to.into(),
+            link_type: t,
+            anchor: String::new(),
+            alt: String::new(),
+            text_pre: String::new(),
+            text_post: String::new(),
+            nofollow: false,
+            redirect: 0,
+        }
+    }
+
+    fn fetched(links: Vec<Link>) -> Outcome {
+        Outcome::Fetched {
+            meta: PageMeta {
+                page_size: 100,
+                ..Default::default()
+            },
+            links,
+        }
+    }
+
+    fn state() -> RunState {
+        RunState::new(RunRecord {
+            id: 3,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn scope_rules() {
+        let seeds = [url("http://a.test/start"), url("http://b.test:8080/")];
+        let hosts = InScope::new(Scope::Hosts, &seeds, Some(2));
+        assert!(hosts.allows(&url("http://a.test/other"), Some(2)));
+        assert!(!hosts.allows(&url("http://a.test/other"), Some(3)));
+        assert!(hosts.allows(&url("http://a.test/other"), None));
+        assert!(hosts.allows(&url("http://b.test:8080/x"), Some(1)));
+        assert!(
+            !hosts.allows(&url("http://b.test/x"), Some(1)),
+            "port is part of the host"
+        );
+        assert!(!hosts.allows(&url("http://c.test/"), Some(0)));
+        let only = InScope::new(Scope::Seeds, &seeds, None);
+        assert!(only.allows(&url("http://a.test/start"), Some(5)));
+        assert!(!only.allows(&url("http://a.test/other"), Some(1)));
+        assert!(InScope::new(Scope::All, &seeds, None).allows(&url("http://z.test/"), Some(9)));
+    }
+
+    #[test]
+    fn followed_links_in_scope_are_queued_once_with_depth_plus_one() {
+        let scope = InScope::new(Scope::Hosts, &[url("http://a.test/")], None);
+        let mut s = state();
+        s.see("http://a.test/");
+        let links = vec![
+            link("http://a.test/b", LinkType::Href),
+            link("http://a.test/b", LinkType::Href),
+            link("http://a.test/", LinkType::Href),
+            link("http://a.test/feed", LinkType::Rss),
+            link("http://other.test/", LinkType::Href),
+            link("http://a.test/f", LinkType::Frame),
+        ];
+        let item = Item::new(url("http://a.test/"), 4, 0, Vec::new());
+        let r = s.record(item, fetched(links), None, &scope, true, 1_000);
+        let queued: Vec<_> = r.queue.iter().map(|i| (i.url.as_str(), i.depth)).collect();
+        assert_eq!(queued, [("http://a.test/b", 5), ("http://a.test/f", 5)]);
+        assert_eq!((s.run.fetched, s.run.new_pages, s.run.bytes), (1, 1, 100));
+        assert_eq!((r.visit.time, r.visit.run, r.visit.depth), (1_000, 3, 4));
+        // Frontier: this URL removed, two added, and the run record.
+        assert_eq!(r.frontier.len(), 4);
+    }
+
+    #[test]
+    fn redirect_loops_and_long_chains_are_counted_not_followed() {
+        let scope = InScope::new(Scope::All, &[], None);
+        let mut s = state();
+        let redirect = |to: &str| Outcome::Redirected {
+            meta: PageMeta::default(),
+            link: link(to, LinkType::Redirect),
+        };
+        let first = Item::new(url("http://a.test/1"), 0, 0, Vec::new());
+        let r = s.record(first, redirect("http://a.test/2"), None, &scope, true, 0);
+        assert_eq!(r.queue.len(), 1);
+        let second = r.queue.into_iter().next().expect("queued");
+        assert_eq!(second.redirects, 1);
+        let r = s.record(second, redirect("http://a.test/1"), None, &scope, true, 0);
+        assert!(r.queue.is_empty());
+        let long = Item::new(url("http://a.test/9"), 0, MAX_REDIRECTS, Vec::new());
+        let r = s.record(long, redirect("http://a.test/10"), None, &scope, true, 0);
+        assert!(r.queue.is_empty());
+        assert_eq!(
+            s.error_kinds(),
+            [
+                ("redirect_chain_too_long".to_string(), 1),
+                ("redirect_loop".to_string(), 1)
+            ]
+        );
+        assert_eq!(s.run.errors, 0, "a loop is not a failed fetch");
+    }
+
+    #[test]
+    fn failures_count_by_kind_and_notes_stay_few_except_refusals() {
+        let scope = InScope::new(Scope::All, &[], None);
+        let mut s = state();
+        for i in 0..8 {
+            let u = url(&format!("http://a.test/{i}"));
+            let f = FetchFailure::Status(503);
+            s.note(&u, &f);
+            let item = Item::new(u, 0, 0, Vec::new());
+            s.record(
+                item,
+                Outcome::Failed { http_code: 503 },
+                Some(f),
+                &scope,
+                false,
+                0,
+            );
+        }
+        assert_eq!(s.notes.len(), 5);
+        let refused = FetchFailure::Network(crate::fetch::FetchError::Blocked("private".into()));
+        s.note(&url("http://10.0.0.1/"), &refused);
+        assert_eq!(s.notes.len(), 6);
+        assert_eq!(s.error_kinds(), [("503".to_string(), 8)]);
+        assert_eq!((s.run.errors, s.run.new_pages), (8, 0));
+    }
+}

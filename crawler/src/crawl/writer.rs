@@ -1,0 +1,88 @@
+//! The store writer: visits go to the [`VisitSink`] (the indexer's diff and the store's
+//! commit) on a thread of their own, in the order the run loop sends them, so the loop keeps
+//! launching fetches and collecting results while a visit is written. A bounded queue gives
+//! back-pressure when the store falls behind.
+
+use super::VisitSink;
+use crate::CrawlError;
+use linkdiff_store::{Store, Visit, WriteBatch};
+use tokio::sync::{mpsc, oneshot};
+
+/// Visits waiting to be written before the run loop waits for the writer.
+const QUEUE: usize = 128;
+
+enum Job {
+    /// A visit and the frontier writes it caused: one atomic batch.
+    Visit(Box<Visit>, WriteBatch),
+    /// Frontier writes of their own (a URL dropped by the per-host cap).
+    Batch(WriteBatch),
+    /// Answer once everything sent before is committed.
+    Flush(oneshot::Sender<()>),
+}
+
+/// Handle to the writer thread that owns the sink until [`Writer::finish`].
+pub(crate) struct Writer<S> {
+    tx: mpsc::Sender<Job>,
+    done: oneshot::Receiver<Result<S, CrawlError>>,
+}
+
+impl<S: VisitSink + 'static> Writer<S> {
+    /// Start the writer thread over `sink` (visits) and `store` (plain batches).
+    pub fn start(mut sink: S, store: Store) -> Result<Writer<S>, CrawlError> {
+        let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
+        let (done_tx, done) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("linkdiff-writer".into())
+            .spawn(move || {
+                let mut result = Ok(());
+                while let Some(job) = rx.blocking_recv() {
+                    result = match job {
+                        Job::Visit(visit, frontier) => {
+                            sink.apply(&visit, frontier).map_err(CrawlError::Sink)
+                        }
+                        Job::Batch(w) => store.apply(w).map_err(CrawlError::from),
+                        Job::Flush(ack) => {
+                            let _ = ack.send(());
+                            Ok(())
+                        }
+                    };
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                let _ = done_tx.send(result.map(|()| sink));
+            })
+            .map_err(|e| CrawlError::Sink(format!("cannot start the writer thread: {e}")))?;
+        Ok(Writer { tx, done })
+    }
+
+    /// Queue one visit. Fails when the writer stopped on an error ([`Writer::finish`] says
+    /// which).
+    pub async fn visit(&self, visit: Visit, frontier: WriteBatch) -> Result<(), ()> {
+        self.tx
+            .send(Job::Visit(Box::new(visit), frontier))
+            .await
+            .map_err(|_| ())
+    }
+
+    /// Queue a batch of frontier writes.
+    pub async fn batch(&self, w: WriteBatch) -> Result<(), ()> {
+        self.tx.send(Job::Batch(w)).await.map_err(|_| ())
+    }
+
+    /// Wait until everything queued so far is committed (before reading the frontier back).
+    pub async fn flush(&self) -> Result<(), ()> {
+        let (ack, acked) = oneshot::channel();
+        self.tx.send(Job::Flush(ack)).await.map_err(|_| ())?;
+        acked.await.map_err(|_| ())
+    }
+
+    /// Write what is queued, stop the thread and hand the sink back, or the first error.
+    pub async fn finish(self) -> Result<S, CrawlError> {
+        drop(self.tx);
+        match self.done.await {
+            Ok(r) => r,
+            Err(_) => Err(CrawlError::Sink("the writer thread panicked".into())),
+        }
+    }
+}
