@@ -54,4 +54,3 @@ impl std::io::Write for QuietStderr {
 pub mod api;
 pub mod cli;
 pub mod sink;
-pub mod testweb;

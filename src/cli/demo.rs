@@ -2,9 +2,9 @@
 
 use crate::api::params::Params;
 use crate::api::{answer_v2, ApiContext};
-use crate::testweb::{serve, TestWeb, WebConfig};
 use anyhow::Context;
 use clap::Args;
+use linkdiff_testweb::{serve, TestWeb, WebConfig};
 use std::path::PathBuf;
 
 /// Arguments of `demo`.

@@ -61,8 +61,10 @@ pub enum Command {
     Token(query::TokenCmd),
     /// Copy an index into a new one (e.g. a sled index into SQLite).
     Migrate(MigrateArgs),
-    /// Hot-path benchmarks (see BENCHMARKS.md).
-    #[command(subcommand)]
+    /// Hot-path benchmarks (see BENCHMARKS.md). A hidden command rather than an xtask: it
+    /// measures the release binary users run, API layer included, needs no toolchain, and lets
+    /// a user measure extraction on their own pages (`bench extract --dir`).
+    #[command(subcommand, hide = true)]
     Bench(bench::BenchCmd),
     /// Serve the local test web (for benchmarks and trying things out).
     #[command(hide = true)]

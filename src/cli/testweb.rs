@@ -1,7 +1,7 @@
 //! `linkdiff testweb`: serve the generated test web on loopback until stopped.
 
-use crate::testweb::{serve, TestWeb, WebConfig};
 use clap::Args;
+use linkdiff_testweb::{serve, TestWeb, WebConfig};
 
 /// Arguments of `testweb`.
 #[derive(Debug, Args)]

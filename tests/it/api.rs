@@ -1,7 +1,7 @@
 //! The HTTP API and `linkdiff query` on an index built by crawling the test web.
 
 use crate::support::*;
-use linkdiff::testweb::WebConfig;
+use linkdiff_testweb::WebConfig;
 use serde_json::Value as J;
 use std::path::Path;
 

@@ -2,8 +2,8 @@
 //! the web's ground truth, computed here independently by the rules of SPEC §5.
 
 use crate::support::*;
-use linkdiff::testweb::{GenLink, PageKind, PageTruth, WebConfig};
 use linkdiff_store::{model::url_host, registrable_domain, EventKind, Store, TargetScope};
+use linkdiff_testweb::{GenLink, PageKind, PageTruth, WebConfig};
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) type Key = (String, String, String, String, bool); // url_from, url_to, type, anchor, nofollow

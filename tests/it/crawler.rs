@@ -2,8 +2,8 @@
 //! network safety, resume and schedules. Every test is bounded in time.
 
 use crate::support::*;
-use linkdiff::testweb::WebConfig;
 use linkdiff_store::{Store, TargetScope};
+use linkdiff_testweb::WebConfig;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -93,7 +93,7 @@ async fn robots_disallowed_paths_are_never_fetched_and_5xx_robots_blocks_the_hos
         .web
         .truth(2, &[])
         .iter()
-        .filter(|(_, t)| t.kind == linkdiff::testweb::PageKind::Disallowed)
+        .filter(|(_, t)| t.kind == linkdiff_testweb::PageKind::Disallowed)
         .map(|(u, _)| u.clone())
         .collect();
     assert!(
@@ -120,7 +120,7 @@ async fn robots_disallowed_paths_are_never_fetched_and_5xx_robots_blocks_the_hos
 async fn special(
     paths: &[&str],
     tweak: impl FnOnce(&mut linkdiff_crawler::CrawlConfig),
-) -> (Store, linkdiff::testweb::RunningWeb, String, Duration) {
+) -> (Store, linkdiff_testweb::RunningWeb, String, Duration) {
     let w = web(small()).await;
     let mut cfg = crawl_cfg(&w, None);
     cfg.seeds = paths

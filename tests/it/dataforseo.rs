@@ -3,7 +3,7 @@
 
 use crate::crawl_e2e::oracle;
 use crate::support::*;
-use linkdiff::testweb::WebConfig;
+use linkdiff_testweb::WebConfig;
 use serde_json::Value as J;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,7 +3,7 @@
 
 use crate::crawl_e2e::{oracle, Ev, Key};
 use crate::support::*;
-use linkdiff::testweb::{TestWeb, WebConfig};
+use linkdiff_testweb::{TestWeb, WebConfig};
 use serde_json::Value as J;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

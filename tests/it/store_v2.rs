@@ -4,8 +4,8 @@
 use crate::support::*;
 use linkdiff::api::params::Params;
 use linkdiff::api::{answer_v2, ApiContext};
-use linkdiff::testweb::WebConfig;
 use linkdiff_store::Store;
+use linkdiff_testweb::WebConfig;
 use serde_json::Value as J;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

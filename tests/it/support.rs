@@ -1,8 +1,8 @@
 //! Shared helpers: a test web on loopback, crawl configs, the binary.
 
-use linkdiff::testweb::{serve, RunningWeb, TestWeb, WebConfig};
 use linkdiff_crawler::fetch::FetchConfig;
 use linkdiff_crawler::CrawlConfig;
+use linkdiff_testweb::{serve, RunningWeb, TestWeb, WebConfig};
 use std::process::{Command, Output};
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Serving the test web over HTTP on a loopback port, dispatching on the Host header.
 
-use super::TestWeb;
+use crate::TestWeb;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -117,7 +117,6 @@ async fn handle(State(ctx): State<Ctx>, req: Request) -> Response {
         .unwrap_or("")
         .to_string();
     let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
     ctx.log.lock().expect("log lock").push((
         host.split(':').next().unwrap_or("").to_string(),
         path.clone(),
@@ -130,7 +129,8 @@ async fn handle(State(ctx): State<Ctx>, req: Request) -> Response {
         ctx.web.set_epoch(e);
         return Response::new(Body::from(format!("epoch {e}\n")));
     }
-    if let Some(resp) = special(&path, &query).await {
+    #[cfg(feature = "misbehave")]
+    if let Some(resp) = special(&path).await {
         return resp;
     }
     let (code, headers, body) = ctx.web.respond(&host, &path);
@@ -147,12 +147,14 @@ async fn handle(State(ctx): State<Ctx>, req: Request) -> Response {
     resp
 }
 
-/// Misbehaving endpoints for crawler tests, on every host, never linked from the web:
+/// Misbehaving endpoints for crawler tests (feature `misbehave`), on every host, never linked
+/// from the web:
 /// `/special/slow` (answers after 30 s), `/special/endless` (a body that never ends),
 /// `/special/pdf` (not HTML), `/special/429?n=N` (429 with Retry-After: 1),
 /// `/special/chain/N` (a redirect chain of N hops), `/special/loop/a` ⇄ `/special/loop/b`,
 /// `/special/crawl-delay/robots.txt`.
-async fn special(path: &str, _query: &str) -> Option<Response> {
+#[cfg(feature = "misbehave")]
+async fn special(path: &str) -> Option<Response> {
     let rest = path.strip_prefix("/special/")?;
     let mut resp = Response::new(Body::empty());
     match rest {
@@ -205,6 +207,7 @@ async fn special(path: &str, _query: &str) -> Option<Response> {
     Some(resp)
 }
 
+#[cfg(feature = "misbehave")]
 fn bytes_chunk() -> axum::body::Bytes {
     axum::body::Bytes::from("<p>endless <a href=\"http://more.test/\">more</a></p>\n".repeat(200))
 }
