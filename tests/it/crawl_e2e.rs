@@ -256,6 +256,25 @@ async fn two_epochs(max_resident: usize) {
         "events differ\nmissing {missing:#?}\nextra {extra:#?}"
     );
     assert_eq!(got_events.len(), want_events.len());
+
+    // The run records count what each run fetched and how much of it was new to the index.
+    let runs = store.runs().unwrap();
+    assert_eq!(runs.len(), 2);
+    let first_seen_on = |d: &str| {
+        store
+            .pages()
+            .filter(|p| p.as_ref().unwrap().1.first_visit == Some(day(d)))
+            .count() as u64
+    };
+    assert_eq!(
+        runs[0].new_pages,
+        first_seen_on(d1),
+        "run 1: every page is new"
+    );
+    assert_eq!(runs[0].new_pages, runs[0].fetched);
+    assert!(first_seen_on(d2) > 0, "epoch 2 adds pages");
+    assert_eq!(runs[1].new_pages, first_seen_on(d2));
+    assert!(runs[1].fetched > runs[1].new_pages);
     for origin in ["fresh", "recrawl", "drop"] {
         assert!(
             want_events.iter().any(|e| e.2 == origin),

@@ -237,7 +237,7 @@ impl Crawler {
         let mut state = RunState::new(run);
         self.start(&mut state, &mut sched, &seeds, &scope, resumed)?;
 
-        let writer = Writer::start(sink, self.store.clone())?;
+        let writer = Writer::start(sink, self.store.clone(), state.run.new_pages)?;
         let started = Instant::now();
         let mut inflight: JoinSet<TaskResult> = JoinSet::new();
         let mut stopping = *stop.borrow();
@@ -309,7 +309,7 @@ impl Crawler {
                     let res = joined
                         .map_err(|e| CrawlError::Sink(format!("fetch task failed: {e}")))?;
                     if let Some((visit, frontier)) = self.handle(res, &mut state, &mut sched, &scope)? {
-                        if writer.visit(visit, frontier).await.is_err() {
+                        if writer.visit(visit, frontier, &state.run).await.is_err() {
                             return Err(writer_failed(writer).await);
                         }
                     }
@@ -318,8 +318,9 @@ impl Crawler {
                 _ = stop.changed() => { stopping = *stop.borrow(); }
             }
         }
-        let sink = writer.finish().await?;
+        let (sink, new_pages) = writer.finish().await?;
         let mut run = state.run.clone();
+        run.new_pages = new_pages;
         run.error_kinds = state.error_kinds();
         let mut w = WriteBatch::new();
         if !stopping {
@@ -420,13 +421,12 @@ impl Crawler {
                 (item, outcome, failure)
             }
         };
-        let page_is_new = self.store.page(item.url.as_str())?.is_none();
         let time = match self.cfg.as_of {
             Some(_) => state.run.as_of,
             None => chrono::Utc::now().timestamp().max(state.run.as_of),
         };
         let url_key = url_hash(item.url.as_str());
-        let recorded = state.record(item, outcome, failure, scope, page_is_new, time);
+        let recorded = state.record(item, outcome, failure, scope, time);
         sched.resident.remove(&url_key);
         for q in recorded.queue {
             sched.admit(q);

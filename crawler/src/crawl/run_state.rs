@@ -42,7 +42,8 @@ impl InScope {
     }
 }
 
-/// A recorded visit: what goes to the writer, and the URLs it found to queue.
+/// A recorded visit: what goes to the writer (which adds the run record, see
+/// [`super::writer`]), and the URLs it found to queue.
 pub(crate) struct Recorded {
     pub visit: Visit,
     pub frontier: WriteBatch,
@@ -111,15 +112,14 @@ impl RunState {
     }
 
     /// Turn a finished fetch into its visit (at `time`), the frontier writes (this URL done,
-    /// new in-scope URLs added, the run's counters) and the items to queue. `page_is_new`:
-    /// the index has no page at this URL yet.
+    /// new in-scope URLs added) and the items to queue, and count it in the run's counters
+    /// (all but `new_pages`, which the writer counts: it alone reads the index).
     pub fn record(
         &mut self,
         item: Item,
         outcome: Outcome,
         failure: Option<FetchFailure>,
         scope: &InScope,
-        page_is_new: bool,
         time: i64,
     ) -> Recorded {
         let mut w = WriteBatch::new();
@@ -163,14 +163,10 @@ impl RunState {
             self.run.errors += 1;
         }
         self.run.fetched += 1;
-        if page_is_new {
-            self.run.new_pages += 1;
-        }
         if let Outcome::Fetched { meta, .. } | Outcome::Redirected { meta, .. } = &outcome {
             self.run.bytes += meta.page_size;
         }
         self.run.error_kinds = self.error_kinds();
-        w.put_run(&self.run);
         let visit = Visit {
             url: item.url.to_string(),
             time,
@@ -269,13 +265,13 @@ mod tests {
             link("http://a.test/f", LinkType::Frame),
         ];
         let item = Item::new(url("http://a.test/"), 4, 0, Vec::new());
-        let r = s.record(item, fetched(links), None, &scope, true, 1_000);
+        let r = s.record(item, fetched(links), None, &scope, 1_000);
         let queued: Vec<_> = r.queue.iter().map(|i| (i.url.as_str(), i.depth)).collect();
         assert_eq!(queued, [("http://a.test/b", 5), ("http://a.test/f", 5)]);
-        assert_eq!((s.run.fetched, s.run.new_pages, s.run.bytes), (1, 1, 100));
+        assert_eq!((s.run.fetched, s.run.bytes), (1, 100));
         assert_eq!((r.visit.time, r.visit.run, r.visit.depth), (1_000, 3, 4));
-        // Frontier: this URL removed, two added, and the run record.
-        assert_eq!(r.frontier.len(), 4);
+        // Frontier: this URL removed, two added.
+        assert_eq!(r.frontier.len(), 3);
     }
 
     #[test]
@@ -287,14 +283,14 @@ mod tests {
             link: link(to, LinkType::Redirect),
         };
         let first = Item::new(url("http://a.test/1"), 0, 0, Vec::new());
-        let r = s.record(first, redirect("http://a.test/2"), None, &scope, true, 0);
+        let r = s.record(first, redirect("http://a.test/2"), None, &scope, 0);
         assert_eq!(r.queue.len(), 1);
         let second = r.queue.into_iter().next().expect("queued");
         assert_eq!(second.redirects, 1);
-        let r = s.record(second, redirect("http://a.test/1"), None, &scope, true, 0);
+        let r = s.record(second, redirect("http://a.test/1"), None, &scope, 0);
         assert!(r.queue.is_empty());
         let long = Item::new(url("http://a.test/9"), 0, MAX_REDIRECTS, Vec::new());
-        let r = s.record(long, redirect("http://a.test/10"), None, &scope, true, 0);
+        let r = s.record(long, redirect("http://a.test/10"), None, &scope, 0);
         assert!(r.queue.is_empty());
         assert_eq!(
             s.error_kinds(),
@@ -315,20 +311,13 @@ mod tests {
             let f = FetchFailure::Status(503);
             s.note(&u, &f);
             let item = Item::new(u, 0, 0, Vec::new());
-            s.record(
-                item,
-                Outcome::Failed { http_code: 503 },
-                Some(f),
-                &scope,
-                false,
-                0,
-            );
+            s.record(item, Outcome::Failed { http_code: 503 }, Some(f), &scope, 0);
         }
         assert_eq!(s.notes.len(), 5);
         let refused = FetchFailure::Network(crate::fetch::FetchError::Blocked("private".into()));
         s.note(&url("http://10.0.0.1/"), &refused);
         assert_eq!(s.notes.len(), 6);
         assert_eq!(s.error_kinds(), [("503".to_string(), 8)]);
-        assert_eq!((s.run.errors, s.run.new_pages), (8, 0));
+        assert_eq!((s.run.errors, s.run.fetched), (8, 8));
     }
 }

@@ -2,18 +2,22 @@
 //! commit) on a thread of their own, in the order the run loop sends them, so the loop keeps
 //! launching fetches and collecting results while a visit is written. A bounded queue gives
 //! back-pressure when the store falls behind.
+//!
+//! The loop never reads the index (a read would wait for the writer's lock): the writer
+//! counts the visits of pages the index did not have (`new_pages`) and adds the run record,
+//! with that count, to each visit's batch, so the counters stay atomic with the visit.
 
 use super::VisitSink;
 use crate::CrawlError;
-use linkdiff_store::{Store, Visit, WriteBatch};
+use linkdiff_store::{RunRecord, Store, Visit, WriteBatch};
 use tokio::sync::{mpsc, oneshot};
 
 /// Visits waiting to be written before the run loop waits for the writer.
 const QUEUE: usize = 128;
 
 enum Job {
-    /// A visit and the frontier writes it caused: one atomic batch.
-    Visit(Box<Visit>, WriteBatch),
+    /// A visit, the frontier writes it caused and the run's counters: one atomic batch.
+    Visit(Box<(Visit, RunRecord)>, WriteBatch),
     /// Frontier writes of their own (a URL dropped by the per-host cap).
     Batch(WriteBatch),
     /// Answer once everything sent before is committed.
@@ -23,12 +27,13 @@ enum Job {
 /// Handle to the writer thread that owns the sink until [`Writer::finish`].
 pub(crate) struct Writer<S> {
     tx: mpsc::Sender<Job>,
-    done: oneshot::Receiver<Result<S, CrawlError>>,
+    done: oneshot::Receiver<Result<(S, u64), CrawlError>>,
 }
 
 impl<S: VisitSink + 'static> Writer<S> {
-    /// Start the writer thread over `sink` (visits) and `store` (plain batches).
-    pub fn start(mut sink: S, store: Store) -> Result<Writer<S>, CrawlError> {
+    /// Start the writer thread over `sink` (visits) and `store` (plain batches, page
+    /// lookups); `new_pages` counted so far in this run (a resumed run's).
+    pub fn start(mut sink: S, store: Store, mut new_pages: u64) -> Result<Writer<S>, CrawlError> {
         let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
         let (done_tx, done) = oneshot::channel();
         std::thread::Builder::new()
@@ -37,8 +42,17 @@ impl<S: VisitSink + 'static> Writer<S> {
                 let mut result = Ok(());
                 while let Some(job) = rx.blocking_recv() {
                     result = match job {
-                        Job::Visit(visit, frontier) => {
-                            sink.apply(&visit, frontier).map_err(CrawlError::Sink)
+                        Job::Visit(visit_run, mut frontier) => {
+                            let (visit, mut run) = *visit_run;
+                            store
+                                .page(&visit.url)
+                                .map_err(CrawlError::from)
+                                .and_then(|page| {
+                                    new_pages += u64::from(page.is_none());
+                                    run.new_pages = new_pages;
+                                    frontier.put_run(&run);
+                                    sink.apply(&visit, frontier).map_err(CrawlError::Sink)
+                                })
                         }
                         Job::Batch(w) => store.apply(w).map_err(CrawlError::from),
                         Job::Flush(ack) => {
@@ -50,17 +64,22 @@ impl<S: VisitSink + 'static> Writer<S> {
                         break;
                     }
                 }
-                let _ = done_tx.send(result.map(|()| sink));
+                let _ = done_tx.send(result.map(|()| (sink, new_pages)));
             })
             .map_err(|e| CrawlError::Sink(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer { tx, done })
     }
 
-    /// Queue one visit. Fails when the writer stopped on an error ([`Writer::finish`] says
-    /// which).
-    pub async fn visit(&self, visit: Visit, frontier: WriteBatch) -> Result<(), ()> {
+    /// Queue one visit with its frontier writes and the run's counters after it. Fails when
+    /// the writer stopped on an error ([`Writer::finish`] says which).
+    pub async fn visit(
+        &self,
+        visit: Visit,
+        frontier: WriteBatch,
+        run: &RunRecord,
+    ) -> Result<(), ()> {
         self.tx
-            .send(Job::Visit(Box::new(visit), frontier))
+            .send(Job::Visit(Box::new((visit, run.clone())), frontier))
             .await
             .map_err(|_| ())
     }
@@ -77,8 +96,9 @@ impl<S: VisitSink + 'static> Writer<S> {
         acked.await.map_err(|_| ())
     }
 
-    /// Write what is queued, stop the thread and hand the sink back, or the first error.
-    pub async fn finish(self) -> Result<S, CrawlError> {
+    /// Write what is queued, stop the thread and hand back the sink and the run's
+    /// `new_pages`, or the first error.
+    pub async fn finish(self) -> Result<(S, u64), CrawlError> {
         drop(self.tx);
         match self.done.await {
             Ok(r) => r,
