@@ -111,6 +111,23 @@ pub struct Link {
     pub redirect: u16,
 }
 
+impl Link {
+    /// A link of `link_type` to `url_to` with no text of its own or around it, followed (an
+    /// HTTP redirect or a `Link` header's canonical), the start of a link built in a test.
+    pub fn bare(url_to: impl Into<String>, link_type: LinkType) -> Link {
+        Link {
+            url_to: url_to.into(),
+            link_type,
+            anchor: String::new(),
+            alt: String::new(),
+            text_pre: String::new(),
+            text_post: String::new(),
+            nofollow: false,
+            redirect: 0,
+        }
+    }
+}
+
 /// Page-level fields of one successful visit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageMeta {

@@ -228,14 +228,8 @@ pub(crate) fn classify(host: String, item: Item, f: Fetched) -> TaskResult {
         {
             Some(to) => {
                 let link = Link {
-                    url_to: to,
-                    link_type: LinkType::Redirect,
-                    anchor: String::new(),
-                    alt: String::new(),
-                    text_pre: String::new(),
-                    text_post: String::new(),
-                    nofollow: false,
                     redirect: status,
+                    ..Link::bare(to, LinkType::Redirect)
                 };
                 page(item, Outcome::Redirected { meta, link })
             }

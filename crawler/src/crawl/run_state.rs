@@ -202,19 +202,6 @@ mod tests {
         Url::parse(s).expect("valid")
     }
 
-    fn link(to: &str, t: LinkType) -> Link {
-        Link {
-            url_to: to.into(),
-            link_type: t,
-            anchor: String::new(),
-            alt: String::new(),
-            text_pre: String::new(),
-            text_post: String::new(),
-            nofollow: false,
-            redirect: 0,
-        }
-    }
-
     fn fetched(links: Vec<Link>) -> Outcome {
         Outcome::Fetched {
             meta: PageMeta {
@@ -257,12 +244,12 @@ mod tests {
         let mut s = state();
         s.see("http://a.test/");
         let links = vec![
-            link("http://a.test/b", LinkType::Href),
-            link("http://a.test/b", LinkType::Href),
-            link("http://a.test/", LinkType::Href),
-            link("http://a.test/feed", LinkType::Rss),
-            link("http://other.test/", LinkType::Href),
-            link("http://a.test/f", LinkType::Frame),
+            Link::bare("http://a.test/b", LinkType::Href),
+            Link::bare("http://a.test/b", LinkType::Href),
+            Link::bare("http://a.test/", LinkType::Href),
+            Link::bare("http://a.test/feed", LinkType::Rss),
+            Link::bare("http://other.test/", LinkType::Href),
+            Link::bare("http://a.test/f", LinkType::Frame),
         ];
         let item = Item::new(url("http://a.test/"), 4, 0, Vec::new());
         let r = s.record(item, fetched(links), None, &scope, 1_000);
@@ -280,7 +267,7 @@ mod tests {
         let mut s = state();
         let redirect = |to: &str| Outcome::Redirected {
             meta: PageMeta::default(),
-            link: link(to, LinkType::Redirect),
+            link: Link::bare(to, LinkType::Redirect),
         };
         let first = Item::new(url("http://a.test/1"), 0, 0, Vec::new());
         let r = s.record(first, redirect("http://a.test/2"), None, &scope, 0);

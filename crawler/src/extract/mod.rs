@@ -175,14 +175,8 @@ pub fn extract_with(input: &PageInput<'_>, engine: Engine) -> Extracted {
         for target in canonical_from_link_header(h) {
             if let Some(url_to) = normalize::resolve(&page_url, &target) {
                 links.push(ExtractedLink {
-                    url_to,
-                    link_type: LinkType::Canonical,
-                    anchor: String::new(),
-                    alt: String::new(),
-                    text_pre: String::new(),
-                    text_post: String::new(),
                     nofollow: page_nofollow,
-                    redirect: 0,
+                    ..Link::bare(url_to, LinkType::Canonical)
                 });
             }
         }

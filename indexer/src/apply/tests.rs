@@ -8,14 +8,8 @@ const FROM: &str = "http://ref.test/page";
 
 fn link(to: &str, anchor: &str) -> Link {
     Link {
-        url_to: to.into(),
-        link_type: LinkType::Href,
         anchor: anchor.into(),
-        alt: String::new(),
-        text_pre: String::new(),
-        text_post: String::new(),
-        nofollow: false,
-        redirect: 0,
+        ..Link::bare(to, LinkType::Href)
     }
 }
 
