@@ -119,12 +119,6 @@ pub fn answer_v2(ctx: &ApiContext, p: &Params, cli: bool) -> Answer {
 
 fn answer_tree(ctx: &ApiContext, p: &Params, cli: bool) -> Result<(J, u64, Option<u64>), String> {
     let internal = |e: anyhow::Error| format!("Internal error: {e}");
-    if p.get("__linkdiff_error").is_some() {
-        return Err(format!(
-            "The request line is longer than {} bytes; send long where/having expressions with POST",
-            rawline::MAX_TARGET
-        ));
-    }
     let token = if cli || !ctx.auth_required().map_err(internal)? {
         None
     } else {

@@ -26,12 +26,19 @@ const MAX_BODY: usize = 8 * 1024 * 1024;
 async fn v2(State(ctx): State<ApiContext>, req: Request) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
+    let too_long = req.extensions().get::<TargetTooLong>().is_some();
     let raw_query = req.uri().query().unwrap_or("").to_string();
-    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => Bytes::new(),
-    };
+    let body = axum::body::to_bytes(req.into_body(), MAX_BODY).await;
     let answer = tokio::task::spawn_blocking(move || {
+        if too_long {
+            return Err(format!(
+                "The request line is longer than {} bytes; send long where/having expressions with POST",
+                super::rawline::MAX_TARGET
+            ));
+        }
+        let body = body.map_err(|_| {
+            format!("The request body is over {MAX_BODY} bytes or was cut off")
+        })?;
         let mut params = Params::parse(&raw_query)?;
         if method == Method::POST && !body.is_empty() {
             params.extend(Params::parse_bytes(&body)?);
@@ -172,15 +179,47 @@ async fn not_found(req: Request) -> Response {
     }
 }
 
-/// Serve until `shutdown` completes, then let requests in flight finish.
-///
-/// Each connection serves one request: the request line is repaired first (see
-/// [`super::rawline`]) so that raw `" < >` from Ahrefs v2 clients are accepted.
+/// Limits of the HTTP edge.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// A connection that has not sent a complete request head this long after it opened or
+    /// after its last answer is closed (slow or idle clients cannot hold connections).
+    pub header_timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+/// Marks a request whose target was longer than [`super::rawline::MAX_TARGET`] (set by the
+/// connection from the request-line adapter's out-of-band signal, never by the client).
+#[derive(Debug, Clone, Copy)]
+pub struct TargetTooLong;
+
+/// [`serve_with`] with the default [`Limits`].
 pub async fn serve(
     ctx: ApiContext,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(ctx, listener, Limits::default(), shutdown).await
+}
+
+/// Serve until `shutdown` completes, then let requests in flight finish.
+///
+/// Connections are kept alive; every request line is repaired first (see
+/// [`super::rawline`]) so that raw `" < >` from Ahrefs v2 clients are accepted.
+pub async fn serve_with(
+    ctx: ApiContext,
+    listener: tokio::net::TcpListener,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper::service::Service;
     let app = router(ctx);
     let mut shutdown = std::pin::pin!(shutdown);
     let mut conns = tokio::task::JoinSet::new();
@@ -197,11 +236,24 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let io = hyper_util::rt::TokioIo::new(super::rawline::FixRequestLine::new(stream));
-        let svc = hyper_util::service::TowerToHyperService::new(app.clone());
+        let too_long = super::rawline::TooLong::default();
+        let io = hyper_util::rt::TokioIo::new(super::rawline::FixRequestLine::new(
+            stream,
+            too_long.clone(),
+        ));
+        let inner = hyper_util::service::TowerToHyperService::new(app.clone());
+        let svc =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                if too_long.next_request() {
+                    req.extensions_mut().insert(TargetTooLong);
+                }
+                inner.call(req)
+            });
+        let header_timeout = limits.header_timeout;
         conns.spawn(async move {
             let _ = hyper::server::conn::http1::Builder::new()
-                .keep_alive(false)
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
                 .serve_connection(io, svc)
                 .await;
         });

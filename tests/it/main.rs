@@ -5,5 +5,6 @@ mod crawl_e2e;
 mod crawler;
 mod dataforseo;
 mod golden_path;
+mod http_edge;
 mod store_v2;
 mod support;

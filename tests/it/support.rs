@@ -71,13 +71,26 @@ pub async fn api(store: &linkdiff_store::Store) -> std::net::SocketAddr {
 /// Serve the API; dropping-and-awaiting the returned stopper shuts the server down and
 /// releases its handle on the store.
 pub async fn api_stoppable(store: &linkdiff_store::Store) -> (std::net::SocketAddr, Stopper) {
+    api_with(store, linkdiff::api::server::Limits::default()).await
+}
+
+/// Serve the API with these limits; see [`api_stoppable`].
+pub async fn api_with(
+    store: &linkdiff_store::Store,
+    limits: linkdiff::api::server::Limits,
+) -> (std::net::SocketAddr, Stopper) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let ctx = linkdiff::api::ApiContext::new(store.clone(), false);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(linkdiff::api::server::serve(ctx, listener, async {
-        let _ = rx.await;
-    }));
+    let task = tokio::spawn(linkdiff::api::server::serve_with(
+        ctx,
+        listener,
+        limits,
+        async {
+            let _ = rx.await;
+        },
+    ));
     (addr, Stopper { tx, task })
 }
 
@@ -95,7 +108,8 @@ impl Stopper {
     }
 }
 
-/// A raw HTTP/1.1 request with the target sent byte for byte: (status, headers, body).
+/// A raw HTTP/1.1 request with the target sent byte for byte, on its own connection
+/// (`Connection: close`): (status, headers, body).
 pub async fn raw(
     addr: std::net::SocketAddr,
     method: &str,
@@ -106,7 +120,7 @@ pub async fn raw(
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut req = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n",
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     )
     .into_bytes();
