@@ -1,6 +1,7 @@
 //! The HTTP API (`linkdiff serve`): Ahrefs v2 on `/`, DataForSEO bulk new/lost on
 //! `/v3/backlinks/bulk_new_lost_backlinks/live`. `linkdiff query` answers through the same
-//! [`answer_v2`], so the CLI prints exactly what the server sends.
+//! [`answer`] (typed: [`V2Answer`] or [`ApiError`]), and each edge renders it, so the CLI
+//! prints exactly what the server sends.
 
 pub mod dataforseo;
 pub mod params;
@@ -43,19 +44,58 @@ impl ApiContext {
     }
 }
 
-/// One answer of the v2 API.
+/// Who asks, as the edge decides it: the CLI opens the index file itself (`Local`, no tokens);
+/// an HTTP client proves itself with its `token` parameter when the server requires tokens.
 #[derive(Debug, Clone)]
-pub struct Answer {
-    /// Rendered body.
-    pub body: String,
-    /// Format used.
-    pub format: Format,
+pub enum Access {
+    /// The index's owner on this machine.
+    Local,
+    /// A client of the server, with the token it sent (if any).
+    Client(Option<String>),
+}
+
+/// An answer of the v2 API before rendering.
+#[derive(Debug, Clone)]
+pub struct V2Answer {
+    /// The table as a JSON tree (rendered by the edge in the requested format).
+    pub tree: J,
     /// Rows this request cost, in hundredths.
     pub cost: u64,
     /// Rows left on the token, in hundredths (when a token was used).
     pub rows_left: Option<u64>,
-    /// The body is an error.
-    pub error: bool,
+}
+
+/// A v2 error: the sentence the API returns as `{"error": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ApiError(pub String);
+
+impl From<String> for ApiError {
+    fn from(s: String) -> Self {
+        ApiError(s)
+    }
+}
+
+impl From<&str> for ApiError {
+    fn from(s: &str) -> Self {
+        ApiError(s.to_string())
+    }
+}
+
+/// The body for a result in `format`. Errors keep XML and PHP (clients parse those) and are
+/// JSON otherwise, as Ahrefs answered.
+pub fn render_result(r: &Result<V2Answer, ApiError>, format: Format) -> String {
+    match r {
+        Ok(a) => render::render(&a.tree, format),
+        Err(e) => {
+            let format = if matches!(format, Format::Xml | Format::Php) {
+                format
+            } else {
+                Format::Json
+            };
+            render::render(&render::error_tree(&e.0), format)
+        }
+    }
 }
 
 /// Rows a result row costs, in hundredths (seeds: 0.2 for backlinks and new/lost, 1 for
@@ -78,51 +118,16 @@ fn parse_count(p: &Params, name: &str, default: usize) -> Result<usize, String> 
     }
 }
 
-/// Answer Ahrefs v2 parameters. `cli` allows CLI-only formats and skips tokens.
-pub fn answer_v2(ctx: &ApiContext, p: &Params, cli: bool) -> Answer {
-    let format = match Format::parse(p.get("output").unwrap_or("json").trim(), cli) {
-        Ok(f) => f,
-        Err(e) => {
-            return Answer {
-                body: render::render(&render::error_tree(&e), Format::Json),
-                format: Format::Json,
-                cost: 0,
-                rows_left: None,
-                error: true,
-            }
-        }
-    };
-    match answer_tree(ctx, p, cli) {
-        Ok((tree, cost, rows_left)) => Answer {
-            body: render::render(&tree, format),
-            format,
-            cost,
-            rows_left,
-            error: false,
-        },
-        Err(e) => Answer {
-            body: render::render(
-                &render::error_tree(&e),
-                if matches!(format, Format::Xml | Format::Php) {
-                    format
-                } else {
-                    Format::Json
-                },
-            ),
-            format,
-            cost: 0,
-            rows_left: None,
-            error: true,
-        },
-    }
-}
-
-fn answer_tree(ctx: &ApiContext, p: &Params, cli: bool) -> Result<(J, u64, Option<u64>), String> {
+/// Answer Ahrefs v2 parameters for `access`: the one core behind `serve`, `query` and `demo`.
+pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer, ApiError> {
     let internal = |e: anyhow::Error| format!("Internal error: {e}");
-    let token = if cli || !ctx.auth_required().map_err(internal)? {
-        None
-    } else {
-        let t = p.get("token").unwrap_or("").trim();
+    let token = match access {
+        Access::Client(sent) if ctx.auth_required().map_err(internal)? => {
+            Some(sent.as_deref().unwrap_or("").trim())
+        }
+        _ => None,
+    };
+    let token = if let Some(t) = token {
         if t.is_empty() {
             return Err(
                 "This server requires a token: add token=... (see linkdiff token create)".into(),
@@ -132,6 +137,8 @@ fn answer_tree(ctx: &ApiContext, p: &Params, cli: bool) -> Result<(J, u64, Optio
             Some((name, rec)) => Some((name, rec)),
             None => return Err("Invalid token".into()),
         }
+    } else {
+        None
     };
     let from = p.get("from").unwrap_or("").trim();
     let (tree, cost) = match from {
@@ -154,8 +161,8 @@ fn answer_tree(ctx: &ApiContext, p: &Params, cli: bool) -> Result<(J, u64, Optio
             (json!({"domain": {"domain_rating": rec.domain_rating, "ahrefs_top": rec.ahrefs_top}}), 100)
         }
         t => {
-            let table: Table = t.parse()?;
-            let mode: Mode = p.get("mode").map(str::trim).filter(|m| !m.is_empty()).unwrap_or("exact").parse()?;
+            let table: Table = t.parse::<Table>().map_err(ApiError)?;
+            let mode: Mode = p.get("mode").map(str::trim).filter(|m| !m.is_empty()).unwrap_or("exact").parse::<Mode>().map_err(ApiError)?;
             let target = p.get("target").unwrap_or("").trim();
             if target.is_empty() {
                 return Err("Parameter 'target' is required".into());
@@ -192,10 +199,15 @@ fn answer_tree(ctx: &ApiContext, p: &Params, cli: bool) -> Result<(J, u64, Optio
                         "Row quota exhausted: this request costs {} rows and token '{name}' has {} left",
                         tokens::rows_text(cost),
                         tokens::rows_text(left)
-                    ))
+                    )
+                    .into())
                 }
             }
         }
     };
-    Ok((tree, cost, rows_left))
+    Ok(V2Answer {
+        tree,
+        cost,
+        rows_left,
+    })
 }

@@ -32,22 +32,26 @@ pub enum Format {
 }
 
 impl Format {
-    /// Parse an `output` value; `cli` allows the CLI-only formats.
-    pub fn parse(s: &str, cli: bool) -> Result<Format, String> {
-        Ok(match (s, cli) {
-            ("json", _) => Format::Json,
-            ("xml", _) => Format::Xml,
-            ("php", _) => Format::Php,
-            ("csv", true) => Format::Csv,
-            ("ndjson", true) => Format::Ndjson,
-            ("table", true) => Format::Table,
-            _ if cli => {
-                return Err(format!(
-                    "Unknown output '{s}' (use table, json, xml, csv, ndjson or php)"
-                ))
-            }
-            _ => return Err(format!("Unknown output '{s}' (use json, xml or php)")),
-        })
+    /// The API's `output` values: json, xml, php.
+    pub fn for_api(s: &str) -> Result<Format, String> {
+        match s {
+            "json" => Ok(Format::Json),
+            "xml" => Ok(Format::Xml),
+            "php" => Ok(Format::Php),
+            _ => Err(format!("Unknown output '{s}' (use json, xml or php)")),
+        }
+    }
+
+    /// The CLI's `--output` values: the API's plus table, csv and ndjson.
+    pub fn for_cli(s: &str) -> Result<Format, String> {
+        match s {
+            "csv" => Ok(Format::Csv),
+            "ndjson" => Ok(Format::Ndjson),
+            "table" => Ok(Format::Table),
+            _ => Format::for_api(s).map_err(|_| {
+                format!("Unknown output '{s}' (use table, json, xml, csv, ndjson or php)")
+            }),
+        }
     }
 
     /// HTTP content type.

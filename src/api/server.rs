@@ -1,6 +1,7 @@
 //! The axum router and server loop.
 
-use super::{answer_v2, dataforseo, params::Params, tokens, ApiContext};
+use super::render::Format;
+use super::{answer, dataforseo, params::Params, render_result, tokens, Access, ApiContext};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -29,56 +30,62 @@ async fn v2(State(ctx): State<ApiContext>, req: Request) -> Response {
     let too_long = req.extensions().get::<TargetTooLong>().is_some();
     let raw_query = req.uri().query().unwrap_or("").to_string();
     let body = axum::body::to_bytes(req.into_body(), MAX_BODY).await;
-    let answer = tokio::task::spawn_blocking(move || {
+    let answered = tokio::task::spawn_blocking(move || {
         if too_long {
-            return Err(format!(
-                "The request line is longer than {} bytes; send long where/having expressions with POST",
-                super::rawline::MAX_TARGET
-            ));
+            return (
+                Format::Json,
+                Err(format!(
+                    "The request line is longer than {} bytes; send long where/having expressions with POST",
+                    super::rawline::MAX_TARGET
+                )
+                .into()),
+            );
         }
-        let body = body.map_err(|_| {
-            format!("The request body is over {MAX_BODY} bytes or was cut off")
-        })?;
-        let mut params = Params::parse(&raw_query)?;
-        if method == Method::POST && !body.is_empty() {
-            params.extend(Params::parse_bytes(&body)?);
-        }
-        Ok::<_, String>(answer_v2(&ctx, &params, false))
+        let params = body
+            .map_err(|_| format!("The request body is over {MAX_BODY} bytes or was cut off"))
+            .and_then(|body| {
+                let mut params = Params::parse(&raw_query)?;
+                if method == Method::POST && !body.is_empty() {
+                    params.extend(Params::parse_bytes(&body)?);
+                }
+                Ok(params)
+            });
+        let params = match params {
+            Ok(p) => p,
+            Err(e) => return (Format::Json, Err(e.into())),
+        };
+        let format = match Format::for_api(params.get("output").unwrap_or("json").trim()) {
+            Ok(f) => f,
+            Err(e) => return (Format::Json, Err(e.into())),
+        };
+        let access = Access::Client(params.get("token").map(str::to_string));
+        (format, answer(&ctx, &params, &access))
     })
     .await;
-    let answer = match answer {
-        Ok(Ok(a)) => a,
-        Ok(Err(msg)) => super::Answer {
-            body: super::render::render(
-                &super::render::error_tree(&msg),
-                super::render::Format::Json,
-            ),
-            format: super::render::Format::Json,
-            cost: 0,
-            rows_left: None,
-            error: true,
-        },
+    let (format, result) = match answered {
+        Ok(r) => r,
         Err(e) => {
             tracing::error!("v2 handler panicked: {e}");
             return json_response(500, &serde_json::json!({"error": "Internal error"}));
         }
     };
+    let (cost, rows_left) = result.as_ref().map_or((0, None), |a| (a.cost, a.rows_left));
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
-        error = answer.error,
-        cost = answer.cost,
+        error = result.is_err(),
+        cost,
         "GET /"
     );
-    let mut resp = Response::new(Body::from(answer.body));
+    let body = render_result(&result, format);
+    // Over HTTP the format is json, xml or php, and errors keep it.
+    let content_type = format.content_type();
+    let mut resp = Response::new(Body::from(body));
     let h = resp.headers_mut();
-    h.insert(
-        "content-type",
-        HeaderValue::from_static(answer.format.content_type()),
-    );
-    if let Ok(v) = HeaderValue::from_str(&tokens::rows_text(answer.cost)) {
+    h.insert("content-type", HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&tokens::rows_text(cost)) {
         h.insert("x-rows-cost", v);
     }
-    if let Some(left) = answer.rows_left {
+    if let Some(left) = rows_left {
         if let Ok(v) = HeaderValue::from_str(&tokens::rows_text(left)) {
             h.insert("x-rows-left", v);
         }

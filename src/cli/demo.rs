@@ -1,7 +1,8 @@
 //! `linkdiff demo`: the whole product, offline, in one command.
 
 use crate::api::params::Params;
-use crate::api::{answer_v2, ApiContext};
+use crate::api::render::Format;
+use crate::api::{answer, render_result, Access, ApiContext};
 use anyhow::Context;
 use clap::Args;
 use linkdiff_testweb::{serve, TestWeb, WebConfig};
@@ -21,13 +22,13 @@ pub struct DemoArgs {
 const TARGET: &str = "h001.test";
 
 fn show(ctx: &ApiContext, title: &str, pairs: &[(&str, &str)]) {
-    let mut p: Vec<(String, String)> = pairs
+    let p: Vec<(String, String)> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    p.push(("output".into(), "table".into()));
-    let ans = answer_v2(ctx, &Params::from_pairs(p), true);
-    crate::outln!("\n== {title}\n{}", ans.body.trim_end());
+    let ans = answer(ctx, &Params::from_pairs(p), &Access::Local);
+    let body = render_result(&ans, Format::Table);
+    crate::outln!("\n== {title}\n{}", body.trim_end());
 }
 
 pub(super) fn run(a: DemoArgs) -> anyhow::Result<()> {

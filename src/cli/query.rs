@@ -2,7 +2,7 @@
 
 use crate::api::params::Params;
 use crate::api::render::{self, Format};
-use crate::api::{answer_v2, dataforseo, server, tokens, ApiContext};
+use crate::api::{answer, dataforseo, render_result, server, tokens, Access, ApiContext};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::io::{IsTerminal, Write};
@@ -53,11 +53,8 @@ pub(super) fn query(a: QueryArgs) -> anyhow::Result<()> {
             "json".into()
         }
     });
-    let mut pairs = vec![
-        ("from".to_string(), a.table),
-        ("mode".into(), a.mode),
-        ("output".into(), output),
-    ];
+    let format = Format::for_cli(output.trim()).map_err(super::UsageError)?;
+    let mut pairs = vec![("from".to_string(), a.table), ("mode".into(), a.mode)];
     for (k, v) in [
         ("target", a.target),
         ("where", a.where_),
@@ -72,19 +69,20 @@ pub(super) fn query(a: QueryArgs) -> anyhow::Result<()> {
         }
     }
     let ctx = ApiContext::new(store, false);
-    let ans = answer_v2(&ctx, &Params::from_pairs(pairs), true);
-    if ans.error && !matches!(ans.format, Format::Json | Format::Xml | Format::Php) {
-        let v: serde_json::Value = serde_json::from_str(&ans.body).unwrap_or_default();
-        anyhow::bail!(super::UsageError(
-            v["error"].as_str().unwrap_or(&ans.body).to_string()
-        ));
+    let ans = answer(&ctx, &Params::from_pairs(pairs), &Access::Local);
+    if let Err(e) = &ans {
+        if !matches!(format, Format::Json | Format::Xml | Format::Php) {
+            anyhow::bail!(super::UsageError(e.0.clone()));
+        }
     }
+    // API formats print the error as the API answers it, for scripts that parse it.
+    let body = render_result(&ans, format);
     let mut out = std::io::stdout().lock();
-    out.write_all(ans.body.as_bytes())?;
-    if !ans.body.ends_with('\n') {
+    out.write_all(body.as_bytes())?;
+    if !body.ends_with('\n') {
         out.write_all(b"\n")?;
     }
-    if ans.error {
+    if ans.is_err() {
         std::process::exit(1);
     }
     Ok(())

@@ -3,7 +3,8 @@
 
 use crate::support::*;
 use linkdiff::api::params::Params;
-use linkdiff::api::{answer_v2, ApiContext};
+use linkdiff::api::render::Format;
+use linkdiff::api::{answer, render_result, Access, ApiContext};
 use linkdiff_store::Store;
 use linkdiff_testweb::WebConfig;
 use serde_json::Value as J;
@@ -265,8 +266,17 @@ fn answers(store: &Store, port: u16) -> Vec<String> {
     questions(port)
         .into_iter()
         .map(|q| {
-            let pairs = q.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-            answer_v2(&ctx, &Params::from_pairs(pairs), true).body
+            let pairs: Vec<(String, String)> =
+                q.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            let output = pairs
+                .iter()
+                .find(|(k, _)| k == "output")
+                .map_or("json", |(_, v)| v);
+            let format = Format::for_cli(output).unwrap();
+            render_result(
+                &answer(&ctx, &Params::from_pairs(pairs.clone()), &Access::Local),
+                format,
+            )
         })
         .collect()
 }
