@@ -20,6 +20,8 @@ pub enum BenchCmd {
     Index(IndexBench),
     /// Query latency p50/p99 on an index with one target of 100,000 backlinks.
     Query(QueryBench),
+    /// Requests/s and latency of a running `serve` over kept-alive connections.
+    Http(super::bench_http::HttpBench),
     /// The same questions in SQLite, the reference a user would reach for.
     #[cfg(feature = "sqlite-bench")]
     Sqlite(SqliteBench),
@@ -78,6 +80,7 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Extract(a) => bench_extract(a),
         BenchCmd::Index(a) => bench_index(a),
         BenchCmd::Query(a) => bench_query(a),
+        BenchCmd::Http(a) => super::bench_http::bench_http(a),
         #[cfg(feature = "sqlite-bench")]
         BenchCmd::Sqlite(a) => bench_sqlite(a),
     }

@@ -1,6 +1,7 @@
 //! Command-line interface (SPEC §2). Names here are stable: scripts depend on them.
 
 pub mod bench;
+mod bench_http;
 pub mod crawl;
 mod demo;
 mod extract;
