@@ -12,7 +12,6 @@ mod write;
 
 use crate::write::WriteBatch;
 use crate::{Result, StoreError};
-use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -133,10 +132,6 @@ impl SqlStore {
                 expected: SQL_SCHEMA_VERSION as u32,
             });
         }
-        // The writer's statements run once per visit or link with new bound values; without
-        // the planner stability guarantee SQLite re-prepares some of them on every new binding
-        // (measured: ~7 % of the writer's time in a crawl). Its plans never depend on values.
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         let writer = Arc::new(Mutex::new(Writer {
             conn,
             pending_since: None,

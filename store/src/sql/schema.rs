@@ -105,9 +105,20 @@ pub fn url_expr(u: &str, h: &str) -> String {
 
 /// Settings every connection gets: WAL (set once, persistent), `synchronous=NORMAL` (a crash
 /// of the machine may lose the last commits, never corrupt), a busy timeout so concurrent
-/// writers wait instead of failing, and linkdiff's SQL functions.
+/// writers wait instead of failing, the query planner stability guarantee, and linkdiff's SQL
+/// functions.
+///
+/// Without the guarantee this SQLite build (STAT4) re-prepares a cached statement whenever a
+/// parameter the planner looked at is bound again, i.e. on every visit the writer applies and
+/// every API request (measured: 7 % of the writer's time in a crawl, 40 % of a server's CPU on
+/// cheap requests). No plan here depends on parameter values: there are no statistics tables,
+/// no partial indexes and no `LIKE` on parameters, and `LIMIT`/`OFFSET` are literals.
 pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -65_536)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
