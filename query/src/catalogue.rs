@@ -193,6 +193,16 @@ pub const ANCHORS: &[Column] = &[
     c(Col::LastVisited, "last_visited", Time, true, true),
 ];
 
+/// `refdomains` (catalogue: `docs/tables/refdomains.md`): one row per referring domain.
+pub const REFDOMAINS: &[Column] = &[
+    c(Col::Refdomain, "refdomain", Str, true, true),
+    c(Col::Backlinks, "backlinks", Int, true, true),
+    c(Col::Refpages, "refpages", Int, true, true),
+    c(Col::FirstSeen, "first_seen", Time, true, true),
+    c(Col::LastVisited, "last_visited", Time, true, true),
+    c(Col::DomainRating, "domain_rating", Int, true, true),
+];
+
 /// A queryable table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
@@ -204,15 +214,18 @@ pub enum Table {
     Counters,
     /// Anchor texts.
     Anchors,
+    /// Referring domains.
+    Refdomains,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 4] = [
+    pub const ALL: [Table; 5] = [
         Table::Backlinks,
         Table::NewLost,
         Table::Counters,
         Table::Anchors,
+        Table::Refdomains,
     ];
 
     /// API name.
@@ -222,6 +235,7 @@ impl Table {
             Table::NewLost => "backlinks_new_lost",
             Table::Counters => "backlinks_new_lost_counters",
             Table::Anchors => "anchors",
+            Table::Refdomains => "refdomains",
         }
     }
 
@@ -232,12 +246,13 @@ impl Table {
             Table::NewLost => NEW_LOST,
             Table::Counters => COUNTERS,
             Table::Anchors => ANCHORS,
+            Table::Refdomains => REFDOMAINS,
         }
     }
 
-    /// Rows are groups (counters by date, anchors by text).
+    /// Rows are groups (counters by date, anchors by text, referring domains).
     pub fn grouped(self) -> bool {
-        matches!(self, Table::Counters | Table::Anchors)
+        matches!(self, Table::Counters | Table::Anchors | Table::Refdomains)
     }
 
     /// The column named `name` (lowercase).
@@ -263,6 +278,6 @@ impl FromStr for Table {
         Table::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_new_lost, backlinks_new_lost_counters or anchors)"))
+            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_new_lost, backlinks_new_lost_counters, anchors or refdomains)"))
     }
 }

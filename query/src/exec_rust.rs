@@ -7,6 +7,7 @@ use crate::filter::{matches, Cond};
 use crate::plan::Plan;
 use crate::value::Value;
 use crate::QueryResult;
+use linkdiff_store::model::class_c;
 use linkdiff_store::model::url_host;
 use linkdiff_store::{
     registrable_domain, EventKind, EventRecord, LinkId, LinkRecord, PageRecord, Store,
@@ -23,15 +24,16 @@ pub fn run(store: &Store, plan: &Plan) -> Result<QueryResult> {
             let build = |h: &(String, LinkId, LinkRecord), mask: Option<&HashSet<Col>>| {
                 ctx.backlink_row(&h.0, &h.1, &h.2, mask)
             };
-            (flat(plan, items, build)?, None)
+            (flat(plan, items, build)?, Vec::new())
         }
         Table::NewLost => {
             let items = store.events(&plan.scope).map(|r| r.map_err(Into::into));
             let build = |ev: &EventRecord, mask: Option<&HashSet<Col>>| ctx.event_row(ev, mask);
-            (flat(plan, items, build)?, None)
+            (flat(plan, items, build)?, Vec::new())
         }
-        Table::Counters => (counters(plan, &mut ctx)?, None),
+        Table::Counters => (counters(plan, &mut ctx)?, Vec::new()),
         Table::Anchors => anchors(plan, &mut ctx)?,
+        Table::Refdomains => refdomains(plan, &mut ctx)?,
     };
     Ok(QueryResult {
         table: plan.table,
@@ -364,6 +366,7 @@ fn counters(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<Vec<Vec<Value>>> {
 
 /// Result rows, cells in catalogue order.
 type Rows = Vec<Vec<Value>>;
+type Stats = Vec<(&'static str, u64)>;
 
 /// `anchors` columns that `where` tests on each backlink; the others apply to the group.
 pub(crate) fn anchors_row_col(c: Col) -> bool {
@@ -374,7 +377,7 @@ pub(crate) fn anchors_row_col(c: Col) -> bool {
 }
 
 /// `anchors`: backlinks of every link type grouped by anchor.
-fn anchors(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<(Rows, Option<(u64, u64)>)> {
+fn anchors(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<(Rows, Stats)> {
     #[derive(Default)]
     struct G {
         backlinks: i64,
@@ -442,8 +445,99 @@ fn anchors(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<(Rows, Option<(u64, u64)>)>
             .order(at(t, a, Col::Backlinks))
             .then_with(|| at(t, a, Col::Anchor).order(at(t, b, Col::Anchor)))
     });
-    Ok((
-        finish(plan, rows),
-        Some((total_backlinks, all_pages.len() as u64)),
-    ))
+    let stats = vec![
+        ("backlinks", total_backlinks),
+        ("refpages", all_pages.len() as u64),
+    ];
+    Ok((finish(plan, rows), stats))
+}
+
+/// `refdomains` columns that `where` tests on each backlink; the others apply to the group.
+pub(crate) fn refdomains_row_col(c: Col) -> bool {
+    matches!(
+        c,
+        Col::Refdomain | Col::FirstSeen | Col::LastVisited | Col::DomainRating
+    )
+}
+
+/// `refdomains`: live backlinks of every link type grouped by the referring page's
+/// registrable domain.
+fn refdomains(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<(Rows, Stats)> {
+    #[derive(Default)]
+    struct G {
+        backlinks: i64,
+        refpages: HashSet<String>,
+        ips: HashSet<String>,
+        first: Option<i64>,
+        last: Option<i64>,
+        rating: i64,
+    }
+    let t = Table::Refdomains;
+    let row_where: Vec<Cond> = plan
+        .where_
+        .iter()
+        .filter(|c| refdomains_row_col(c.col.id))
+        .cloned()
+        .collect();
+    let mut groups: BTreeMap<String, G> = BTreeMap::new();
+    let store = ctx.store;
+    for r in store.backlinks(&plan.scope) {
+        let (from, _, link) = r?;
+        let page = ctx.page(&from)?.unwrap_or_default();
+        let (last, _) = link.visits(&page);
+        let refdomain = registrable_domain(url_host(&from)).to_string();
+        let (rating, _) = ctx.domain(&from)?;
+        let row = row_of(t, |c| match c {
+            Col::Refdomain => Value::Str(refdomain.clone()),
+            Col::FirstSeen => Value::Time(Some(link.first_seen)),
+            Col::LastVisited => Value::Time(Some(last)),
+            Col::DomainRating => Value::Int(rating),
+            _ => Value::Int(1),
+        });
+        if !matches(&row_where, t, &row, |_| true) {
+            continue;
+        }
+        let g = groups.entry(refdomain).or_default();
+        g.backlinks += 1;
+        if !page.ip.is_empty() {
+            g.ips.insert(page.ip.clone());
+        }
+        g.refpages.insert(from);
+        g.first = Some(g.first.map_or(link.first_seen, |f| f.min(link.first_seen)));
+        g.last = Some(g.last.map_or(last, |l| l.max(last)));
+        g.rating = rating;
+    }
+    let mut rows = Vec::new();
+    let (mut ips, mut nets) = (HashSet::new(), HashSet::new());
+    for (refdomain, g) in groups {
+        let row = row_of(t, |c| match c {
+            Col::Refdomain => Value::Str(refdomain.clone()),
+            Col::Backlinks => Value::Int(g.backlinks),
+            Col::Refpages => Value::Int(g.refpages.len() as i64),
+            Col::FirstSeen => Value::Time(g.first),
+            Col::LastVisited => Value::Time(g.last),
+            Col::DomainRating => Value::Int(g.rating),
+            _ => Value::Str(String::new()),
+        });
+        if !matches(&plan.where_, t, &row, |c| !refdomains_row_col(c))
+            || !matches(&plan.having, t, &row, |_| true)
+        {
+            continue;
+        }
+        nets.extend(g.ips.iter().filter_map(|ip| class_c(ip)));
+        ips.extend(g.ips);
+        rows.push(row);
+    }
+    let stats = vec![
+        ("refdomains", rows.len() as u64),
+        ("ips", ips.len() as u64),
+        ("class_c", nets.len() as u64),
+    ];
+    // Default order: most backlinks first, then the domain.
+    rows.sort_by(|a, b| {
+        at(t, b, Col::Backlinks)
+            .order(at(t, a, Col::Backlinks))
+            .then_with(|| at(t, a, Col::Refdomain).order(at(t, b, Col::Refdomain)))
+    });
+    Ok((finish(plan, rows), stats))
 }

@@ -4,7 +4,7 @@
 
 use crate::catalogue::{Col, ColType, Column, Table};
 use crate::error::Result;
-use crate::exec_rust::anchors_row_col;
+use crate::exec_rust::{anchors_row_col, refdomains_row_col};
 use crate::filter::{Cond, Func, Lit, Op, Test};
 use crate::plan::Plan;
 use crate::value::Value;
@@ -55,7 +55,7 @@ fn prev_visited() -> &'static str {
 /// `p` the referring page (every referring page has a row), `ph` its host (with the domain's
 /// rating copied in), `b` the link, `e` the event, `tp` the target's page.
 fn row_expr(table: Table, col: Col) -> String {
-    let events = table != Table::Backlinks && table != Table::Anchors;
+    let events = !matches!(table, Table::Backlinks | Table::Anchors | Table::Refdomains);
     let s = |x: &str| x.to_string();
     match col {
         Col::UrlFrom => s("p.url"),
@@ -242,7 +242,7 @@ impl Joins {
 
 /// The row table of a table and its alias: `backlinks b` or `events e`.
 fn row_table(table: Table) -> (&'static str, &'static str) {
-    if table == Table::Backlinks || table == Table::Anchors {
+    if matches!(table, Table::Backlinks | Table::Anchors | Table::Refdomains) {
         ("backlinks", "b")
     } else {
         ("events", "e")
@@ -606,12 +606,89 @@ fn anchors_stats_stmt(plan: &Plan) -> Stmt {
     st
 }
 
+/// `refdomains`: the grouping part shared by the rows and the `stats` statements.
+fn refdomains_groups(plan: &Plan) -> Stmt {
+    let t = Table::Refdomains;
+    let cols: Vec<String> = t
+        .columns()
+        .iter()
+        .map(|c| {
+            let x = match c.id {
+                Col::Refdomain => "ph.domain".to_string(),
+                Col::Backlinks => "count(*)".into(),
+                Col::Refpages => "count(DISTINCT b.page)".into(),
+                Col::FirstSeen => "min(b.first_seen)".into(),
+                Col::LastVisited => format!("max({})", last_visited()),
+                Col::DomainRating => "max(ph.domain_rating)".into(),
+                _ => "0".into(),
+            };
+            format!("{x} AS {}", alias(c))
+        })
+        .collect();
+    let mut st = Stmt::default();
+    st.push(&format!("SELECT {}", cols.join(", ")));
+    st.push(&from_sql(t, ANCHORS_JOINS));
+    st.push(" WHERE ");
+    scope_sql(&mut st, &plan.scope);
+    st.push(" AND b.live = 1");
+    conds_sql(
+        &mut st,
+        plan.where_.iter().filter(|c| refdomains_row_col(c.col.id)),
+        |c| row_expr(t, c.col.id),
+    );
+    st.push(" GROUP BY ph.domain HAVING 1");
+    conds_sql(
+        &mut st,
+        plan.where_
+            .iter()
+            .filter(|c| !refdomains_row_col(c.col.id))
+            .chain(&plan.having),
+        |c| alias(c.col),
+    );
+    st
+}
+
+fn refdomains_stmt(plan: &Plan) -> Stmt {
+    let mut st = refdomains_groups(plan);
+    st.push(&format!(
+        " ORDER BY {}c_backlinks DESC, c_refdomain COLLATE NOCASE, c_refdomain",
+        order_sql(plan, alias)
+    ));
+    limit_sql(&mut st, plan);
+    st
+}
+
+/// `stats` of `refdomains`: referring domains, distinct referring-page IPs and their class C
+/// networks over every group that passes the filters.
+fn refdomains_stats_stmt(plan: &Plan) -> Stmt {
+    let t = Table::Refdomains;
+    let groups = refdomains_groups(plan);
+    let mut st = Stmt::default();
+    st.push(&format!(
+        "WITH g AS ({}) SELECT (SELECT count(*) FROM g), count(DISTINCT nullif(p.ip, '')), count(DISTINCT ld_class_c(p.ip)){}",
+        groups.sql,
+        from_sql(t, ANCHORS_JOINS)
+    ));
+    st.params = groups.params;
+    st.push(" WHERE ");
+    scope_sql(&mut st, &plan.scope);
+    st.push(" AND b.live = 1");
+    conds_sql(
+        &mut st,
+        plan.where_.iter().filter(|c| refdomains_row_col(c.col.id)),
+        |c| row_expr(t, c.col.id),
+    );
+    st.push(" AND ph.domain IN (SELECT c_refdomain FROM g)");
+    st
+}
+
 /// The SQL of `plan` (for `EXPLAIN` and tests).
 pub fn compile(plan: &Plan) -> Stmt {
     match plan.table {
         Table::Backlinks | Table::NewLost => flat_stmt(plan),
         Table::Counters => counters_stmt(plan),
         Table::Anchors => anchors_stmt(plan),
+        Table::Refdomains => refdomains_stmt(plan),
     }
 }
 
@@ -665,16 +742,26 @@ pub fn run(store: &SqlStore, plan: &Plan) -> Result<QueryResult> {
                 .map(|c| row[plan.table.index(c.id).expect("own column")].clone())
                 .collect()
         };
-        let stats = if plan.table == Table::Anchors {
-            let s = anchors_stats_stmt(plan);
-            let (b, p): (i64, i64) = conn
-                .prepare_cached(&s.sql)?
-                .query_row(params_from_iter(s.params.iter()), |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-            Some((b as u64, p as u64))
-        } else {
-            None
+        let (stats_stmt, names): (Option<Stmt>, &[&'static str]) = match plan.table {
+            Table::Anchors => (Some(anchors_stats_stmt(plan)), &["backlinks", "refpages"]),
+            Table::Refdomains => (
+                Some(refdomains_stats_stmt(plan)),
+                &["refdomains", "ips", "class_c"],
+            ),
+            _ => (None, &[]),
+        };
+        let stats = match stats_stmt {
+            Some(s) => {
+                conn.prepare_cached(&s.sql)?
+                    .query_row(params_from_iter(s.params.iter()), |r| {
+                        names
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &name)| Ok((name, r.get::<_, i64>(i)? as u64)))
+                            .collect::<linkdiff_store::rusqlite::Result<Vec<_>>>()
+                    })?
+            }
+            None => Vec::new(),
         };
         Ok(QueryResult {
             table: plan.table,

@@ -34,8 +34,10 @@ pub struct QueryResult {
     pub columns: Vec<&'static Column>,
     /// Rows, cells in `columns` order.
     pub rows: Vec<Vec<Value>>,
-    /// For `anchors`: (backlinks, refpages) over all groups passing the filters.
-    pub stats: Option<(u64, u64)>,
+    /// The `stats` sub-table, named counts over all groups passing the filters (not only the
+    /// rows returned): `anchors` backlinks and refpages, `refdomains` refdomains, ips and
+    /// class_c. Empty for the other tables.
+    pub stats: Vec<(&'static str, u64)>,
 }
 
 /// Which executor answers.

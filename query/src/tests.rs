@@ -34,6 +34,13 @@ fn visit(ix: &Indexer, run: u64, url: &str, time: i64, links: Vec<Link>) {
                 title: format!("T {url}"),
                 encoding: "utf8".into(),
                 language: "en".into(),
+                // a.test and b.test share a class C network; c.test is elsewhere.
+                ip: match url.split('/').nth(2) {
+                    Some("a.test") => "192.0.2.1",
+                    Some("b.test") => "192.0.2.9",
+                    _ => "198.51.100.7",
+                }
+                .into(),
                 links_external: links.len() as u32,
                 ..Default::default()
             },
@@ -360,12 +367,12 @@ fn anchors_group_case_sensitively_with_stats() {
             ],
         ]
     );
-    assert_eq!(r.stats, Some((4, 2)));
+    assert_eq!(r.stats, [("backlinks", 4), ("refpages", 2)]);
     let mut p = params("t.com", Mode::Subdomains);
     p.where_ = Some("refdomain=\"b.test\"".into());
     let r = run(&s, Table::Anchors, &p).unwrap();
     assert_eq!(r.rows.len(), 2);
-    assert_eq!(r.stats, Some((2, 1)));
+    assert_eq!(r.stats, [("backlinks", 2), ("refpages", 1)]);
 }
 
 #[test]
@@ -436,4 +443,78 @@ fn values_are_bound_never_spliced_into_sql() {
     // The table is still there and answers.
     let r = run(&s, Table::Backlinks, &params("t.com", Mode::Domain)).unwrap();
     assert_eq!(r.rows.len(), 3);
+}
+
+#[test]
+fn refdomains_group_live_backlinks_by_referring_domain_with_ip_stats() {
+    let s = index();
+    let ix = Indexer::new(s.sql.clone());
+    let mem = Indexer::new(s.mem.clone());
+    // A third referring domain on day 2, with one link.
+    for i in [&ix, &mem] {
+        visit(
+            i,
+            2,
+            "http://c.test/x",
+            D2,
+            vec![link("https://t.com/blog", "again", false)],
+        );
+    }
+    let r = run(&s, Table::Refdomains, &params("t.com", Mode::Subdomains)).unwrap();
+    let text: Vec<Vec<String>> = r
+        .rows
+        .iter()
+        .map(|row| row.iter().map(Value::text).collect())
+        .collect();
+    assert_eq!(
+        text,
+        vec![
+            vec![
+                "a.test",
+                "2",
+                "1",
+                "2024-03-01T00:00:00Z",
+                "2024-03-08T00:00:00Z",
+                "0"
+            ],
+            vec![
+                "b.test",
+                "2",
+                "1",
+                "2024-03-01T00:00:00Z",
+                "2024-03-08T00:00:00Z",
+                "0"
+            ],
+            vec![
+                "c.test",
+                "1",
+                "1",
+                "2024-03-08T00:00:00Z",
+                "2024-03-08T00:00:00Z",
+                "0"
+            ],
+        ]
+    );
+    assert_eq!(r.stats, [("refdomains", 3), ("ips", 3), ("class_c", 2)]);
+    // Row filters apply before grouping, group filters after; stats follow the filters.
+    let mut p = params("t.com", Mode::Subdomains);
+    p.where_ = Some("first_seen<\"2024-03-05\"".into());
+    p.having = Some("backlinks>=1".into());
+    let r = run(&s, Table::Refdomains, &p).unwrap();
+    assert_eq!(r.rows.len(), 2, "c.test links only since day 2");
+    assert_eq!(r.stats, [("refdomains", 2), ("ips", 2), ("class_c", 1)]);
+    let mut p = params("t.com", Mode::Subdomains);
+    p.having = Some("backlinks=1".into());
+    p.select = Some("refdomain".into());
+    let r = run(&s, Table::Refdomains, &p).unwrap();
+    assert_eq!(r.rows, vec![vec![Value::Str("c.test".into())]]);
+    assert_eq!(r.stats, [("refdomains", 1), ("ips", 1), ("class_c", 1)]);
+    // Exact target: only the links to that URL.
+    let r = run(
+        &s,
+        Table::Refdomains,
+        &params("https://t.com/blog", Mode::Exact),
+    )
+    .unwrap();
+    assert_eq!(r.rows.len(), 1);
 }

@@ -99,11 +99,11 @@ pub fn render_result(r: &Result<V2Answer, ApiError>, format: Format) -> String {
 }
 
 /// Rows a result row costs, in hundredths (seeds: 0.2 for backlinks and new/lost, 1 for
-/// counters and anchors).
+/// counters and anchors; `refdomains` is grouped like `anchors` and costs the same).
 pub fn centirows_per_result(t: Table) -> u64 {
     match t {
         Table::Backlinks | Table::NewLost => 20,
-        Table::Counters | Table::Anchors => 100,
+        Table::Counters | Table::Anchors | Table::Refdomains => 100,
     }
 }
 
@@ -142,7 +142,7 @@ pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer,
     };
     let from = p.get("from").unwrap_or("").trim();
     let (tree, cost) = match from {
-        "" => return Err("Parameter 'from' is required (backlinks, backlinks_new_lost, backlinks_new_lost_counters, anchors, domain_rating or subscription_info)".into()),
+        "" => return Err("Parameter 'from' is required (backlinks, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, domain_rating or subscription_info)".into()),
         "subscription_info" => {
             let info = match &token {
                 Some((name, rec)) => json!({"rows_left": rec.centirows_left / 100, "rows_limit": rec.rows_limit, "subscription": format!("linkdiff token {name}")}),

@@ -9,6 +9,7 @@ pub fn root(t: Table) -> &'static str {
         Table::Backlinks | Table::NewLost => "refpages",
         Table::Counters => "counts",
         Table::Anchors => "anchors",
+        Table::Refdomains => "refdomains",
     }
 }
 use serde_json::{json, Map, Value as J};
@@ -72,7 +73,7 @@ fn cell(v: &Value) -> J {
     }
 }
 
-/// The JSON tree of a query result: `{root: [rows]}` (+ `stats` for anchors).
+/// The JSON tree of a query result: `{root: [rows]}` (+ `stats` for anchors and refdomains).
 pub fn tree(r: &QueryResult) -> J {
     let rows: Vec<J> = r
         .rows
@@ -87,8 +88,13 @@ pub fn tree(r: &QueryResult) -> J {
         .collect();
     let mut top = Map::new();
     top.insert(root(r.table).to_string(), J::Array(rows));
-    if let Some((b, p)) = r.stats {
-        top.insert("stats".into(), json!({"backlinks": b, "refpages": p}));
+    if !r.stats.is_empty() {
+        let stats: Map<String, J> = r
+            .stats
+            .iter()
+            .map(|(k, v)| (k.to_string(), J::from(*v)))
+            .collect();
+        top.insert("stats".into(), J::Object(stats));
     }
     J::Object(top)
 }

@@ -209,6 +209,25 @@ pub fn registrable_domain(host: &str) -> &str {
     }
 }
 
+/// The "class C" network of an IP address, as backlink tools count referring subnets: the
+/// first three octets of an IPv4 address (`203.0.113.7` → `203.0.113`), the first three
+/// 16-bit groups of an IPv6 address (a /48); `None` for an empty or unparsable address.
+pub fn class_c(ip: &str) -> Option<String> {
+    match ip.trim().parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) => {
+            let o = v4.octets();
+            Some(format!("{}.{}.{}", o[0], o[1], o[2]))
+        }
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => class_c(&v4.to_string()),
+            None => {
+                let s = v6.segments();
+                Some(format!("{:x}:{:x}:{:x}", s[0], s[1], s[2]))
+            }
+        },
+    }
+}
+
 /// The host part of an absolute `http(s)://` URL string, without port or credentials.
 pub fn url_host(url: &str) -> &str {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
@@ -230,6 +249,15 @@ pub fn url_host(url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn class_c_networks() {
+        assert_eq!(class_c("203.0.113.7").as_deref(), Some("203.0.113"));
+        assert_eq!(class_c("::ffff:203.0.113.7").as_deref(), Some("203.0.113"));
+        assert_eq!(class_c("2001:db8:1:2::5").as_deref(), Some("2001:db8:1"));
+        assert_eq!(class_c(""), None);
+        assert_eq!(class_c("not an ip"), None);
+    }
 
     #[test]
     fn registrable_domains_follow_the_psl() {

@@ -38,15 +38,16 @@ fn golden(name: &str, got: &str) {
     );
 }
 
-const QUERIES: [(&str, &str); 4] = [
+const QUERIES: [(&str, &str); 5] = [
     ("backlinks", "from=backlinks&target=h001.test&mode=domain&order_by=url_from,anchor&limit=4"),
     ("new_lost", "from=backlinks_new_lost&target=h001.test&mode=domain&order_by=date:desc,type,url_from,anchor&limit=4&select=date,type,origin,url_from,url_to,anchor,link_type,http_code,first_seen,last_visited"),
     ("counters", "from=backlinks_new_lost_counters&target=h001.test&mode=subdomains&select=date,new,lost,new_total,lost_total"),
     ("anchors", "from=anchors&target=h001.test&mode=domain&limit=5"),
+    ("refdomains", "from=refdomains&target=h001.test&mode=domain&limit=4"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn four_tables_golden_json_and_xml_and_the_cli_agrees() {
+async fn every_table_golden_json_and_xml_and_the_cli_agrees() {
     let (w, dir, store) = indexed_web(web_cfg(), day("2026-01-05"), day("2026-01-12")).await;
     let port = w.addr.port();
     let (addr, stopper) = api_stoppable(&store).await;

@@ -257,6 +257,43 @@ async fn two_epochs(max_resident: usize) {
     );
     assert_eq!(got_events.len(), want_events.len());
 
+    // refdomains of every target domain: the live backlinks of the truth grouped by the
+    // referring page's domain, with their count and distinct referring pages.
+    for target in ["h001.test", "h004.test", "h009.test"] {
+        let mut want: BTreeMap<String, (i64, std::collections::BTreeSet<String>)> = BTreeMap::new();
+        for ((from, to, ..), n) in &want_live {
+            if registrable_domain(url_host(to)) == target {
+                let g = want
+                    .entry(registrable_domain(url_host(from)).to_string())
+                    .or_default();
+                g.0 += *n as i64;
+                g.1.insert(from.clone());
+            }
+        }
+        let p = linkdiff_query::QueryParams {
+            target: target.into(),
+            mode: linkdiff_query::Mode::Domain,
+            limit: 1000,
+            ..Default::default()
+        };
+        let r = linkdiff_query::run(&store, linkdiff_query::Table::Refdomains, &p).unwrap();
+        let got: BTreeMap<String, (i64, i64)> = r
+            .rows
+            .iter()
+            .map(|row| {
+                let int = |v: &linkdiff_query::Value| v.text().parse::<i64>().unwrap();
+                (row[0].text(), (int(&row[1]), int(&row[2])))
+            })
+            .collect();
+        let want: BTreeMap<String, (i64, i64)> = want
+            .into_iter()
+            .map(|(d, (n, pages))| (d, (n, pages.len() as i64)))
+            .collect();
+        assert!(!want.is_empty(), "{target} has referring domains");
+        assert_eq!(got, want, "refdomains of {target}");
+        assert_eq!(r.stats[0], ("refdomains", want.len() as u64));
+    }
+
     // The run records count what each run fetched and how much of it was new to the index.
     let runs = store.runs().unwrap();
     assert_eq!(runs.len(), 2);

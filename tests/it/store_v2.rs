@@ -206,7 +206,7 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
         (format!("h002.test:{port}/p1"), "prefix"),
         (format!("http://h003.test:{port}/"), "exact"),
     ];
-    let shapes: [(&str, &[(&str, &str)]); 11] = [
+    let shapes: [(&str, &[(&str, &str)]); 13] = [
         ("backlinks", &[]),
         ("backlinks", &[("order_by", "domain_rating:desc,anchor")]),
         (
@@ -242,6 +242,15 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
         (
             "anchors",
             &[("having", "refpages>1"), ("order_by", "anchor")],
+        ),
+        ("refdomains", &[]),
+        (
+            "refdomains",
+            &[
+                ("where", "first_seen<\"2026-01-10\""),
+                ("having", "backlinks>1"),
+                ("order_by", "refdomain:desc"),
+            ],
         ),
     ];
     for (target, mode) in &targets {
