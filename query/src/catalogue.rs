@@ -208,6 +208,8 @@ pub const REFDOMAINS: &[Column] = &[
 pub enum Table {
     /// Live backlinks.
     Backlinks,
+    /// Live backlinks, the strongest one per referring domain.
+    OnePerDomain,
     /// New and lost events.
     NewLost,
     /// New/lost counts per date.
@@ -220,8 +222,9 @@ pub enum Table {
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
         Table::Backlinks,
+        Table::OnePerDomain,
         Table::NewLost,
         Table::Counters,
         Table::Anchors,
@@ -232,6 +235,7 @@ impl Table {
     pub fn name(self) -> &'static str {
         match self {
             Table::Backlinks => "backlinks",
+            Table::OnePerDomain => "backlinks_one_per_domain",
             Table::NewLost => "backlinks_new_lost",
             Table::Counters => "backlinks_new_lost_counters",
             Table::Anchors => "anchors",
@@ -242,12 +246,17 @@ impl Table {
     /// Column catalogue.
     pub fn columns(self) -> &'static [Column] {
         match self {
-            Table::Backlinks => BACKLINKS,
+            Table::Backlinks | Table::OnePerDomain => BACKLINKS,
             Table::NewLost => NEW_LOST,
             Table::Counters => COUNTERS,
             Table::Anchors => ANCHORS,
             Table::Refdomains => REFDOMAINS,
         }
+    }
+
+    /// Rows are live backlinks (`backlinks`, `backlinks_one_per_domain`).
+    pub fn backlink_rows(self) -> bool {
+        matches!(self, Table::Backlinks | Table::OnePerDomain)
     }
 
     /// Rows are groups (counters by date, anchors by text, referring domains).
@@ -278,6 +287,6 @@ impl FromStr for Table {
         Table::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_new_lost, backlinks_new_lost_counters, anchors or refdomains)"))
+            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors or refdomains)"))
     }
 }

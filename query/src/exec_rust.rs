@@ -26,6 +26,50 @@ pub fn run(store: &Store, plan: &Plan) -> Result<QueryResult> {
             };
             (flat(plan, items, build)?, Vec::new())
         }
+        Table::OnePerDomain => {
+            let mut best: HashMap<String, (i64, bool, usize)> = HashMap::new();
+            let mut all = Vec::new();
+            // Every backlink passing the filters, in key order; the strongest per referring
+            // domain wins (highest UR of the page, then dofollow, then key order).
+            for (i, r) in store.backlinks(&plan.scope).enumerate() {
+                let h = r?;
+                let mask: HashSet<Col> = plan
+                    .where_
+                    .iter()
+                    .chain(&plan.having)
+                    .map(|c| c.col.id)
+                    .chain([Col::AhrefsRank, Col::Nofollow])
+                    .collect();
+                let row = ctx.backlink_row(&h.0, &h.1, &h.2, Some(&mask))?;
+                if !matches(&plan.where_, plan.table, &row, |_| true)
+                    || !matches(&plan.having, plan.table, &row, |_| true)
+                {
+                    continue;
+                }
+                let rank = match at(plan.table, &row, Col::AhrefsRank) {
+                    Value::Int(r) => *r,
+                    _ => 0,
+                };
+                let dofollow = !h.2.nofollow;
+                let domain = registrable_domain(url_host(&h.0)).to_string();
+                let better = best
+                    .get(&domain)
+                    .is_none_or(|&(r, d, _)| (rank, dofollow) > (r, d));
+                if better {
+                    best.insert(domain, (rank, dofollow, i));
+                }
+                all.push((i, h));
+            }
+            let winners: HashSet<usize> = best.values().map(|&(_, _, i)| i).collect();
+            let items = all
+                .into_iter()
+                .filter(|(i, _)| winners.contains(i))
+                .map(|(_, h)| Ok(h));
+            let build = |h: &(String, LinkId, LinkRecord), mask: Option<&HashSet<Col>>| {
+                ctx.backlink_row(&h.0, &h.1, &h.2, mask)
+            };
+            (flat(plan, items, build)?, Vec::new())
+        }
         Table::NewLost => {
             let items = store.events(&plan.scope).map(|r| r.map_err(Into::into));
             let build = |ev: &EventRecord, mask: Option<&HashSet<Col>>| ctx.event_row(ev, mask);

@@ -55,7 +55,7 @@ fn prev_visited() -> &'static str {
 /// `p` the referring page (every referring page has a row), `ph` its host (with the domain's
 /// rating copied in), `b` the link, `e` the event, `tp` the target's page.
 fn row_expr(table: Table, col: Col) -> String {
-    let events = !matches!(table, Table::Backlinks | Table::Anchors | Table::Refdomains);
+    let events = !(table.backlink_rows() || matches!(table, Table::Anchors | Table::Refdomains));
     let s = |x: &str| x.to_string();
     match col {
         Col::UrlFrom => s("p.url"),
@@ -223,7 +223,7 @@ impl Joins {
         for c in cols {
             match c {
                 Col::DomainRating | Col::AhrefsTop | Col::Refdomain => j.ref_host = true,
-                Col::HttpCode if table == Table::Backlinks => j.target_page = true,
+                Col::HttpCode if table.backlink_rows() => j.target_page = true,
                 Col::FirstSeen
                 | Col::LastVisited
                 | Col::PrevVisited
@@ -242,7 +242,7 @@ impl Joins {
 
 /// The row table of a table and its alias: `backlinks b` or `events e`.
 fn row_table(table: Table) -> (&'static str, &'static str) {
-    if matches!(table, Table::Backlinks | Table::Anchors | Table::Refdomains) {
+    if table.backlink_rows() || matches!(table, Table::Anchors | Table::Refdomains) {
         ("backlinks", "b")
     } else {
         ("events", "e")
@@ -280,7 +280,7 @@ fn from_sql(table: Table, j: Joins) -> String {
 
 /// The default (key) order of a row table: target key, then referring page, then link.
 fn key_order(table: Table) -> [&'static str; 8] {
-    if table == Table::Backlinks {
+    if table.backlink_rows() {
         [
             "h.rhost",
             "u.tail",
@@ -307,7 +307,7 @@ fn key_order(table: Table) -> [&'static str; 8] {
 
 /// The primary key of a result row (to join back after sorting).
 fn row_key(table: Table) -> &'static [&'static str] {
-    if table == Table::Backlinks {
+    if table.backlink_rows() {
         &["b.target", "b.page", "b.link_type", "b.anchor", "b.n"]
     } else {
         &[
@@ -372,12 +372,15 @@ fn flat_stmt(plan: &Plan) -> Stmt {
     }
     st.push(" WHERE ");
     scope_sql(&mut st, &plan.scope);
-    if t == Table::Backlinks {
+    if t.backlink_rows() {
         st.push(" AND b.live = 1");
     }
     conds_sql(&mut st, plan.where_.iter().chain(&plan.having), |c| {
         row_expr(t, c.col.id)
     });
+    if t == Table::OnePerDomain {
+        one_per_domain_sql(&mut st, plan);
+    }
     st.push(&format!(
         " ORDER BY {}{}",
         order_sql(plan, |c| row_expr(t, c.id)),
@@ -682,10 +685,39 @@ fn refdomains_stats_stmt(plan: &Plan) -> Stmt {
     st
 }
 
+/// `backlinks_one_per_domain`: keep only each referring domain's strongest backlink among
+/// those passing the filters: highest `ahrefs_rank` of the referring page, then dofollow, then
+/// key order.
+fn one_per_domain_sql(st: &mut Stmt, plan: &Plan) {
+    let t = Table::OnePerDomain;
+    let keys = row_key(t);
+    let order: Vec<&str> = key_order(t).into_iter().filter(|k| !k.is_empty()).collect();
+    st.push(&format!(
+        " AND ({}) IN (SELECT {} FROM (SELECT {}, row_number() OVER (PARTITION BY ph.domain ORDER BY coalesce(p.url_rating, 0) DESC, coalesce(b.nofollow, 0), {}) AS rn",
+        keys.join(", "),
+        (0..keys.len()).map(|i| format!("w{i}")).collect::<Vec<_>>().join(", "),
+        keys.iter().enumerate().map(|(i, k)| format!("{k} AS w{i}")).collect::<Vec<_>>().join(", "),
+        order.join(", ")
+    ));
+    let cols = plan.where_.iter().chain(&plan.having).map(|c| c.col.id);
+    let joins = Joins {
+        ref_host: true,
+        ..Joins::of(t, cols)
+    };
+    st.push(&from_sql(t, joins));
+    st.push(" WHERE ");
+    scope_sql(st, &plan.scope);
+    st.push(" AND b.live = 1");
+    conds_sql(st, plan.where_.iter().chain(&plan.having), |c| {
+        row_expr(t, c.col.id)
+    });
+    st.push(") WHERE rn = 1)");
+}
+
 /// The SQL of `plan` (for `EXPLAIN` and tests).
 pub fn compile(plan: &Plan) -> Stmt {
     match plan.table {
-        Table::Backlinks | Table::NewLost => flat_stmt(plan),
+        Table::Backlinks | Table::OnePerDomain | Table::NewLost => flat_stmt(plan),
         Table::Counters => counters_stmt(plan),
         Table::Anchors => anchors_stmt(plan),
         Table::Refdomains => refdomains_stmt(plan),

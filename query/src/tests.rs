@@ -518,3 +518,43 @@ fn refdomains_group_live_backlinks_by_referring_domain_with_ip_stats() {
     .unwrap();
     assert_eq!(r.rows.len(), 1);
 }
+
+#[test]
+fn one_per_domain_keeps_each_referring_domains_strongest_backlink() {
+    let s = index();
+    let pairs = |r: &QueryResult| -> Vec<(String, String)> {
+        let (from, to) = (
+            r.columns.iter().position(|c| c.id == Col::UrlFrom).unwrap(),
+            r.columns.iter().position(|c| c.id == Col::UrlTo).unwrap(),
+        );
+        r.rows
+            .iter()
+            .map(|row| (row[from].text(), row[to].text()))
+            .collect()
+    };
+    let p = params("t.com", Mode::Subdomains);
+    let r = run(&s, Table::OnePerDomain, &p).unwrap();
+    // Equal ranks: dofollow wins (b.test's shop link over its nofollow www link), then key
+    // order (a.test's link to t.com/ before the one to t.com/new).
+    assert_eq!(
+        pairs(&r),
+        [
+            ("http://a.test/1".into(), "https://t.com/".into()),
+            ("http://b.test/".into(), "https://shop.t.com/".into())
+        ]
+    );
+    // Filters choose among the backlinks first.
+    let mut p = params("t.com", Mode::Subdomains);
+    p.where_ = Some("nofollow=true".into());
+    let r = run(&s, Table::OnePerDomain, &p).unwrap();
+    assert_eq!(
+        pairs(&r),
+        [("http://b.test/".into(), "https://www.t.com/".into())]
+    );
+    let mut p = params("t.com", Mode::Subdomains);
+    p.order_by = Some("url_from:desc".into());
+    p.select = Some("url_from,url_to".into());
+    let r = run(&s, Table::OnePerDomain, &p).unwrap();
+    assert_eq!(r.rows[0][0].text(), "http://b.test/");
+    assert_eq!(r.rows.len(), 2);
+}

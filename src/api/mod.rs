@@ -99,11 +99,22 @@ pub fn render_result(r: &Result<V2Answer, ApiError>, format: Format) -> String {
 }
 
 /// Rows a result row costs, in hundredths (seeds: 0.2 for backlinks and new/lost, 1 for
-/// counters and anchors; `refdomains` is grouped like `anchors` and costs the same).
+/// counters and anchors; `refdomains` is grouped like `anchors` and costs the same; Ahrefs'
+/// `backlinks_one_per_domain` costs 2 per result).
 pub fn centirows_per_result(t: Table) -> u64 {
     match t {
         Table::Backlinks | Table::NewLost => 20,
+        Table::OnePerDomain => 200,
         Table::Counters | Table::Anchors | Table::Refdomains => 100,
+    }
+}
+
+/// Rows a request costs before its results, in hundredths: 1, or 10 for
+/// `backlinks_one_per_domain` (as Ahrefs charged).
+pub fn centirows_per_request(t: Table) -> u64 {
+    match t {
+        Table::OnePerDomain => 1000,
+        _ => 100,
     }
 }
 
@@ -178,7 +189,7 @@ pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer,
                 offset: parse_count(p, "offset", 0)?,
             };
             let r = query::run(&ctx.store, table, &qp).map_err(|e| e.to_string())?;
-            let cost = 100
+            let cost = centirows_per_request(table)
                 + centirows_per_result(table) * r.rows.len() as u64
                 + if qp.where_.is_some() { 500 } else { 0 }
                 + if qp.having.is_some() { 500 } else { 0 };

@@ -65,6 +65,20 @@ async fn every_table_golden_json_and_xml_and_the_cli_agrees() {
             }
         }
     }
+    // backlinks_one_per_domain costs 10 rows per request and 2 per result, as Ahrefs charged.
+    let (_, h, body) = raw(
+        addr,
+        "GET",
+        "/?from=backlinks_one_per_domain&target=h001.test&mode=domain&limit=3&output=json",
+        &[],
+        b"",
+    )
+    .await;
+    let rows = serde_json::from_str::<J>(&body).unwrap()["refpages"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(rows, 3, "{body}");
+    assert_eq!(header(&h, "x-rows-cost"), Some("16"));
     // `linkdiff query --output json` prints exactly what the server answers.
     stopper.stop().await;
     drop(store);

@@ -292,6 +292,29 @@ async fn two_epochs(max_resident: usize) {
         assert!(!want.is_empty(), "{target} has referring domains");
         assert_eq!(got, want, "refdomains of {target}");
         assert_eq!(r.stats[0], ("refdomains", want.len() as u64));
+
+        // backlinks_one_per_domain: one row per referring domain, its page's UR the highest
+        // among that domain's backlinks.
+        let all = linkdiff_query::run(&store, linkdiff_query::Table::Backlinks, &p).unwrap();
+        let one = linkdiff_query::run(&store, linkdiff_query::Table::OnePerDomain, &p).unwrap();
+        let col = |r: &linkdiff_query::QueryResult, name: &str| {
+            r.columns.iter().position(|c| c.name == name).unwrap()
+        };
+        let mut best_rank: BTreeMap<String, i64> = BTreeMap::new();
+        for row in &all.rows {
+            let d = registrable_domain(url_host(&row[col(&all, "url_from")].text())).to_string();
+            let rank = row[col(&all, "ahrefs_rank")].text().parse::<i64>().unwrap();
+            let e = best_rank.entry(d).or_insert(rank);
+            *e = (*e).max(rank);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for row in &one.rows {
+            let d = registrable_domain(url_host(&row[col(&one, "url_from")].text())).to_string();
+            let rank = row[col(&one, "ahrefs_rank")].text().parse::<i64>().unwrap();
+            assert_eq!(Some(&rank), best_rank.get(&d), "strongest backlink of {d}");
+            assert!(seen.insert(d), "one row per domain");
+        }
+        assert_eq!(seen.len(), want.len());
     }
 
     // The run records count what each run fetched and how much of it was new to the index.

@@ -206,7 +206,7 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
         (format!("h002.test:{port}/p1"), "prefix"),
         (format!("http://h003.test:{port}/"), "exact"),
     ];
-    let shapes: [(&str, &[(&str, &str)]); 13] = [
+    let shapes: [(&str, &[(&str, &str)]); 15] = [
         ("backlinks", &[]),
         ("backlinks", &[("order_by", "domain_rating:desc,anchor")]),
         (
@@ -242,6 +242,14 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
         (
             "anchors",
             &[("having", "refpages>1"), ("order_by", "anchor")],
+        ),
+        ("backlinks_one_per_domain", &[]),
+        (
+            "backlinks_one_per_domain",
+            &[
+                ("where", "nofollow=false"),
+                ("order_by", "ahrefs_rank:desc,url_from"),
+            ],
         ),
         ("refdomains", &[]),
         (
