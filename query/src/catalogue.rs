@@ -203,6 +203,28 @@ pub const REFDOMAINS: &[Column] = &[
     c(Col::DomainRating, "domain_rating", Int, true, true),
 ];
 
+/// `refdomains_new_lost` (catalogue: `docs/tables/refdomains_new_lost.md`): a referring domain
+/// is new on the day its first live backlink to the target appears, lost on the day its last
+/// one goes.
+pub const REFDOMAINS_NEW_LOST: &[Column] = &[
+    c(Col::Date, "date", Date, true, true),
+    c(Col::Type, "type", Str, true, true),
+    c(Col::Refdomain, "refdomain", Str, true, true),
+    c(Col::DomainRating, "domain_rating", Int, true, true),
+];
+
+/// `refdomains_new_lost_counters`: those events counted per date.
+pub const REFDOMAINS_COUNTERS: &[Column] = &[
+    c(Col::Date, "date", Date, true, true),
+    c(Col::Type, "type", Str, true, false),
+    c(Col::Refdomain, "refdomain", Str, true, false),
+    c(Col::DomainRating, "domain_rating", Int, true, false),
+    c(Col::New, "new", Int, false, true),
+    c(Col::Lost, "lost", Int, false, true),
+    c(Col::NewTotal, "new_total", Int, false, true),
+    c(Col::LostTotal, "lost_total", Int, false, true),
+];
+
 /// A queryable table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
@@ -218,17 +240,23 @@ pub enum Table {
     Anchors,
     /// Referring domains.
     Refdomains,
+    /// Referring domains gained and lost, by day.
+    RefdomainsNewLost,
+    /// Referring domains gained and lost, counted per day.
+    RefdomainsCounters,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 8] = [
         Table::Backlinks,
         Table::OnePerDomain,
         Table::NewLost,
         Table::Counters,
         Table::Anchors,
         Table::Refdomains,
+        Table::RefdomainsNewLost,
+        Table::RefdomainsCounters,
     ];
 
     /// API name.
@@ -240,6 +268,8 @@ impl Table {
             Table::Counters => "backlinks_new_lost_counters",
             Table::Anchors => "anchors",
             Table::Refdomains => "refdomains",
+            Table::RefdomainsNewLost => "refdomains_new_lost",
+            Table::RefdomainsCounters => "refdomains_new_lost_counters",
         }
     }
 
@@ -251,6 +281,8 @@ impl Table {
             Table::Counters => COUNTERS,
             Table::Anchors => ANCHORS,
             Table::Refdomains => REFDOMAINS,
+            Table::RefdomainsNewLost => REFDOMAINS_NEW_LOST,
+            Table::RefdomainsCounters => REFDOMAINS_COUNTERS,
         }
     }
 
@@ -261,7 +293,14 @@ impl Table {
 
     /// Rows are groups (counters by date, anchors by text, referring domains).
     pub fn grouped(self) -> bool {
-        matches!(self, Table::Counters | Table::Anchors | Table::Refdomains)
+        matches!(
+            self,
+            Table::Counters
+                | Table::Anchors
+                | Table::Refdomains
+                | Table::RefdomainsNewLost
+                | Table::RefdomainsCounters
+        )
     }
 
     /// The column named `name` (lowercase).
@@ -287,6 +326,6 @@ impl FromStr for Table {
         Table::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors or refdomains)"))
+            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost or refdomains_new_lost_counters)"))
     }
 }

@@ -76,6 +76,9 @@ pub fn run(store: &Store, plan: &Plan) -> Result<QueryResult> {
             (flat(plan, items, build)?, Vec::new())
         }
         Table::Counters => (counters(plan, &mut ctx)?, Vec::new()),
+        Table::RefdomainsNewLost | Table::RefdomainsCounters => {
+            (refdomains_new_lost(plan, &mut ctx)?, Vec::new())
+        }
         Table::Anchors => anchors(plan, &mut ctx)?,
         Table::Refdomains => refdomains(plan, &mut ctx)?,
     };
@@ -584,4 +587,95 @@ fn refdomains(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<(Rows, Stats)> {
             .then_with(|| at(t, a, Col::Refdomain).order(at(t, b, Col::Refdomain)))
     });
     Ok((finish(plan, rows), stats))
+}
+
+/// The days each referring domain of the scope was gained or lost: from the backlink events,
+/// the domain's live backlinks counted day by day; new when the count leaves 0, lost when it
+/// returns to 0 (changes inside one day net out). `(day, is_new, domain)`, by day then domain.
+fn refdomain_transitions(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<Vec<(i64, bool, String)>> {
+    let mut deltas: BTreeMap<(String, i64), i64> = BTreeMap::new();
+    for r in ctx.store.events(&plan.scope) {
+        let ev = r?;
+        let domain = registrable_domain(url_host(&ev.url_from)).to_string();
+        let step = if ev.kind == EventKind::New { 1 } else { -1 };
+        *deltas
+            .entry((domain, crate::time::day(ev.time)))
+            .or_default() += step;
+    }
+    let mut out = Vec::new();
+    let mut live = 0i64;
+    let mut current = None;
+    for ((domain, day), delta) in deltas {
+        if current.as_ref() != Some(&domain) {
+            live = 0;
+            current = Some(domain.clone());
+        }
+        let after = live + delta;
+        if live == 0 && after > 0 {
+            out.push((day, true, domain.clone()));
+        } else if live > 0 && after == 0 {
+            out.push((day, false, domain.clone()));
+        }
+        live = after;
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.2.cmp(&b.2)));
+    Ok(out)
+}
+
+/// `refdomains_new_lost` rows (newest day first, then new before lost, then domain), or their
+/// counts per day for `refdomains_new_lost_counters` (`new_total`/`lost_total` ignore `where`).
+fn refdomains_new_lost(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<Rows> {
+    let t = plan.table;
+    let mut rows = Vec::new();
+    let mut counts: BTreeMap<i64, [i64; 4]> = BTreeMap::new();
+    for (day, new, domain) in refdomain_transitions(plan, ctx)? {
+        let rating = ctx.domain(&format!("http://{domain}/"))?.0;
+        let row = row_of(Table::RefdomainsNewLost, |c| match c {
+            Col::Date => Value::Date(day * 86_400),
+            Col::Type => Value::Str(if new { "new" } else { "lost" }.into()),
+            Col::Refdomain => Value::Str(domain.clone()),
+            _ => Value::Int(rating),
+        });
+        let passes = matches(&plan.where_, Table::RefdomainsNewLost, &row, |_| true);
+        if t == Table::RefdomainsCounters {
+            let k = if new { 0 } else { 1 };
+            let g = counts.entry(day).or_default();
+            g[k + 2] += 1;
+            if passes {
+                g[k] += 1;
+            }
+        } else if passes && matches(&plan.having, t, &row, |_| true) {
+            rows.push(row);
+        }
+    }
+    if t == Table::RefdomainsCounters {
+        for (day, [n, l, nt, lt]) in counts {
+            let row = row_of(t, |c| match c {
+                Col::Date => Value::Date(day * 86_400),
+                Col::New => Value::Int(n),
+                Col::Lost => Value::Int(l),
+                Col::NewTotal => Value::Int(nt),
+                Col::LostTotal => Value::Int(lt),
+                c => blank(t.columns()[t.index(c).expect("own column")].ty),
+            });
+            if matches(&plan.having, t, &row, |_| true) {
+                rows.push(row);
+            }
+        }
+    }
+    // Default order: newest day first, then new before lost, then the domain.
+    rows.sort_by(|a, b| {
+        at(t, b, Col::Date)
+            .order(at(t, a, Col::Date))
+            .then_with(|| {
+                if t == Table::RefdomainsCounters {
+                    std::cmp::Ordering::Equal
+                } else {
+                    at(t, b, Col::Type)
+                        .order(at(t, a, Col::Type))
+                        .then_with(|| at(t, a, Col::Refdomain).order(at(t, b, Col::Refdomain)))
+                }
+            })
+    });
+    Ok(finish(plan, rows))
 }

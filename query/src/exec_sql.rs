@@ -714,6 +714,60 @@ fn one_per_domain_sql(st: &mut Stmt, plan: &Plan) {
     st.push(") WHERE rn = 1)");
 }
 
+/// `refdomains_new_lost`: the days each referring domain was gained or lost, as columns
+/// `c_date, c_type, c_refdomain, c_domain_rating` of a CTE `x` (see the Rust executor's
+/// `refdomain_transitions` for the rule).
+fn refdomain_transitions_sql(st: &mut Stmt, plan: &Plan) {
+    st.push(&format!(
+        "WITH d AS (SELECT ph.domain AS rd, {day} AS day, sum(CASE e.kind WHEN 0 THEN 1 ELSE -1 END) AS delta{from} WHERE ",
+        day = row_expr(Table::NewLost, Col::Date),
+        from = from_sql(Table::NewLost, Joins { ref_host: true, ..Joins::default() }),
+    ));
+    scope_sql(st, &plan.scope);
+    st.push(
+        " GROUP BY rd, day), \
+         r AS (SELECT rd, day, delta, sum(delta) OVER (PARTITION BY rd ORDER BY day ROWS UNBOUNDED PRECEDING) AS after FROM d), \
+         x AS (SELECT day AS c_date, (CASE WHEN after > 0 THEN 'new' ELSE 'lost' END) AS c_type, rd AS c_refdomain, \
+               coalesce((SELECT domain_rating FROM domains WHERE name = rd), 0) AS c_domain_rating \
+               FROM r WHERE (after - delta = 0 AND after > 0) OR (after - delta > 0 AND after = 0)) ",
+    );
+}
+
+fn refdomains_new_lost_stmt(plan: &Plan) -> Stmt {
+    let t = plan.table;
+    let mut st = Stmt::default();
+    refdomain_transitions_sql(&mut st, plan);
+    let rows_alias = |c: &Column| alias(c);
+    if t == Table::RefdomainsNewLost {
+        st.push("SELECT c_date, c_type, c_refdomain, c_domain_rating FROM x WHERE 1");
+        conds_sql(&mut st, plan.where_.iter().chain(&plan.having), |c| {
+            rows_alias(c.col)
+        });
+        st.push(&format!(
+            " ORDER BY {}c_date DESC, c_type DESC, c_refdomain COLLATE NOCASE, c_refdomain",
+            order_sql(plan, alias)
+        ));
+    } else {
+        // Rows hold every column in catalogue order; the `where` columns are blank.
+        let mut pass = Stmt::default();
+        pass.push("1");
+        conds_sql(&mut pass, &plan.where_, |c| rows_alias(c.col));
+        st.push(&format!(
+            "SELECT c_date, '', '', 0, sum(c_type = 'new' AND ({w})) AS c_new, sum(c_type = 'lost' AND ({w})) AS c_lost, \
+             sum(c_type = 'new') AS c_new_total, sum(c_type = 'lost') AS c_lost_total FROM x GROUP BY c_date HAVING 1",
+            w = pass.sql
+        ));
+        // The filter appears twice in the text: its parameters twice, in order.
+        let params = pass.params.clone();
+        st.params.extend(params.iter().cloned());
+        st.params.extend(params);
+        conds_sql(&mut st, &plan.having, |c| rows_alias(c.col));
+        st.push(&format!(" ORDER BY {}c_date DESC", order_sql(plan, alias)));
+    }
+    limit_sql(&mut st, plan);
+    st
+}
+
 /// The SQL of `plan` (for `EXPLAIN` and tests).
 pub fn compile(plan: &Plan) -> Stmt {
     match plan.table {
@@ -721,6 +775,7 @@ pub fn compile(plan: &Plan) -> Stmt {
         Table::Counters => counters_stmt(plan),
         Table::Anchors => anchors_stmt(plan),
         Table::Refdomains => refdomains_stmt(plan),
+        Table::RefdomainsNewLost | Table::RefdomainsCounters => refdomains_new_lost_stmt(plan),
     }
 }
 

@@ -558,3 +558,78 @@ fn one_per_domain_keeps_each_referring_domains_strongest_backlink() {
     assert_eq!(r.rows[0][0].text(), "http://b.test/");
     assert_eq!(r.rows.len(), 2);
 }
+
+#[test]
+fn refdomains_new_and_lost_follow_each_domains_live_backlinks() {
+    let s = index();
+    // Day 3: b.test drops both its links (the domain is lost); a.test drops one of two (still
+    // linking: no event); c.test links for the first time.
+    let d3 = D2 + 7 * DAY;
+    for store in [&s.sql, &s.mem] {
+        let ix = Indexer::new(store.clone());
+        visit(&ix, 3, "http://b.test/", d3, vec![]);
+        visit(
+            &ix,
+            3,
+            "http://a.test/1",
+            d3,
+            vec![link("https://t.com/", "seo tools", false)],
+        );
+        visit(
+            &ix,
+            3,
+            "http://c.test/x",
+            d3,
+            vec![link("https://t.com/", "hi", false)],
+        );
+    }
+    let text = |r: &QueryResult| -> Vec<Vec<String>> {
+        r.rows
+            .iter()
+            .map(|row| row.iter().map(Value::text).collect())
+            .collect()
+    };
+    let p = params("t.com", Mode::Subdomains);
+    let r = run(&s, Table::RefdomainsNewLost, &p).unwrap();
+    assert_eq!(
+        text(&r),
+        [
+            ["2024-03-15", "new", "c.test", "0"],
+            ["2024-03-15", "lost", "b.test", "0"],
+            ["2024-03-01", "new", "a.test", "0"],
+            ["2024-03-01", "new", "b.test", "0"],
+        ]
+    );
+    let mut p = params("t.com", Mode::Subdomains);
+    p.where_ = Some("refdomain=\"b.test\"".into());
+    let r = run(&s, Table::RefdomainsNewLost, &p).unwrap();
+    assert_eq!(r.rows.len(), 2);
+    // Counters: per day, `where` counted in new/lost, the totals ignore it.
+    let r = run(&s, Table::RefdomainsCounters, &p).unwrap();
+    assert_eq!(
+        text(&r),
+        [
+            ["2024-03-15", "0", "1", "1", "1"],
+            ["2024-03-01", "1", "0", "2", "0"],
+        ]
+    );
+    let mut p = params("t.com", Mode::Subdomains);
+    p.having = Some("lost>0".into());
+    let r = run(&s, Table::RefdomainsCounters, &p).unwrap();
+    assert_eq!(r.rows.len(), 1);
+    // An exact target: only the links to that URL count.
+    let r = run(
+        &s,
+        Table::RefdomainsNewLost,
+        &params("https://shop.t.com/", Mode::Exact),
+    )
+    .unwrap();
+    assert_eq!(
+        text(&r),
+        [
+            ["2024-03-15", "lost", "b.test"],
+            ["2024-03-01", "new", "b.test"],
+        ]
+        .map(|r| [r[0], r[1], r[2], "0"])
+    );
+}

@@ -7,9 +7,9 @@ use linkdiff_query::{QueryResult, Table, Value};
 pub fn root(t: Table) -> &'static str {
     match t {
         Table::Backlinks | Table::OnePerDomain | Table::NewLost => "refpages",
-        Table::Counters => "counts",
+        Table::Counters | Table::RefdomainsCounters => "counts",
         Table::Anchors => "anchors",
-        Table::Refdomains => "refdomains",
+        Table::Refdomains | Table::RefdomainsNewLost => "refdomains",
     }
 }
 use serde_json::{json, Map, Value as J};

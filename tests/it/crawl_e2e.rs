@@ -259,7 +259,8 @@ async fn two_epochs(max_resident: usize) {
 
     // refdomains of every target domain: the live backlinks of the truth grouped by the
     // referring page's domain, with their count and distinct referring pages.
-    for target in ["h001.test", "h004.test", "h009.test"] {
+    let mut day2_transitions = 0;
+    for target in ["h001.test", "h004.test", "h009.test", "h002.test", "h007.test"] {
         let mut want: BTreeMap<String, (i64, std::collections::BTreeSet<String>)> = BTreeMap::new();
         for ((from, to, ..), n) in &want_live {
             if registrable_domain(url_host(to)) == target {
@@ -315,7 +316,50 @@ async fn two_epochs(max_resident: usize) {
             assert!(seen.insert(d), "one row per domain");
         }
         assert_eq!(seen.len(), want.len());
+
+        // refdomains_new_lost: with two crawls, every domain linking on day 1 is new then; on
+        // day 2 the domains linking only now are new and those no longer linking are lost.
+        let domains_of = |links: &mut dyn Iterator<Item = (&String, &String)>| {
+            links
+                .filter(|(_, to)| registrable_domain(url_host(to)) == target)
+                .map(|(from, _)| registrable_domain(url_host(from)).to_string())
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        let day1 = domains_of(
+            &mut want_events
+                .iter()
+                .filter(|e| e.0 == d1 && e.1 == "new")
+                .map(|e| (&e.3, &e.4)),
+        );
+        let day2 = domains_of(&mut want_live.keys().map(|k| (&k.0, &k.1)));
+        let mut expected: Vec<(String, &str, String)> = Vec::new();
+        for d in day2.difference(&day1) {
+            expected.push((d2.to_string(), "new", d.clone()));
+        }
+        for d in day1.difference(&day2) {
+            expected.push((d2.to_string(), "lost", d.clone()));
+        }
+        for d in &day1 {
+            expected.push((d1.to_string(), "new", d.clone()));
+        }
+        expected.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(a.1)).then(a.2.cmp(&b.2)));
+        let r = linkdiff_query::run(&store, linkdiff_query::Table::RefdomainsNewLost, &p).unwrap();
+        let got: Vec<(String, &str, String)> = r
+            .rows
+            .iter()
+            .map(|row| {
+                let kind = if row[1].text() == "new" {
+                    "new"
+                } else {
+                    "lost"
+                };
+                (row[0].text(), kind, row[2].text())
+            })
+            .collect();
+        assert_eq!(got, expected, "refdomains_new_lost of {target}");
+        day2_transitions += expected.iter().filter(|e| e.0 == d2).count();
     }
+    assert!(day2_transitions > 0, "the scenario gains or loses a referring domain");
 
     // The run records count what each run fetched and how much of it was new to the index.
     let runs = store.runs().unwrap();

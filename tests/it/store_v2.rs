@@ -206,7 +206,7 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
         (format!("h002.test:{port}/p1"), "prefix"),
         (format!("http://h003.test:{port}/"), "exact"),
     ];
-    let shapes: [(&str, &[(&str, &str)]); 15] = [
+    let shapes: [(&str, &[(&str, &str)]); 18] = [
         ("backlinks", &[]),
         ("backlinks", &[("order_by", "domain_rating:desc,anchor")]),
         (
@@ -250,6 +250,12 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
                 ("where", "nofollow=false"),
                 ("order_by", "ahrefs_rank:desc,url_from"),
             ],
+        ),
+        ("refdomains_new_lost", &[]),
+        ("refdomains_new_lost", &[("where", "type=\"lost\"")]),
+        (
+            "refdomains_new_lost_counters",
+            &[("where", "domain_rating>50"), ("having", "new_total>0")],
         ),
         ("refdomains", &[]),
         (
