@@ -260,7 +260,13 @@ async fn two_epochs(max_resident: usize) {
     // refdomains of every target domain: the live backlinks of the truth grouped by the
     // referring page's domain, with their count and distinct referring pages.
     let mut day2_transitions = 0;
-    for target in ["h001.test", "h004.test", "h009.test", "h002.test", "h007.test"] {
+    for target in [
+        "h001.test",
+        "h004.test",
+        "h009.test",
+        "h002.test",
+        "h007.test",
+    ] {
         let mut want: BTreeMap<String, (i64, std::collections::BTreeSet<String>)> = BTreeMap::new();
         for ((from, to, ..), n) in &want_live {
             if registrable_domain(url_host(to)) == target {
@@ -359,7 +365,10 @@ async fn two_epochs(max_resident: usize) {
         assert_eq!(got, expected, "refdomains_new_lost of {target}");
         day2_transitions += expected.iter().filter(|e| e.0 == d2).count();
     }
-    assert!(day2_transitions > 0, "the scenario gains or loses a referring domain");
+    assert!(
+        day2_transitions > 0,
+        "the scenario gains or loses a referring domain"
+    );
 
     // The run records count what each run fetched and how much of it was new to the index.
     let runs = store.runs().unwrap();
