@@ -26,6 +26,8 @@ pub struct ApiContext {
     pub public: bool,
     /// Serialises quota spending.
     pub spend_lock: Arc<Mutex<()>>,
+    /// Turns for [`is_heavy`] requests (set from `server::Limits::heavy_queries`).
+    pub heavy: Arc<tokio::sync::Semaphore>,
 }
 
 impl ApiContext {
@@ -35,6 +37,7 @@ impl ApiContext {
             store,
             public,
             spend_lock: Arc::default(),
+            heavy: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
@@ -111,6 +114,26 @@ pub fn centirows_per_result(t: Table) -> u64 {
         | Table::RefdomainsNewLost
         | Table::RefdomainsCounters => 100,
     }
+}
+
+/// Whether a v2 request may read a large part of the index: a target wider than one URL
+/// with a grouped table (anchors, counters, refdomains…), `backlinks_one_per_domain`, an
+/// `order_by` or a filter. Those take turns so that they cannot starve the cheap ones: an
+/// exact target, or a scan in key order that stops after its page of rows.
+pub fn is_heavy(p: &Params) -> bool {
+    let Ok(table) = p.get("from").unwrap_or("").trim().parse::<Table>() else {
+        return false;
+    };
+    let mode = p.get("mode").map(str::trim).unwrap_or("");
+    if mode.is_empty() || mode.eq_ignore_ascii_case("exact") {
+        return false;
+    }
+    let given = |k: &str| p.get(k).is_some_and(|v| !v.trim().is_empty());
+    table.grouped()
+        || table == Table::OnePerDomain
+        || given("order_by")
+        || given("where")
+        || given("having")
 }
 
 /// Rows a request costs before its results, in hundredths: 1, or 10 for
@@ -225,4 +248,36 @@ pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer,
         cost,
         rows_left,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn heavy(q: &str) -> bool {
+        is_heavy(&Params::parse(q).expect("valid query"))
+    }
+
+    #[test]
+    fn wide_grouped_sorted_or_filtered_requests_are_heavy() {
+        assert!(!heavy(
+            "from=backlinks&target=http://a.test/p&mode=exact&order_by=anchor"
+        ));
+        assert!(!heavy("from=anchors&target=http://a.test/p"));
+        assert!(!heavy("from=backlinks&target=a.test&mode=domain&limit=10"));
+        assert!(!heavy("from=subscription_info"));
+        assert!(heavy("from=anchors&target=test&mode=subdomains"));
+        assert!(heavy(
+            "from=refdomains_new_lost_counters&target=a.test&mode=domain"
+        ));
+        assert!(heavy(
+            "from=backlinks_one_per_domain&target=a.test&mode=prefix"
+        ));
+        assert!(heavy(
+            "from=backlinks&target=a.test&mode=domain&order_by=domain_rating:desc"
+        ));
+        assert!(heavy(
+            "from=backlinks&target=a.test&mode=domain&where=nofollow=false"
+        ));
+    }
 }

@@ -30,26 +30,36 @@ async fn v2(State(ctx): State<ApiContext>, req: Request) -> Response {
     let too_long = req.extensions().get::<TargetTooLong>().is_some();
     let raw_query = req.uri().query().unwrap_or("").to_string();
     let body = axum::body::to_bytes(req.into_body(), MAX_BODY).await;
-    let answered = tokio::task::spawn_blocking(move || {
-        if too_long {
-            return (
-                Format::Json,
-                Err(format!(
-                    "The request line is longer than {} bytes; send long where/having expressions with POST",
-                    super::rawline::MAX_TARGET
-                )
-                .into()),
-            );
-        }
-        let params = body
-            .map_err(|_| format!("The request body is over {MAX_BODY} bytes or was cut off"))
+    let params = if too_long {
+        Err(format!(
+            "The request line is longer than {} bytes; send long where/having expressions with POST",
+            super::rawline::MAX_TARGET
+        ))
+    } else {
+        body.map_err(|_| format!("The request body is over {MAX_BODY} bytes or was cut off"))
             .and_then(|body| {
                 let mut params = Params::parse(&raw_query)?;
                 if method == Method::POST && !body.is_empty() {
                     params.extend(Params::parse_bytes(&body)?);
                 }
                 Ok(params)
-            });
+            })
+    };
+    // A heavy request waits for its turn; cheap ones never wait.
+    let turn = match &params {
+        Ok(p) if super::is_heavy(p) => {
+            match tokio::time::timeout(HEAVY_WAIT, ctx.heavy.clone().acquire_owned()).await {
+                Ok(Ok(permit)) => Some(permit),
+                _ => {
+                    let busy = "The server is busy with other large queries (whole domains, grouped tables, sorted or filtered scans); retry later";
+                    return json_response(200, &serde_json::json!({ "error": busy }));
+                }
+            }
+        }
+        _ => None,
+    };
+    let answered = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
         let params = match params {
             Ok(p) => p,
             Err(e) => return (Format::Json, Err(e.into())),
@@ -192,15 +202,23 @@ pub struct Limits {
     /// A connection that has not sent a complete request head this long after it opened or
     /// after its last answer is closed (slow or idle clients cannot hold connections).
     pub header_timeout: std::time::Duration,
+    /// Heavy requests ([`super::is_heavy`]) running at once; the others wait their turn (up
+    /// to [`HEAVY_WAIT`]) while cheap requests go straight on.
+    pub heavy_queries: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Limits {
             header_timeout: std::time::Duration::from_secs(10),
+            heavy_queries: (cores / 2).max(1),
         }
     }
 }
+
+/// Longest wait for a turn to run a heavy request before answering that the server is busy.
+pub const HEAVY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Marks a request whose target was longer than [`super::rawline::MAX_TARGET`] (set by the
 /// connection from the request-line adapter's out-of-band signal, never by the client).
@@ -227,6 +245,8 @@ pub async fn serve_with(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use hyper::service::Service;
+    let mut ctx = ctx;
+    ctx.heavy = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.heavy_queries.max(1)));
     let app = router(ctx);
     let mut shutdown = std::pin::pin!(shutdown);
     let mut conns = tokio::task::JoinSet::new();

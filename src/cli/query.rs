@@ -142,6 +142,11 @@ pub struct ServeArgs {
     /// Address to listen on. A non-loopback address always requires tokens.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: std::net::SocketAddr,
+    /// Large queries (a whole domain with a grouped table, a sort or a filter) run at most this
+    /// many at once; the rest wait their turn while cheap queries go straight on (default: half
+    /// the cores, at least 1).
+    #[arg(long)]
+    heavy_queries: Option<usize>,
 }
 
 pub(super) fn serve(a: ServeArgs) -> anyhow::Result<()> {
@@ -163,7 +168,11 @@ pub(super) fn serve(a: ServeArgs) -> anyhow::Result<()> {
             a.db.db.display(),
             listener.local_addr()?
         );
-        server::serve(ctx, listener, super::crawl::wait_for_signal()).await?;
+        let mut limits = server::Limits::default();
+        if let Some(n) = a.heavy_queries {
+            limits.heavy_queries = n.max(1);
+        }
+        server::serve_with(ctx, listener, limits, super::crawl::wait_for_signal()).await?;
         crate::eprint_quiet!("linkdiff: stopped");
         store.flush()?;
         Ok(())

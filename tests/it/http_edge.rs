@@ -124,6 +124,7 @@ async fn slow_and_idle_connections_are_closed_after_the_header_timeout() {
     let store = linkdiff_store::Store::open(&dir.path().join("db")).unwrap();
     let limits = linkdiff::api::server::Limits {
         header_timeout: Duration::from_millis(500),
+        ..Default::default()
     };
     let (addr, stop) = api_with(&store, limits).await;
     // 200 clients that send half a request head, and one that sends nothing.
