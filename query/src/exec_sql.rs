@@ -511,9 +511,11 @@ fn counters_stmt(plan: &Plan) -> Stmt {
     st
 }
 
-/// `anchors`: the grouping part shared by the rows and the `stats` statements.
-fn anchors_groups(plan: &Plan, select: &str) -> Stmt {
-    let t = Table::Anchors;
+/// Live backlinks in scope grouped by `group` (`SELECT select ... GROUP BY group HAVING ...`):
+/// `where` terms on the columns `row_col` names filter backlinks, the other terms and `having`
+/// filter groups. Shared by `anchors` and `refdomains`, rows and `stats`.
+fn backlink_groups(plan: &Plan, select: &str, group: &str, row_col: fn(Col) -> bool) -> Stmt {
+    let t = plan.table;
     let mut st = Stmt::default();
     st.push(select);
     st.push(&from_sql(t, ANCHORS_JOINS));
@@ -522,19 +524,24 @@ fn anchors_groups(plan: &Plan, select: &str) -> Stmt {
     st.push(" AND b.live = 1");
     conds_sql(
         &mut st,
-        plan.where_.iter().filter(|c| anchors_row_col(c.col.id)),
+        plan.where_.iter().filter(|c| row_col(c.col.id)),
         |c| row_expr(t, c.col.id),
     );
-    st.push(" GROUP BY b.anchor HAVING 1");
+    st.push(&format!(" GROUP BY {group} HAVING 1"));
     conds_sql(
         &mut st,
         plan.where_
             .iter()
-            .filter(|c| !anchors_row_col(c.col.id))
+            .filter(|c| !row_col(c.col.id))
             .chain(&plan.having),
         |c| alias(c.col),
     );
     st
+}
+
+/// `anchors`: the grouping part shared by the rows and the `stats` statements.
+fn anchors_groups(plan: &Plan, select: &str) -> Stmt {
+    backlink_groups(plan, select, "b.anchor", anchors_row_col)
 }
 
 /// `anchors` reads the referring host (refdomains) and page (last visit) of each backlink.
@@ -628,27 +635,12 @@ fn refdomains_groups(plan: &Plan) -> Stmt {
             format!("{x} AS {}", alias(c))
         })
         .collect();
-    let mut st = Stmt::default();
-    st.push(&format!("SELECT {}", cols.join(", ")));
-    st.push(&from_sql(t, ANCHORS_JOINS));
-    st.push(" WHERE ");
-    scope_sql(&mut st, &plan.scope);
-    st.push(" AND b.live = 1");
-    conds_sql(
-        &mut st,
-        plan.where_.iter().filter(|c| refdomains_row_col(c.col.id)),
-        |c| row_expr(t, c.col.id),
-    );
-    st.push(" GROUP BY ph.domain HAVING 1");
-    conds_sql(
-        &mut st,
-        plan.where_
-            .iter()
-            .filter(|c| !refdomains_row_col(c.col.id))
-            .chain(&plan.having),
-        |c| alias(c.col),
-    );
-    st
+    backlink_groups(
+        plan,
+        &format!("SELECT {}", cols.join(", ")),
+        "ph.domain",
+        refdomains_row_col,
+    )
 }
 
 fn refdomains_stmt(plan: &Plan) -> Stmt {
