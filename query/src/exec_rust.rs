@@ -10,7 +10,7 @@ use crate::QueryResult;
 use linkdiff_store::model::class_c;
 use linkdiff_store::model::url_host;
 use linkdiff_store::{
-    registrable_domain, EventKind, EventRecord, LinkId, LinkRecord, PageRecord, Store,
+    registrable_domain, EventKind, EventRecord, LinkId, LinkRecord, PageRecord, Store, TargetScope,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
@@ -592,11 +592,22 @@ fn refdomains(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<(Rows, Stats)> {
 /// The days each referring domain of the scope was gained or lost: from the backlink events,
 /// the domain's live backlinks counted day by day; new when the count leaves 0, lost when it
 /// returns to 0 (changes inside one day net out). `(day, is_new, domain)`, by day then domain.
-fn refdomain_transitions(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<Vec<(i64, bool, String)>> {
+/// `hosts`: count referring hosts instead of registrable domains.
+fn refdomain_transitions(
+    scope: &TargetScope,
+    ctx: &mut Ctx<'_>,
+    hosts: bool,
+) -> Result<Vec<(i64, bool, String)>> {
     let mut deltas: BTreeMap<(String, i64), i64> = BTreeMap::new();
-    for r in ctx.store.events(&plan.scope) {
+    for r in ctx.store.events(scope) {
         let ev = r?;
-        let domain = registrable_domain(url_host(&ev.url_from)).to_string();
+        let host = url_host(&ev.url_from);
+        let domain = if hosts {
+            host
+        } else {
+            registrable_domain(host)
+        }
+        .to_string();
         let step = if ev.kind == EventKind::New { 1 } else { -1 };
         *deltas
             .entry((domain, crate::time::day(ev.time)))
@@ -628,7 +639,7 @@ fn refdomains_new_lost(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<Rows> {
     let t = plan.table;
     let mut rows = Vec::new();
     let mut counts: BTreeMap<i64, [i64; 4]> = BTreeMap::new();
-    for (day, new, domain) in refdomain_transitions(plan, ctx)? {
+    for (day, new, domain) in refdomain_transitions(&plan.scope, ctx, false)? {
         let rating = ctx.domain(&format!("http://{domain}/"))?.0;
         let row = row_of(Table::RefdomainsNewLost, |c| match c {
             Col::Date => Value::Date(day * 86_400),
@@ -678,4 +689,19 @@ fn refdomains_new_lost(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<Rows> {
             })
     });
     Ok(finish(plan, rows))
+}
+
+/// Referring hosts and registrable domains gained and lost on or after `since` (a day start,
+/// Unix seconds): `[new hosts, lost hosts, new domains, lost domains]`.
+pub fn referring_changes(store: &Store, scope: &TargetScope, since: i64) -> Result<[u64; 4]> {
+    let mut ctx = Ctx::new(store);
+    let mut out = [0; 4];
+    for (i, hosts) in [true, false].into_iter().enumerate() {
+        for (day, new, _) in refdomain_transitions(scope, &mut ctx, hosts)? {
+            if day * 86_400 >= since {
+                out[i * 2 + usize::from(!new)] += 1;
+            }
+        }
+    }
+    Ok(out)
 }

@@ -709,13 +709,14 @@ fn one_per_domain_sql(st: &mut Stmt, plan: &Plan) {
 /// `refdomains_new_lost`: the days each referring domain was gained or lost, as columns
 /// `c_date, c_type, c_refdomain, c_domain_rating` of a CTE `x` (see the Rust executor's
 /// `refdomain_transitions` for the rule).
-fn refdomain_transitions_sql(st: &mut Stmt, plan: &Plan) {
+/// `group` is `ph.domain` (registrable domains) or `ph.host` (referring hosts).
+fn refdomain_transitions_sql(st: &mut Stmt, scope: &TargetScope, group: &str) {
     st.push(&format!(
-        "WITH d AS (SELECT ph.domain AS rd, {day} AS day, sum(CASE e.kind WHEN 0 THEN 1 ELSE -1 END) AS delta{from} WHERE ",
+        "WITH d AS (SELECT {group} AS rd, {day} AS day, sum(CASE e.kind WHEN 0 THEN 1 ELSE -1 END) AS delta{from} WHERE ",
         day = row_expr(Table::NewLost, Col::Date),
         from = from_sql(Table::NewLost, Joins { ref_host: true, ..Joins::default() }),
     ));
-    scope_sql(st, &plan.scope);
+    scope_sql(st, scope);
     st.push(
         " GROUP BY rd, day), \
          r AS (SELECT rd, day, delta, sum(delta) OVER (PARTITION BY rd ORDER BY day ROWS UNBOUNDED PRECEDING) AS after FROM d), \
@@ -728,7 +729,7 @@ fn refdomain_transitions_sql(st: &mut Stmt, plan: &Plan) {
 fn refdomains_new_lost_stmt(plan: &Plan) -> Stmt {
     let t = plan.table;
     let mut st = Stmt::default();
-    refdomain_transitions_sql(&mut st, plan);
+    refdomain_transitions_sql(&mut st, &plan.scope, "ph.domain");
     let rows_alias = |c: &Column| alias(c);
     if t == Table::RefdomainsNewLost {
         st.push("SELECT c_date, c_type, c_refdomain, c_domain_rating FROM x WHERE 1");
@@ -848,5 +849,27 @@ pub fn run(store: &SqlStore, plan: &Plan) -> Result<QueryResult> {
             rows: got.into_iter().map(project).collect(),
             stats,
         })
+    })
+}
+
+/// Referring hosts and registrable domains gained and lost on or after `since` (a day start,
+/// Unix seconds): `[new hosts, lost hosts, new domains, lost domains]`, in one read snapshot.
+pub fn referring_changes(store: &SqlStore, scope: &TargetScope, since: i64) -> Result<[u64; 4]> {
+    store.read(|conn| {
+        let mut out = [0; 4];
+        for (i, group) in ["ph.host", "ph.domain"].into_iter().enumerate() {
+            let mut st = Stmt::default();
+            refdomain_transitions_sql(&mut st, scope, group);
+            st.push("SELECT coalesce(sum(c_type = 'new'), 0), coalesce(sum(c_type = 'lost'), 0) FROM x WHERE c_date >= ");
+            st.bind(Sql::Integer(since));
+            let (n, l): (i64, i64) = conn
+                .prepare_cached(&st.sql)?
+                .query_row(params_from_iter(st.params.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            out[i * 2] = n as u64;
+            out[i * 2 + 1] = l as u64;
+        }
+        Ok(out)
     })
 }

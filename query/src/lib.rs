@@ -72,3 +72,17 @@ pub fn run_with(
         _ => exec_rust::run(store, &plan),
     }
 }
+
+/// Referring hosts and registrable domains of `scope` gained and lost on or after `since` (a
+/// day start, Unix seconds), by the `refdomains_new_lost` rule: `[new hosts, lost hosts, new
+/// domains, lost domains]` (DataForSEO's referring domains and main domains).
+pub fn referring_changes(
+    store: &Store,
+    scope: &linkdiff_store::TargetScope,
+    since: i64,
+) -> Result<[u64; 4]> {
+    match store.sql() {
+        Some(sql) => exec_sql::referring_changes(sql, scope, since),
+        None => exec_rust::referring_changes(store, scope, since),
+    }
+}

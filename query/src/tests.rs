@@ -617,6 +617,20 @@ fn refdomains_new_and_lost_follow_each_domains_live_backlinks() {
     p.having = Some("lost>0".into());
     let r = run(&s, Table::RefdomainsCounters, &p).unwrap();
     assert_eq!(r.rows.len(), 1);
+    // The DataForSEO counts since a day: [new hosts, lost hosts, new domains, lost domains].
+    let scope = linkdiff_store::TargetScope::Subdomains("t.com".into());
+    for (since, want) in [
+        (D1, [3, 1, 3, 1]),
+        (d3, [1, 1, 1, 1]),
+        (d3 + DAY, [0, 0, 0, 0]),
+    ] {
+        assert_eq!(referring_changes(&s.sql, &scope, since).unwrap(), want);
+        assert_eq!(referring_changes(&s.mem, &scope, since).unwrap(), want);
+        assert_eq!(
+            exec_rust::referring_changes(&s.sql, &scope, since).unwrap(),
+            want
+        );
+    }
     // An exact target: only the links to that URL count.
     let r = run(
         &s,

@@ -1,5 +1,6 @@
-//! DataForSEO "Bulk New & Lost Backlinks" (SPEC §7): counts of new and lost events per target
-//! since `date_from`, in DataForSEO's envelope.
+//! DataForSEO "Bulk New & Lost Backlinks" (SPEC §7) and "Bulk New & Lost Referring Domains":
+//! per target, counts of new and lost backlinks (events) or referring domains (the
+//! `refdomains_new_lost` rule) since `date_from`, in DataForSEO's envelope.
 
 use linkdiff_query::time;
 use linkdiff_store::{registrable_domain, Store, TargetScope};
@@ -30,6 +31,53 @@ pub fn target_scope(target: &str) -> TargetScope {
 /// (new, lost) events for `target` on or after `since` (Unix seconds).
 pub fn count(store: &Store, target: &str, since: i64) -> anyhow::Result<(u64, u64)> {
     Ok(store.count_events(&target_scope(target), since)?)
+}
+
+/// The bulk endpoints linkdiff answers; they share validation and envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bulk {
+    /// `bulk_new_lost_backlinks`: `new_backlinks`, `lost_backlinks`.
+    NewLostBacklinks,
+    /// `bulk_new_lost_referring_domains`: `new_referring_domains`, `lost_referring_domains`
+    /// (referring hosts), `new_referring_main_domains`, `lost_referring_main_domains`
+    /// (registrable domains).
+    NewLostReferringDomains,
+}
+
+impl Bulk {
+    /// The function name in paths and in `data.function`.
+    pub fn function(self) -> &'static str {
+        match self {
+            Bulk::NewLostBacklinks => "bulk_new_lost_backlinks",
+            Bulk::NewLostReferringDomains => "bulk_new_lost_referring_domains",
+        }
+    }
+
+    /// The HTTP path.
+    pub fn path(self) -> String {
+        format!("/v3/backlinks/{}/live", self.function())
+    }
+
+    /// One result item for `target` since `since`.
+    fn item(self, store: &Store, target: &str, since: i64) -> anyhow::Result<J> {
+        Ok(match self {
+            Bulk::NewLostBacklinks => {
+                let (n, l) = count(store, target, since)?;
+                json!({"target": target, "new_backlinks": n, "lost_backlinks": l})
+            }
+            Bulk::NewLostReferringDomains => {
+                let [nh, lh, nd, ld] =
+                    linkdiff_query::referring_changes(store, &target_scope(target), since)?;
+                json!({
+                    "target": target,
+                    "new_referring_domains": nh,
+                    "lost_referring_domains": lh,
+                    "new_referring_main_domains": nd,
+                    "lost_referring_main_domains": ld,
+                })
+            }
+        })
+    }
 }
 
 /// A validated task.
@@ -134,11 +182,18 @@ pub fn envelope(status_code: u32, status_message: &str, tasks: Vec<J>, started: 
     })
 }
 
-fn task_json(status_code: u32, msg: &str, data: Map<String, J>, result: J, started: Instant) -> J {
+fn task_json(
+    kind: Bulk,
+    status_code: u32,
+    msg: &str,
+    data: Map<String, J>,
+    result: J,
+    started: Instant,
+) -> J {
     let count = result.as_array().map_or(0, |a| a.len());
     let mut data = data;
     data.insert("api".into(), J::from("backlinks"));
-    data.insert("function".into(), J::from("bulk_new_lost_backlinks"));
+    data.insert("function".into(), J::from(kind.function()));
     json!({
         "id": uuid::Uuid::new_v4().to_string(),
         "status_code": status_code,
@@ -146,14 +201,14 @@ fn task_json(status_code: u32, msg: &str, data: Map<String, J>, result: J, start
         "time": secs(started),
         "cost": 0,
         "result_count": count,
-        "path": ["v3", "backlinks", "bulk_new_lost_backlinks", "live"],
+        "path": ["v3", "backlinks", kind.function(), "live"],
         "data": J::Object(data),
         "result": result,
     })
 }
 
-/// Answer a request body (auth already checked): `(HTTP status, JSON)`.
-pub fn answer(store: &Store, body: &[u8], today: i64) -> (u16, J) {
+/// Answer a request body of endpoint `kind` (auth already checked): `(HTTP status, JSON)`.
+pub fn answer(store: &Store, kind: Bulk, body: &[u8], today: i64) -> (u16, J) {
     let started = Instant::now();
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return (200, envelope(40502, "No POST data.", vec![], started));
@@ -193,6 +248,7 @@ pub fn answer(store: &Store, body: &[u8], today: i64) -> (u16, J) {
         Err(field) => {
             let echo = tasks[0].as_object().cloned().unwrap_or_default();
             let t = task_json(
+                kind,
                 40501,
                 &format!("Invalid Field: '{field}'."),
                 echo,
@@ -204,16 +260,16 @@ pub fn answer(store: &Store, body: &[u8], today: i64) -> (u16, J) {
     };
     let mut items = Vec::with_capacity(task.targets.len());
     for t in &task.targets {
-        match count(store, t, task.date_from) {
-            Ok((n, l)) => items.push(json!({"target": t, "new_backlinks": n, "lost_backlinks": l})),
+        match kind.item(store, t, task.date_from) {
+            Ok(item) => items.push(item),
             Err(e) => {
-                tracing::error!("bulk_new_lost_backlinks: {e:#}");
+                tracing::error!("{}: {e:#}", kind.function());
                 return (500, envelope(50000, "Internal Error.", vec![], started));
             }
         }
     }
     let result = json!([{ "items_count": items.len(), "items": items }]);
-    let t = task_json(20000, "Ok.", task.echo, result, started);
+    let t = task_json(kind, 20000, "Ok.", task.echo, result, started);
     (200, envelope(20000, "Ok.", vec![t], started))
 }
 
@@ -243,7 +299,7 @@ mod tests {
     fn every_error_path() {
         let s = Store::memory();
         let code = |body: &str| {
-            let (_, j) = answer(&s, body.as_bytes(), TODAY);
+            let (_, j) = answer(&s, Bulk::NewLostBacklinks, body.as_bytes(), TODAY);
             let top = j["status_code"].as_u64().unwrap();
             let task = j["tasks"][0]["status_code"].as_u64();
             (

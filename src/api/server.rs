@@ -16,7 +16,14 @@ use std::time::Instant;
 pub fn router(ctx: ApiContext) -> Router {
     Router::new()
         .route("/", any(v2))
-        .route("/v3/backlinks/bulk_new_lost_backlinks/live", post(bulk))
+        .route(
+            &dataforseo::Bulk::NewLostBacklinks.path(),
+            post(|s, h, b| bulk(dataforseo::Bulk::NewLostBacklinks, s, h, b)),
+        )
+        .route(
+            &dataforseo::Bulk::NewLostReferringDomains.path(),
+            post(|s, h, b| bulk(dataforseo::Bulk::NewLostReferringDomains, s, h, b)),
+        )
         .fallback(not_found)
         .with_state(ctx)
 }
@@ -124,7 +131,12 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
-async fn bulk(State(ctx): State<ApiContext>, headers: HeaderMap, body: Bytes) -> Response {
+async fn bulk(
+    kind: dataforseo::Bulk,
+    State(ctx): State<ApiContext>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let started = Instant::now();
     let res = tokio::task::spawn_blocking(move || -> anyhow::Result<(u16, J)> {
         if ctx.auth_required()? {
@@ -146,6 +158,7 @@ async fn bulk(State(ctx): State<ApiContext>, headers: HeaderMap, body: Bytes) ->
         }
         Ok(dataforseo::answer(
             &ctx.store,
+            kind,
             &body,
             chrono::Utc::now().timestamp(),
         ))
@@ -154,7 +167,7 @@ async fn bulk(State(ctx): State<ApiContext>, headers: HeaderMap, body: Bytes) ->
     let (status, body) = match res {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
-            tracing::error!("bulk_new_lost_backlinks: {e:#}");
+            tracing::error!("{}: {e:#}", kind.function());
             (
                 500,
                 dataforseo::envelope(50000, "Internal Error.", vec![], started),
@@ -168,7 +181,8 @@ async fn bulk(State(ctx): State<ApiContext>, headers: HeaderMap, body: Bytes) ->
     tracing::info!(
         status,
         elapsed_ms = started.elapsed().as_millis() as u64,
-        "POST /v3/backlinks/bulk_new_lost_backlinks/live"
+        path = kind.path(),
+        "POST"
     );
     let mut resp = json_response(status, &body);
     if status == 401 {
@@ -191,7 +205,7 @@ async fn not_found(req: Request) -> Response {
     } else {
         json_response(
             404,
-            &serde_json::json!({"error": format!("Unknown path '{path}': the Ahrefs v2 API is on / and DataForSEO on /v3/backlinks/bulk_new_lost_backlinks/live")}),
+            &serde_json::json!({"error": format!("Unknown path '{path}': the Ahrefs v2 API is on / and DataForSEO on /v3/backlinks/bulk_new_lost_backlinks/live and /v3/backlinks/bulk_new_lost_referring_domains/live")}),
         )
     }
 }

@@ -579,7 +579,12 @@ fn bench_query(a: QueryBench) -> anyhow::Result<()> {
     let mut times = Vec::new();
     for _ in 0..a.runs.min(10) {
         let t0 = Instant::now();
-        let (status, _) = crate::api::dataforseo::answer(&store, body.as_bytes(), today);
+        let (status, _) = crate::api::dataforseo::answer(
+            &store,
+            crate::api::dataforseo::Bulk::NewLostBacklinks,
+            body.as_bytes(),
+            today,
+        );
         anyhow::ensure!(status == 200, "DataForSEO answered {status}");
         times.push(t0.elapsed());
     }

@@ -100,6 +100,10 @@ pub struct BulkArgs {
     /// table or json (json = the DataForSEO response).
     #[arg(long, default_value = "table", value_parser = ["table", "json"])]
     output: String,
+    /// Count referring domains (hosts and registrable domains) gained and lost instead of
+    /// backlinks (DataForSEO's bulk_new_lost_referring_domains).
+    #[arg(long)]
+    referring_domains: bool,
     #[command(flatten)]
     db: super::DbArg,
 }
@@ -107,8 +111,14 @@ pub struct BulkArgs {
 pub(super) fn bulk(a: BulkArgs) -> anyhow::Result<()> {
     let store = super::open_store(&a.db.db)?;
     let task = serde_json::json!([{ "targets": a.targets, "date_from": a.date_from }]);
+    let kind = if a.referring_domains {
+        dataforseo::Bulk::NewLostReferringDomains
+    } else {
+        dataforseo::Bulk::NewLostBacklinks
+    };
     let (_, resp) = dataforseo::answer(
         &store,
+        kind,
         task.to_string().as_bytes(),
         chrono::Utc::now().timestamp(),
     );

@@ -156,7 +156,7 @@ async fn official_python_client_reads_the_ground_truth_counts() {
         linkdiff_query::time::date(d1),
         linkdiff_query::time::date(d2),
     );
-    let (_, events) = oracle(&t1, &t2, &ds1, &ds2);
+    let (live, events) = oracle(&t1, &t2, &ds1, &ds2);
     let page = format!("http://h002.test:{port}/");
     let targets = [
         "h001.test".to_string(),
@@ -217,5 +217,80 @@ async fn official_python_client_reads_the_ground_truth_counts() {
             items[0]["new_backlinks"].as_u64().unwrap() > 0,
             "the scenario has events for h001.test"
         );
+    }
+
+    // Referring domains: with two crawls, those linking on day 1 are new then; on day 2 those
+    // linking only now are new and those no longer linking are lost. Hosts and registrable
+    // domains (DataForSEO's "main domains") are counted apart.
+    use linkdiff_store::model::url_host;
+    use std::collections::BTreeSet;
+    let hit = |t: &str, to: &str| match t {
+        "h001.test" => url_host(to).ends_with("h001.test"),
+        "www.h003.test" => url_host(to) == "www.h003.test",
+        "nothing.test" => false,
+        _ => to == page,
+    };
+    for date_from in [today - 20 * 86_400, today - 5 * 86_400] {
+        let expect = |t: &str, unit: &dyn Fn(&str) -> String| {
+            let day1: BTreeSet<String> = events
+                .iter()
+                .filter(|e| e.0 == ds1 && e.1 == "new" && hit(t, &e.4))
+                .map(|e| unit(&e.3))
+                .collect();
+            let day2: BTreeSet<String> = live
+                .keys()
+                .filter(|k| hit(t, &k.1))
+                .map(|k| unit(&k.0))
+                .collect();
+            let gained = day2.difference(&day1).count() as u64;
+            let lost = day1.difference(&day2).count() as u64;
+            let first = if date_from <= d1 {
+                day1.len() as u64
+            } else {
+                0
+            };
+            (first + gained, lost)
+        };
+        let host = |u: &str| url_host(u).to_string();
+        let domain = |u: &str| linkdiff_store::registrable_domain(url_host(u)).to_string();
+        let mut cmd = Command::new(&python);
+        cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/dataforseo_bulk.py"))
+            .arg(format!("http://{addr}"))
+            .arg("agency")
+            .arg(&token)
+            .arg(linkdiff_query::time::date(date_from))
+            .arg("--referring-domains")
+            .args(&targets);
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "client failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: J = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["status_code"], 20000);
+        let items = v["items"].as_array().unwrap();
+        assert_eq!(items.len(), targets.len());
+        for (item, t) in items.iter().zip(&targets) {
+            let n = |f: &str| item[f].as_u64().unwrap();
+            assert_eq!(
+                (n("new_referring_domains"), n("lost_referring_domains")),
+                expect(t, &host),
+                "{t} hosts since {date_from}"
+            );
+            assert_eq!(
+                (
+                    n("new_referring_main_domains"),
+                    n("lost_referring_main_domains")
+                ),
+                expect(t, &domain),
+                "{t} domains since {date_from}"
+            );
+        }
+        if date_from <= d1 {
+            assert!(items[0]["new_referring_main_domains"].as_u64().unwrap() > 0);
+        }
     }
 }

@@ -340,11 +340,12 @@ async fn sled_and_sqlite_answer_every_table_identically_and_migrate_keeps_it() {
     let body =
         br#"[{"targets":["h001.test","test","http://h002.test/"],"date_from":"2026-03-01"}]"#;
     let today = day("2026-03-10");
-    let d = |s: &Store| {
-        linkdiff::api::dataforseo::answer(s, body, today).1["tasks"][0]["result"].clone()
-    };
-    assert_eq!(d(&sled), d(&sqlite));
-    assert_eq!(d(&sled), d(&migrated));
+    use linkdiff::api::dataforseo::{answer as dfs, Bulk};
+    for kind in [Bulk::NewLostBacklinks, Bulk::NewLostReferringDomains] {
+        let d = |s: &Store| dfs(s, kind, body, today).1["tasks"][0]["result"].clone();
+        assert_eq!(d(&sled), d(&sqlite), "{kind:?}");
+        assert_eq!(d(&sled), d(&migrated), "{kind:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
