@@ -60,6 +60,17 @@ pub enum Col {
     Refpages,
     Refdomain,
     Refdomains,
+    Pages,
+    ValidPages,
+    HtmlPages,
+    Text,
+    Image,
+    Dofollow,
+    Canonical,
+    Gov,
+    Edu,
+    RefclassC,
+    Refips,
 }
 
 /// One column of a table.
@@ -225,6 +236,47 @@ pub const REFDOMAINS_COUNTERS: &[Column] = &[
     c(Col::LostTotal, "lost_total", Int, false, true),
 ];
 
+/// `metrics` (catalogue: `docs/tables/metrics.md`): one row of counts over the target scope.
+pub const METRICS: &[Column] = &[
+    c(Col::Backlinks, "backlinks", Int, false, true),
+    c(Col::Refpages, "refpages", Int, false, true),
+    c(Col::Pages, "pages", Int, false, true),
+    c(Col::ValidPages, "valid_pages", Int, false, true),
+    c(Col::Text, "text", Int, false, true),
+    c(Col::Image, "image", Int, false, true),
+    c(Col::Nofollow, "nofollow", Int, false, true),
+    c(Col::Dofollow, "dofollow", Int, false, true),
+    c(Col::Redirect, "redirect", Int, false, true),
+    c(Col::Canonical, "canonical", Int, false, true),
+    c(Col::Gov, "gov", Int, false, true),
+    c(Col::Edu, "edu", Int, false, true),
+    c(Col::HtmlPages, "html_pages", Int, false, true),
+    c(Col::LinksInternal, "links_internal", Int, false, true),
+    c(Col::LinksExternal, "links_external", Int, false, true),
+];
+
+/// `metrics_extended`: `metrics` plus referring domains, class C networks and IPs.
+pub const METRICS_EXTENDED: &[Column] = &[
+    c(Col::Backlinks, "backlinks", Int, false, true),
+    c(Col::Refpages, "refpages", Int, false, true),
+    c(Col::Pages, "pages", Int, false, true),
+    c(Col::ValidPages, "valid_pages", Int, false, true),
+    c(Col::Text, "text", Int, false, true),
+    c(Col::Image, "image", Int, false, true),
+    c(Col::Nofollow, "nofollow", Int, false, true),
+    c(Col::Dofollow, "dofollow", Int, false, true),
+    c(Col::Redirect, "redirect", Int, false, true),
+    c(Col::Canonical, "canonical", Int, false, true),
+    c(Col::Gov, "gov", Int, false, true),
+    c(Col::Edu, "edu", Int, false, true),
+    c(Col::HtmlPages, "html_pages", Int, false, true),
+    c(Col::LinksInternal, "links_internal", Int, false, true),
+    c(Col::LinksExternal, "links_external", Int, false, true),
+    c(Col::Refdomains, "refdomains", Int, false, true),
+    c(Col::RefclassC, "refclass_c", Int, false, true),
+    c(Col::Refips, "refips", Int, false, true),
+];
+
 /// A queryable table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
@@ -244,11 +296,15 @@ pub enum Table {
     RefdomainsNewLost,
     /// Referring domains gained and lost, counted per day.
     RefdomainsCounters,
+    /// Counts over the target scope, one row.
+    Metrics,
+    /// `metrics` plus referring domains, class C networks and IPs.
+    MetricsExtended,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 10] = [
         Table::Backlinks,
         Table::OnePerDomain,
         Table::NewLost,
@@ -257,6 +313,8 @@ impl Table {
         Table::Refdomains,
         Table::RefdomainsNewLost,
         Table::RefdomainsCounters,
+        Table::Metrics,
+        Table::MetricsExtended,
     ];
 
     /// API name.
@@ -270,6 +328,8 @@ impl Table {
             Table::Refdomains => "refdomains",
             Table::RefdomainsNewLost => "refdomains_new_lost",
             Table::RefdomainsCounters => "refdomains_new_lost_counters",
+            Table::Metrics => "metrics",
+            Table::MetricsExtended => "metrics_extended",
         }
     }
 
@@ -283,6 +343,8 @@ impl Table {
             Table::Refdomains => REFDOMAINS,
             Table::RefdomainsNewLost => REFDOMAINS_NEW_LOST,
             Table::RefdomainsCounters => REFDOMAINS_COUNTERS,
+            Table::Metrics => METRICS,
+            Table::MetricsExtended => METRICS_EXTENDED,
         }
     }
 
@@ -291,7 +353,8 @@ impl Table {
         matches!(self, Table::Backlinks | Table::OnePerDomain)
     }
 
-    /// Rows are groups (counters by date, anchors by text, referring domains).
+    /// Rows are groups (counters by date, anchors by text, referring domains, the one row of
+    /// metrics).
     pub fn grouped(self) -> bool {
         matches!(
             self,
@@ -300,6 +363,8 @@ impl Table {
                 | Table::Refdomains
                 | Table::RefdomainsNewLost
                 | Table::RefdomainsCounters
+                | Table::Metrics
+                | Table::MetricsExtended
         )
     }
 
@@ -326,6 +391,6 @@ impl FromStr for Table {
         Table::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost or refdomains_new_lost_counters)"))
+            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics or metrics_extended)"))
     }
 }

@@ -7,8 +7,9 @@ use crate::filter::{matches, Cond};
 use crate::plan::Plan;
 use crate::value::Value;
 use crate::QueryResult;
-use linkdiff_store::model::class_c;
 use linkdiff_store::model::url_host;
+use linkdiff_store::model::{class_c, domain_kind};
+use linkdiff_store::LinkType;
 use linkdiff_store::{
     registrable_domain, EventKind, EventRecord, LinkId, LinkRecord, PageRecord, Store, TargetScope,
 };
@@ -79,6 +80,7 @@ pub fn run(store: &Store, plan: &Plan) -> Result<QueryResult> {
         Table::RefdomainsNewLost | Table::RefdomainsCounters => {
             (refdomains_new_lost(plan, &mut ctx)?, Vec::new())
         }
+        Table::Metrics | Table::MetricsExtended => (metrics(plan, &mut ctx)?, Vec::new()),
         Table::Anchors => anchors(plan, &mut ctx)?,
         Table::Refdomains => refdomains(plan, &mut ctx)?,
     };
@@ -704,4 +706,70 @@ pub fn referring_changes(store: &Store, scope: &TargetScope, since: i64) -> Resu
         }
     }
     Ok(out)
+}
+
+/// `metrics` / `metrics_extended`: one row of counts over the live backlinks of the scope and
+/// the crawled pages in it.
+fn metrics(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<Rows> {
+    let t = plan.table;
+    let mut n: HashMap<Col, i64> = HashMap::new();
+    let mut add = |c: Col, by: i64| *n.entry(c).or_default() += by;
+    let (mut refpages, mut domains) = (HashSet::new(), HashSet::new());
+    let (mut ips, mut nets) = (HashSet::new(), HashSet::new());
+    let store = ctx.store;
+    for r in store.backlinks(&plan.scope) {
+        let (from, id, link) = r?;
+        add(Col::Backlinks, 1);
+        let page = ctx.page(&from)?.unwrap_or_default();
+        if !page.ip.is_empty() {
+            nets.extend(class_c(&page.ip));
+            ips.insert(page.ip.clone());
+        }
+        let domain = registrable_domain(url_host(&from)).to_string();
+        add(Col::Gov, i64::from(domain_kind(&domain, "gov")));
+        add(Col::Edu, i64::from(domain_kind(&domain, "edu")));
+        domains.insert(domain);
+        refpages.insert(from);
+        match id.link_type {
+            LinkType::Href if link.alt.is_empty() => add(Col::Text, 1),
+            LinkType::Href => add(Col::Image, 1),
+            LinkType::Redirect => add(Col::Redirect, 1),
+            LinkType::Canonical => add(Col::Canonical, 1),
+            _ => {}
+        }
+        add(
+            if link.nofollow {
+                Col::Nofollow
+            } else {
+                Col::Dofollow
+            },
+            1,
+        );
+    }
+    for r in store.pages() {
+        let (url, p) = r?;
+        if p.last_visit.is_none() || !plan.scope.covers(&url) {
+            continue;
+        }
+        add(Col::Pages, 1);
+        if (200..300).contains(&p.last_status) {
+            add(Col::ValidPages, 1);
+            if !p.encoding.is_empty() {
+                add(Col::HtmlPages, 1);
+                add(Col::LinksInternal, p.links_internal as i64);
+                add(Col::LinksExternal, p.links_external as i64);
+            }
+        }
+    }
+    add(Col::Refpages, refpages.len() as i64);
+    add(Col::Refdomains, domains.len() as i64);
+    add(Col::RefclassC, nets.len() as i64);
+    add(Col::Refips, ips.len() as i64);
+    let row = row_of(t, |c| Value::Int(n.get(&c).copied().unwrap_or(0)));
+    let rows = if matches(&plan.having, t, &row, |_| true) {
+        vec![row]
+    } else {
+        Vec::new()
+    };
+    Ok(finish(plan, rows))
 }

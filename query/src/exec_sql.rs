@@ -96,6 +96,18 @@ fn row_expr(table: Table, col: Col) -> String {
         Col::Refdomain => s("ph.domain"),
         Col::New | Col::Lost | Col::NewTotal | Col::LostTotal => s("0"),
         Col::Backlinks | Col::Refpages | Col::Refdomains => s("1"),
+        // Only in `metrics`, which has its own statement.
+        Col::Pages
+        | Col::ValidPages
+        | Col::HtmlPages
+        | Col::Text
+        | Col::Image
+        | Col::Dofollow
+        | Col::Canonical
+        | Col::Gov
+        | Col::Edu
+        | Col::RefclassC
+        | Col::Refips => s("0"),
     }
 }
 
@@ -761,6 +773,86 @@ fn refdomains_new_lost_stmt(plan: &Plan) -> Stmt {
     st
 }
 
+/// `metrics` / `metrics_extended`: one row from two aggregates, the live backlinks of the
+/// scope (`bb`) and its crawled pages (`pp`).
+fn metrics_stmt(plan: &Plan) -> Stmt {
+    let t = plan.table;
+    let ok = "pg.last_status BETWEEN 200 AND 299";
+    let html = format!("({ok} AND pg.encoding <> '')");
+    let backlink_cols = [
+        (Col::Backlinks, "count(*)".to_string()),
+        (Col::Refpages, "count(DISTINCT b.page)".into()),
+        (
+            Col::Text,
+            "coalesce(sum(b.link_type = 0 AND coalesce(b.alt, '') = ''), 0)".into(),
+        ),
+        (
+            Col::Image,
+            "coalesce(sum(b.link_type = 0 AND coalesce(b.alt, '') <> ''), 0)".into(),
+        ),
+        (Col::Nofollow, "coalesce(sum(b.nofollow <> 0), 0)".into()),
+        (Col::Dofollow, "coalesce(sum(b.nofollow = 0), 0)".into()),
+        (Col::Redirect, "coalesce(sum(b.link_type = 1), 0)".into()),
+        (Col::Canonical, "coalesce(sum(b.link_type = 4), 0)".into()),
+        (
+            Col::Gov,
+            "coalesce(sum(ld_domain_kind(ph.domain, 'gov')), 0)".into(),
+        ),
+        (
+            Col::Edu,
+            "coalesce(sum(ld_domain_kind(ph.domain, 'edu')), 0)".into(),
+        ),
+        (Col::Refdomains, "count(DISTINCT ph.domain)".into()),
+        (Col::RefclassC, "count(DISTINCT ld_class_c(p.ip))".into()),
+        (Col::Refips, "count(DISTINCT nullif(p.ip, ''))".into()),
+    ];
+    let page_cols = [
+        (Col::Pages, "count(*)".to_string()),
+        (Col::ValidPages, format!("coalesce(sum({ok}), 0)")),
+        (Col::HtmlPages, format!("coalesce(sum({html}), 0)")),
+        (
+            Col::LinksInternal,
+            format!("coalesce(sum(CASE WHEN {html} THEN pg.links_internal ELSE 0 END), 0)"),
+        ),
+        (
+            Col::LinksExternal,
+            format!("coalesce(sum(CASE WHEN {html} THEN pg.links_external ELSE 0 END), 0)"),
+        ),
+    ];
+    let part = |cols: &[(Col, String)]| -> String {
+        cols.iter()
+            .map(|(c, x)| format!("{x} AS c_{}", col_name(*c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let outer: Vec<String> = t.columns().iter().map(alias).collect();
+    let mut st = Stmt::default();
+    st.push(&format!(
+        "SELECT {} FROM (SELECT {}{} WHERE ",
+        outer.join(", "),
+        part(&backlink_cols),
+        from_sql(Table::Refdomains, ANCHORS_JOINS)
+    ));
+    scope_sql(&mut st, &plan.scope);
+    st.push(&format!(
+        " AND b.live = 1) bb, (SELECT {} FROM hosts h JOIN urls u ON u.host_id = h.id JOIN pages pg ON pg.id = u.id WHERE ",
+        part(&page_cols)
+    ));
+    scope_sql(&mut st, &plan.scope);
+    st.push(" AND pg.last_visit IS NOT NULL) pp WHERE 1");
+    conds_sql(&mut st, &plan.having, |c| alias(c.col));
+    st
+}
+
+/// The API name of a metrics column.
+fn col_name(c: Col) -> &'static str {
+    Table::MetricsExtended
+        .columns()
+        .iter()
+        .find(|x| x.id == c)
+        .map_or("unknown", |x| x.name)
+}
+
 /// The SQL of `plan` (for `EXPLAIN` and tests).
 pub fn compile(plan: &Plan) -> Stmt {
     match plan.table {
@@ -769,6 +861,7 @@ pub fn compile(plan: &Plan) -> Stmt {
         Table::Anchors => anchors_stmt(plan),
         Table::Refdomains => refdomains_stmt(plan),
         Table::RefdomainsNewLost | Table::RefdomainsCounters => refdomains_new_lost_stmt(plan),
+        Table::Metrics | Table::MetricsExtended => metrics_stmt(plan),
     }
 }
 

@@ -647,3 +647,57 @@ fn refdomains_new_and_lost_follow_each_domains_live_backlinks() {
         .map(|r| [r[0], r[1], r[2], "0"])
     );
 }
+
+#[test]
+fn metrics_count_backlinks_and_crawled_pages_of_the_scope() {
+    let s = index();
+    for store in [&s.sql, &s.mem] {
+        let ix = Indexer::new(store.clone());
+        // A page of the target itself, crawled, and a government referrer with an image link.
+        visit(
+            &ix,
+            2,
+            "https://t.com/",
+            D2,
+            vec![link("http://x.test/", "out", false)],
+        );
+        let mut img = link("https://t.com/blog", "", false);
+        img.alt = "logo".into();
+        visit(&ix, 2, "http://www.nasa.gov/x", D2, vec![img]);
+    }
+    let p = params("t.com", Mode::Subdomains);
+    let r = run(&s, Table::MetricsExtended, &p).unwrap();
+    let got: Vec<(&str, String)> = r
+        .columns
+        .iter()
+        .zip(&r.rows[0])
+        .map(|(c, v)| (c.name, v.text()))
+        .collect();
+    let want = [
+        ("backlinks", "5"),
+        ("refpages", "3"),
+        ("pages", "1"),
+        ("valid_pages", "1"),
+        ("text", "4"),
+        ("image", "1"),
+        ("nofollow", "1"),
+        ("dofollow", "4"),
+        ("redirect", "0"),
+        ("canonical", "0"),
+        ("gov", "1"),
+        ("edu", "0"),
+        ("html_pages", "1"),
+        ("links_internal", "0"),
+        ("links_external", "1"),
+        ("refdomains", "3"),
+        ("refclass_c", "2"),
+        ("refips", "3"),
+    ];
+    let want: Vec<(&str, String)> = want.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    assert_eq!(got, want);
+    let r = run(&s, Table::Metrics, &p).unwrap();
+    assert_eq!(r.columns.len(), 15);
+    let mut p = params("t.com", Mode::Subdomains);
+    p.having = Some("backlinks>100".into());
+    assert!(run(&s, Table::Metrics, &p).unwrap().rows.is_empty());
+}

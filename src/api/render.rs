@@ -10,6 +10,7 @@ pub fn root(t: Table) -> &'static str {
         Table::Counters | Table::RefdomainsCounters => "counts",
         Table::Anchors => "anchors",
         Table::Refdomains | Table::RefdomainsNewLost => "refdomains",
+        Table::Metrics | Table::MetricsExtended => "metrics",
     }
 }
 use serde_json::{json, Map, Value as J};
@@ -87,7 +88,13 @@ pub fn tree(r: &QueryResult) -> J {
         })
         .collect();
     let mut top = Map::new();
-    top.insert(root(r.table).to_string(), J::Array(rows));
+    // `metrics` answers one object, not a list.
+    let value = match (r.table, rows.len()) {
+        (Table::Metrics | Table::MetricsExtended, 1) => rows.into_iter().next().unwrap_or_default(),
+        (Table::Metrics | Table::MetricsExtended, _) => J::Object(Map::new()),
+        _ => J::Array(rows),
+    };
+    top.insert(root(r.table).to_string(), value);
     if !r.stats.is_empty() {
         let stats: Map<String, J> = r
             .stats

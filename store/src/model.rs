@@ -228,6 +228,16 @@ pub fn class_c(ip: &str) -> Option<String> {
     }
 }
 
+/// Whether a registrable domain is a government (`kind` = `gov`) or education (`edu`) one:
+/// its last label is that word (`nasa.gov`, `mit.edu`), or the label before the last one is
+/// (`ons.gov.uk`, `unsw.edu.au`).
+pub fn domain_kind(domain: &str, kind: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2
+        && (labels[labels.len() - 1] == kind
+            || (labels.len() >= 3 && labels[labels.len() - 2] == kind))
+}
+
 /// The host part of an absolute `http(s)://` URL string, without port or credentials.
 pub fn url_host(url: &str) -> &str {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
@@ -249,6 +259,13 @@ pub fn url_host(url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gov_and_edu_domains() {
+        assert!(domain_kind("nasa.gov", "gov") && domain_kind("ons.gov.uk", "gov"));
+        assert!(domain_kind("unsw.edu.au", "edu") && domain_kind("mit.edu", "edu"));
+        assert!(!domain_kind("gov.example.com", "gov") && !domain_kind("edu", "edu"));
+    }
 
     #[test]
     fn class_c_networks() {

@@ -44,6 +44,13 @@ impl TargetScope {
         }
     }
 
+    /// Whether `url` is one of the target URLs this scope covers (what a scan would return).
+    pub fn covers(&self, url: &str) -> bool {
+        let mut key = keys::target_key(url);
+        key.push('\0');
+        self.prefixes().iter().any(|p| key.starts_with(p.as_str()))
+    }
+
     /// Scan prefixes with the table tag.
     pub(crate) fn scans(&self, tag: u8) -> Vec<Vec<u8>> {
         self.prefixes()

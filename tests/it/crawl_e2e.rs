@@ -323,6 +323,14 @@ async fn two_epochs(max_resident: usize) {
         }
         assert_eq!(seen.len(), want.len());
 
+        // metrics_extended agrees with the tables it summarises.
+        let m = linkdiff_query::run(&store, linkdiff_query::Table::MetricsExtended, &p).unwrap();
+        let metric = |name: &str| m.rows[0][col(&m, name)].text().parse::<usize>().unwrap();
+        assert_eq!(metric("backlinks"), all.rows.len());
+        assert_eq!(metric("refdomains"), want.len());
+        assert_eq!(metric("dofollow") + metric("nofollow"), all.rows.len());
+        assert!(metric("pages") >= metric("valid_pages") && metric("valid_pages") > 0);
+
         // refdomains_new_lost: with two crawls, every domain linking on day 1 is new then; on
         // day 2 the domains linking only now are new and those no longer linking are lost.
         let domains_of = |links: &mut dyn Iterator<Item = (&String, &String)>| {

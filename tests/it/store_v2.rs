@@ -206,7 +206,7 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
         (format!("h002.test:{port}/p1"), "prefix"),
         (format!("http://h003.test:{port}/"), "exact"),
     ];
-    let shapes: [(&str, &[(&str, &str)]); 18] = [
+    let shapes: [(&str, &[(&str, &str)]); 20] = [
         ("backlinks", &[]),
         ("backlinks", &[("order_by", "domain_rating:desc,anchor")]),
         (
@@ -251,6 +251,8 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
                 ("order_by", "ahrefs_rank:desc,url_from"),
             ],
         ),
+        ("metrics", &[]),
+        ("metrics_extended", &[("having", "backlinks>0")]),
         ("refdomains_new_lost", &[]),
         ("refdomains_new_lost", &[("where", "type=\"lost\"")]),
         (
