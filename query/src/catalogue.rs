@@ -71,6 +71,8 @@ pub enum Col {
     Edu,
     RefclassC,
     Refips,
+    Url,
+    Size,
 }
 
 /// One column of a table.
@@ -277,6 +279,27 @@ pub const METRICS_EXTENDED: &[Column] = &[
     c(Col::Refips, "refips", Int, false, true),
 ];
 
+/// `ahrefs_rank` (catalogue: `docs/tables/pages.md`): the target's crawled pages and their UR.
+pub const AHREFS_RANK: &[Column] = &[
+    c(Col::Url, "url", Str, true, true),
+    c(Col::AhrefsRank, "ahrefs_rank", Int, true, true),
+];
+
+/// `pages_extended`: the target's crawled pages with what their last visit found.
+pub const PAGES_EXTENDED: &[Column] = &[
+    c(Col::Url, "url", Str, true, true),
+    c(Col::AhrefsRank, "ahrefs_rank", Int, true, true),
+    c(Col::FirstSeen, "first_seen", Time, true, true),
+    c(Col::LastVisited, "last_visited", Time, true, true),
+    c(Col::HttpCode, "http_code", Int, true, true),
+    c(Col::Size, "size", Int, true, true),
+    c(Col::LinksInternal, "links_internal", Int, true, true),
+    c(Col::LinksExternal, "links_external", Int, true, true),
+    c(Col::Encoding, "encoding", Str, true, true),
+    c(Col::Title, "title", Str, true, true),
+    c(Col::Language, "language", Str, true, true),
+];
+
 /// A queryable table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
@@ -300,11 +323,15 @@ pub enum Table {
     Metrics,
     /// `metrics` plus referring domains, class C networks and IPs.
     MetricsExtended,
+    /// Crawled pages of the target and their UR.
+    AhrefsRank,
+    /// Crawled pages of the target with their last visit's fields.
+    PagesExtended,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 12] = [
         Table::Backlinks,
         Table::OnePerDomain,
         Table::NewLost,
@@ -315,6 +342,8 @@ impl Table {
         Table::RefdomainsCounters,
         Table::Metrics,
         Table::MetricsExtended,
+        Table::AhrefsRank,
+        Table::PagesExtended,
     ];
 
     /// API name.
@@ -330,6 +359,8 @@ impl Table {
             Table::RefdomainsCounters => "refdomains_new_lost_counters",
             Table::Metrics => "metrics",
             Table::MetricsExtended => "metrics_extended",
+            Table::AhrefsRank => "ahrefs_rank",
+            Table::PagesExtended => "pages_extended",
         }
     }
 
@@ -345,6 +376,8 @@ impl Table {
             Table::RefdomainsCounters => REFDOMAINS_COUNTERS,
             Table::Metrics => METRICS,
             Table::MetricsExtended => METRICS_EXTENDED,
+            Table::AhrefsRank => AHREFS_RANK,
+            Table::PagesExtended => PAGES_EXTENDED,
         }
     }
 
@@ -353,8 +386,8 @@ impl Table {
         matches!(self, Table::Backlinks | Table::OnePerDomain)
     }
 
-    /// Rows are groups (counters by date, anchors by text, referring domains, the one row of
-    /// metrics).
+    /// Rows are computed whole before filtering and paging: groups (counters by date, anchors
+    /// by text, referring domains, the one row of metrics) and the target's pages.
     pub fn grouped(self) -> bool {
         matches!(
             self,
@@ -365,6 +398,8 @@ impl Table {
                 | Table::RefdomainsCounters
                 | Table::Metrics
                 | Table::MetricsExtended
+                | Table::AhrefsRank
+                | Table::PagesExtended
         )
     }
 
@@ -391,6 +426,6 @@ impl FromStr for Table {
         Table::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics or metrics_extended)"))
+            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank or pages_extended)"))
     }
 }

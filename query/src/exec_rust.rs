@@ -81,6 +81,7 @@ pub fn run(store: &Store, plan: &Plan) -> Result<QueryResult> {
             (refdomains_new_lost(plan, &mut ctx)?, Vec::new())
         }
         Table::Metrics | Table::MetricsExtended => (metrics(plan, &mut ctx)?, Vec::new()),
+        Table::AhrefsRank | Table::PagesExtended => (pages(plan, &mut ctx)?, Vec::new()),
         Table::Anchors => anchors(plan, &mut ctx)?,
         Table::Refdomains => refdomains(plan, &mut ctx)?,
     };
@@ -771,5 +772,40 @@ fn metrics(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<Rows> {
     } else {
         Vec::new()
     };
+    Ok(finish(plan, rows))
+}
+
+/// `ahrefs_rank` / `pages_extended`: the crawled pages of the scope, strongest first (then by
+/// URL).
+fn pages(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<Rows> {
+    let t = plan.table;
+    let mut rows = Vec::new();
+    for r in ctx.store.pages() {
+        let (url, p) = r?;
+        if p.last_visit.is_none() || !plan.scope.covers(&url) {
+            continue;
+        }
+        let row = row_of(t, |c| match c {
+            Col::Url => Value::Str(url.clone()),
+            Col::AhrefsRank => Value::Int(p.url_rating as i64),
+            Col::FirstSeen => Value::Time(p.first_visit),
+            Col::LastVisited => Value::Time(p.last_visit),
+            Col::HttpCode => Value::Int(p.last_status as i64),
+            Col::Size => Value::Int(p.page_size as i64),
+            Col::LinksInternal => Value::Int(p.links_internal as i64),
+            Col::LinksExternal => Value::Int(p.links_external as i64),
+            Col::Encoding => Value::Str(p.encoding.clone()),
+            Col::Title => Value::Str(p.title.clone()),
+            _ => Value::Str(p.language.clone()),
+        });
+        if matches(&plan.where_, t, &row, |_| true) && matches(&plan.having, t, &row, |_| true) {
+            rows.push(row);
+        }
+    }
+    rows.sort_by(|a, b| {
+        at(t, b, Col::AhrefsRank)
+            .order(at(t, a, Col::AhrefsRank))
+            .then_with(|| at(t, a, Col::Url).order(at(t, b, Col::Url)))
+    });
     Ok(finish(plan, rows))
 }

@@ -107,7 +107,9 @@ fn row_expr(table: Table, col: Col) -> String {
         | Col::Gov
         | Col::Edu
         | Col::RefclassC
-        | Col::Refips => s("0"),
+        | Col::Refips
+        | Col::Url
+        | Col::Size => s("0"),
     }
 }
 
@@ -844,6 +846,44 @@ fn metrics_stmt(plan: &Plan) -> Stmt {
     st
 }
 
+/// `ahrefs_rank` / `pages_extended`: the crawled pages of the scope.
+fn pages_stmt(plan: &Plan) -> Stmt {
+    let t = plan.table;
+    let expr = |c: Col| -> String {
+        match c {
+            Col::Url => "pg.url",
+            Col::AhrefsRank => "coalesce(pg.url_rating, 0)",
+            Col::FirstSeen => "pg.first_visit",
+            Col::LastVisited => "pg.last_visit",
+            Col::HttpCode => "pg.last_status",
+            Col::Size => "pg.page_size",
+            Col::LinksInternal => "pg.links_internal",
+            Col::LinksExternal => "pg.links_external",
+            Col::Encoding => "pg.encoding",
+            Col::Title => "pg.title",
+            _ => "pg.language",
+        }
+        .to_string()
+    };
+    let cols: Vec<String> = t.columns().iter().map(|c| expr(c.id)).collect();
+    let mut st = Stmt::default();
+    st.push(&format!(
+        "SELECT {} FROM hosts h JOIN urls u ON u.host_id = h.id JOIN pages pg ON pg.id = u.id WHERE ",
+        cols.join(", ")
+    ));
+    scope_sql(&mut st, &plan.scope);
+    st.push(" AND pg.last_visit IS NOT NULL");
+    conds_sql(&mut st, plan.where_.iter().chain(&plan.having), |c| {
+        expr(c.col.id)
+    });
+    st.push(&format!(
+        " ORDER BY {}coalesce(pg.url_rating, 0) DESC, pg.url COLLATE NOCASE, pg.url",
+        order_sql(plan, |c| expr(c.id))
+    ));
+    limit_sql(&mut st, plan);
+    st
+}
+
 /// The API name of a metrics column.
 fn col_name(c: Col) -> &'static str {
     Table::MetricsExtended
@@ -862,6 +902,7 @@ pub fn compile(plan: &Plan) -> Stmt {
         Table::Refdomains => refdomains_stmt(plan),
         Table::RefdomainsNewLost | Table::RefdomainsCounters => refdomains_new_lost_stmt(plan),
         Table::Metrics | Table::MetricsExtended => metrics_stmt(plan),
+        Table::AhrefsRank | Table::PagesExtended => pages_stmt(plan),
     }
 }
 

@@ -701,3 +701,44 @@ fn metrics_count_backlinks_and_crawled_pages_of_the_scope() {
     p.having = Some("backlinks>100".into());
     assert!(run(&s, Table::Metrics, &p).unwrap().rows.is_empty());
 }
+
+#[test]
+fn ahrefs_rank_and_pages_extended_list_the_crawled_pages_of_the_scope() {
+    let s = index();
+    let r = run(&s, Table::PagesExtended, &params("a.test", Mode::Domain)).unwrap();
+    let text: Vec<String> = r.rows[0].iter().map(Value::text).collect();
+    assert_eq!(
+        text,
+        [
+            "http://a.test/1",
+            "0",
+            "2024-03-01T00:00:00Z",
+            "2024-03-08T00:00:00Z",
+            "200",
+            "0",
+            "0",
+            "2",
+            "utf8",
+            "T http://a.test/1",
+            "en"
+        ]
+    );
+    assert_eq!(r.rows.len(), 1);
+    // Every crawled page under `test`, strongest first then by URL; targets never crawled
+    // (t.com) are not pages of the scope.
+    let mut p = params("test", Mode::Subdomains);
+    p.select = Some("url".into());
+    let r = run(&s, Table::AhrefsRank, &p).unwrap();
+    let urls: Vec<String> = r.rows.iter().map(|row| row[0].text()).collect();
+    assert_eq!(urls, ["http://a.test/1", "http://b.test/"]);
+    p.order_by = Some("url:desc".into());
+    p.where_ = Some("url<>\"http://nothing.test/\"".into());
+    let r = run(&s, Table::AhrefsRank, &p).unwrap();
+    assert_eq!(r.rows[0][0].text(), "http://b.test/");
+    assert!(
+        run(&s, Table::AhrefsRank, &params("t.com", Mode::Subdomains))
+            .unwrap()
+            .rows
+            .is_empty()
+    );
+}

@@ -114,7 +114,9 @@ pub fn centirows_per_result(t: Table) -> u64 {
         | Table::RefdomainsNewLost
         | Table::RefdomainsCounters
         | Table::Metrics
-        | Table::MetricsExtended => 100,
+        | Table::MetricsExtended
+        | Table::AhrefsRank
+        | Table::PagesExtended => 100,
     }
 }
 
@@ -182,7 +184,7 @@ pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer,
     };
     let from = p.get("from").unwrap_or("").trim();
     let (tree, cost) = match from {
-        "" => return Err("Parameter 'from' is required (backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, domain_rating or subscription_info)".into()),
+        "" => return Err("Parameter 'from' is required (backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank, pages_extended, domain_rating or subscription_info)".into()),
         "subscription_info" => {
             let info = match &token {
                 Some((name, rec)) => json!({"rows_left": rec.centirows_left / 100, "rows_limit": rec.rows_limit, "subscription": format!("linkdiff token {name}")}),

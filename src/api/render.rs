@@ -11,6 +11,7 @@ pub fn root(t: Table) -> &'static str {
         Table::Anchors => "anchors",
         Table::Refdomains | Table::RefdomainsNewLost => "refdomains",
         Table::Metrics | Table::MetricsExtended => "metrics",
+        Table::AhrefsRank | Table::PagesExtended => "pages",
     }
 }
 use serde_json::{json, Map, Value as J};
@@ -128,6 +129,7 @@ pub fn render(t: &J, f: Format) -> String {
 fn singular(name: &str) -> String {
     match name {
         "refpages" => "refpage".into(),
+        "pages" => "page".into(),
         "counts" => "count".into(),
         "anchors" => "anchor".into(),
         n => n.strip_suffix('s').unwrap_or(n).to_string(),

@@ -38,13 +38,14 @@ fn golden(name: &str, got: &str) {
     );
 }
 
-const QUERIES: [(&str, &str); 6] = [
+const QUERIES: [(&str, &str); 7] = [
     ("backlinks", "from=backlinks&target=h001.test&mode=domain&order_by=url_from,anchor&limit=4"),
     ("new_lost", "from=backlinks_new_lost&target=h001.test&mode=domain&order_by=date:desc,type,url_from,anchor&limit=4&select=date,type,origin,url_from,url_to,anchor,link_type,http_code,first_seen,last_visited"),
     ("counters", "from=backlinks_new_lost_counters&target=h001.test&mode=subdomains&select=date,new,lost,new_total,lost_total"),
     ("anchors", "from=anchors&target=h001.test&mode=domain&limit=5"),
     ("refdomains", "from=refdomains&target=h001.test&mode=domain&limit=4"),
     ("metrics_extended", "from=metrics_extended&target=h001.test&mode=domain"),
+    ("pages_extended", "from=pages_extended&target=h001.test&mode=domain&limit=3"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -206,7 +206,7 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
         (format!("h002.test:{port}/p1"), "prefix"),
         (format!("http://h003.test:{port}/"), "exact"),
     ];
-    let shapes: [(&str, &[(&str, &str)]); 20] = [
+    let shapes: [(&str, &[(&str, &str)]); 22] = [
         ("backlinks", &[]),
         ("backlinks", &[("order_by", "domain_rating:desc,anchor")]),
         (
@@ -249,6 +249,14 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
             &[
                 ("where", "nofollow=false"),
                 ("order_by", "ahrefs_rank:desc,url_from"),
+            ],
+        ),
+        ("pages_extended", &[]),
+        (
+            "ahrefs_rank",
+            &[
+                ("order_by", "ahrefs_rank,url:desc"),
+                ("where", "ahrefs_rank>0"),
             ],
         ),
         ("metrics", &[]),
