@@ -182,8 +182,8 @@ pub fn envelope(status_code: u32, status_message: &str, tasks: Vec<J>, started: 
     })
 }
 
-fn task_json(
-    kind: Bulk,
+pub(crate) fn task_json(
+    function: &str,
     status_code: u32,
     msg: &str,
     data: Map<String, J>,
@@ -193,7 +193,7 @@ fn task_json(
     let count = result.as_array().map_or(0, |a| a.len());
     let mut data = data;
     data.insert("api".into(), J::from("backlinks"));
-    data.insert("function".into(), J::from(kind.function()));
+    data.insert("function".into(), J::from(function));
     json!({
         "id": uuid::Uuid::new_v4().to_string(),
         "status_code": status_code,
@@ -201,54 +201,47 @@ fn task_json(
         "time": secs(started),
         "cost": 0,
         "result_count": count,
-        "path": ["v3", "backlinks", kind.function(), "live"],
+        "path": ["v3", "backlinks", function, "live"],
         "data": J::Object(data),
         "result": result,
     })
 }
 
+/// The one task object of a request body, or the envelope answering why there is none.
+pub(crate) fn one_task(body: &[u8], started: Instant) -> Result<J, J> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(envelope(40502, "No POST data.", vec![], started));
+    }
+    let parsed: J = serde_json::from_slice(body)
+        .map_err(|_| envelope(40503, "POST Data Is Invalid.", vec![], started))?;
+    let Some(tasks) = parsed.as_array() else {
+        return Err(envelope(40503, "POST Data Is Invalid.", vec![], started));
+    };
+    match tasks.len() {
+        0 => Err(envelope(40502, "No POST data.", vec![], started)),
+        1 => Ok(tasks[0].clone()),
+        _ => Err(envelope(
+            40000,
+            "You can set only one task at a time.",
+            vec![],
+            started,
+        )),
+    }
+}
+
 /// Answer a request body of endpoint `kind` (auth already checked): `(HTTP status, JSON)`.
 pub fn answer(store: &Store, kind: Bulk, body: &[u8], today: i64) -> (u16, J) {
     let started = Instant::now();
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return (200, envelope(40502, "No POST data.", vec![], started));
-    }
-    let parsed: J = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(_) => {
-            return (
-                200,
-                envelope(40503, "POST Data Is Invalid.", vec![], started),
-            )
-        }
+    let raw = match one_task(body, started) {
+        Ok(t) => t,
+        Err(e) => return (200, e),
     };
-    let Some(tasks) = parsed.as_array() else {
-        return (
-            200,
-            envelope(40503, "POST Data Is Invalid.", vec![], started),
-        );
-    };
-    match tasks.len() {
-        0 => return (200, envelope(40502, "No POST data.", vec![], started)),
-        1 => {}
-        _ => {
-            return (
-                200,
-                envelope(
-                    40000,
-                    "You can set only one task at a time.",
-                    vec![],
-                    started,
-                ),
-            )
-        }
-    }
-    let task = match validate(&tasks[0], today) {
+    let task = match validate(&raw, today) {
         Ok(t) => t,
         Err(field) => {
-            let echo = tasks[0].as_object().cloned().unwrap_or_default();
+            let echo = raw.as_object().cloned().unwrap_or_default();
             let t = task_json(
-                kind,
+                kind.function(),
                 40501,
                 &format!("Invalid Field: '{field}'."),
                 echo,
@@ -269,7 +262,7 @@ pub fn answer(store: &Store, kind: Bulk, body: &[u8], today: i64) -> (u16, J) {
         }
     }
     let result = json!([{ "items_count": items.len(), "items": items }]);
-    let t = task_json(kind, 20000, "Ok.", task.echo, result, started);
+    let t = task_json(kind.function(), 20000, "Ok.", task.echo, result, started);
     (200, envelope(20000, "Ok.", vec![t], started))
 }
 

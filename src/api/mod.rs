@@ -4,6 +4,7 @@
 //! prints exactly what the server sends.
 
 pub mod dataforseo;
+pub mod dfs_summary;
 pub mod params;
 pub mod rawline;
 pub mod render;

@@ -18,11 +18,22 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/", any(v2))
         .route(
             &dataforseo::Bulk::NewLostBacklinks.path(),
-            post(|s, h, b| bulk(dataforseo::Bulk::NewLostBacklinks, s, h, b)),
+            post(|s, h, b| dfs(Dfs::Bulk(dataforseo::Bulk::NewLostBacklinks), s, h, b)),
         )
         .route(
             &dataforseo::Bulk::NewLostReferringDomains.path(),
-            post(|s, h, b| bulk(dataforseo::Bulk::NewLostReferringDomains, s, h, b)),
+            post(|s, h, b| {
+                dfs(
+                    Dfs::Bulk(dataforseo::Bulk::NewLostReferringDomains),
+                    s,
+                    h,
+                    b,
+                )
+            }),
+        )
+        .route(
+            "/v3/backlinks/summary/live",
+            post(|s, h, b| dfs(Dfs::Summary, s, h, b)),
         )
         .fallback(not_found)
         .with_state(ctx)
@@ -131,8 +142,25 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
-async fn bulk(
-    kind: dataforseo::Bulk,
+/// The DataForSEO endpoints served.
+#[derive(Debug, Clone, Copy)]
+enum Dfs {
+    Bulk(dataforseo::Bulk),
+    Summary,
+}
+
+impl Dfs {
+    fn path(self) -> String {
+        match self {
+            Dfs::Bulk(k) => k.path(),
+            Dfs::Summary => "/v3/backlinks/summary/live".into(),
+        }
+    }
+}
+
+/// A DataForSEO endpoint: Basic auth with a token when tokens are required, then the answer.
+async fn dfs(
+    endpoint: Dfs,
     State(ctx): State<ApiContext>,
     headers: HeaderMap,
     body: Bytes,
@@ -156,18 +184,18 @@ async fn bulk(
                 ));
             }
         }
-        Ok(dataforseo::answer(
-            &ctx.store,
-            kind,
-            &body,
-            chrono::Utc::now().timestamp(),
-        ))
+        Ok(match endpoint {
+            Dfs::Bulk(kind) => {
+                dataforseo::answer(&ctx.store, kind, &body, chrono::Utc::now().timestamp())
+            }
+            Dfs::Summary => super::dfs_summary::answer(&ctx.store, &body),
+        })
     })
     .await;
     let (status, body) = match res {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
-            tracing::error!("{}: {e:#}", kind.function());
+            tracing::error!("{}: {e:#}", endpoint.path());
             (
                 500,
                 dataforseo::envelope(50000, "Internal Error.", vec![], started),
@@ -181,7 +209,7 @@ async fn bulk(
     tracing::info!(
         status,
         elapsed_ms = started.elapsed().as_millis() as u64,
-        path = kind.path(),
+        path = endpoint.path(),
         "POST"
     );
     let mut resp = json_response(status, &body);
@@ -205,7 +233,7 @@ async fn not_found(req: Request) -> Response {
     } else {
         json_response(
             404,
-            &serde_json::json!({"error": format!("Unknown path '{path}': the Ahrefs v2 API is on / and DataForSEO on /v3/backlinks/bulk_new_lost_backlinks/live and /v3/backlinks/bulk_new_lost_referring_domains/live")}),
+            &serde_json::json!({"error": format!("Unknown path '{path}': the Ahrefs v2 API is on / and DataForSEO on /v3/backlinks/summary/live, /v3/backlinks/bulk_new_lost_backlinks/live and /v3/backlinks/bulk_new_lost_referring_domains/live")}),
         )
     }
 }

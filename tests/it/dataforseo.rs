@@ -294,3 +294,78 @@ async fn official_python_client_reads_the_ground_truth_counts() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_client_reads_the_summary_of_a_crawled_target() {
+    let Some(python) = tokio::task::spawn_blocking(client_python).await.unwrap() else {
+        eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
+        return;
+    };
+    use linkdiff_store::model::url_host;
+    use std::collections::BTreeSet;
+    let (d1, d2) = (day("2026-01-05"), day("2026-01-12"));
+    let cfg = WebConfig {
+        hosts: 8,
+        pages_per_host: 6,
+        ..WebConfig::default()
+    };
+    let (w, _dir, store) = indexed_web(cfg, d1, d2).await;
+    let token = linkdiff::api::tokens::create(&store, "agency", 1000).unwrap();
+    let addr = api(&store).await;
+    let t1 = w.web.truth(1, &[]);
+    let known: Vec<String> = t1.keys().cloned().collect();
+    let t2 = w.web.truth(2, &known);
+    let (live, _) = oracle(&t1, &t2, "2026-01-05", "2026-01-12");
+    let target = "h001.test";
+    let links: Vec<_> = live
+        .iter()
+        .filter(|(k, _)| url_host(&k.1).ends_with(target))
+        .collect();
+    let backlinks: u32 = links.iter().map(|(_, n)| **n).sum();
+    let pages: BTreeSet<&str> = links.iter().map(|(k, _)| k.0.as_str()).collect();
+    let hosts: BTreeSet<&str> = links.iter().map(|(k, _)| url_host(&k.0)).collect();
+    let domains: BTreeSet<&str> = hosts
+        .iter()
+        .map(|h| linkdiff_store::registrable_domain(h))
+        .collect();
+
+    let mut cmd = Command::new(&python);
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/dataforseo_summary.py"))
+        .arg(format!("http://{addr}"))
+        .arg("agency")
+        .arg(&token)
+        .arg(target);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: J = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["status_code"].clone(), v["task_status"].clone()),
+        (J::from(20000), J::from(20000))
+    );
+    let r = &v["result"];
+    assert_eq!(r["target"], target);
+    assert_eq!(r["backlinks"], backlinks);
+    assert_eq!(r["referring_pages"], pages.len());
+    assert_eq!(r["referring_domains"], hosts.len());
+    assert_eq!(r["referring_main_domains"], domains.len());
+    let types: u64 = r["referring_links_types"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(types, backlinks as u64, "every backlink has a type");
+    assert!(r["crawled_pages"].as_u64().unwrap() > 0);
+    assert_eq!(r["first_seen"], "2026-01-05 00:00:00 +00:00");
+    let dr = store.domain(target).unwrap().unwrap().domain_rating as u64;
+    assert_eq!(r["rank"], dr * 10);
+    // What the index cannot know is absent (null), never made up.
+    assert!(r.get("backlinks_spam_score").is_none_or(J::is_null));
+    assert!(r.get("referring_links_countries").is_none_or(J::is_null));
+}
