@@ -238,26 +238,9 @@ pub const REFDOMAINS_COUNTERS: &[Column] = &[
     c(Col::LostTotal, "lost_total", Int, false, true),
 ];
 
-/// `metrics` (catalogue: `docs/tables/metrics.md`): one row of counts over the target scope.
-pub const METRICS: &[Column] = &[
-    c(Col::Backlinks, "backlinks", Int, false, true),
-    c(Col::Refpages, "refpages", Int, false, true),
-    c(Col::Pages, "pages", Int, false, true),
-    c(Col::ValidPages, "valid_pages", Int, false, true),
-    c(Col::Text, "text", Int, false, true),
-    c(Col::Image, "image", Int, false, true),
-    c(Col::Nofollow, "nofollow", Int, false, true),
-    c(Col::Dofollow, "dofollow", Int, false, true),
-    c(Col::Redirect, "redirect", Int, false, true),
-    c(Col::Canonical, "canonical", Int, false, true),
-    c(Col::Gov, "gov", Int, false, true),
-    c(Col::Edu, "edu", Int, false, true),
-    c(Col::HtmlPages, "html_pages", Int, false, true),
-    c(Col::LinksInternal, "links_internal", Int, false, true),
-    c(Col::LinksExternal, "links_external", Int, false, true),
-];
-
-/// `metrics_extended`: `metrics` plus referring domains, class C networks and IPs.
+/// `metrics_extended` (catalogue: `docs/tables/metrics.md`): one row of counts over the target
+/// scope. `metrics` is its first [`METRICS_COLUMNS`] columns; `_extended` adds referring
+/// domains, class C networks and IPs.
 pub const METRICS_EXTENDED: &[Column] = &[
     c(Col::Backlinks, "backlinks", Int, false, true),
     c(Col::Refpages, "refpages", Int, false, true),
@@ -278,6 +261,9 @@ pub const METRICS_EXTENDED: &[Column] = &[
     c(Col::RefclassC, "refclass_c", Int, false, true),
     c(Col::Refips, "refips", Int, false, true),
 ];
+
+/// How many of [`METRICS_EXTENDED`]'s columns `metrics` has.
+pub const METRICS_COLUMNS: usize = 15;
 
 /// `ahrefs_rank` (catalogue: `docs/tables/pages.md`): the target's crawled pages and their UR.
 pub const AHREFS_RANK: &[Column] = &[
@@ -374,7 +360,7 @@ impl Table {
             Table::Refdomains => REFDOMAINS,
             Table::RefdomainsNewLost => REFDOMAINS_NEW_LOST,
             Table::RefdomainsCounters => REFDOMAINS_COUNTERS,
-            Table::Metrics => METRICS,
+            Table::Metrics => &METRICS_EXTENDED[..METRICS_COLUMNS],
             Table::MetricsExtended => METRICS_EXTENDED,
             Table::AhrefsRank => AHREFS_RANK,
             Table::PagesExtended => PAGES_EXTENDED,

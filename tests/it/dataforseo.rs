@@ -46,6 +46,26 @@ fn client_python() -> Option<PathBuf> {
     (made && has(&py)).then_some(py)
 }
 
+/// Run a client script from `tests/clients` with `args`; its one line of JSON, parsed.
+async fn client(python: &Path, script: &str, args: Vec<String>) -> J {
+    let mut cmd = Command::new(python);
+    cmd.arg(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/clients")
+            .join(script),
+    )
+    .args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "client failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_and_path_errors_over_http() {
     let (_w, _dir, store) = indexed_web(
@@ -185,22 +205,14 @@ async fn official_python_client_reads_the_ground_truth_counts() {
                 .count();
             (n as u64, l as u64)
         };
-        let mut cmd = Command::new(&python);
-        cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/dataforseo_bulk.py"))
-            .arg(format!("http://{addr}"))
-            .arg("agency")
-            .arg(&token)
-            .arg(&date_from)
-            .args(&targets);
-        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "client failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: J = serde_json::from_slice(&out.stdout).unwrap();
+        let mut args = vec![
+            format!("http://{addr}"),
+            "agency".into(),
+            token.clone(),
+            date_from.clone(),
+        ];
+        args.extend(targets.iter().cloned());
+        let v = client(&python, "dataforseo_bulk.py", args).await;
         assert_eq!(v["status_code"], 20000);
         assert_eq!(v["tag"], "ci");
         let items = v["items"].as_array().unwrap();
@@ -253,23 +265,15 @@ async fn official_python_client_reads_the_ground_truth_counts() {
         };
         let host = |u: &str| url_host(u).to_string();
         let domain = |u: &str| linkdiff_store::registrable_domain(url_host(u)).to_string();
-        let mut cmd = Command::new(&python);
-        cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/dataforseo_bulk.py"))
-            .arg(format!("http://{addr}"))
-            .arg("agency")
-            .arg(&token)
-            .arg(linkdiff_query::time::date(date_from))
-            .arg("--referring-domains")
-            .args(&targets);
-        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "client failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: J = serde_json::from_slice(&out.stdout).unwrap();
+        let mut args = vec![
+            format!("http://{addr}"),
+            "agency".into(),
+            token.clone(),
+            linkdiff_query::time::date(date_from),
+            "--referring-domains".into(),
+        ];
+        args.extend(targets.iter().cloned());
+        let v = client(&python, "dataforseo_bulk.py", args).await;
         assert_eq!(v["status_code"], 20000);
         let items = v["items"].as_array().unwrap();
         assert_eq!(items.len(), targets.len());
@@ -329,21 +333,13 @@ async fn official_client_reads_the_summary_of_a_crawled_target() {
         .map(|h| linkdiff_store::registrable_domain(h))
         .collect();
 
-    let mut cmd = Command::new(&python);
-    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/dataforseo_summary.py"))
-        .arg(format!("http://{addr}"))
-        .arg("agency")
-        .arg(&token)
-        .arg(target);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "client failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: J = serde_json::from_slice(&out.stdout).unwrap();
+    let args = vec![
+        format!("http://{addr}"),
+        "agency".into(),
+        token.clone(),
+        target.into(),
+    ];
+    let v = client(&python, "dataforseo_summary.py", args).await;
     assert_eq!(
         (v["status_code"].clone(), v["task_status"].clone()),
         (J::from(20000), J::from(20000))
