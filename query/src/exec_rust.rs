@@ -809,3 +809,21 @@ fn pages(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<Rows> {
     });
     Ok(finish(plan, rows))
 }
+
+/// Per day (its start, Unix seconds) in `scope`: `[new backlinks, lost backlinks, new
+/// referring hosts, lost hosts, new referring domains, lost domains]`, days with any change.
+pub fn daily_changes(store: &Store, scope: &TargetScope) -> Result<BTreeMap<i64, [u64; 6]>> {
+    let mut out: BTreeMap<i64, [u64; 6]> = BTreeMap::new();
+    for r in store.events(scope) {
+        let ev = r?;
+        let day = crate::time::day(ev.time) * 86_400;
+        out.entry(day).or_default()[usize::from(ev.kind != EventKind::New)] += 1;
+    }
+    let mut ctx = Ctx::new(store);
+    for (i, hosts) in [true, false].into_iter().enumerate() {
+        for (day, new, _) in refdomain_transitions(scope, &mut ctx, hosts)? {
+            out.entry(day * 86_400).or_default()[2 + i * 2 + usize::from(!new)] += 1;
+        }
+    }
+    Ok(out)
+}

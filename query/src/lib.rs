@@ -86,3 +86,13 @@ pub fn referring_changes(
         None => exec_rust::referring_changes(store, scope, since),
     }
 }
+
+/// Per day of `scope` with any change: `[new backlinks, lost backlinks, new referring hosts,
+/// lost hosts, new referring domains, lost domains]` (DataForSEO's time series). Keyed by the
+/// day's start, Unix seconds.
+pub fn daily_changes(
+    store: &Store,
+    scope: &linkdiff_store::TargetScope,
+) -> Result<std::collections::BTreeMap<i64, [u64; 6]>> {
+    exec_rust::daily_changes(store, scope)
+}

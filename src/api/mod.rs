@@ -5,6 +5,7 @@
 
 pub mod dataforseo;
 pub mod dfs_summary;
+pub mod dfs_timeseries;
 pub mod params;
 pub mod rawline;
 pub mod render;

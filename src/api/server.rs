@@ -35,6 +35,10 @@ pub fn router(ctx: ApiContext) -> Router {
             "/v3/backlinks/summary/live",
             post(|s, h, b| dfs(Dfs::Summary, s, h, b)),
         )
+        .route(
+            "/v3/backlinks/timeseries_new_lost_summary/live",
+            post(|s, h, b| dfs(Dfs::Timeseries, s, h, b)),
+        )
         .fallback(not_found)
         .with_state(ctx)
 }
@@ -147,6 +151,7 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
 enum Dfs {
     Bulk(dataforseo::Bulk),
     Summary,
+    Timeseries,
 }
 
 impl Dfs {
@@ -154,6 +159,7 @@ impl Dfs {
         match self {
             Dfs::Bulk(k) => k.path(),
             Dfs::Summary => "/v3/backlinks/summary/live".into(),
+            Dfs::Timeseries => "/v3/backlinks/timeseries_new_lost_summary/live".into(),
         }
     }
 }
@@ -189,6 +195,9 @@ async fn dfs(
                 dataforseo::answer(&ctx.store, kind, &body, chrono::Utc::now().timestamp())
             }
             Dfs::Summary => super::dfs_summary::answer(&ctx.store, &body),
+            Dfs::Timeseries => {
+                super::dfs_timeseries::answer(&ctx.store, &body, chrono::Utc::now().timestamp())
+            }
         })
     })
     .await;
@@ -233,7 +242,7 @@ async fn not_found(req: Request) -> Response {
     } else {
         json_response(
             404,
-            &serde_json::json!({"error": format!("Unknown path '{path}': the Ahrefs v2 API is on / and DataForSEO on /v3/backlinks/summary/live, /v3/backlinks/bulk_new_lost_backlinks/live and /v3/backlinks/bulk_new_lost_referring_domains/live")}),
+            &serde_json::json!({"error": format!("Unknown path '{path}': the Ahrefs v2 API is on / and DataForSEO on /v3/backlinks/summary/live, /v3/backlinks/timeseries_new_lost_summary/live, /v3/backlinks/bulk_new_lost_backlinks/live and /v3/backlinks/bulk_new_lost_referring_domains/live")}),
         )
     }
 }

@@ -365,3 +365,115 @@ async fn official_client_reads_the_summary_of_a_crawled_target() {
     assert!(r.get("backlinks_spam_score").is_none_or(J::is_null));
     assert!(r.get("referring_links_countries").is_none_or(J::is_null));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_client_reads_weekly_new_and_lost_of_a_crawled_target() {
+    let Some(python) = tokio::task::spawn_blocking(client_python).await.unwrap() else {
+        eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
+        return;
+    };
+    use linkdiff_store::model::url_host;
+    use linkdiff_store::registrable_domain;
+    use std::collections::BTreeSet;
+    // Two crawls on Mondays, a week apart.
+    let (ds1, ds2) = ("2026-01-05", "2026-01-12");
+    let cfg = WebConfig {
+        hosts: 8,
+        pages_per_host: 6,
+        ..WebConfig::default()
+    };
+    let (w, _dir, store) = indexed_web(cfg, day(ds1), day(ds2)).await;
+    let token = linkdiff::api::tokens::create(&store, "agency", 1000).unwrap();
+    let addr = api(&store).await;
+    let t1 = w.web.truth(1, &[]);
+    let known: Vec<String> = t1.keys().cloned().collect();
+    let t2 = w.web.truth(2, &known);
+    let (live, events) = oracle(&t1, &t2, ds1, ds2);
+    let target = "h001.test";
+    let hit = |to: &str| url_host(to).ends_with(target);
+    let count = |date: &str, kind: &str| {
+        events
+            .iter()
+            .filter(|e| e.0 == date && e.1 == kind && hit(&e.4))
+            .count() as u64
+    };
+    // Referring hosts / domains linking after each crawl.
+    let linking = |unit: &dyn Fn(&str) -> String| {
+        let day1: BTreeSet<String> = events
+            .iter()
+            .filter(|e| e.0 == ds1 && e.1 == "new" && hit(&e.4))
+            .map(|e| unit(&e.3))
+            .collect();
+        let day2: BTreeSet<String> = live
+            .keys()
+            .filter(|k| hit(&k.1))
+            .map(|k| unit(&k.0))
+            .collect();
+        (
+            day1.len() as u64,
+            day2.difference(&day1).count() as u64,
+            day1.difference(&day2).count() as u64,
+        )
+    };
+    let hosts = linking(&|u: &str| url_host(u).to_string());
+    let domains = linking(&|u: &str| registrable_domain(url_host(u)).to_string());
+
+    let args = vec![
+        format!("http://{addr}"),
+        "agency".into(),
+        token.clone(),
+        target.into(),
+        "2026-01-01".into(),
+        "2026-01-31".into(),
+        "week".into(),
+    ];
+    let v = client(&python, "dataforseo_timeseries.py", args).await;
+    assert_eq!(v["task_status"], 20000, "{v}");
+    let r = &v["result"];
+    assert_eq!(r["group_range"], "week");
+    let items = r["items"].as_array().unwrap();
+    let dates: Vec<&str> = items.iter().map(|i| i["date"].as_str().unwrap()).collect();
+    assert_eq!(
+        dates,
+        [
+            "2025-12-29 00:00:00 +00:00",
+            "2026-01-05 00:00:00 +00:00",
+            "2026-01-12 00:00:00 +00:00",
+            "2026-01-19 00:00:00 +00:00",
+            "2026-01-26 00:00:00 +00:00"
+        ]
+    );
+    let n = |i: usize, f: &str| items[i][f].as_u64().unwrap();
+    assert_eq!(
+        (n(1, "new_backlinks"), n(1, "lost_backlinks")),
+        (count(ds1, "new"), 0)
+    );
+    assert_eq!(
+        (n(2, "new_backlinks"), n(2, "lost_backlinks")),
+        (count(ds2, "new"), count(ds2, "lost"))
+    );
+    assert_eq!(n(1, "new_referring_domains"), hosts.0);
+    assert_eq!(
+        (
+            n(2, "new_referring_domains"),
+            n(2, "lost_referring_domains")
+        ),
+        (hosts.1, hosts.2)
+    );
+    assert_eq!(n(1, "new_referring_main_domains"), domains.0);
+    assert_eq!(
+        (
+            n(2, "new_referring_main_domains"),
+            n(2, "lost_referring_main_domains")
+        ),
+        (domains.1, domains.2)
+    );
+    for i in [0, 3, 4] {
+        assert_eq!(
+            n(i, "new_backlinks") + n(i, "lost_backlinks"),
+            0,
+            "no crawl that week"
+        );
+    }
+    assert!(count(ds1, "new") > 0 && count(ds2, "new") + count(ds2, "lost") > 0);
+}

@@ -1,0 +1,238 @@
+//! DataForSEO "Timeseries New & Lost Summary" (`/v3/backlinks/timeseries_new_lost_summary/live`):
+//! new and lost backlinks, referring domains (hosts) and main domains (registrable domains) of
+//! one target per day, week, month or year.
+
+use super::dataforseo::{envelope, one_task, target_scope, task_json};
+use chrono::{Datelike, NaiveDate};
+use linkdiff_query::time;
+use linkdiff_store::{Store, TargetScope};
+use serde_json::{json, Map, Value as J};
+use std::time::Instant;
+
+const FUNCTION: &str = "timeseries_new_lost_summary";
+
+/// How days are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupRange {
+    /// One item per day.
+    Day,
+    /// Per ISO week, starting on Monday.
+    Week,
+    /// Per calendar month (the default).
+    Month,
+    /// Per calendar year.
+    Year,
+}
+
+impl GroupRange {
+    fn parse(s: &str) -> Option<GroupRange> {
+        Some(match s {
+            "day" => GroupRange::Day,
+            "week" => GroupRange::Week,
+            "month" => GroupRange::Month,
+            "year" => GroupRange::Year,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            GroupRange::Day => "day",
+            GroupRange::Week => "week",
+            GroupRange::Month => "month",
+            GroupRange::Year => "year",
+        }
+    }
+
+    /// The first day of the period holding `d`.
+    fn start(self, d: NaiveDate) -> NaiveDate {
+        match self {
+            GroupRange::Day => d,
+            GroupRange::Week => d - chrono::Days::new(d.weekday().num_days_from_monday() as u64),
+            GroupRange::Month => d.with_day(1).unwrap_or(d),
+            GroupRange::Year => NaiveDate::from_ymd_opt(d.year(), 1, 1).unwrap_or(d),
+        }
+    }
+
+    /// The first day of the next period after the one starting at `start`.
+    fn next(self, start: NaiveDate) -> NaiveDate {
+        match self {
+            GroupRange::Day => start + chrono::Days::new(1),
+            GroupRange::Week => start + chrono::Days::new(7),
+            GroupRange::Month => start + chrono::Months::new(1),
+            GroupRange::Year => start + chrono::Months::new(12),
+        }
+    }
+}
+
+fn naive(t: i64) -> NaiveDate {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.date_naive())
+        .unwrap_or_default()
+}
+
+fn secs(d: NaiveDate) -> i64 {
+    d.and_hms_opt(0, 0, 0)
+        .map_or(0, |t| t.and_utc().timestamp())
+}
+
+/// The items of `scope` from `from` to `to` (day starts, inclusive): one per period in range,
+/// zeros included, oldest first.
+pub fn series(
+    store: &Store,
+    scope: &TargetScope,
+    from: i64,
+    to: i64,
+    group: GroupRange,
+) -> anyhow::Result<Vec<J>> {
+    let days = linkdiff_query::daily_changes(store, scope)?;
+    let mut items = Vec::new();
+    let mut start = group.start(naive(from));
+    while secs(start) <= to {
+        let end = group.next(start);
+        let (lo, hi) = (secs(start).max(from), secs(end).min(to + 86_400));
+        let mut sum = [0u64; 6];
+        for (_, counts) in days.range(lo..hi) {
+            for (s, c) in sum.iter_mut().zip(counts) {
+                *s += c;
+            }
+        }
+        items.push(json!({
+            "type": "backlinks_timeseries_new_lost_summary",
+            "date": format!("{} 00:00:00 +00:00", start.format("%Y-%m-%d")),
+            "new_backlinks": sum[0],
+            "lost_backlinks": sum[1],
+            "new_referring_domains": sum[2],
+            "lost_referring_domains": sum[3],
+            "new_referring_main_domains": sum[4],
+            "lost_referring_main_domains": sum[5],
+        }));
+        start = end;
+    }
+    Ok(items)
+}
+
+/// Answer a request body (auth already checked; `today` = Unix seconds now).
+pub fn answer(store: &Store, body: &[u8], today: i64) -> (u16, J) {
+    let started = Instant::now();
+    let raw = match one_task(body, started) {
+        Ok(t) => t,
+        Err(e) => return (200, e),
+    };
+    let echo: Map<String, J> = raw
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let invalid = |field: &str| {
+        let msg = format!("Invalid Field: '{field}'.");
+        let t = task_json(FUNCTION, 40501, &msg, echo.clone(), J::Null, started);
+        (200, envelope(20000, "Ok.", vec![t], started))
+    };
+    let target = match raw.get("target").and_then(J::as_str).map(str::trim) {
+        Some(t) if !t.is_empty() => t.to_string(),
+        _ => return invalid("target"),
+    };
+    let today = time::day(today) * 86_400;
+    let date = |field: &str, default: i64| match raw.get(field) {
+        None | Some(J::Null) => Some(default),
+        Some(J::String(s)) if s.len() == 10 => time::parse(s).filter(|&d| d <= today),
+        _ => None,
+    };
+    let Some(to) = date("date_to", today) else {
+        return invalid("date_to");
+    };
+    let year_before = secs(naive(to) - chrono::Months::new(12));
+    let Some(from) = date("date_from", year_before).filter(|&f| f <= to) else {
+        return invalid("date_from");
+    };
+    let group = match raw.get("group_range") {
+        None | Some(J::Null) => GroupRange::Month,
+        Some(J::String(s)) => match GroupRange::parse(s) {
+            Some(g) => g,
+            None => return invalid("group_range"),
+        },
+        _ => return invalid("group_range"),
+    };
+    let scope = match (target_scope(&target), raw.get("include_subdomains")) {
+        (TargetScope::Subdomains(h), Some(J::Bool(false))) => TargetScope::Host(h),
+        (s, None | Some(J::Null) | Some(J::Bool(_))) => s,
+        _ => return invalid("include_subdomains"),
+    };
+    match series(store, &scope, from, to, group) {
+        Ok(items) => {
+            let result = json!([{
+                "target": target,
+                "date_from": time::date(from),
+                "date_to": time::date(to),
+                "group_range": group.name(),
+                "items_count": items.len(),
+                "items": items,
+            }]);
+            let t = task_json(FUNCTION, 20000, "Ok.", echo, result, started);
+            (200, envelope(20000, "Ok.", vec![t], started))
+        }
+        Err(e) => {
+            tracing::error!("{FUNCTION}: {e:#}");
+            (500, envelope(50000, "Internal Error.", vec![], started))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_start_on_their_first_day() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 19).unwrap(); // a Thursday
+        assert_eq!(GroupRange::Week.start(d).to_string(), "2026-11-16");
+        assert_eq!(GroupRange::Month.start(d).to_string(), "2026-11-01");
+        assert_eq!(GroupRange::Year.start(d).to_string(), "2026-01-01");
+        assert_eq!(
+            GroupRange::Month
+                .next(GroupRange::Month.start(d))
+                .to_string(),
+            "2026-12-01"
+        );
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let s = Store::memory();
+        let today = time::parse("2026-11-22").unwrap();
+        let msg = |body: &str| {
+            answer(&s, body.as_bytes(), today).1["tasks"][0]["status_message"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        };
+        assert_eq!(msg(r#"[{}]"#), "Invalid Field: 'target'.");
+        assert_eq!(
+            msg(r#"[{"target":"a.com","group_range":"hour"}]"#),
+            "Invalid Field: 'group_range'."
+        );
+        assert_eq!(
+            msg(r#"[{"target":"a.com","date_to":"2030-01-01"}]"#),
+            "Invalid Field: 'date_to'."
+        );
+        assert_eq!(
+            msg(r#"[{"target":"a.com","date_from":"2026-11-10","date_to":"2026-11-01"}]"#),
+            "Invalid Field: 'date_from'."
+        );
+        let ok = answer(
+            &s,
+            br#"[{"target":"a.com","date_from":"2026-01-01","group_range":"month"}]"#,
+            today,
+        )
+        .1;
+        assert_eq!(
+            ok["tasks"][0]["result"][0]["items_count"], 11,
+            "Jan..Nov, zeros included"
+        );
+    }
+}
