@@ -32,6 +32,14 @@ pub fn router(ctx: ApiContext) -> Router {
             }),
         )
         .route(
+            "/v3/backlinks/referring_domains/live",
+            post(|s, h, b| dfs(Dfs::List(super::dfs_lists::List::ReferringDomains), s, h, b)),
+        )
+        .route(
+            "/v3/backlinks/anchors/live",
+            post(|s, h, b| dfs(Dfs::List(super::dfs_lists::List::Anchors), s, h, b)),
+        )
+        .route(
             "/v3/backlinks/summary/live",
             post(|s, h, b| dfs(Dfs::Summary, s, h, b)),
         )
@@ -152,6 +160,7 @@ enum Dfs {
     Bulk(dataforseo::Bulk),
     Summary,
     Timeseries,
+    List(super::dfs_lists::List),
 }
 
 impl Dfs {
@@ -160,6 +169,7 @@ impl Dfs {
             Dfs::Bulk(k) => k.path(),
             Dfs::Summary => "/v3/backlinks/summary/live".into(),
             Dfs::Timeseries => "/v3/backlinks/timeseries_new_lost_summary/live".into(),
+            Dfs::List(l) => format!("/v3/backlinks/{}/live", l.function()),
         }
     }
 }
@@ -195,6 +205,7 @@ async fn dfs(
                 dataforseo::answer(&ctx.store, kind, &body, chrono::Utc::now().timestamp())
             }
             Dfs::Summary => super::dfs_summary::answer(&ctx.store, &body),
+            Dfs::List(l) => super::dfs_lists::answer(&ctx.store, l, &body),
             Dfs::Timeseries => {
                 super::dfs_timeseries::answer(&ctx.store, &body, chrono::Utc::now().timestamp())
             }
@@ -242,7 +253,7 @@ async fn not_found(req: Request) -> Response {
     } else {
         json_response(
             404,
-            &serde_json::json!({"error": format!("Unknown path '{path}': the Ahrefs v2 API is on / and DataForSEO on /v3/backlinks/summary/live, /v3/backlinks/timeseries_new_lost_summary/live, /v3/backlinks/bulk_new_lost_backlinks/live and /v3/backlinks/bulk_new_lost_referring_domains/live")}),
+            &serde_json::json!({"error": format!("Unknown path '{path}': the Ahrefs v2 API is on / and DataForSEO on /v3/backlinks/summary/live, /v3/backlinks/referring_domains/live, /v3/backlinks/anchors/live, /v3/backlinks/timeseries_new_lost_summary/live, /v3/backlinks/bulk_new_lost_backlinks/live and /v3/backlinks/bulk_new_lost_referring_domains/live")}),
         )
     }
 }

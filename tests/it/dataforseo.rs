@@ -477,3 +477,96 @@ async fn official_client_reads_weekly_new_and_lost_of_a_crawled_target() {
     }
     assert!(count(ds1, "new") > 0 && count(ds2, "new") + count(ds2, "lost") > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_client_lists_referring_domains_and_anchors_of_a_crawled_target() {
+    let Some(python) = tokio::task::spawn_blocking(client_python).await.unwrap() else {
+        eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
+        return;
+    };
+    use linkdiff_store::model::url_host;
+    use std::collections::BTreeMap;
+    let cfg = WebConfig {
+        hosts: 8,
+        pages_per_host: 6,
+        ..WebConfig::default()
+    };
+    let (w, _dir, store) = indexed_web(cfg, day("2026-01-05"), day("2026-01-12")).await;
+    let token = linkdiff::api::tokens::create(&store, "agency", 1000).unwrap();
+    let addr = api(&store).await;
+    let t1 = w.web.truth(1, &[]);
+    let known: Vec<String> = t1.keys().cloned().collect();
+    let t2 = w.web.truth(2, &known);
+    let (live, _) = oracle(&t1, &t2, "2026-01-05", "2026-01-12");
+    let target = "h001.test";
+    let mut by_domain: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_anchor: BTreeMap<String, u64> = BTreeMap::new();
+    for (k, n) in live
+        .iter()
+        .filter(|(k, _)| url_host(&k.1).ends_with(target))
+    {
+        *by_domain
+            .entry(linkdiff_store::registrable_domain(url_host(&k.0)).to_string())
+            .or_default() += *n as u64;
+        *by_anchor.entry(k.3.clone()).or_default() += *n as u64;
+    }
+    let call = |endpoint: &str, task: J| {
+        let args = vec![
+            format!("http://{addr}"),
+            "agency".into(),
+            token.clone(),
+            endpoint.to_string(),
+            task.to_string(),
+        ];
+        client(&python, "dataforseo_list.py", args)
+    };
+    let items = |v: &J, key: &str| -> BTreeMap<String, u64> {
+        v["result"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i[key].as_str().unwrap().to_string(),
+                    i["backlinks"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let v = call(
+        "referring_domains",
+        serde_json::json!({"target": target, "limit": 1000, "order_by": ["domain,asc"]}),
+    )
+    .await;
+    assert_eq!(v["task_status"], 20000, "{v}");
+    assert_eq!(items(&v, "domain"), by_domain);
+    assert_eq!(v["result"]["total_count"], by_domain.len());
+    // Filters and paging.
+    let v = call(
+        "referring_domains",
+        serde_json::json!({"target": target, "filters": ["backlinks", ">", 1], "order_by": ["backlinks,desc", "domain,asc"], "limit": 2}),
+    )
+    .await;
+    let got = v["result"]["items"].as_array().unwrap();
+    let many: Vec<(&String, &u64)> = by_domain.iter().filter(|(_, n)| **n > 1).collect();
+    assert_eq!(v["result"]["total_count"], many.len());
+    assert_eq!(got.len(), many.len().min(2));
+    assert!(got
+        .windows(2)
+        .all(|w| w[0]["backlinks"].as_u64() >= w[1]["backlinks"].as_u64()));
+    let v = call(
+        "anchors",
+        serde_json::json!({"target": target, "limit": 1000}),
+    )
+    .await;
+    assert_eq!(v["task_status"], 20000, "{v}");
+    assert_eq!(items(&v, "anchor"), by_anchor);
+    // An unsupported filter is named, not ignored.
+    let v = call(
+        "anchors",
+        serde_json::json!({"target": target, "filters": [["backlinks", ">", 1], "or", ["backlinks", "<", 1]]}),
+    )
+    .await;
+    assert_eq!(v["task_status"], 40501);
+    assert_eq!(v["task_message"], "Invalid Field: 'filters'.");
+}

@@ -1,0 +1,339 @@
+//! DataForSEO "Referring Domains" (`/v3/backlinks/referring_domains/live`) and "Anchors"
+//! (`/v3/backlinks/anchors/live`): the v2 `refdomains` and `anchors` tables in DataForSEO's
+//! items, with `filters` and `order_by` translated into the query language (a documented
+//! subset: conditions joined by `and`; `=`, `<>`, `<`, `<=`, `>`, `>=`, and `like`/`ilike` with
+//! a `%text%` pattern). Fields the index cannot know are `null`.
+
+use super::dataforseo::{envelope, one_task, target_scope, task_json};
+use linkdiff_query::{Mode, QueryParams, QueryResult, Table, Value};
+use linkdiff_store::{Store, TargetScope};
+use serde_json::{json, Map, Value as J};
+use std::time::Instant;
+
+/// The list endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    /// `referring_domains/live`: one item per referring (registrable) domain.
+    ReferringDomains,
+    /// `anchors/live`: one item per anchor text.
+    Anchors,
+}
+
+/// Most items per request, and the default.
+const MAX_ITEMS: usize = 1000;
+const DEFAULT_ITEMS: usize = 100;
+
+impl List {
+    /// The function name (path and `data.function`).
+    pub fn function(self) -> &'static str {
+        match self {
+            List::ReferringDomains => "referring_domains",
+            List::Anchors => "anchors",
+        }
+    }
+
+    fn table(self) -> Table {
+        match self {
+            List::ReferringDomains => Table::Refdomains,
+            List::Anchors => Table::Anchors,
+        }
+    }
+
+    /// The v2 column behind an item field, and the factor from the column to the field
+    /// (`rank` is DR × 10).
+    fn column(self, field: &str) -> Option<(&'static str, i64)> {
+        Some(match (self, field) {
+            (List::ReferringDomains, "domain") => ("refdomain", 1),
+            (List::ReferringDomains, "rank") => ("domain_rating", 10),
+            (List::Anchors, "anchor") => ("anchor", 1),
+            (List::Anchors, "referring_main_domains") => ("refdomains", 1),
+            (_, "backlinks") => ("backlinks", 1),
+            (_, "referring_pages") => ("refpages", 1),
+            (_, "first_seen") => ("first_seen", 1),
+            _ => return None,
+        })
+    }
+
+    /// One item from a result row (all columns, catalogue order).
+    fn item(self, r: &QueryResult, row: &[Value]) -> J {
+        let get = |name: &str| {
+            r.columns
+                .iter()
+                .position(|c| c.name == name)
+                .map(|i| &row[i])
+        };
+        let int = |name: &str| get(name).and_then(|v| v.text().parse::<i64>().ok());
+        let first_seen = get("first_seen").map(|v| {
+            let t = v.text();
+            format!(
+                "{} {} +00:00",
+                &t[..10.min(t.len())],
+                t.get(11..19).unwrap_or("00:00:00")
+            )
+        });
+        let mut m = Map::new();
+        match self {
+            List::ReferringDomains => {
+                m.insert("type".into(), J::from("backlinks_referring_domain"));
+                m.insert("domain".into(), json!(get("refdomain").map(Value::text)));
+                m.insert("rank".into(), json!(int("domain_rating").map(|d| d * 10)));
+            }
+            List::Anchors => {
+                m.insert("type".into(), J::from("backlinks_anchor"));
+                m.insert("anchor".into(), json!(get("anchor").map(Value::text)));
+                m.insert("rank".into(), J::Null);
+            }
+        }
+        m.insert("backlinks".into(), json!(int("backlinks")));
+        m.insert("first_seen".into(), json!(first_seen));
+        m.insert("referring_pages".into(), json!(int("refpages")));
+        m.insert(
+            "referring_main_domains".into(),
+            match self {
+                List::Anchors => json!(int("refdomains")),
+                List::ReferringDomains => J::Null,
+            },
+        );
+        for unknown in [
+            "lost_date",
+            "backlinks_spam_score",
+            "broken_backlinks",
+            "broken_pages",
+            "referring_domains",
+            "referring_domains_nofollow",
+            "referring_main_domains_nofollow",
+            "referring_ips",
+            "referring_subnets",
+            "referring_pages_nofollow",
+            "referring_links_tld",
+            "referring_links_types",
+            "referring_links_attributes",
+            "referring_links_platform_types",
+            "referring_links_semantic_locations",
+            "referring_links_countries",
+        ] {
+            m.insert(unknown.into(), J::Null);
+        }
+        J::Object(m)
+    }
+
+    /// One DataForSEO filter condition `[field, op, value]` as a query-language term.
+    fn condition(self, c: &[J]) -> Option<String> {
+        let [J::String(field), J::String(op), value] = c else {
+            return None;
+        };
+        let (col, factor) = self.column(field)?;
+        let lit = |v: &J| -> Option<String> {
+            Some(match v {
+                J::String(s) if col == "first_seen" => format!("\"{}\"", s.get(..10)?),
+                J::String(s) => format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")),
+                J::Number(n) => (n.as_i64()? / factor).to_string(),
+                J::Bool(b) => b.to_string(),
+                _ => return None,
+            })
+        };
+        match op.to_ascii_lowercase().as_str() {
+            o @ ("=" | "<>" | "<" | "<=" | ">" | ">=") => Some(format!("{col}{o}{}", lit(value)?)),
+            "like" | "ilike" => {
+                let p = value.as_str()?;
+                let inner = p.strip_prefix('%')?.strip_suffix('%')?;
+                if inner.contains('%') || inner.is_empty() {
+                    return None;
+                }
+                Some(format!("substring({col},{})", lit(&J::from(inner))?))
+            }
+            _ => None,
+        }
+    }
+
+    /// `filters` (a condition, or conditions joined by `"and"`) as a `having` expression.
+    fn filters(self, f: &J) -> Option<String> {
+        let a = f.as_array()?;
+        if a.is_empty() {
+            return Some(String::new());
+        }
+        if a.first().is_some_and(J::is_string) {
+            return self.condition(a);
+        }
+        let mut terms = Vec::new();
+        for (i, part) in a.iter().enumerate() {
+            if i % 2 == 1 {
+                if !part.as_str().is_some_and(|s| s.eq_ignore_ascii_case("and")) {
+                    return None;
+                }
+            } else {
+                terms.push(self.filters(part)?);
+            }
+        }
+        Some(terms.join(","))
+    }
+
+    /// `order_by` (`["backlinks,desc", …]`) in the query language.
+    fn order(self, o: &J) -> Option<String> {
+        let mut parts = Vec::new();
+        for rule in o.as_array()? {
+            let (field, dir) = rule
+                .as_str()?
+                .split_once(',')
+                .unwrap_or((rule.as_str()?, "asc"));
+            let (col, _) = self.column(field.trim())?;
+            let dir = dir.trim().to_ascii_lowercase();
+            if dir != "asc" && dir != "desc" {
+                return None;
+            }
+            parts.push(format!("{col}:{dir}"));
+        }
+        Some(parts.join(","))
+    }
+}
+
+/// Mode and target for the v2 query of a DataForSEO scope (a single host is queried with
+/// `mode=domain`, which also folds `www.`).
+fn mode_of(scope: &TargetScope) -> (Mode, String) {
+    match scope {
+        TargetScope::Exact(u) => (Mode::Exact, u.clone()),
+        TargetScope::Subdomains(h) => (Mode::Subdomains, h.clone()),
+        TargetScope::Host(h) | TargetScope::Domain(h) | TargetScope::Prefix(h) => {
+            (Mode::Domain, h.clone())
+        }
+    }
+}
+
+/// Answer a request body of endpoint `list` (auth already checked).
+pub fn answer(store: &Store, list: List, body: &[u8]) -> (u16, J) {
+    let started = Instant::now();
+    let raw = match one_task(body, started) {
+        Ok(t) => t,
+        Err(e) => return (200, e),
+    };
+    let echo: Map<String, J> = raw
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let function = list.function();
+    let invalid = |field: &str| {
+        let msg = format!("Invalid Field: '{field}'.");
+        let t = task_json(function, 40501, &msg, echo.clone(), J::Null, started);
+        (200, envelope(20000, "Ok.", vec![t], started))
+    };
+    let target = match raw.get("target").and_then(J::as_str).map(str::trim) {
+        Some(t) if !t.is_empty() => t.to_string(),
+        _ => return invalid("target"),
+    };
+    let count = |field: &str, default: usize, max: usize| match raw.get(field) {
+        None | Some(J::Null) => Some(default),
+        Some(v) => v.as_u64().map(|n| n as usize).filter(|&n| n <= max),
+    };
+    let Some(limit) = count("limit", DEFAULT_ITEMS, MAX_ITEMS).filter(|&n| n > 0) else {
+        return invalid("limit");
+    };
+    let Some(offset) = count("offset", 0, linkdiff_query::MAX_LIMIT) else {
+        return invalid("offset");
+    };
+    let having = match raw.get("filters") {
+        None | Some(J::Null) => String::new(),
+        Some(f) => match list.filters(f) {
+            Some(h) => h,
+            None => return invalid("filters"),
+        },
+    };
+    let order_by = match raw.get("order_by") {
+        None | Some(J::Null) => None,
+        Some(o) => match list.order(o) {
+            Some(s) => Some(s),
+            None => return invalid("order_by"),
+        },
+    };
+    match raw.get("backlinks_status_type").and_then(J::as_str) {
+        None | Some("live") => {}
+        Some(_) => return invalid("backlinks_status_type"),
+    }
+    let scope = match (target_scope(&target), raw.get("include_subdomains")) {
+        (TargetScope::Subdomains(h), Some(J::Bool(false))) => TargetScope::Host(h),
+        (s, None | Some(J::Null) | Some(J::Bool(_))) => s,
+        _ => return invalid("include_subdomains"),
+    };
+    let (mode, query_target) = mode_of(&scope);
+    let params = |limit: usize, offset: usize| QueryParams {
+        target: query_target.clone(),
+        mode,
+        select: None,
+        where_: None,
+        having: Some(having.clone()).filter(|h| !h.is_empty()),
+        order_by: order_by.clone(),
+        limit,
+        offset,
+    };
+    let run = || -> anyhow::Result<J> {
+        let r = linkdiff_query::run(store, list.table(), &params(limit, offset))?;
+        let total = match list {
+            List::ReferringDomains => r.stats.first().map_or(0, |s| s.1 as usize),
+            List::Anchors => {
+                let all = params(linkdiff_query::MAX_LIMIT, 0);
+                linkdiff_query::run(store, list.table(), &all)?.rows.len()
+            }
+        };
+        let items: Vec<J> = r.rows.iter().map(|row| list.item(&r, row)).collect();
+        Ok(json!([{
+            "target": target,
+            "total_count": total,
+            "items_count": items.len(),
+            "items": items,
+        }]))
+    };
+    match run() {
+        Ok(result) => {
+            let t = task_json(function, 20000, "Ok.", echo, result, started);
+            (200, envelope(20000, "Ok.", vec![t], started))
+        }
+        Err(e) => {
+            // A filter the query language refuses is the client's field, not our failure.
+            if e.downcast_ref::<linkdiff_query::QueryError>().is_some() {
+                return invalid("filters");
+            }
+            tracing::error!("{function}: {e:#}");
+            (500, envelope(50000, "Internal Error.", vec![], started))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_and_order_translate_to_the_query_language() {
+        let l = List::ReferringDomains;
+        let f = json!([["rank", ">=", 300], "and", ["domain", "like", "%news%"]]);
+        assert_eq!(
+            l.filters(&f).as_deref(),
+            Some("domain_rating>=30,substring(refdomain,\"news\")")
+        );
+        assert_eq!(
+            l.filters(&json!(["backlinks", ">", 5])).as_deref(),
+            Some("backlinks>5")
+        );
+        assert_eq!(
+            l.filters(&json!([["backlinks", ">", 5], "or", ["rank", "<", 1]])),
+            None
+        );
+        assert_eq!(l.filters(&json!(["spam_score", ">", 5])), None);
+        assert_eq!(l.filters(&json!(["domain", "like", "news%"])), None);
+        assert_eq!(
+            l.order(&json!(["backlinks,desc", "domain,asc"])).as_deref(),
+            Some("backlinks:desc,refdomain:asc")
+        );
+        assert_eq!(l.order(&json!(["backlinks,sideways"])), None);
+        let a = List::Anchors;
+        assert_eq!(
+            a.filters(&json!(["first_seen", ">", "2026-01-06 00:00:00 +00:00"]))
+                .as_deref(),
+            Some("first_seen>\"2026-01-06\"")
+        );
+    }
+}
