@@ -1,5 +1,8 @@
-//! The `linkdiff` binary's library half: CLI commands, the HTTP API, the local test web.
-//! Only this crate knows clap, axum, JSON/XML wire formats and anyhow.
+//! The `linkdiff` binary's library half: CLI commands and the HTTP API.
+//! Only this crate knows clap, JSON/XML wire formats and anyhow.
+
+// DataForSEO's backlink item is one `json!` object of 45 fields.
+#![recursion_limit = "256"]
 
 /// `eprintln!` that never panics: stderr may be closed (a supervisor, `2>&-`, a pipe whose
 /// reader went away), and a server must keep answering then.

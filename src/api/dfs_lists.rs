@@ -1,5 +1,6 @@
-//! DataForSEO "Referring Domains" (`/v3/backlinks/referring_domains/live`) and "Anchors"
-//! (`/v3/backlinks/anchors/live`): the v2 `refdomains` and `anchors` tables in DataForSEO's
+//! DataForSEO "Backlinks" (`/v3/backlinks/backlinks/live`), "Referring Domains"
+//! (`/v3/backlinks/referring_domains/live`) and "Anchors" (`/v3/backlinks/anchors/live`): the v2
+//! `backlinks` (or `backlinks_one_per_domain`), `refdomains` and `anchors` tables in DataForSEO's
 //! items, with `filters` and `order_by` translated into the query language (a documented
 //! subset: conditions joined by `and`; `=`, `<>`, `<`, `<=`, `>`, `>=`, and `like`/`ilike` with
 //! a `%text%` pattern). Fields the index cannot know are `null`.
@@ -13,6 +14,8 @@ use std::time::Instant;
 /// The list endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum List {
+    /// `backlinks/live`: one item per live backlink (`mode` `as_is` or `one_per_domain`).
+    Backlinks,
     /// `referring_domains/live`: one item per referring (registrable) domain.
     ReferringDomains,
     /// `anchors/live`: one item per anchor text.
@@ -27,15 +30,9 @@ impl List {
     /// The function name (path and `data.function`).
     pub fn function(self) -> &'static str {
         match self {
+            List::Backlinks => "backlinks",
             List::ReferringDomains => "referring_domains",
             List::Anchors => "anchors",
-        }
-    }
-
-    fn table(self) -> Table {
-        match self {
-            List::ReferringDomains => Table::Refdomains,
-            List::Anchors => Table::Anchors,
         }
     }
 
@@ -43,6 +40,7 @@ impl List {
     /// (`rank` is DR × 10).
     fn column(self, field: &str) -> Option<(&'static str, i64)> {
         Some(match (self, field) {
+            (List::Backlinks, f) => return backlink_column(f),
             (List::ReferringDomains, "domain") => ("refdomain", 1),
             (List::ReferringDomains, "rank") => ("domain_rating", 10),
             (List::Anchors, "anchor") => ("anchor", 1),
@@ -73,6 +71,7 @@ impl List {
         });
         let mut m = Map::new();
         match self {
+            List::Backlinks => return backlink_item(&get),
             List::ReferringDomains => {
                 m.insert("type".into(), J::from("backlinks_referring_domain"));
                 m.insert("domain".into(), json!(get("refdomain").map(Value::text)));
@@ -91,7 +90,7 @@ impl List {
             "referring_main_domains".into(),
             match self {
                 List::Anchors => json!(int("refdomains")),
-                List::ReferringDomains => J::Null,
+                List::ReferringDomains | List::Backlinks => J::Null,
             },
         );
         for unknown in [
@@ -122,6 +121,14 @@ impl List {
         let [J::String(field), J::String(op), value] = c else {
             return None;
         };
+        if self == List::Backlinks && field == "dofollow" {
+            let b = value.as_bool()?;
+            return match op.as_str() {
+                "=" => Some(format!("nofollow={}", !b)),
+                "<>" => Some(format!("nofollow={b}")),
+                _ => None,
+            };
+        }
         let (col, factor) = self.column(field)?;
         let lit = |v: &J| -> Option<String> {
             Some(match v {
@@ -235,7 +242,14 @@ pub fn answer(store: &Store, list: List, body: &[u8]) -> (u16, J) {
     let Some(offset) = count("offset", 0, linkdiff_query::MAX_LIMIT) else {
         return invalid("offset");
     };
-    let having = match raw.get("filters") {
+    let table = match (list, raw.get("mode").and_then(J::as_str)) {
+        (List::Backlinks, None | Some("as_is")) => Table::Backlinks,
+        (List::Backlinks, Some("one_per_domain")) => Table::OnePerDomain,
+        (List::Backlinks, Some(_)) => return invalid("mode"),
+        (List::ReferringDomains, _) => Table::Refdomains,
+        (List::Anchors, _) => Table::Anchors,
+    };
+    let filter = match raw.get("filters") {
         None | Some(J::Null) => String::new(),
         Some(f) => match list.filters(f) {
             Some(h) => h,
@@ -263,19 +277,25 @@ pub fn answer(store: &Store, list: List, body: &[u8]) -> (u16, J) {
         target: query_target.clone(),
         mode,
         select: None,
-        where_: None,
-        having: Some(having.clone()).filter(|h| !h.is_empty()),
+        // Item fields of the grouped tables are group columns (`having`); backlink fields are
+        // row columns (`where`).
+        where_: Some(filter.clone()).filter(|f| !f.is_empty() && !table.grouped()),
+        having: Some(filter.clone()).filter(|f| !f.is_empty() && table.grouped()),
         order_by: order_by.clone(),
         limit,
         offset,
     };
     let run = || -> anyhow::Result<J> {
-        let r = linkdiff_query::run(store, list.table(), &params(limit, offset))?;
+        let r = linkdiff_query::run(store, table, &params(limit, offset))?;
         let total = match list {
             List::ReferringDomains => r.stats.first().map_or(0, |s| s.1 as usize),
-            List::Anchors => {
-                let all = params(linkdiff_query::MAX_LIMIT, 0);
-                linkdiff_query::run(store, list.table(), &all)?.rows.len()
+            List::Anchors | List::Backlinks => {
+                let all = QueryParams {
+                    select: Some(table.columns()[0].name.into()),
+                    order_by: None,
+                    ..params(linkdiff_query::MAX_LIMIT, 0)
+                };
+                linkdiff_query::run(store, table, &all)?.rows.len()
             }
         };
         let items: Vec<J> = r.rows.iter().map(|row| list.item(&r, row)).collect();
@@ -300,6 +320,102 @@ pub fn answer(store: &Store, list: List, body: &[u8]) -> (u16, J) {
             (500, envelope(50000, "Internal Error.", vec![], started))
         }
     }
+}
+
+/// The `backlinks` column behind a `backlinks/live` item field (and the factor for ranks).
+fn backlink_column(field: &str) -> Option<(&'static str, i64)> {
+    Some(match field {
+        "url_from" => ("url_from", 1),
+        "url_to" => ("url_to", 1),
+        "anchor" => ("anchor", 1),
+        "alt" => ("alt", 1),
+        "text_pre" => ("text_pre", 1),
+        "text_post" => ("text_post", 1),
+        "first_seen" => ("first_seen", 1),
+        "prev_seen" => ("prev_visited", 1),
+        "last_seen" => ("last_visited", 1),
+        "rank" | "page_from_rank" => ("ahrefs_rank", 10),
+        "domain_from_rank" => ("domain_rating", 10),
+        "url_to_status_code" => ("http_code", 1),
+        "page_from_title" => ("title", 1),
+        "page_from_language" => ("language", 1),
+        "page_from_encoding" => ("encoding", 1),
+        "page_from_size" => ("page_size", 1),
+        "page_from_external_links" => ("links_external", 1),
+        "page_from_internal_links" => ("links_internal", 1),
+        "domain_from_ip" => ("ip_from", 1),
+        "original" => ("original", 1),
+        _ => return None,
+    })
+}
+
+/// A `backlinks/live` item from a `backlinks` row.
+fn backlink_item<'a>(get: &dyn Fn(&str) -> Option<&'a Value>) -> J {
+    let text = |c: &str| get(c).map(Value::text).unwrap_or_default();
+    let int = |c: &str| text(c).parse::<i64>().ok();
+    let time = |c: &str| {
+        let t = text(c);
+        (t.len() >= 19).then(|| format!("{} {} +00:00", &t[..10], &t[11..19]))
+    };
+    let (from, to) = (text("url_from"), text("url_to"));
+    let host = |u: &str| linkdiff_store::model::url_host(u).to_string();
+    let nofollow = text("nofollow") == "true";
+    let item_type = match text("link_type").as_str() {
+        "href" if text("alt").is_empty() => "anchor",
+        "href" => "image",
+        other => other,
+    }
+    .to_string();
+    let status = int("http_code");
+    json!({
+        "type": "backlink",
+        "domain_from": host(&from),
+        "url_from": from,
+        "url_from_https": from.starts_with("https://"),
+        "domain_to": host(&to),
+        "url_to": to,
+        "url_to_https": to.starts_with("https://"),
+        "tld_from": host(&from).rsplit('.').next().unwrap_or("").to_string(),
+        "is_new": null,
+        "is_lost": false,
+        "backlink_spam_score": null,
+        "rank": int("ahrefs_rank").map(|r| r * 10),
+        "page_from_rank": int("ahrefs_rank").map(|r| r * 10),
+        "domain_from_rank": int("domain_rating").map(|r| r * 10),
+        "domain_from_platform_type": null,
+        "domain_from_is_ip": host(&from).parse::<std::net::IpAddr>().is_ok(),
+        "domain_from_ip": text("ip_from"),
+        "domain_from_country": null,
+        "page_from_external_links": int("links_external"),
+        "page_from_internal_links": int("links_internal"),
+        "page_from_size": int("page_size"),
+        "page_from_encoding": text("encoding"),
+        "page_from_language": text("language"),
+        "page_from_title": text("title"),
+        "page_from_status_code": null,
+        "first_seen": time("first_seen"),
+        "prev_seen": time("prev_visited"),
+        "last_seen": time("last_visited"),
+        "item_type": item_type,
+        "attributes": if nofollow { json!(["nofollow"]) } else { J::Null },
+        "dofollow": !nofollow,
+        "original": text("original") == "true",
+        "alt": Some(text("alt")).filter(|a| !a.is_empty()),
+        "image_url": null,
+        "anchor": text("anchor"),
+        "text_pre": text("text_pre"),
+        "text_post": text("text_post"),
+        "semantic_location": null,
+        "links_count": 1,
+        "group_count": null,
+        "is_broken": status.is_some_and(|s| s >= 400),
+        "url_to_status_code": status.filter(|&s| s != 0),
+        "url_to_spam_score": null,
+        "url_to_redirect_target": null,
+        "ranked_keywords_info": null,
+        "is_indirect_link": false,
+        "indirect_link_path": null,
+    })
 }
 
 #[cfg(test)]

@@ -32,6 +32,10 @@ pub fn router(ctx: ApiContext) -> Router {
             }),
         )
         .route(
+            "/v3/backlinks/backlinks/live",
+            post(|s, h, b| dfs(Dfs::List(super::dfs_lists::List::Backlinks), s, h, b)),
+        )
+        .route(
             "/v3/backlinks/referring_domains/live",
             post(|s, h, b| dfs(Dfs::List(super::dfs_lists::List::ReferringDomains), s, h, b)),
         )
@@ -253,7 +257,7 @@ async fn not_found(req: Request) -> Response {
     } else {
         json_response(
             404,
-            &serde_json::json!({"error": format!("Unknown path '{path}': the Ahrefs v2 API is on / and DataForSEO on /v3/backlinks/summary/live, /v3/backlinks/referring_domains/live, /v3/backlinks/anchors/live, /v3/backlinks/timeseries_new_lost_summary/live, /v3/backlinks/bulk_new_lost_backlinks/live and /v3/backlinks/bulk_new_lost_referring_domains/live")}),
+            &serde_json::json!({"error": format!("Unknown path '{path}': the Ahrefs v2 API is on / and DataForSEO on /v3/backlinks/summary/live, /v3/backlinks/backlinks/live, /v3/backlinks/referring_domains/live, /v3/backlinks/anchors/live, /v3/backlinks/timeseries_new_lost_summary/live, /v3/backlinks/bulk_new_lost_backlinks/live and /v3/backlinks/bulk_new_lost_referring_domains/live")}),
         )
     }
 }

@@ -1,6 +1,6 @@
 """Call one of linkdiff's DataForSEO list endpoints with the official client; print the result.
 
-usage: dataforseo_list.py HOST LOGIN PASSWORD referring_domains|anchors REQUEST_JSON
+usage: dataforseo_list.py HOST LOGIN PASSWORD backlinks|referring_domains|anchors REQUEST_JSON
 REQUEST_JSON is the task object (target, filters, order_by, limit, ...). Prints one JSON object:
 {"status_code", "task_status", "task_message", "result": {...the result or null...}}.
 """
@@ -10,6 +10,7 @@ import sys
 from dataforseo_client import ApiClient, Configuration
 from dataforseo_client.api.backlinks_api import BacklinksApi
 from dataforseo_client.models.backlinks_anchors_live_request_info import BacklinksAnchorsLiveRequestInfo
+from dataforseo_client.models.backlinks_backlinks_live_request_info import BacklinksBacklinksLiveRequestInfo
 from dataforseo_client.models.backlinks_referring_domains_live_request_info import (
     BacklinksReferringDomainsLiveRequestInfo,
 )
@@ -21,7 +22,9 @@ def main() -> None:
     config = Configuration(host=host, username=login, password=password)
     with ApiClient(config) as client:
         api = BacklinksApi(client)
-        if endpoint == "referring_domains":
+        if endpoint == "backlinks":
+            resp = api.backlinks_live([BacklinksBacklinksLiveRequestInfo.from_dict(task)])
+        elif endpoint == "referring_domains":
             resp = api.referring_domains_live([BacklinksReferringDomainsLiveRequestInfo.from_dict(task)])
         else:
             resp = api.anchors_live([BacklinksAnchorsLiveRequestInfo.from_dict(task)])

@@ -479,7 +479,7 @@ async fn official_client_reads_weekly_new_and_lost_of_a_crawled_target() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn official_client_lists_referring_domains_and_anchors_of_a_crawled_target() {
+async fn official_client_lists_backlinks_referring_domains_and_anchors_of_a_crawled_target() {
     let Some(python) = tokio::task::spawn_blocking(client_python).await.unwrap() else {
         eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
         return;
@@ -561,6 +561,42 @@ async fn official_client_lists_referring_domains_and_anchors_of_a_crawled_target
     .await;
     assert_eq!(v["task_status"], 20000, "{v}");
     assert_eq!(items(&v, "anchor"), by_anchor);
+    // backlinks/live: every live backlink, dofollow ones by filter, one per domain by mode.
+    let all: u64 = by_domain.values().sum();
+    let v = call(
+        "backlinks",
+        serde_json::json!({"target": target, "limit": 1000}),
+    )
+    .await;
+    assert_eq!(v["task_status"], 20000, "{v}");
+    assert_eq!(v["result"]["total_count"], all);
+    let got = v["result"]["items"].as_array().unwrap();
+    assert_eq!(got.len() as u64, all);
+    assert!(got
+        .iter()
+        .all(|i| url_host(i["url_to"].as_str().unwrap()).ends_with(target)));
+    let dofollow = live
+        .iter()
+        .filter(|(k, _)| url_host(&k.1).ends_with(target) && !k.4)
+        .map(|(_, n)| *n as u64)
+        .sum::<u64>();
+    let v = call(
+        "backlinks",
+        serde_json::json!({"target": target, "limit": 1000, "filters": ["dofollow", "=", true]}),
+    )
+    .await;
+    assert_eq!(v["result"]["total_count"], dofollow);
+    assert!(v["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["dofollow"] == true));
+    let v = call(
+        "backlinks",
+        serde_json::json!({"target": target, "limit": 1000, "mode": "one_per_domain"}),
+    )
+    .await;
+    assert_eq!(v["result"]["total_count"], by_domain.len());
     // An unsupported filter is named, not ignored.
     let v = call(
         "anchors",
