@@ -229,6 +229,98 @@ pub(crate) fn one_task(body: &[u8], started: Instant) -> Result<J, J> {
     }
 }
 
+/// An answer: `(HTTP status, JSON envelope)`.
+pub(crate) type Reply = (u16, J);
+
+/// The one task of a single-target endpoint (`summary`, `backlinks`, `referring_domains`,
+/// `anchors`, `timeseries_new_lost_summary`) while it is answered: its fields, what is echoed
+/// in `data`, and the shared answers (ok, invalid field, internal error).
+pub(crate) struct TargetTask {
+    /// The task object as sent.
+    pub raw: J,
+    echo: Map<String, J>,
+    function: &'static str,
+    started: Instant,
+}
+
+impl TargetTask {
+    /// The single task of `body`, or the envelope saying why there is none.
+    pub fn parse(function: &'static str, body: &[u8]) -> Result<TargetTask, Reply> {
+        let started = Instant::now();
+        let raw = one_task(body, started).map_err(|e| (200, e))?;
+        let echo = raw
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(TargetTask {
+            raw,
+            echo,
+            function,
+            started,
+        })
+    }
+
+    /// The task answered with `Invalid Field: 'field'.`.
+    pub fn invalid(&self, field: &str) -> Reply {
+        let msg = format!("Invalid Field: '{field}'.");
+        let t = task_json(
+            self.function,
+            40501,
+            &msg,
+            self.echo.clone(),
+            J::Null,
+            self.started,
+        );
+        (200, envelope(20000, "Ok.", vec![t], self.started))
+    }
+
+    /// The task answered with `result`.
+    pub fn ok(self, result: J) -> Reply {
+        let t = task_json(self.function, 20000, "Ok.", self.echo, result, self.started);
+        (200, envelope(20000, "Ok.", vec![t], self.started))
+    }
+
+    /// The request failed on our side (logged).
+    pub fn internal(&self, e: anyhow::Error) -> Reply {
+        tracing::error!("{}: {e:#}", self.function);
+        (
+            500,
+            envelope(50000, "Internal Error.", vec![], self.started),
+        )
+    }
+
+    /// The required `target`, trimmed.
+    pub fn target(&self) -> Result<String, Reply> {
+        match self.raw.get("target").and_then(J::as_str).map(str::trim) {
+            Some(t) if !t.is_empty() => Ok(t.to_string()),
+            _ => Err(self.invalid("target")),
+        }
+    }
+
+    /// The scope of `target`: a bare registrable domain includes its subdomains unless
+    /// `include_subdomains` is false (then only that host).
+    pub fn scope(&self, target: &str) -> Result<TargetScope, Reply> {
+        match (target_scope(target), self.raw.get("include_subdomains")) {
+            (TargetScope::Subdomains(h), Some(J::Bool(false))) => Ok(TargetScope::Host(h)),
+            (s, None | Some(J::Null) | Some(J::Bool(_))) => Ok(s),
+            _ => Err(self.invalid("include_subdomains")),
+        }
+    }
+
+    /// Only live backlinks are answered: `backlinks_status_type` absent or `live`.
+    pub fn live_only(&self) -> Result<(), Reply> {
+        match self.raw.get("backlinks_status_type").and_then(J::as_str) {
+            None | Some("live") => Ok(()),
+            Some(_) => Err(self.invalid("backlinks_status_type")),
+        }
+    }
+}
+
 /// Answer a request body of endpoint `kind` (auth already checked): `(HTTP status, JSON)`.
 pub fn answer(store: &Store, kind: Bulk, body: &[u8], today: i64) -> (u16, J) {
     let started = Instant::now();

@@ -5,11 +5,10 @@
 //! subset: conditions joined by `and`; `=`, `<>`, `<`, `<=`, `>`, `>=`, and `like`/`ilike` with
 //! a `%text%` pattern). Fields the index cannot know are `null`.
 
-use super::dataforseo::{envelope, one_task, target_scope, task_json};
+use super::dataforseo::{Reply, TargetTask};
 use linkdiff_query::{Mode, QueryParams, QueryResult, Table, Value};
 use linkdiff_store::{Store, TargetScope};
 use serde_json::{json, Map, Value as J};
-use std::time::Instant;
 
 /// The list endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,71 +206,41 @@ fn mode_of(scope: &TargetScope) -> (Mode, String) {
 }
 
 /// Answer a request body of endpoint `list` (auth already checked).
-pub fn answer(store: &Store, list: List, body: &[u8]) -> (u16, J) {
-    let started = Instant::now();
-    let raw = match one_task(body, started) {
-        Ok(t) => t,
-        Err(e) => return (200, e),
-    };
-    let echo: Map<String, J> = raw
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let function = list.function();
-    let invalid = |field: &str| {
-        let msg = format!("Invalid Field: '{field}'.");
-        let t = task_json(function, 40501, &msg, echo.clone(), J::Null, started);
-        (200, envelope(20000, "Ok.", vec![t], started))
-    };
-    let target = match raw.get("target").and_then(J::as_str).map(str::trim) {
-        Some(t) if !t.is_empty() => t.to_string(),
-        _ => return invalid("target"),
-    };
+pub fn answer(store: &Store, list: List, body: &[u8]) -> Reply {
+    match TargetTask::parse(list.function(), body).and_then(|task| respond(store, list, task)) {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+fn respond(store: &Store, list: List, task: TargetTask) -> Result<Reply, Reply> {
+    let raw = &task.raw;
+    let target = task.target()?;
     let count = |field: &str, default: usize, max: usize| match raw.get(field) {
         None | Some(J::Null) => Some(default),
         Some(v) => v.as_u64().map(|n| n as usize).filter(|&n| n <= max),
     };
-    let Some(limit) = count("limit", DEFAULT_ITEMS, MAX_ITEMS).filter(|&n| n > 0) else {
-        return invalid("limit");
-    };
-    let Some(offset) = count("offset", 0, linkdiff_query::MAX_LIMIT) else {
-        return invalid("offset");
-    };
+    let limit = count("limit", DEFAULT_ITEMS, MAX_ITEMS)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| task.invalid("limit"))?;
+    let offset =
+        count("offset", 0, linkdiff_query::MAX_LIMIT).ok_or_else(|| task.invalid("offset"))?;
     let table = match (list, raw.get("mode").and_then(J::as_str)) {
         (List::Backlinks, None | Some("as_is")) => Table::Backlinks,
         (List::Backlinks, Some("one_per_domain")) => Table::OnePerDomain,
-        (List::Backlinks, Some(_)) => return invalid("mode"),
+        (List::Backlinks, Some(_)) => return Err(task.invalid("mode")),
         (List::ReferringDomains, _) => Table::Refdomains,
         (List::Anchors, _) => Table::Anchors,
     };
     let filter = match raw.get("filters") {
         None | Some(J::Null) => String::new(),
-        Some(f) => match list.filters(f) {
-            Some(h) => h,
-            None => return invalid("filters"),
-        },
+        Some(f) => list.filters(f).ok_or_else(|| task.invalid("filters"))?,
     };
     let order_by = match raw.get("order_by") {
         None | Some(J::Null) => None,
-        Some(o) => match list.order(o) {
-            Some(s) => Some(s),
-            None => return invalid("order_by"),
-        },
+        Some(o) => Some(list.order(o).ok_or_else(|| task.invalid("order_by"))?),
     };
-    match raw.get("backlinks_status_type").and_then(J::as_str) {
-        None | Some("live") => {}
-        Some(_) => return invalid("backlinks_status_type"),
-    }
-    let scope = match (target_scope(&target), raw.get("include_subdomains")) {
-        (TargetScope::Subdomains(h), Some(J::Bool(false))) => TargetScope::Host(h),
-        (s, None | Some(J::Null) | Some(J::Bool(_))) => s,
-        _ => return invalid("include_subdomains"),
-    };
+    task.live_only()?;
+    let scope = task.scope(&target)?;
     let (mode, query_target) = mode_of(&scope);
     let params = |limit: usize, offset: usize| QueryParams {
         target: query_target.clone(),
@@ -306,20 +275,14 @@ pub fn answer(store: &Store, list: List, body: &[u8]) -> (u16, J) {
             "items": items,
         }]))
     };
-    match run() {
-        Ok(result) => {
-            let t = task_json(function, 20000, "Ok.", echo, result, started);
-            (200, envelope(20000, "Ok.", vec![t], started))
+    Ok(match run() {
+        Ok(result) => task.ok(result),
+        // A filter the query language refuses is the client's field, not our failure.
+        Err(e) if e.downcast_ref::<linkdiff_query::QueryError>().is_some() => {
+            task.invalid("filters")
         }
-        Err(e) => {
-            // A filter the query language refuses is the client's field, not our failure.
-            if e.downcast_ref::<linkdiff_query::QueryError>().is_some() {
-                return invalid("filters");
-            }
-            tracing::error!("{function}: {e:#}");
-            (500, envelope(50000, "Internal Error.", vec![], started))
-        }
-    }
+        Err(e) => task.internal(e),
+    })
 }
 
 /// The `backlinks` column behind a `backlinks/live` item field (and the factor for ranks).

@@ -2,28 +2,18 @@
 //! profile in DataForSEO's fields, computed from the index; fields the index cannot know are
 //! `null` (see README, "DataForSEO summary").
 
-use super::dataforseo::{envelope, one_task, target_scope, task_json};
+use super::dataforseo::{Reply, TargetTask};
 use linkdiff_query::{Mode, QueryParams, Table};
 use linkdiff_store::model::{class_c, url_host};
 use linkdiff_store::{registrable_domain, LinkType, Store, TargetScope};
-use serde_json::{json, Map, Value as J};
+use serde_json::{json, Value as J};
 use std::collections::{BTreeMap, HashSet};
-use std::time::Instant;
 
 const FUNCTION: &str = "summary";
 
-/// The target's scope: a bare registrable domain includes its subdomains unless
-/// `include_subdomains` is false (then only that host); a host is that host; a URL that page.
-fn scope(target: &str, include_subdomains: bool) -> TargetScope {
-    match target_scope(target) {
-        TargetScope::Subdomains(h) if !include_subdomains => TargetScope::Host(h),
-        s => s,
-    }
-}
-
-/// The summary item of `target` over live backlinks.
-pub fn summary(store: &Store, target: &str, include_subdomains: bool) -> anyhow::Result<J> {
-    let scope = scope(target, include_subdomains);
+/// The summary item of `target` (within `scope`) over live backlinks.
+pub fn summary(store: &Store, target: &str, scope: &TargetScope) -> anyhow::Result<J> {
+    let scope = scope.clone();
     let (mut hosts, mut domains, mut pages) = (HashSet::new(), HashSet::new(), HashSet::new());
     let (mut hosts_nf, mut domains_nf, mut pages_nf) =
         (HashSet::new(), HashSet::new(), HashSet::new());
@@ -133,53 +123,18 @@ pub fn summary(store: &Store, target: &str, include_subdomains: bool) -> anyhow:
 }
 
 /// Answer a `summary/live` request body (auth already checked): `(HTTP status, JSON)`.
-pub fn answer(store: &Store, body: &[u8]) -> (u16, J) {
-    let started = Instant::now();
-    let raw = match one_task(body, started) {
-        Ok(t) => t,
-        Err(e) => return (200, e),
-    };
-    let echo: Map<String, J> = raw
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let invalid = |field: &str| {
-        let t = task_json(
-            FUNCTION,
-            40501,
-            &format!("Invalid Field: '{field}'."),
-            echo.clone(),
-            J::Null,
-            started,
-        );
-        (200, envelope(20000, "Ok.", vec![t], started))
-    };
-    let target = match raw.get("target").and_then(J::as_str).map(str::trim) {
-        Some(t) if !t.is_empty() => t.to_string(),
-        _ => return invalid("target"),
-    };
-    let include_subdomains = match raw.get("include_subdomains") {
-        None | Some(J::Null) => true,
-        Some(J::Bool(b)) => *b,
-        _ => return invalid("include_subdomains"),
-    };
-    match raw.get("backlinks_status_type").and_then(J::as_str) {
-        None | Some("live") => {}
-        Some(_) => return invalid("backlinks_status_type"),
+pub fn answer(store: &Store, body: &[u8]) -> Reply {
+    match TargetTask::parse(FUNCTION, body).and_then(|task| respond(store, task)) {
+        Ok(r) | Err(r) => r,
     }
-    match summary(store, &target, include_subdomains) {
-        Ok(item) => {
-            let t = task_json(FUNCTION, 20000, "Ok.", echo, json!([item]), started);
-            (200, envelope(20000, "Ok.", vec![t], started))
-        }
-        Err(e) => {
-            tracing::error!("summary: {e:#}");
-            (500, envelope(50000, "Internal Error.", vec![], started))
-        }
-    }
+}
+
+fn respond(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
+    let target = task.target()?;
+    task.live_only()?;
+    let scope = task.scope(&target)?;
+    Ok(match summary(store, &target, &scope) {
+        Ok(item) => task.ok(json!([item])),
+        Err(e) => task.internal(e),
+    })
 }

@@ -2,12 +2,11 @@
 //! new and lost backlinks, referring domains (hosts) and main domains (registrable domains) of
 //! one target per day, week, month or year.
 
-use super::dataforseo::{envelope, one_task, target_scope, task_json};
+use super::dataforseo::{Reply, TargetTask};
 use chrono::{Datelike, NaiveDate};
 use linkdiff_query::time;
 use linkdiff_store::{Store, TargetScope};
-use serde_json::{json, Map, Value as J};
-use std::time::Instant;
+use serde_json::{json, Value as J};
 
 const FUNCTION: &str = "timeseries_new_lost_summary";
 
@@ -113,74 +112,43 @@ pub fn series(
 }
 
 /// Answer a request body (auth already checked; `today` = Unix seconds now).
-pub fn answer(store: &Store, body: &[u8], today: i64) -> (u16, J) {
-    let started = Instant::now();
-    let raw = match one_task(body, started) {
-        Ok(t) => t,
-        Err(e) => return (200, e),
-    };
-    let echo: Map<String, J> = raw
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let invalid = |field: &str| {
-        let msg = format!("Invalid Field: '{field}'.");
-        let t = task_json(FUNCTION, 40501, &msg, echo.clone(), J::Null, started);
-        (200, envelope(20000, "Ok.", vec![t], started))
-    };
-    let target = match raw.get("target").and_then(J::as_str).map(str::trim) {
-        Some(t) if !t.is_empty() => t.to_string(),
-        _ => return invalid("target"),
-    };
+pub fn answer(store: &Store, body: &[u8], today: i64) -> Reply {
+    match TargetTask::parse(FUNCTION, body).and_then(|task| respond(store, task, today)) {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+fn respond(store: &Store, task: TargetTask, today: i64) -> Result<Reply, Reply> {
+    let target = task.target()?;
     let today = time::day(today) * 86_400;
-    let date = |field: &str, default: i64| match raw.get(field) {
+    let date = |field: &str, default: i64| match task.raw.get(field) {
         None | Some(J::Null) => Some(default),
         Some(J::String(s)) if s.len() == 10 => time::parse(s).filter(|&d| d <= today),
         _ => None,
     };
-    let Some(to) = date("date_to", today) else {
-        return invalid("date_to");
-    };
+    let to = date("date_to", today).ok_or_else(|| task.invalid("date_to"))?;
     let year_before = secs(naive(to) - chrono::Months::new(12));
-    let Some(from) = date("date_from", year_before).filter(|&f| f <= to) else {
-        return invalid("date_from");
-    };
-    let group = match raw.get("group_range") {
-        None | Some(J::Null) => GroupRange::Month,
-        Some(J::String(s)) => match GroupRange::parse(s) {
-            Some(g) => g,
-            None => return invalid("group_range"),
-        },
-        _ => return invalid("group_range"),
-    };
-    let scope = match (target_scope(&target), raw.get("include_subdomains")) {
-        (TargetScope::Subdomains(h), Some(J::Bool(false))) => TargetScope::Host(h),
-        (s, None | Some(J::Null) | Some(J::Bool(_))) => s,
-        _ => return invalid("include_subdomains"),
-    };
-    match series(store, &scope, from, to, group) {
-        Ok(items) => {
-            let result = json!([{
-                "target": target,
-                "date_from": time::date(from),
-                "date_to": time::date(to),
-                "group_range": group.name(),
-                "items_count": items.len(),
-                "items": items,
-            }]);
-            let t = task_json(FUNCTION, 20000, "Ok.", echo, result, started);
-            (200, envelope(20000, "Ok.", vec![t], started))
-        }
-        Err(e) => {
-            tracing::error!("{FUNCTION}: {e:#}");
-            (500, envelope(50000, "Internal Error.", vec![], started))
-        }
+    let from = date("date_from", year_before)
+        .filter(|&f| f <= to)
+        .ok_or_else(|| task.invalid("date_from"))?;
+    let group = match task.raw.get("group_range") {
+        None | Some(J::Null) => Some(GroupRange::Month),
+        Some(J::String(s)) => GroupRange::parse(s),
+        _ => None,
     }
+    .ok_or_else(|| task.invalid("group_range"))?;
+    let scope = task.scope(&target)?;
+    Ok(match series(store, &scope, from, to, group) {
+        Ok(items) => task.ok(json!([{
+            "target": target,
+            "date_from": time::date(from),
+            "date_to": time::date(to),
+            "group_range": group.name(),
+            "items_count": items.len(),
+            "items": items,
+        }])),
+        Err(e) => task.internal(e),
+    })
 }
 
 #[cfg(test)]
