@@ -70,6 +70,24 @@ pub struct Fetched {
 }
 
 impl Fetched {
+    /// The headers the crawler uses from a list of `(name, value)` pairs in any case, as a
+    /// fetch keeps them: lowercase names, repeated headers joined with ", ". Archive import
+    /// builds its responses with this, so a stored response reads like a fetched one.
+    pub fn kept_headers(all: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut headers = Vec::new();
+        for name in KEPT_HEADERS {
+            let vals: Vec<&str> = all
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+                .collect();
+            if !vals.is_empty() {
+                headers.push((name.to_string(), vals.join(", ")));
+            }
+        }
+        headers
+    }
+
     /// A header value by lowercase name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -153,18 +171,12 @@ impl Fetcher {
             .remote_addr()
             .map(|a| a.ip().to_string())
             .unwrap_or_default();
-        let mut headers: Vec<(String, String)> = Vec::new();
-        for name in KEPT_HEADERS {
-            let vals: Vec<&str> = resp
-                .headers()
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            if !vals.is_empty() {
-                headers.push((name.to_string(), vals.join(", ")));
-            }
-        }
+        let all: Vec<(&str, &str)> = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+            .collect();
+        let headers = Fetched::kept_headers(&all);
         let mut body = Vec::new();
         let mut truncated = false;
         let mut stream = resp.bytes_stream();

@@ -16,8 +16,13 @@ pub mod resolve;
 pub mod robots;
 pub mod seeds;
 
-pub use crawl::{CrawlConfig, Crawler, FetchFailure, Progress, Scope, VisitSink, MAX_RESIDENT};
-pub use extract::{extract, extract_with, Engine, Extracted, ExtractedLink, PageFields, PageInput};
+pub use crawl::{
+    outcome_of, CrawlConfig, Crawler, FetchFailure, Progress, Scope, VisitSink, MAX_RESIDENT,
+};
+pub use extract::{
+    extract, extract_found, extract_with, Engine, Extracted, ExtractedLink, FoundLink, FoundPage,
+    PageFields, PageInput,
+};
 
 use linkdiff_store::LinkType;
 

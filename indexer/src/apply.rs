@@ -24,6 +24,32 @@ pub struct ApplySummary {
     pub links: u32,
     /// The page was dropped by this visit.
     pub dropped: bool,
+    /// This was the page's first visit.
+    pub new_page: bool,
+}
+
+/// Which stored visits a new visit of the same page must follow to be applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// A crawl: one visit per page per run; a visit of a run the page already had is a
+    /// replay (a resumed run) and writes nothing.
+    Runs,
+    /// An archive import: visits carry their capture time and apply only when later than
+    /// the page's last visit, whatever their run (one import run holds many captures).
+    Time,
+}
+
+/// What [`Indexer::apply_archived`] did with a captured visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Archived {
+    /// Applied: it was later than every stored visit of the page.
+    Applied(ApplySummary),
+    /// The page already has a visit at exactly this time (the same capture imported
+    /// again): nothing written.
+    Already,
+    /// The page has a later visit: the index keeps one link set per page and cannot
+    /// rewrite history behind it, so nothing is written.
+    OutOfOrder,
 }
 
 /// Applies visits to a store.
@@ -61,13 +87,48 @@ impl Indexer {
         Ok(summary)
     }
 
+    /// Apply a visit captured at `visit.time` (an archive record) with `extra` in one
+    /// atomic batch, if it is later than the page's last visit; see [`Archived`]. Several
+    /// captures of one page in one import run apply in time order.
+    pub fn apply_archived(&self, visit: &Visit, extra: WriteBatch) -> Result<Archived> {
+        let mut w = WriteBatch::new();
+        let page = self.store.page(&visit.url)?;
+        let last = page.as_ref().and_then(|p| p.last_visit);
+        let answer = match last {
+            Some(t) if t == visit.time => Archived::Already,
+            Some(t) if t > visit.time => Archived::OutOfOrder,
+            _ => Archived::Applied(self.prepare_page(visit, page, Order::Time, &mut w)?),
+        };
+        w.extend(extra);
+        if !w.is_empty() {
+            self.store.apply(w)?;
+        }
+        Ok(answer)
+    }
+
     /// Build the writes of `visit` into `w` without committing them.
     pub fn prepare(&self, v: &Visit, w: &mut WriteBatch) -> Result<ApplySummary> {
-        let mut page = self.store.page(&v.url)?.unwrap_or_default();
-        if page.last_visit.is_some() && page.last_run >= v.run {
+        let page = self.store.page(&v.url)?;
+        self.prepare_page(v, page, Order::Runs, w)
+    }
+
+    fn prepare_page(
+        &self,
+        v: &Visit,
+        page: Option<PageRecord>,
+        order: Order,
+        w: &mut WriteBatch,
+    ) -> Result<ApplySummary> {
+        let mut page = page.unwrap_or_default();
+        let replay = match order {
+            Order::Runs => page.last_run >= v.run,
+            Order::Time => page.last_visit.is_some_and(|t| t >= v.time),
+        };
+        if page.last_visit.is_some() && replay {
             return Ok(ApplySummary::default());
         }
-        if page.first_visit.is_none() {
+        let new_page = page.first_visit.is_none();
+        if new_page {
             page.first_visit = Some(v.time);
             page.depth = v.depth;
         }
@@ -79,6 +140,7 @@ impl Indexer {
             from_domain: registrable_domain(url_host(&v.url)).to_string(),
             summary: ApplySummary {
                 applied: true,
+                new_page,
                 ..Default::default()
             },
             w,

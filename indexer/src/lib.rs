@@ -8,7 +8,7 @@
 pub mod apply;
 pub mod rank;
 
-pub use apply::{ApplySummary, Indexer};
+pub use apply::{ApplySummary, Archived, Indexer};
 pub use linkdiff_store::{Link, LinkType, Outcome, PageMeta, Visit};
 
 /// Every way indexing or querying can fail.

@@ -222,6 +222,17 @@ pub struct RunRecord {
     pub config: String,
 }
 
+impl RunRecord {
+    /// First line of the `config` of a run made by `linkdiff import` (the files follow, one
+    /// per line). A crawl never resumes such a run: imports resume from their checkpoints.
+    pub const IMPORT: &'static str = "# import";
+
+    /// Whether `linkdiff import` made this run.
+    pub fn is_import(&self) -> bool {
+        self.config.lines().next() == Some(Self::IMPORT)
+    }
+}
+
 /// An API token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {

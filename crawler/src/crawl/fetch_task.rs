@@ -174,6 +174,21 @@ fn failed(host: String, item: Item, failure: FetchFailure, after: Option<Duratio
 
 /// A response to a visit: extract HTML, follow the shape of redirects, sort out failures.
 pub(crate) fn classify(host: String, item: Item, f: Fetched) -> TaskResult {
+    match outcome_of(&item.url, &f) {
+        Ok(outcome) => TaskResult::Page {
+            host,
+            item,
+            outcome,
+            failure: None,
+        },
+        Err(failure) => failed(host, item, failure, retry_after(&f)),
+    }
+}
+
+/// What a response of `url` says about the page: a visit outcome, or why it gives none
+/// (the caller decides whether to retry or record `Outcome::Failed`). Pure: the crawler and
+/// archive import (`linkdiff import`) turn responses into visits with this one function.
+pub fn outcome_of(url: &url::Url, f: &Fetched) -> Result<Outcome, FetchFailure> {
     let status = f.status;
     let meta = PageMeta {
         http_code: status,
@@ -181,25 +196,17 @@ pub(crate) fn classify(host: String, item: Item, f: Fetched) -> TaskResult {
         page_size: f.body.len() as u64,
         ..Default::default()
     };
-    let page = |item, outcome| TaskResult::Page {
-        host: host.clone(),
-        item,
-        outcome,
-        failure: None,
-    };
     match status {
         200..=299 => {
             let ct = f.header("content-type");
             if !is_html(ct) {
-                let outcome = Outcome::Fetched {
+                return Ok(Outcome::Fetched {
                     meta,
                     links: Vec::new(),
-                };
-                return page(item, outcome);
+                });
             }
-            let url = item.url.to_string();
             let ex = extract(&PageInput {
-                url: &url,
+                url: url.as_str(),
                 content_type: ct,
                 content_language: f.header("content-language"),
                 x_robots_tag: f.header("x-robots-tag"),
@@ -214,29 +221,26 @@ pub(crate) fn classify(host: String, item: Item, f: Fetched) -> TaskResult {
                 links_external: ex.page.links_external,
                 ..meta
             };
-            page(
-                item,
-                Outcome::Fetched {
-                    meta,
-                    links: ex.links,
-                },
-            )
+            Ok(Outcome::Fetched {
+                meta,
+                links: ex.links,
+            })
         }
         300..=399 => match f
             .header("location")
-            .and_then(|l| normalize::resolve(&item.url, l))
+            .and_then(|l| normalize::resolve(url, l))
         {
             Some(to) => {
                 let link = Link {
                     redirect: status,
                     ..Link::bare(to, LinkType::Redirect)
                 };
-                page(item, Outcome::Redirected { meta, link })
+                Ok(Outcome::Redirected { meta, link })
             }
-            None => failed(host, item, FetchFailure::BadRedirect(status), None),
+            None => Err(FetchFailure::BadRedirect(status)),
         },
-        404 | 410 => page(item, Outcome::Gone { http_code: status }),
-        _ => failed(host, item, FetchFailure::Status(status), retry_after(&f)),
+        404 | 410 => Ok(Outcome::Gone { http_code: status }),
+        _ => Err(FetchFailure::Status(status)),
     }
 }
 

@@ -8,7 +8,7 @@ mod run_state;
 mod scheduler;
 mod writer;
 
-pub use fetch_task::FetchFailure;
+pub use fetch_task::{outcome_of, FetchFailure};
 pub use scheduler::MAX_RESIDENT;
 
 use crate::fetch::Fetcher;
@@ -133,7 +133,12 @@ impl Crawler {
     /// Start a new run (or resume a killed one), returning the run record.
     fn begin(&self) -> Result<(RunRecord, bool), CrawlError> {
         let last = self.store.last_run()?;
-        if let Some(r) = last.as_ref().filter(|r| r.finished.is_none()) {
+        // An interrupted crawl run is resumed; an interrupted import is not a crawl (it
+        // resumes from its own checkpoints), so a crawl after it starts a new run.
+        if let Some(r) = last
+            .as_ref()
+            .filter(|r| r.finished.is_none() && !r.is_import())
+        {
             return Ok((r.clone(), true));
         }
         let now = chrono::Utc::now().timestamp();

@@ -137,22 +137,123 @@ pub enum Engine {
 /// Extract with the given engine (the CLI's `extract --engine`, the differential tests).
 pub fn extract_with(input: &PageInput<'_>, engine: Engine) -> Extracted {
     let page_url = Url::parse(input.url).ok();
-    let host = page_url
+    let tld = page_url
         .as_ref()
         .and_then(|u| u.host_str())
-        .unwrap_or("")
-        .to_string();
-    let tld = host.rsplit('.').next();
+        .and_then(|h| h.rsplit('.').next());
     let decoded = charset::decode(input.body, input.content_type, tld);
     let mut w = Walker::default();
     match engine {
         Engine::Stream => tokens::walk(&decoded.text, &mut w),
         Engine::Tree => oracle::walk(&decoded.text, &mut w),
     }
+    let found = Found {
+        title: w.title,
+        html_lang: w.html_lang,
+        base_href: w.base_href,
+        robots_nofollow: w.robots_nofollow,
+        links: w.links,
+        overflow_hrefs: w.overflow_hrefs,
+    };
+    resolve_found(input, page_url, decoded.encoding, found)
+}
 
+/// A link some other parser found on a page (a Common Crawl WAT record), before URL
+/// resolution; it has no surrounding text.
+#[derive(Debug, Clone)]
+pub struct FoundLink {
+    /// The attribute value as written (relative or absolute).
+    pub href: String,
+    /// Kind of link.
+    pub link_type: LinkType,
+    /// Anchor text, raw (collapsed here).
+    pub anchor: String,
+    /// Alt text, raw.
+    pub alt: String,
+    /// The element's own rel says nofollow/ugc/sponsored.
+    pub nofollow: bool,
+}
+
+/// A page some other parser read: its page-level facts and links in document order.
+#[derive(Debug, Clone, Default)]
+pub struct FoundPage {
+    /// `<title>`, raw.
+    pub title: String,
+    /// `<html lang>`.
+    pub html_lang: Option<String>,
+    /// `<base href>`.
+    pub base_href: Option<String>,
+    /// `<meta name=robots>` says nofollow (or none).
+    pub robots_nofollow: bool,
+    /// Links in document order.
+    pub links: Vec<FoundLink>,
+}
+
+/// Page fields and links from a page another parser already read (`input.body` is not
+/// parsed; it may be empty), by the same rules as [`extract`]: URL resolution against
+/// `<base>`, `Link` header canonicals, page-level nofollow, the [`MAX_LINKS`] cap, internal
+/// and external counts. `encoding` is reported as given.
+pub fn extract_found(input: &PageInput<'_>, encoding: &str, page: FoundPage) -> Extracted {
+    let mut links = Vec::with_capacity(page.links.len().min(MAX_LINKS));
+    let mut overflow_hrefs = Vec::new();
+    for l in page.links {
+        if links.len() >= MAX_LINKS {
+            if l.link_type == LinkType::Href {
+                overflow_hrefs.push(l.href);
+            }
+            continue;
+        }
+        links.push(walker::RawLink {
+            href: l.href,
+            link_type: l.link_type,
+            anchor: l.anchor,
+            alt: (!l.alt.is_empty()).then_some(l.alt),
+            text_pre: String::new(),
+            text_post: String::new(),
+            nofollow: l.nofollow,
+        });
+    }
+    let found = Found {
+        title: page.title,
+        html_lang: page.html_lang,
+        base_href: page.base_href,
+        robots_nofollow: page.robots_nofollow,
+        links,
+        overflow_hrefs,
+    };
+    resolve_found(
+        input,
+        Url::parse(input.url).ok(),
+        encoding.to_string(),
+        found,
+    )
+}
+
+/// What a walk over a page found, before URL resolution.
+struct Found {
+    title: String,
+    html_lang: Option<String>,
+    base_href: Option<String>,
+    robots_nofollow: bool,
+    links: Vec<walker::RawLink>,
+    overflow_hrefs: Vec<String>,
+}
+
+/// Resolve found links against the page's base into page fields and links.
+fn resolve_found(
+    input: &PageInput<'_>,
+    page_url: Option<Url>,
+    encoding: String,
+    w: Found,
+) -> Extracted {
+    let host = page_url
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .unwrap_or("")
+        .to_string();
     let mut page = PageFields {
         url: input.url.to_string(),
-        encoding: decoded.encoding,
+        encoding,
         title: collapse(&w.title, MAX_ANCHOR),
         language: language(w.html_lang.as_deref(), input.content_language),
         page_size: input.body.len() as u64,
@@ -232,7 +333,9 @@ fn language(html_lang: Option<&str>, header: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-pub(crate) fn robots_nofollow(content: &str) -> bool {
+/// Whether a robots directive list (`<meta name=robots>` content, `X-Robots-Tag`) says
+/// nofollow (`nofollow` or `none`).
+pub fn robots_nofollow(content: &str) -> bool {
     content
         .split([',', ' ', ';'])
         .map(|t| t.trim().to_ascii_lowercase())
@@ -268,7 +371,7 @@ fn canonical_from_link_header(h: &str) -> Vec<String> {
 }
 
 /// The URL of `<meta http-equiv=refresh content="5; url=...">`.
-pub(crate) fn refresh_target(content: &str) -> Option<String> {
+pub fn refresh_target(content: &str) -> Option<String> {
     let (_, rest) = content.split_once([';', ','])?;
     let rest = rest.trim_start();
     let rest = if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case("url") {

@@ -370,3 +370,55 @@ fn reapplying_a_visit_changes_nothing() {
     assert!(!again.applied);
     assert_eq!((t.events(), t.record(B, "b", 0)), before);
 }
+
+#[test]
+fn archived_captures_apply_in_time_order_within_one_run_and_never_twice() {
+    let t = T::new();
+    let capture = |day: i64, links: Vec<Link>| Visit {
+        url: FROM.into(),
+        time: day * DAY,
+        run: 7,
+        depth: 0,
+        outcome: fetched(links),
+    };
+    let first =
+        t.ix.apply_archived(
+            &capture(1, vec![link("http://t.test/a", "A")]),
+            WriteBatch::new(),
+        )
+        .unwrap();
+    assert!(matches!(first, Archived::Applied(s) if s.new == 1 && s.new_page));
+    // A later capture in the same import run still applies: the rule is time, not runs.
+    let later =
+        t.ix.apply_archived(
+            &capture(3, vec![link("http://t.test/b", "B")]),
+            WriteBatch::new(),
+        )
+        .unwrap();
+    assert!(matches!(later, Archived::Applied(s) if s.new == 1 && s.lost == 1 && !s.new_page));
+    // The same capture again, and an older one, write nothing.
+    let again =
+        t.ix.apply_archived(
+            &capture(3, vec![link("http://t.test/b", "B")]),
+            WriteBatch::new(),
+        )
+        .unwrap();
+    assert_eq!(again, Archived::Already);
+    let older =
+        t.ix.apply_archived(
+            &capture(2, vec![link("http://t.test/c", "C")]),
+            WriteBatch::new(),
+        )
+        .unwrap();
+    assert_eq!(older, Archived::OutOfOrder);
+    let days: Vec<(i64, EventKind)> = t.events().into_iter().map(|e| (e.0, e.1)).collect();
+    assert_eq!(
+        days,
+        vec![
+            (1, EventKind::New),
+            (3, EventKind::Lost),
+            (3, EventKind::New)
+        ]
+    );
+    assert_eq!(t.backlinks("t.test").len(), 1);
+}
