@@ -1,7 +1,8 @@
 //! Wiring the crawler to the indexer: each visit and its frontier writes in one batch.
 
+use linkdiff_archive::import::{Applied, ImportSink};
 use linkdiff_crawler::VisitSink;
-use linkdiff_indexer::Indexer;
+use linkdiff_indexer::{Archived, Indexer};
 use linkdiff_store::{Visit, WriteBatch};
 
 /// [`VisitSink`] that applies visits with the indexer and counts events.
@@ -38,5 +39,29 @@ impl VisitSink for IndexSink {
         self.lost += s.lost as u64;
         self.links += s.links as u64;
         Ok(())
+    }
+}
+
+impl ImportSink for IndexSink {
+    fn apply(&mut self, visit: &Visit, extra: WriteBatch) -> Result<Applied, String> {
+        let a = self
+            .indexer
+            .apply_archived(visit, extra)
+            .map_err(|e| e.to_string())?;
+        Ok(match a {
+            Archived::Applied(s) => {
+                self.new += s.new as u64;
+                self.lost += s.lost as u64;
+                self.links += s.links as u64;
+                Applied::Visit {
+                    new: s.new,
+                    lost: s.lost,
+                    links: s.links,
+                    new_page: s.new_page,
+                }
+            }
+            Archived::Already => Applied::Already,
+            Archived::OutOfOrder => Applied::OutOfOrder,
+        })
     }
 }

@@ -5,6 +5,7 @@ mod bench_http;
 pub mod crawl;
 mod demo;
 mod extract;
+mod import;
 mod query;
 mod status;
 mod testweb;
@@ -43,6 +44,8 @@ pub struct DbArg {
 pub enum Command {
     /// Crawl seed URLs and index what changed since the last run.
     Crawl(crawl::CrawlArgs),
+    /// Import web archives (WARC, WARC.gz, WAT.gz; `-` for standard input) as visits.
+    Import(import::ImportArgs),
     /// Show totals of an index.
     Status(status::StatusArgs),
     /// Recompute URL Rating, Domain Rating and Ahrefs Rank.
@@ -76,6 +79,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Crawl(a) => crawl::run(a),
+        Command::Import(a) => import::run(a),
         Command::Status(a) => status::run(a),
         Command::Rank(a) => {
             let store = open_store(&a.db)?;

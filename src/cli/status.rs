@@ -21,6 +21,7 @@ pub(super) fn run(a: StatusArgs) -> anyhow::Result<()> {
     let last_run = last.as_ref().map(|r| {
         serde_json::json!({
             "id": r.id,
+            "kind": if r.is_import() { "import" } else { "crawl" },
             "as_of": iso(r.as_of),
             "started": iso(r.started),
             "finished": r.finished.map(iso),
@@ -46,15 +47,17 @@ pub(super) fn run(a: StatusArgs) -> anyhow::Result<()> {
     crate::outln!("runs        {}", s.runs);
     match last {
         Some(r) => crate::outln!(
-            "last run    #{} as of {} ({} pages, {} errors{})",
+            "last run    #{} ({}) as of {} ({} pages, {} errors{})",
             r.id,
+            if r.is_import() { "import" } else { "crawl" },
             iso(r.as_of),
             r.fetched,
             r.errors,
-            if r.finished.is_some() {
-                ""
-            } else {
-                ", unfinished: the next crawl resumes it"
+            match (r.finished.is_some(), r.is_import()) {
+                (true, _) => "",
+                (false, false) => ", unfinished: the next crawl resumes it",
+                (false, true) =>
+                    ", unfinished: importing the same files goes on from the checkpoints",
             }
         ),
         None => crate::outln!("last run    none yet"),

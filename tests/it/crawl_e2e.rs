@@ -128,7 +128,7 @@ pub(crate) fn oracle(
     (live, events)
 }
 
-fn index_backlinks(store: &Store) -> BTreeMap<Key, u32> {
+pub(crate) fn index_backlinks(store: &Store) -> BTreeMap<Key, u32> {
     let mut out = BTreeMap::new();
     for r in store.backlinks(&TargetScope::Subdomains("test".into())) {
         let (from, id, rec) = r.unwrap();
@@ -151,7 +151,7 @@ fn index_backlinks(store: &Store) -> BTreeMap<Key, u32> {
     out
 }
 
-fn index_events(store: &Store) -> Vec<Ev> {
+pub(crate) fn index_events(store: &Store) -> Vec<Ev> {
     let mut v: Vec<Ev> = store
         .all_events()
         .map(|e| {

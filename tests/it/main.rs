@@ -6,5 +6,6 @@ mod crawler;
 mod dataforseo;
 mod golden_path;
 mod http_edge;
+mod import;
 mod store_v2;
 mod support;

@@ -1,0 +1,918 @@
+//! The import pipeline: inputs read in date order on a reader thread, records turned into
+//! captures on worker threads (HTTP parsing, extraction), captures applied on the calling
+//! thread in time order with a checkpoint in every visit's batch.
+//!
+//! **Time order.** The index keeps one link set per page, so visits of a page must arrive in
+//! time order. Inputs are read one after another, sorted by the `WARC-Date` of their first
+//! record (standard input last). Captures pass through a window of the [`ImportConfig::window`]
+//! most recent ones and are applied oldest first, which sorts any disorder within that span
+//! (within a file, or where consecutive files overlap). A capture still older than the page's
+//! last visit in the index is counted as out of order and not applied; one at exactly that
+//! time is the same capture imported again and is counted as already imported.
+//!
+//! **Resuming.** Each input is known by its first record's `WARC-Record-ID`. Every applied
+//! visit's batch also stores, for its input, the position before which every record has been
+//! applied or skipped (`import:<id>` in the store's meta); a finished input is stored as
+//! `done` and skipped by later imports. A killed import resumes at the stored position
+//! (seeking in a file; reading standard input and dropping what precedes it); the few records
+//! applied past it are met again and count as already imported, so nothing is duplicated.
+
+use crate::capture::{capture, target_host, Capture};
+use crate::warc::{Item, Position, Problem, Record, WarcReader};
+use linkdiff_store::{Outcome, RunRecord, Store, Visit, WriteBatch};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One input of an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file: `.warc`, `.warc.gz`, `.wat.gz` (detected by content, not name).
+    Path(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl Input {
+    /// How the input is shown to the user.
+    pub fn name(&self) -> String {
+        match self {
+            Input::Path(p) => p.display().to_string(),
+            Input::Stdin => "-".into(),
+        }
+    }
+}
+
+/// A set of domains; a host is covered when it or one of its parent domains is listed
+/// (`example.com` covers `www.example.com` and `example.com`, not `notexample.com`).
+#[derive(Debug, Clone, Default)]
+pub struct DomainSet(HashSet<String>);
+
+impl DomainSet {
+    /// One domain per line; blank lines and `#` comments ignored; a URL gives its host;
+    /// a leading `www.` or `*.` is kept as written (so list the bare domain to cover all).
+    pub fn parse(text: &str) -> Result<DomainSet, String> {
+        let mut set = HashSet::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let host = match url::Url::parse(line) {
+                Ok(u) if u.host_str().is_some() => u.host_str().unwrap_or("").to_string(),
+                _ => line
+                    .trim_start_matches("*.")
+                    .trim_end_matches('.')
+                    .to_string(),
+            };
+            let host = host.to_ascii_lowercase();
+            if host.is_empty() || host.contains(['/', ' ', ':']) {
+                return Err(format!("line {}: {line:?} is not a domain", n + 1));
+            }
+            set.insert(host);
+        }
+        if set.is_empty() {
+            return Err("no domains listed".into());
+        }
+        Ok(DomainSet(set))
+    }
+
+    /// Whether `host` or a parent domain of it is listed.
+    pub fn covers(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.');
+        let mut h = host;
+        loop {
+            if self.0.contains(h) {
+                return true;
+            }
+            match h.split_once('.') {
+                Some((_, parent)) => h = parent,
+                None => return false,
+            }
+        }
+    }
+
+    /// Whether the host of `url` is covered.
+    pub fn covers_url(&self, url: &str) -> bool {
+        self.covers(&linkdiff_store::model::url_host(url).to_ascii_lowercase())
+    }
+}
+
+/// What an import does.
+#[derive(Debug, Clone)]
+pub struct ImportConfig {
+    /// Files and/or standard input.
+    pub inputs: Vec<Input>,
+    /// Keep only links to these domains (`--target-domains`).
+    pub target_domains: Option<DomainSet>,
+    /// Keep only pages on these domains (`--from-domains`).
+    pub from_domains: Option<DomainSet>,
+    /// Stop after reading this many records (`--max-records`).
+    pub max_records: Option<u64>,
+    /// Body bytes read per record (the crawler's `--max-body`).
+    pub max_body: usize,
+    /// Worker threads parsing and extracting.
+    pub threads: usize,
+    /// Captures held to sort by time before they are applied.
+    pub window: usize,
+}
+
+impl ImportConfig {
+    /// Defaults: one worker per core, 5 MiB bodies, a window of 1,024 captures.
+    pub fn new(inputs: Vec<Input>) -> ImportConfig {
+        ImportConfig {
+            inputs,
+            target_domains: None,
+            from_domains: None,
+            max_records: None,
+            max_body: 5 * 1024 * 1024,
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            window: 1024,
+        }
+    }
+}
+
+/// What the sink did with one visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied, with the events it wrote.
+    Visit {
+        /// New backlink events.
+        new: u32,
+        /// Lost backlink events.
+        lost: u32,
+        /// Links in the visit.
+        links: u32,
+        /// First visit of the page.
+        new_page: bool,
+    },
+    /// The page already has a visit at this time.
+    Already,
+    /// The page has a later visit.
+    OutOfOrder,
+}
+
+/// Where imported visits go: the binary plugs the indexer in (time-ordered apply).
+pub trait ImportSink {
+    /// Apply `visit` and `extra` (the checkpoint) in one atomic batch, if the visit is later
+    /// than the page's last one; `extra` is written either way.
+    fn apply(&mut self, visit: &Visit, extra: WriteBatch) -> Result<Applied, String>;
+}
+
+/// Why an import stopped before its end (per-record problems are counted, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// An input could not be opened or read.
+    #[error("cannot read {name}: {source}")]
+    Input {
+        /// The input.
+        name: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] linkdiff_store::StoreError),
+    /// The sink (indexer) failed.
+    #[error("indexing failed: {0}")]
+    Sink(String),
+    /// A crawl run was interrupted; its resume must come first.
+    #[error(
+        "crawl run {0} was interrupted; finish it first (`linkdiff crawl` resumes it), then import"
+    )]
+    CrawlInterrupted(u64),
+}
+
+/// Counts for the summary and the progress line.
+#[derive(Debug, Clone, Default)]
+pub struct ImportStats {
+    /// The import's run number.
+    pub run: u64,
+    /// Inputs given.
+    pub inputs: usize,
+    /// Inputs skipped because an earlier import finished them.
+    pub inputs_already_done: usize,
+    /// Records read (all types).
+    pub records: u64,
+    /// Uncompressed bytes of the records read.
+    pub bytes: u64,
+    /// Bytes of the input files read (compressed size).
+    pub file_bytes: u64,
+    /// Total size of the input files (standard input unknown).
+    pub file_bytes_total: u64,
+    /// Captures (records that are a visit of a page).
+    pub captures: u64,
+    /// Visits applied.
+    pub applied: u64,
+    /// Of those, pages seen for the first time.
+    pub new_pages: u64,
+    /// Of those, failed captures (5xx, other 4xx, bad redirects).
+    pub failed: u64,
+    /// Captures already imported.
+    pub already: u64,
+    /// Captures older than the page's last visit.
+    pub out_of_order: u64,
+    /// Captures left out by `--from-domains` / `--target-domains`.
+    pub filtered: u64,
+    /// Records skipped, by kind (`other`, `revisit`, `not_http`, `bad_http`, ...).
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Records cut off by the end of their input.
+    pub truncated: u64,
+    /// Records that are not valid WARC (or broken gzip), skipped.
+    pub corrupt: u64,
+    /// Links in the applied visits.
+    pub links: u64,
+    /// New backlink events.
+    pub new: u64,
+    /// Lost backlink events.
+    pub lost: u64,
+    /// Newest capture time applied.
+    pub newest: Option<i64>,
+    /// Time since the start.
+    pub elapsed: Duration,
+    /// Stopped early (signal or `--max-records`): a rerun goes on from the checkpoints.
+    pub interrupted: bool,
+}
+
+/// A record after the reader: kept for a worker, or already decided.
+enum Raw {
+    Record(Box<Record>),
+    /// Left out by `--from-domains` before parsing.
+    Filtered,
+    Problem(Problem),
+}
+
+/// A numbered batch of records on its way to a worker.
+type ReadBatch = (u64, Vec<Read1>);
+
+struct Read1 {
+    input: usize,
+    position: Position,
+    end: Position,
+    bytes: u64,
+    raw: Raw,
+}
+
+enum Worked {
+    Capture(Box<Capture>),
+    Filtered,
+    Skip(&'static str),
+    Problem(Problem),
+}
+
+struct Done {
+    input: usize,
+    position: Position,
+    end: Position,
+    bytes: u64,
+    worked: Worked,
+}
+
+/// Messages to the writer.
+enum ToWriter {
+    Batch(u64, Vec<Done>),
+    /// The reader finished input `i` (all its records are in batches before `seq`).
+    InputEnd {
+        seq: u64,
+        input: usize,
+        complete: bool,
+    },
+    /// Compressed bytes read so far (progress).
+    FileBytes(u64),
+    /// The checkpoint key of input `i`, learned from its first record (standard input).
+    Key(usize, String),
+    Failed(ImportError),
+}
+
+/// One input with what the pre-pass learned about it.
+struct Planned {
+    input: Input,
+    name: String,
+    key: Option<String>,
+    first_date: Option<String>,
+    resume: Option<Position>,
+}
+
+const CHECKPOINT_PREFIX: &str = "import:";
+const BATCH: usize = 16;
+
+fn open(input: &Input) -> std::io::Result<Box<dyn BufRead + Send>> {
+    Ok(match input {
+        Input::Path(p) => Box::new(BufReader::with_capacity(
+            256 * 1024,
+            std::fs::File::open(p)?,
+        )),
+        Input::Stdin => Box::new(BufReader::with_capacity(256 * 1024, std::io::stdin())),
+    })
+}
+
+/// The first record of a file: its id (the input's key) and date (its place in the order).
+fn first_record(input: &Input) -> std::io::Result<(Option<String>, Option<String>)> {
+    let mut r = WarcReader::new(open(input)?, 64 * 1024)?;
+    for _ in 0..4 {
+        match r.next_item() {
+            Some(Item::Record(rec)) => {
+                return Ok((
+                    rec.header("WARC-Record-ID").map(str::to_string),
+                    rec.header("WARC-Date").map(str::to_string),
+                ))
+            }
+            Some(Item::Problem { .. }) => continue,
+            None => break,
+        }
+    }
+    Ok((None, None))
+}
+
+/// Runs one import into `sink`.
+pub struct Importer {
+    store: Store,
+    cfg: ImportConfig,
+}
+
+impl Importer {
+    /// An import of `cfg.inputs` into `store`.
+    pub fn new(store: Store, cfg: ImportConfig) -> Importer {
+        Importer { store, cfg }
+    }
+
+    fn plan(&self, stats: &mut ImportStats) -> Result<Vec<Planned>, ImportError> {
+        let mut planned = Vec::new();
+        let mut stdin = None;
+        for input in &self.cfg.inputs {
+            let name = input.name();
+            if *input == Input::Stdin {
+                stdin = Some(Planned {
+                    input: Input::Stdin,
+                    name,
+                    key: None,
+                    first_date: None,
+                    resume: None,
+                });
+                continue;
+            }
+            let (id, date) = first_record(input).map_err(|source| ImportError::Input {
+                name: name.clone(),
+                source,
+            })?;
+            if let Input::Path(p) = input {
+                stats.file_bytes_total += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            }
+            planned.push(Planned {
+                input: input.clone(),
+                name,
+                key: id.map(|id| format!("{CHECKPOINT_PREFIX}{id}")),
+                first_date: date,
+                resume: None,
+            });
+        }
+        // Inputs in the order of their first record's date (RFC 3339 in UTC sorts as text).
+        planned.sort_by(|a, b| a.first_date.cmp(&b.first_date));
+        planned.extend(stdin);
+        let mut keep = Vec::new();
+        for mut p in planned {
+            if let Some(key) = &p.key {
+                match self.store.meta(key)?.as_deref() {
+                    Some("done") => {
+                        stats.inputs_already_done += 1;
+                        continue;
+                    }
+                    Some(pos) => p.resume = Position::decode(pos),
+                    None => {}
+                }
+            }
+            keep.push(p);
+        }
+        Ok(keep)
+    }
+
+    /// The import's run: a new one, or the interrupted import it continues.
+    fn begin_run(&self) -> Result<RunRecord, ImportError> {
+        let last = self.store.last_run()?;
+        if let Some(l) = &last {
+            if l.finished.is_none() {
+                if l.is_import() {
+                    return Ok(l.clone());
+                }
+                return Err(ImportError::CrawlInterrupted(l.id));
+            }
+        }
+        let now = chrono::Utc::now().timestamp();
+        let mut config = vec![RunRecord::IMPORT.to_string()];
+        config.extend(self.cfg.inputs.iter().map(Input::name));
+        let run = RunRecord {
+            id: last.as_ref().map(|l| l.id + 1).unwrap_or(1),
+            // The run's clock is the newest capture applied; until then the last run's.
+            as_of: last.as_ref().map(|l| l.as_of).unwrap_or(0),
+            started: now,
+            config: config.join("\n"),
+            ..Default::default()
+        };
+        let mut w = WriteBatch::new();
+        w.put_run(&run);
+        self.store.apply(w)?;
+        Ok(run)
+    }
+
+    /// Import everything (or until `stop` turns true or `--max-records` is reached), calling
+    /// `progress` about 5 times a second. Returns the counts and the sink.
+    pub fn run<S: ImportSink>(
+        &self,
+        mut sink: S,
+        stop: Arc<AtomicBool>,
+        progress: &mut dyn FnMut(&ImportStats),
+    ) -> Result<(ImportStats, S), ImportError> {
+        let t0 = Instant::now();
+        let mut stats = ImportStats {
+            inputs: self.cfg.inputs.len(),
+            ..Default::default()
+        };
+        let planned = self.plan(&mut stats)?;
+        let mut run = self.begin_run()?;
+        stats.run = run.id;
+        let keys: Vec<Option<String>> = planned.iter().map(|p| p.key.clone()).collect();
+
+        let threads = self.cfg.threads.max(1);
+        let (to_workers, from_reader) = mpsc::sync_channel::<ReadBatch>(threads * 2);
+        let (to_writer, from_workers) = mpsc::sync_channel::<ToWriter>(threads * 4);
+        let from_reader = Arc::new(Mutex::new(from_reader));
+        let reader = {
+            let to_writer = to_writer.clone();
+            let stop = stop.clone();
+            let max_records = self.cfg.max_records;
+            let cap = self.cfg.max_body;
+            let from = self.cfg.from_domains.clone();
+            let store = self.store.clone();
+            std::thread::Builder::new()
+                .name("import-reader".into())
+                .spawn(move || {
+                    let reading = Reading {
+                        to_workers,
+                        to_writer,
+                        stop,
+                        max_records,
+                        cap,
+                        from,
+                        store,
+                    };
+                    reading.run(planned)
+                })
+                .map_err(|source| ImportError::Input {
+                    name: "reader thread".into(),
+                    source,
+                })?
+        };
+        let mut workers = Vec::new();
+        for i in 0..threads {
+            let rx = from_reader.clone();
+            let tx = to_writer.clone();
+            let cap = self.cfg.max_body;
+            let w = std::thread::Builder::new()
+                .name(format!("import-worker-{i}"))
+                .spawn(move || work(rx, tx, cap))
+                .map_err(|source| ImportError::Input {
+                    name: "worker thread".into(),
+                    source,
+                })?;
+            workers.push(w);
+        }
+        drop(to_writer);
+
+        let mut writer = Writer {
+            store: &self.store,
+            cfg: &self.cfg,
+            keys,
+            run: run.id,
+            stats,
+            next_seq: 0,
+            early: BTreeMap::new(),
+            window: BinaryHeap::new(),
+            held: HashMap::new(),
+            order: 0,
+            pending: HashMap::new(),
+            last_end: HashMap::new(),
+            ended: HashMap::new(),
+        };
+        let mut last_progress = Instant::now();
+        let mut failure = None;
+        for msg in from_workers.iter() {
+            match msg {
+                ToWriter::Batch(seq, items) => {
+                    writer.early.insert(seq, items);
+                    writer.drain_in_order(&mut sink)?;
+                }
+                ToWriter::InputEnd {
+                    seq,
+                    input,
+                    complete,
+                } => {
+                    writer.ended.insert(input, (seq, complete));
+                    writer.finish_inputs()?;
+                }
+                ToWriter::FileBytes(n) => writer.stats.file_bytes = n,
+                ToWriter::Key(i, key) => writer.keys[i] = Some(key),
+                ToWriter::Failed(e) => failure = Some(e),
+            }
+            if last_progress.elapsed() >= Duration::from_millis(200) {
+                last_progress = Instant::now();
+                writer.stats.elapsed = t0.elapsed();
+                progress(&writer.stats);
+            }
+        }
+        let _ = reader.join();
+        for w in workers {
+            let _ = w.join();
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        // Everything read is in; apply what the window holds.
+        writer.drain_in_order(&mut sink)?;
+        while writer.apply_oldest(&mut sink)? {}
+        writer.finish_inputs()?;
+        let mut stats = writer.stats;
+        stats.interrupted = stop.load(Ordering::Relaxed)
+            || self.cfg.max_records.is_some_and(|m| stats.records >= m);
+        stats.elapsed = t0.elapsed();
+        run.as_of = run.as_of.max(stats.newest.unwrap_or(0));
+        run.fetched += stats.applied;
+        run.new_pages += stats.new_pages;
+        run.errors += stats.failed;
+        run.bytes += stats.bytes;
+        run.finished = Some(chrono::Utc::now().timestamp());
+        let mut w = WriteBatch::new();
+        w.put_run(&run);
+        self.store.apply(w)?;
+        self.store.flush()?;
+        Ok((stats, sink))
+    }
+}
+
+/// The reader thread: every input in order, records in batches to the workers.
+struct Reading {
+    to_workers: mpsc::SyncSender<ReadBatch>,
+    to_writer: mpsc::SyncSender<ToWriter>,
+    stop: Arc<AtomicBool>,
+    max_records: Option<u64>,
+    cap: usize,
+    from: Option<DomainSet>,
+    store: Store,
+}
+
+type Reader = WarcReader<Box<dyn BufRead + Send>>;
+
+impl Reading {
+    fn open(&self, p: &Planned) -> std::io::Result<(Reader, Option<Position>)> {
+        match (&p.input, p.resume) {
+            (Input::Path(path), Some(at)) => {
+                let mut f = std::fs::File::open(path)?;
+                f.seek(SeekFrom::Start(at.member))?;
+                let raw: Box<dyn BufRead + Send> =
+                    Box::new(BufReader::with_capacity(256 * 1024, f));
+                Ok((WarcReader::resume(raw, at, self.cap)?, None))
+            }
+            (input, at) => Ok((WarcReader::new(open(input)?, self.cap)?, at)),
+        }
+    }
+
+    /// Standard input: its key comes from its first record. Returns where to resume (the
+    /// records before are read and dropped: a pipe cannot seek), or `None` when an earlier
+    /// import finished it.
+    fn stdin_checkpoint(&self, i: usize, first: &Item) -> Option<Option<Position>> {
+        let Item::Record(r) = first else {
+            return Some(None);
+        };
+        let Some(id) = r.header("WARC-Record-ID") else {
+            return Some(None);
+        };
+        let key = format!("{CHECKPOINT_PREFIX}{id}");
+        let stored = self.store.meta(&key).ok().flatten();
+        let _ = self.to_writer.send(ToWriter::Key(i, key));
+        match stored.as_deref() {
+            Some("done") => None,
+            Some(pos) => Some(Position::decode(pos)),
+            None => Some(None),
+        }
+    }
+
+    fn run(self, planned: Vec<Planned>) {
+        let mut seq = 0u64;
+        let mut records = 0u64;
+        let mut file_bytes_before = 0u64;
+        for (i, p) in planned.into_iter().enumerate() {
+            let (mut reader, mut drop_before) = match self.open(&p) {
+                Ok(r) => r,
+                Err(source) => {
+                    let _ = self.to_writer.send(ToWriter::Failed(ImportError::Input {
+                        name: p.name,
+                        source,
+                    }));
+                    return;
+                }
+            };
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut complete = true;
+            let mut last_progress = Instant::now();
+            let mut first = p.input == Input::Stdin;
+            loop {
+                if self.stop.load(Ordering::Relaxed)
+                    || self.max_records.is_some_and(|m| records >= m)
+                {
+                    complete = false;
+                    break;
+                }
+                let Some(item) = reader.next_item() else {
+                    break;
+                };
+                if std::mem::take(&mut first) {
+                    match self.stdin_checkpoint(i, &item) {
+                        Some(at) => drop_before = at,
+                        None => break,
+                    }
+                }
+                let (position, end, bytes, raw) = match item {
+                    Item::Record(r) => {
+                        let keep = self.from.as_ref().is_none_or(|f| {
+                            target_host(&r).is_none_or(|h| f.covers(&h.to_ascii_lowercase()))
+                        });
+                        let (position, end, bytes) = (r.position, r.end, r.bytes);
+                        let raw = if keep {
+                            Raw::Record(Box::new(r))
+                        } else {
+                            Raw::Filtered
+                        };
+                        (position, end, bytes, raw)
+                    }
+                    Item::Problem { position, problem } => {
+                        (position, position, 0, Raw::Problem(problem))
+                    }
+                };
+                if drop_before.is_some_and(|at| position < at) {
+                    continue;
+                }
+                records += 1;
+                batch.push(Read1 {
+                    input: i,
+                    position,
+                    end,
+                    bytes,
+                    raw,
+                });
+                if batch.len() >= BATCH {
+                    if self
+                        .to_workers
+                        .send((seq, std::mem::take(&mut batch)))
+                        .is_err()
+                    {
+                        return;
+                    }
+                    seq += 1;
+                }
+                if last_progress.elapsed() >= Duration::from_millis(200) {
+                    last_progress = Instant::now();
+                    let _ = self.to_writer.send(ToWriter::FileBytes(
+                        file_bytes_before + reader.compressed_pos(),
+                    ));
+                }
+            }
+            if !batch.is_empty() {
+                if self.to_workers.send((seq, batch)).is_err() {
+                    return;
+                }
+                seq += 1;
+            }
+            file_bytes_before += reader.compressed_pos();
+            let _ = self.to_writer.send(ToWriter::FileBytes(file_bytes_before));
+            let _ = self.to_writer.send(ToWriter::InputEnd {
+                seq,
+                input: i,
+                complete,
+            });
+            if !complete {
+                break;
+            }
+        }
+    }
+}
+
+/// A worker thread: records → captures (HTTP parsing and extraction happen here).
+fn work(rx: Arc<Mutex<mpsc::Receiver<ReadBatch>>>, tx: mpsc::SyncSender<ToWriter>, cap: usize) {
+    loop {
+        let next = match rx.lock() {
+            Ok(r) => r.recv(),
+            Err(_) => return,
+        };
+        let Ok((seq, batch)) = next else { return };
+        let done = batch
+            .into_iter()
+            .map(|r| {
+                let worked = match r.raw {
+                    Raw::Record(rec) => match capture(&rec, cap) {
+                        Ok(c) => Worked::Capture(Box::new(c)),
+                        Err(skip) => Worked::Skip(skip.kind()),
+                    },
+                    Raw::Filtered => Worked::Filtered,
+                    Raw::Problem(p) => Worked::Problem(p),
+                };
+                Done {
+                    input: r.input,
+                    position: r.position,
+                    end: r.end,
+                    bytes: r.bytes,
+                    worked,
+                }
+            })
+            .collect();
+        if tx.send(ToWriter::Batch(seq, done)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The writer side (the calling thread): batches back in read order, captures through the
+/// time window, visits into the sink with checkpoints.
+struct Writer<'a> {
+    store: &'a Store,
+    cfg: &'a ImportConfig,
+    keys: Vec<Option<String>>,
+    run: u64,
+    stats: ImportStats,
+    /// Next batch number to take, and batches that arrived before it.
+    next_seq: u64,
+    early: BTreeMap<u64, Vec<Done>>,
+    /// Captures waiting, oldest first: (time, order).
+    window: BinaryHeap<Reverse<(i64, u64)>>,
+    held: HashMap<u64, (usize, Box<Capture>)>,
+    order: u64,
+    /// Per input: positions of its held captures by order.
+    pending: HashMap<usize, BTreeMap<u64, Position>>,
+    /// Per input: where reading can go on after the last record taken.
+    last_end: HashMap<usize, Position>,
+    /// Inputs the reader finished: (batches before this seq, read to the end).
+    ended: HashMap<usize, (u64, bool)>,
+}
+
+impl Writer<'_> {
+    fn drain_in_order<S: ImportSink>(&mut self, sink: &mut S) -> Result<(), ImportError> {
+        while let Some(items) = self.early.remove(&self.next_seq) {
+            self.next_seq += 1;
+            for d in items {
+                self.take(d, sink)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn take<S: ImportSink>(&mut self, d: Done, sink: &mut S) -> Result<(), ImportError> {
+        self.stats.records += 1;
+        self.stats.bytes += d.bytes;
+        self.last_end.insert(d.input, d.end);
+        match d.worked {
+            Worked::Capture(c) => {
+                self.stats.captures += 1;
+                let order = self.order;
+                self.order += 1;
+                self.window.push(Reverse((c.time, order)));
+                self.pending
+                    .entry(d.input)
+                    .or_default()
+                    .insert(order, d.position);
+                self.held.insert(order, (d.input, c));
+                while self.window.len() > self.cfg.window.max(1) {
+                    self.apply_oldest(sink)?;
+                }
+            }
+            Worked::Filtered => self.stats.filtered += 1,
+            Worked::Skip(kind) => *self.stats.skipped.entry(kind).or_default() += 1,
+            Worked::Problem(Problem::Truncated) => self.stats.truncated += 1,
+            Worked::Problem(Problem::Corrupt(_)) => self.stats.corrupt += 1,
+        }
+        Ok(())
+    }
+
+    /// Where input `i` can resume: its oldest held capture, else after its last record.
+    fn checkpoint(&self, i: usize) -> Option<Position> {
+        self.pending
+            .get(&i)
+            .and_then(|p| p.values().next().copied())
+            .or_else(|| self.last_end.get(&i).copied())
+    }
+
+    /// Apply the oldest held capture; false when none is held.
+    fn apply_oldest<S: ImportSink>(&mut self, sink: &mut S) -> Result<bool, ImportError> {
+        let Some(Reverse((_, order))) = self.window.pop() else {
+            return Ok(false);
+        };
+        let Some((input, c)) = self.held.remove(&order) else {
+            return Ok(true);
+        };
+        if let Some(p) = self.pending.get_mut(&input) {
+            p.remove(&order);
+        }
+        let mut extra = WriteBatch::new();
+        if let (Some(key), Some(at)) = (&self.keys[input], self.checkpoint(input)) {
+            extra.put_meta(key, &at.encode());
+        }
+        let Some(outcome) = self.filter(&c)? else {
+            self.stats.filtered += 1;
+            if !extra.is_empty() {
+                self.store.apply(extra)?;
+            }
+            return Ok(true);
+        };
+        let failed = matches!(outcome, Outcome::Failed { .. });
+        let visit = Visit {
+            url: c.url,
+            time: c.time,
+            run: self.run,
+            depth: 0,
+            outcome,
+        };
+        match sink.apply(&visit, extra).map_err(ImportError::Sink)? {
+            Applied::Visit {
+                new,
+                lost,
+                links,
+                new_page,
+            } => {
+                self.stats.applied += 1;
+                self.stats.new += new as u64;
+                self.stats.lost += lost as u64;
+                self.stats.links += links as u64;
+                self.stats.new_pages += new_page as u64;
+                self.stats.failed += failed as u64;
+                self.stats.newest = Some(self.stats.newest.unwrap_or(i64::MIN).max(visit.time));
+            }
+            Applied::Already => self.stats.already += 1,
+            Applied::OutOfOrder => self.stats.out_of_order += 1,
+        }
+        Ok(true)
+    }
+
+    /// `--target-domains`: keep only links to the listed domains. A capture left with none
+    /// is not stored unless the index already has the page (its links may have gone).
+    fn filter(&self, c: &Capture) -> Result<Option<Outcome>, ImportError> {
+        let Some(targets) = &self.cfg.target_domains else {
+            return Ok(Some(c.outcome.clone()));
+        };
+        let (outcome, relevant) = match &c.outcome {
+            Outcome::Fetched { meta, links } => {
+                let links: Vec<_> = links
+                    .iter()
+                    .filter(|l| targets.covers_url(&l.url_to))
+                    .cloned()
+                    .collect();
+                let relevant = !links.is_empty();
+                (
+                    Outcome::Fetched {
+                        meta: meta.clone(),
+                        links,
+                    },
+                    relevant,
+                )
+            }
+            Outcome::Redirected { link, .. } => {
+                (c.outcome.clone(), targets.covers_url(&link.url_to))
+            }
+            other => (other.clone(), false),
+        };
+        if relevant || self.store.page(&c.url)?.is_some() {
+            Ok(Some(outcome))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Mark inputs whose records have all been taken and applied as done.
+    fn finish_inputs(&mut self) -> Result<(), ImportError> {
+        let finished: Vec<(usize, bool)> = self
+            .ended
+            .iter()
+            .filter(|(i, (seq, _))| {
+                self.next_seq >= *seq && self.pending.get(i).is_none_or(|p| p.is_empty())
+            })
+            .map(|(i, (_, complete))| (*i, *complete))
+            .collect();
+        let mut w = WriteBatch::new();
+        for (i, complete) in finished {
+            self.ended.remove(&i);
+            if let Some(key) = &self.keys[i] {
+                if complete {
+                    w.put_meta(key, "done");
+                } else if let Some(at) = self.checkpoint(i) {
+                    w.put_meta(key, &at.encode());
+                }
+            }
+        }
+        if !w.is_empty() {
+            self.store.apply(w)?;
+        }
+        Ok(())
+    }
+}

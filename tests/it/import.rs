@@ -1,0 +1,349 @@
+//! `linkdiff import`: WARC captures of the test web's two epochs give the index the ground
+//! truth says, whatever the file order, compression, junk records and interruptions.
+
+use crate::crawl_e2e::{index_backlinks, index_events, oracle};
+use crate::support::*;
+use linkdiff_archive::testfiles;
+use linkdiff_store::Store;
+use linkdiff_testweb::{PageKind, PageTruth, TestWeb, WebConfig};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const D1: &str = "2026-01-05";
+const D2: &str = "2026-01-12";
+
+/// The web's two epochs as WARC files, and the truth an import of them must give.
+struct Archives {
+    /// Epoch 1, one gzip member per record.
+    first: PathBuf,
+    /// Epoch 2, plain, with records that are not captures, junk and a truncated tail.
+    second: PathBuf,
+    t1: BTreeMap<String, PageTruth>,
+    t2: BTreeMap<String, PageTruth>,
+    _dir: tempfile::TempDir,
+}
+
+fn warcinfo(date: &str, id: &str) -> Vec<u8> {
+    testfiles::record_with(
+        "warcinfo",
+        "",
+        date,
+        b"software: test\r\n",
+        &[("WARC-Record-ID", id)],
+    )
+}
+
+/// Responses of every page of `truth` as the web answers them in its current epoch, one
+/// second apart from `date` 00:00:00Z, in URL order.
+fn captures(web: &TestWeb, truth: &BTreeMap<String, PageTruth>, date: &str) -> Vec<Vec<u8>> {
+    let t0 = day(date);
+    truth
+        .keys()
+        .enumerate()
+        .map(|(i, url)| {
+            let (host, path) = web.split(url).expect("a test web URL");
+            let host_header = format!("{}:{}", TestWeb::host(host), web.port());
+            let (status, headers, body) = web.respond(&host_header, &path);
+            let headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let when = linkdiff_query::time::iso(t0 + i as i64);
+            testfiles::response(url, &when, status, &headers, &body)
+        })
+        .collect()
+}
+
+fn archives() -> Archives {
+    let web = TestWeb::new(WebConfig {
+        hosts: 14,
+        pages_per_host: 10,
+        ..WebConfig::default()
+    });
+    web.set_port(8080);
+    let dir = tempfile::tempdir().unwrap();
+    let t1 = web.truth(1, &[]);
+    let mut first = testfiles::gz(&warcinfo("2026-01-05T00:00:00Z", "<urn:test:epoch1>"));
+    for c in captures(&web, &t1, D1) {
+        first.extend(testfiles::gz(&c));
+    }
+    web.set_epoch(2);
+    let known: Vec<String> = t1.keys().cloned().collect();
+    let mut t2 = web.truth(2, &known);
+    // robots.txt is not in an archive: a page disallowed in epoch 2 was simply not captured,
+    // so the index keeps it as epoch 1 left it.
+    let disallowed: Vec<String> = t2
+        .iter()
+        .filter(|(_, t)| t.kind == PageKind::Disallowed)
+        .map(|(u, _)| u.clone())
+        .collect();
+    assert!(!disallowed.is_empty(), "the web disallows pages in epoch 2");
+    for u in &disallowed {
+        match t1.get(u) {
+            Some(before) => t2.insert(u.clone(), before.clone()),
+            None => t2.remove(u),
+        };
+    }
+    let captured: BTreeMap<String, PageTruth> = t2
+        .iter()
+        .filter(|(u, _)| !disallowed.contains(u))
+        .map(|(u, t)| (u.clone(), t.clone()))
+        .collect();
+    let mut second = warcinfo("2026-01-12T00:00:00Z", "<urn:test:epoch2>");
+    second.extend(testfiles::record(
+        "request",
+        "http://h000.test:8080/",
+        "2026-01-12T00:00:00Z",
+        b"GET / HTTP/1.1\r\n\r\n",
+    ));
+    second.extend(testfiles::response(
+        "dns:h000.test",
+        "2026-01-12T00:00:00Z",
+        200,
+        &[],
+        b"",
+    ));
+    second.extend(b"junk that is not a record\r\n");
+    for c in captures(&web, &captured, D2) {
+        second.extend(c);
+    }
+    let last = testfiles::response(
+        "http://h000.test:8080/cut",
+        "2026-01-12T23:00:00Z",
+        200,
+        &[],
+        b"<a href=http://h001.test/>x</a>",
+    );
+    second.extend(&last[..last.len() - 20]);
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    Archives {
+        first: write("epoch1.warc.gz", &first),
+        second: write("epoch2.warc", &second),
+        t1,
+        t2,
+        _dir: dir,
+    }
+}
+
+fn import(db: &Path, args: &[&str]) -> String {
+    let mut all = vec!["import", "--db", db.to_str().unwrap(), "--progress", "off"];
+    all.extend(args);
+    let out = bin(&all);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "import failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn assert_matches_truth(store: &Store, a: &Archives) {
+    let (want_live, want_events) = oracle(&a.t1, &a.t2, D1, D2);
+    let got_live = index_backlinks(store);
+    let diff: Vec<_> = want_live
+        .iter()
+        .filter(|(k, n)| got_live.get(*k) != Some(n))
+        .chain(
+            got_live
+                .iter()
+                .filter(|(k, n)| want_live.get(*k) != Some(n)),
+        )
+        .take(5)
+        .collect();
+    assert!(diff.is_empty(), "backlinks differ: {diff:#?}");
+    assert!(want_live.len() > 300, "{} backlinks", want_live.len());
+    let got_events = index_events(store);
+    let diff: Vec<_> = want_events
+        .iter()
+        .filter(|e| !got_events.contains(e))
+        .chain(got_events.iter().filter(|e| !want_events.contains(e)))
+        .take(5)
+        .collect();
+    assert!(diff.is_empty(), "events differ: {diff:#?}");
+    assert_eq!(got_events.len(), want_events.len());
+}
+
+#[test]
+fn two_epochs_of_warc_captures_give_the_truth_and_a_second_import_changes_nothing() {
+    let a = archives();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    // The later file first: inputs are applied in the order of their dates.
+    let out = import(
+        &db,
+        &[a.second.to_str().unwrap(), a.first.to_str().unwrap()],
+    );
+    assert!(out.contains("1 truncated records skipped"), "{out}");
+    assert!(out.contains("1 corrupt records skipped"), "{out}");
+    assert!(out.contains("3 other records skipped"), "{out}");
+    assert!(out.contains("1 not_http records skipped"), "{out}");
+    assert!(out.contains("Ranks recomputed"), "{out}");
+    let store = Store::open(&db).unwrap();
+    assert_matches_truth(&store, &a);
+    let events = index_events(&store).len();
+    drop(store);
+
+    let again = import(
+        &db,
+        &[a.first.to_str().unwrap(), a.second.to_str().unwrap()],
+    );
+    assert!(again.contains("2 inputs already imported"), "{again}");
+    assert!(again.contains("applied 0 visits"), "{again}");
+    let store = Store::open(&db).unwrap();
+    assert_eq!(index_events(&store).len(), events);
+    assert_matches_truth(&store, &a);
+    let status = bin(&["status", "--db", db.to_str().unwrap(), "--output", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["last_run"]["kind"], "import");
+    let as_of = status["last_run"]["as_of"].as_str().unwrap();
+    assert!(as_of.starts_with("2026-01-12T00:0"), "{as_of}");
+}
+
+#[test]
+fn an_import_stopped_early_goes_on_from_its_checkpoint_without_duplicates() {
+    let a = archives();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let (first, second) = (a.first.to_str().unwrap(), a.second.to_str().unwrap());
+    let out = import(&db, &["--max-records", "60", first, second]);
+    assert!(out.contains("Stopped early"), "{out}");
+    let out = import(&db, &["--max-records", "100", first, second]);
+    assert!(out.contains("Stopped early"), "{out}");
+    // The rest, the second file through standard input.
+    let out = bin(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        "--progress",
+        "off",
+        first,
+    ]);
+    assert!(out.status.success());
+    let piped = std::process::Command::new(env!("CARGO_BIN_EXE_linkdiff"))
+        .args([
+            "import",
+            "--db",
+            db.to_str().unwrap(),
+            "--progress",
+            "off",
+            "-",
+        ])
+        .stdin(std::fs::File::open(&a.second).unwrap())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&piped.stdout);
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    // Standard input cannot seek: what precedes the checkpoint is read and dropped, so
+    // nothing of it counts as imported again.
+    assert!(!said.contains("already imported"), "{said}");
+    let store = Store::open(&db).unwrap();
+    assert_matches_truth(&store, &a);
+}
+
+#[test]
+fn target_domains_keep_only_links_to_the_listed_sites() {
+    let a = archives();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let list = dir.path().join("targets.txt");
+    std::fs::write(&list, "# my sites\nh003.test\nhttp://h007.test:8080/\n").unwrap();
+    import(
+        &db,
+        &[
+            "--target-domains",
+            list.to_str().unwrap(),
+            a.first.to_str().unwrap(),
+            a.second.to_str().unwrap(),
+        ],
+    );
+    let store = Store::open(&db).unwrap();
+    let (want_live, _) = oracle(&a.t1, &a.t2, D1, D2);
+    let mine = |to: &str| to.contains("//h003.test") || to.contains("//h007.test");
+    let want: BTreeMap<_, _> = want_live.into_iter().filter(|(k, _)| mine(&k.1)).collect();
+    let got = index_backlinks(&store);
+    assert!(!want.is_empty());
+    let (got_mine, others): (BTreeMap<_, _>, BTreeMap<_, _>) =
+        got.into_iter().partition(|(k, _)| mine(&k.1));
+    assert_eq!(got_mine, want);
+    // Only the redirects of pages that once linked to a listed site are kept beside them
+    // (why their links went).
+    assert!(others.keys().all(|k| k.2 == "redirect"), "{others:#?}");
+    // Pages that never linked to a listed site are not stored at all.
+    let pages = store.stats().unwrap().pages;
+    assert!(pages < a.t2.len() as u64, "{pages} pages stored");
+}
+
+#[test]
+fn wat_links_are_imported_with_their_types_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let links1 = serde_json::json!([
+        {"path": "A@/href", "url": "http://target.test/a", "text": "first anchor"},
+        {"path": "A@/href", "url": "http://target.test/b", "text": "kept", "rel": "nofollow"},
+        {"path": "IMG@/src", "url": "http://target.test/logo.png"}
+    ]);
+    let links2 = serde_json::json!([
+        {"path": "A@/href", "url": "http://target.test/b", "text": "kept", "rel": "nofollow"}
+    ]);
+    let head = serde_json::json!({"Title": "Source"});
+    let html = serde_json::json!({"Content-Type": "text/html"});
+    let mut wat = Vec::new();
+    for (date, links) in [
+        ("2025-03-01T00:00:00Z", &links1),
+        ("2025-04-01T00:00:00Z", &links2),
+    ] {
+        wat.extend(testfiles::gz(&testfiles::wat(
+            "http://source.test/post",
+            date,
+            200,
+            html.clone(),
+            head.clone(),
+            links.clone(),
+        )));
+    }
+    let path = dir.path().join("x.wat.gz");
+    std::fs::write(&path, &wat).unwrap();
+    let out = import(&db, &[path.to_str().unwrap()]);
+    assert!(out.contains("applied 2 visits"), "{out}");
+    let v = cli_json(
+        db.to_str().unwrap(),
+        &[
+            "backlinks_new_lost",
+            "--target",
+            "target.test",
+            "--mode",
+            "domain",
+        ],
+    );
+    let rows: Vec<(String, String, String)> = v["refpages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["date"].as_str().unwrap()[..10].to_string(),
+                r["type"].as_str().unwrap().to_string(),
+                r["anchor"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut rows = rows;
+    rows.sort();
+    assert_eq!(
+        rows,
+        vec![
+            ("2025-03-01".into(), "new".into(), "first anchor".into()),
+            ("2025-03-01".into(), "new".into(), "kept".into()),
+            ("2025-04-01".into(), "lost".into(), "first anchor".into()),
+        ]
+    );
+}
