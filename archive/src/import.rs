@@ -96,9 +96,9 @@ impl DomainSet {
         }
     }
 
-    /// Whether the host of `url` is covered.
+    /// Whether the host of `url` (a normalised URL: its host is lowercase) is covered.
     pub fn covers_url(&self, url: &str) -> bool {
-        self.covers(&linkdiff_store::model::url_host(url).to_ascii_lowercase())
+        self.covers(linkdiff_store::model::url_host(url))
     }
 }
 
@@ -260,7 +260,9 @@ struct Read1 {
 }
 
 enum Worked {
-    Capture(Box<Capture>),
+    /// A capture, and whether it has a link to a `--target-domains` domain (always true
+    /// without that filter).
+    Capture(Box<Capture>, bool),
     Filtered,
     Skip(&'static str),
     Problem(Problem),
@@ -300,7 +302,13 @@ struct Planned {
 }
 
 const CHECKPOINT_PREFIX: &str = "import:";
+/// Records per batch sent to a worker...
 const BATCH: usize = 16;
+/// ...or fewer when their blocks reach this many bytes (bounds memory with 5 MiB bodies).
+const BATCH_BYTES: usize = 8 << 20;
+/// Links the time window may hold (bounds memory whatever the pages): past it the oldest
+/// captures are applied even before the window has its count.
+const WINDOW_LINKS: usize = 500_000;
 
 fn open(input: &Input) -> std::io::Result<Box<dyn BufRead + Send>> {
     Ok(match input {
@@ -473,9 +481,10 @@ impl Importer {
             let rx = from_reader.clone();
             let tx = to_writer.clone();
             let cap = self.cfg.max_body;
+            let targets = self.cfg.target_domains.clone().map(Arc::new);
             let w = std::thread::Builder::new()
                 .name(format!("import-worker-{i}"))
-                .spawn(move || work(rx, tx, cap))
+                .spawn(move || work(rx, tx, cap, targets))
                 .map_err(|source| ImportError::Input {
                     name: "worker thread".into(),
                     source,
@@ -494,6 +503,7 @@ impl Importer {
             early: BTreeMap::new(),
             window: BinaryHeap::new(),
             held: HashMap::new(),
+            held_links: 0,
             order: 0,
             pending: HashMap::new(),
             last_end: HashMap::new(),
@@ -617,6 +627,7 @@ impl Reading {
                 }
             };
             let mut batch = Vec::with_capacity(BATCH);
+            let mut batch_bytes = 0usize;
             let mut complete = true;
             let mut last_progress = Instant::now();
             let mut first = p.input == Input::Stdin;
@@ -638,6 +649,7 @@ impl Reading {
                 }
                 let (position, end, bytes, raw) = match item {
                     Item::Record(r) => {
+                        batch_bytes += r.block.len();
                         let keep = self.from.as_ref().is_none_or(|f| {
                             target_host(&r).is_none_or(|h| f.covers(&h.to_ascii_lowercase()))
                         });
@@ -664,7 +676,8 @@ impl Reading {
                     bytes,
                     raw,
                 });
-                if batch.len() >= BATCH {
+                if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
+                    batch_bytes = 0;
                     if self
                         .to_workers
                         .send((seq, std::mem::take(&mut batch)))
@@ -702,7 +715,12 @@ impl Reading {
 }
 
 /// A worker thread: records → captures (HTTP parsing and extraction happen here).
-fn work(rx: Arc<Mutex<mpsc::Receiver<ReadBatch>>>, tx: mpsc::SyncSender<ToWriter>, cap: usize) {
+fn work(
+    rx: Arc<Mutex<mpsc::Receiver<ReadBatch>>>,
+    tx: mpsc::SyncSender<ToWriter>,
+    cap: usize,
+    targets: Option<Arc<DomainSet>>,
+) {
     loop {
         let next = match rx.lock() {
             Ok(r) => r.recv(),
@@ -714,7 +732,12 @@ fn work(rx: Arc<Mutex<mpsc::Receiver<ReadBatch>>>, tx: mpsc::SyncSender<ToWriter
             .map(|r| {
                 let worked = match r.raw {
                     Raw::Record(rec) => match capture(&rec, cap) {
-                        Ok(c) => Worked::Capture(Box::new(c)),
+                        Ok(mut c) => {
+                            let relevant = targets
+                                .as_deref()
+                                .is_none_or(|t| keep_target_links(&mut c.outcome, t));
+                            Worked::Capture(Box::new(c), relevant)
+                        }
                         Err(skip) => Worked::Skip(skip.kind()),
                     },
                     Raw::Filtered => Worked::Filtered,
@@ -735,6 +758,26 @@ fn work(rx: Arc<Mutex<mpsc::Receiver<ReadBatch>>>, tx: mpsc::SyncSender<ToWriter
     }
 }
 
+/// `--target-domains`: keep only the links to listed domains (a redirect keeps its link:
+/// it says why a page's links went). True when a kept link is to a listed domain.
+fn keep_target_links(outcome: &mut Outcome, targets: &DomainSet) -> bool {
+    match outcome {
+        Outcome::Fetched { links, .. } => {
+            links.retain(|l| targets.covers_url(&l.url_to));
+            !links.is_empty()
+        }
+        Outcome::Redirected { link, .. } => targets.covers_url(&link.url_to),
+        _ => false,
+    }
+}
+
+fn links_of(o: &Outcome) -> usize {
+    match o {
+        Outcome::Fetched { links, .. } => links.len(),
+        _ => 1,
+    }
+}
+
 /// The writer side (the calling thread): batches back in read order, captures through the
 /// time window, visits into the sink with checkpoints.
 struct Writer<'a> {
@@ -748,7 +791,9 @@ struct Writer<'a> {
     early: BTreeMap<u64, Vec<Done>>,
     /// Captures waiting, oldest first: (time, order).
     window: BinaryHeap<Reverse<(i64, u64)>>,
-    held: HashMap<u64, (usize, Box<Capture>)>,
+    held: HashMap<u64, (usize, Box<Capture>, bool)>,
+    /// Links of the held captures.
+    held_links: usize,
     order: u64,
     /// Per input: positions of its held captures by order.
     pending: HashMap<usize, BTreeMap<u64, Position>>,
@@ -774,7 +819,7 @@ impl Writer<'_> {
         self.stats.bytes += d.bytes;
         self.last_end.insert(d.input, d.end);
         match d.worked {
-            Worked::Capture(c) => {
+            Worked::Capture(c, relevant) => {
                 self.stats.captures += 1;
                 let order = self.order;
                 self.order += 1;
@@ -783,8 +828,11 @@ impl Writer<'_> {
                     .entry(d.input)
                     .or_default()
                     .insert(order, d.position);
-                self.held.insert(order, (d.input, c));
-                while self.window.len() > self.cfg.window.max(1) {
+                self.held_links += links_of(&c.outcome);
+                self.held.insert(order, (d.input, c, relevant));
+                while self.window.len() > self.cfg.window.max(1)
+                    || (self.held_links > WINDOW_LINKS && self.window.len() > 1)
+                {
                     self.apply_oldest(sink)?;
                 }
             }
@@ -809,9 +857,10 @@ impl Writer<'_> {
         let Some(Reverse((_, order))) = self.window.pop() else {
             return Ok(false);
         };
-        let Some((input, c)) = self.held.remove(&order) else {
+        let Some((input, c, relevant)) = self.held.remove(&order) else {
             return Ok(true);
         };
+        self.held_links -= links_of(&c.outcome);
         if let Some(p) = self.pending.get_mut(&input) {
             p.remove(&order);
         }
@@ -819,13 +868,17 @@ impl Writer<'_> {
         if let (Some(key), Some(at)) = (&self.keys[input], self.checkpoint(input)) {
             extra.put_meta(key, &at.encode());
         }
-        let Some(outcome) = self.filter(&c)? else {
+        // A capture with no link to a listed domain is not stored unless the index already
+        // has the page (its listed links may just have gone).
+        if !relevant && self.store.page(&c.url)?.is_none() {
             self.stats.filtered += 1;
             if !extra.is_empty() {
                 self.store.apply(extra)?;
             }
             return Ok(true);
-        };
+        }
+        let c = *c;
+        let outcome = c.outcome;
         let failed = matches!(outcome, Outcome::Failed { .. });
         let visit = Visit {
             url: c.url,
@@ -853,40 +906,6 @@ impl Writer<'_> {
             Applied::OutOfOrder => self.stats.out_of_order += 1,
         }
         Ok(true)
-    }
-
-    /// `--target-domains`: keep only links to the listed domains. A capture left with none
-    /// is not stored unless the index already has the page (its links may have gone).
-    fn filter(&self, c: &Capture) -> Result<Option<Outcome>, ImportError> {
-        let Some(targets) = &self.cfg.target_domains else {
-            return Ok(Some(c.outcome.clone()));
-        };
-        let (outcome, relevant) = match &c.outcome {
-            Outcome::Fetched { meta, links } => {
-                let links: Vec<_> = links
-                    .iter()
-                    .filter(|l| targets.covers_url(&l.url_to))
-                    .cloned()
-                    .collect();
-                let relevant = !links.is_empty();
-                (
-                    Outcome::Fetched {
-                        meta: meta.clone(),
-                        links,
-                    },
-                    relevant,
-                )
-            }
-            Outcome::Redirected { link, .. } => {
-                (c.outcome.clone(), targets.covers_url(&link.url_to))
-            }
-            other => (other.clone(), false),
-        };
-        if relevant || self.store.page(&c.url)?.is_some() {
-            Ok(Some(outcome))
-        } else {
-            Ok(None)
-        }
     }
 
     /// Mark inputs whose records have all been taken and applied as done.

@@ -286,6 +286,8 @@ pub struct WarcReader<R> {
     dec: Decoder<R>,
     buf: Vec<u8>,
     start: usize,
+    /// End of the data in `buf`.
+    end: usize,
     /// Decompressed offset of `buf[start]`.
     off: u64,
     cap: usize,
@@ -307,6 +309,7 @@ impl<R: BufRead> WarcReader<R> {
             dec: Decoder::new(raw, at.member)?,
             buf: Vec::new(),
             start: 0,
+            end: 0,
             off: 0,
             cap,
             eof: false,
@@ -330,7 +333,7 @@ impl<R: BufRead> WarcReader<R> {
     }
 
     fn available(&self) -> usize {
-        self.buf.len() - self.start
+        self.end - self.start
     }
 
     fn consume(&mut self, n: usize) {
@@ -346,20 +349,17 @@ impl<R: BufRead> WarcReader<R> {
         if self.eof {
             return Ok(false);
         }
+        // `buf[..end]` holds data; the rest is room (zeroed once, reused).
         if self.start > 0 {
-            self.buf.drain(..self.start);
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
-        let len = self.buf.len();
-        self.buf.resize(len + CHUNK, 0);
-        let n = match self.dec.read(&mut self.buf[len..]) {
-            Ok(n) => n,
-            Err(e) => {
-                self.buf.truncate(len);
-                return Err(e);
-            }
-        };
-        self.buf.truncate(len + n);
+        if self.buf.len() - self.end < CHUNK {
+            self.buf.resize(self.end + CHUNK, 0);
+        }
+        let n = self.dec.read(&mut self.buf[self.end..])?;
+        self.end += n;
         if n == 0 {
             self.eof = true;
         }
@@ -380,7 +380,7 @@ impl<R: BufRead> WarcReader<R> {
     fn line(&mut self, limit: usize) -> io::Result<Option<String>> {
         let mut scanned = 0;
         loop {
-            let avail = &self.buf[self.start..];
+            let avail = &self.buf[self.start..self.end];
             if let Some(i) = avail[scanned..].iter().position(|&b| b == b'\n') {
                 let end = scanned + i;
                 let line = String::from_utf8_lossy(&avail[..end])
@@ -426,7 +426,7 @@ impl<R: BufRead> WarcReader<R> {
             return Ok(());
         }
         // A record starts here (after a bad header section), or at the next "\nWARC/".
-        if self.ensure(5)? && self.buf[self.start..].starts_with(b"WARC/") {
+        if self.ensure(5)? && self.buf[self.start..self.end].starts_with(b"WARC/") {
             return Ok(());
         }
         loop {
@@ -435,7 +435,7 @@ impl<R: BufRead> WarcReader<R> {
                 self.consume(n);
                 return Ok(());
             }
-            let avail = &self.buf[self.start..];
+            let avail = &self.buf[self.start..self.end];
             match avail.windows(6).position(|w| w == b"\nWARC/") {
                 Some(i) => {
                     self.consume(i + 1);

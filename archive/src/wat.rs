@@ -49,6 +49,138 @@ pub struct WatCapture {
     page_size: u64,
 }
 
+/// The parts of a WAT record read here; serde skips the rest without building it.
+mod json {
+    use serde::Deserialize;
+    use std::borrow::Cow;
+
+    /// A string borrowed from the record when it has no escapes.
+    pub type Str<'a> = Option<Cow<'a, str>>;
+
+    #[derive(Deserialize)]
+    pub struct Doc<'a> {
+        #[serde(rename = "Envelope", borrow)]
+        pub envelope: Envelope<'a>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    pub struct Envelope<'a> {
+        #[serde(rename = "WARC-Header-Metadata", borrow)]
+        pub warc: WarcMeta<'a>,
+        #[serde(rename = "Payload-Metadata", borrow)]
+        pub payload: Payload<'a>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    pub struct WarcMeta<'a> {
+        #[serde(rename = "WARC-Type", borrow)]
+        pub kind: Str<'a>,
+        #[serde(rename = "WARC-Target-URI", borrow)]
+        pub uri: Str<'a>,
+        #[serde(rename = "WARC-Date", borrow)]
+        pub date: Str<'a>,
+        #[serde(rename = "WARC-IP-Address", borrow)]
+        pub ip: Str<'a>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    pub struct Payload<'a> {
+        #[serde(rename = "HTTP-Response-Metadata", borrow)]
+        pub http: Option<Http<'a>>,
+    }
+
+    /// A number written as a JSON string (as WAT does) or as a number.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    pub enum Num<'a> {
+        Int(u64),
+        #[serde(borrow)]
+        Text(Cow<'a, str>),
+    }
+
+    impl Num<'_> {
+        pub fn get(&self) -> Option<u64> {
+            match self {
+                Num::Int(n) => Some(*n),
+                Num::Text(s) => s.trim().parse().ok(),
+            }
+        }
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    pub struct Http<'a> {
+        #[serde(rename = "Response-Message", borrow)]
+        pub message: Option<Message<'a>>,
+        #[serde(rename = "Headers")]
+        pub headers: serde_json::Map<String, serde_json::Value>,
+        #[serde(rename = "HTML-Metadata", borrow)]
+        pub html: Option<Html<'a>>,
+        #[serde(rename = "Entity-Length", borrow)]
+        pub entity_length: Option<Num<'a>>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    pub struct Message<'a> {
+        #[serde(rename = "Status", borrow)]
+        pub status: Option<Num<'a>>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    pub struct Html<'a> {
+        #[serde(rename = "Head", borrow)]
+        pub head: Head<'a>,
+        #[serde(rename = "Links", borrow)]
+        pub links: Vec<Link<'a>>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    pub struct Head<'a> {
+        #[serde(rename = "Title", borrow)]
+        pub title: Str<'a>,
+        #[serde(rename = "Base", borrow)]
+        pub base: Str<'a>,
+        #[serde(rename = "Metas", borrow)]
+        pub metas: Vec<Meta<'a>>,
+        #[serde(rename = "Link", borrow)]
+        pub link: Vec<Link<'a>>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    pub struct Meta<'a> {
+        #[serde(borrow)]
+        pub name: Str<'a>,
+        #[serde(borrow)]
+        pub content: Str<'a>,
+        #[serde(rename = "http-equiv", borrow)]
+        pub equiv: Str<'a>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    pub struct Link<'a> {
+        #[serde(borrow)]
+        pub path: Str<'a>,
+        #[serde(borrow)]
+        pub url: Str<'a>,
+        #[serde(borrow)]
+        pub text: Str<'a>,
+        #[serde(borrow)]
+        pub rel: Str<'a>,
+        #[serde(rename = "type", borrow)]
+        pub kind: Str<'a>,
+        #[serde(borrow)]
+        pub alt: Str<'a>,
+    }
+}
+
 fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -58,42 +190,74 @@ fn text(v: &Value) -> String {
     }
 }
 
+fn own(s: &json::Str<'_>) -> String {
+    s.as_deref().unwrap_or("").to_string()
+}
+
+/// The link type of a WAT `path` (with the element's `rel` and `type`), or `None` when the
+/// path is not a link.
+fn link_type(path: &str, rels: &[&str], kind: &str) -> Option<LinkType> {
+    let path = path.as_bytes();
+    let is = |p: &str| path.eq_ignore_ascii_case(p.as_bytes());
+    if is("A@/href") || is("AREA@/href") {
+        Some(LinkType::Href)
+    } else if is("IFRAME@/src") || is("FRAME@/src") {
+        Some(LinkType::Frame)
+    } else if is("FORM@/action") {
+        Some(LinkType::Form)
+    } else if !is("LINK@/href") {
+        None
+    } else if rels.contains(&"canonical") {
+        Some(LinkType::Canonical)
+    } else if rels.contains(&"alternate") {
+        let kind = kind.to_ascii_lowercase();
+        Some(if kind.contains("rss") || kind.contains("atom") {
+            LinkType::Rss
+        } else {
+            LinkType::Alternate
+        })
+    } else {
+        None
+    }
+}
+
 /// Read the JSON of a WAT `metadata` record.
 pub fn parse(block: &[u8]) -> Result<WatCapture, WatError> {
-    let doc: Value =
+    let doc: json::Doc<'_> =
         serde_json::from_slice(block).map_err(|e| WatError::Malformed(e.to_string()))?;
-    let env = doc
-        .get("Envelope")
-        .ok_or_else(|| WatError::Malformed("no Envelope".into()))?;
-    let warc = &env["WARC-Header-Metadata"];
-    if !warc["WARC-Type"]
-        .as_str()
+    let env = doc.envelope;
+    if !env
+        .warc
+        .kind
+        .as_deref()
         .is_some_and(|t| t.eq_ignore_ascii_case("response"))
     {
         return Err(WatError::NotResponse);
     }
-    let http = &env["Payload-Metadata"]["HTTP-Response-Metadata"];
-    let status: u16 = match &http["Response-Message"]["Status"] {
-        Value::String(s) => s.trim().parse().ok(),
-        Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-        _ => None,
-    }
-    .ok_or(WatError::NotResponse)?;
-    let headers: Vec<(String, String)> = http["Headers"]
-        .as_object()
-        .map(|o| o.iter().map(|(k, v)| (k.clone(), text(v))).collect())
-        .unwrap_or_default();
-    let html = &http["HTML-Metadata"];
-    let head = &html["Head"];
+    let http = env.payload.http.ok_or(WatError::NotResponse)?;
+    let status = http
+        .message
+        .as_ref()
+        .and_then(|m| m.status.as_ref())
+        .and_then(json::Num::get)
+        .and_then(|n| u16::try_from(n).ok())
+        .ok_or(WatError::NotResponse)?;
+    let headers: Vec<(String, String)> = http
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), text(v)))
+        .collect();
+    let html = http.html.unwrap_or_default();
+    let head = html.head;
     let mut found = FoundPage {
-        title: text(&head["Title"]),
-        base_href: head["Base"].as_str().map(str::to_string),
+        title: own(&head.title),
+        base_href: head.base.as_deref().map(str::to_string),
         ..Default::default()
     };
-    for meta in head["Metas"].as_array().into_iter().flatten() {
-        let content = meta["content"].as_str().unwrap_or("");
-        let name = meta["name"].as_str().unwrap_or("");
-        let equiv = meta["http-equiv"].as_str().unwrap_or("");
+    for meta in &head.metas {
+        let content = meta.content.as_deref().unwrap_or("");
+        let name = meta.name.as_deref().unwrap_or("");
+        let equiv = meta.equiv.as_deref().unwrap_or("");
         if name.eq_ignore_ascii_case("robots") && robots_nofollow(content) {
             found.robots_nofollow = true;
         }
@@ -109,31 +273,14 @@ pub fn parse(block: &[u8]) -> Result<WatCapture, WatError> {
             }
         }
     }
-    let entries = head["Link"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .chain(html["Links"].as_array().into_iter().flatten());
-    for l in entries {
-        let (Some(path), Some(url)) = (l["path"].as_str(), l["url"].as_str()) else {
+    for l in head.link.iter().chain(&html.links) {
+        let (Some(path), Some(url)) = (l.path.as_deref(), l.url.as_deref()) else {
             continue;
         };
-        let rel = l["rel"].as_str().unwrap_or("").to_ascii_lowercase();
+        let rel = l.rel.as_deref().unwrap_or("").to_ascii_lowercase();
         let rels: Vec<&str> = rel.split_ascii_whitespace().collect();
-        let link_type = match path.to_ascii_uppercase().as_str() {
-            "A@/HREF" | "AREA@/HREF" => LinkType::Href,
-            "IFRAME@/SRC" | "FRAME@/SRC" => LinkType::Frame,
-            "FORM@/ACTION" => LinkType::Form,
-            "LINK@/HREF" if rels.contains(&"canonical") => LinkType::Canonical,
-            "LINK@/HREF" if rels.contains(&"alternate") => {
-                let ty = l["type"].as_str().unwrap_or("").to_ascii_lowercase();
-                if ty.contains("rss") || ty.contains("atom") {
-                    LinkType::Rss
-                } else {
-                    LinkType::Alternate
-                }
-            }
-            _ => continue,
+        let Some(link_type) = link_type(path, &rels, l.kind.as_deref().unwrap_or("")) else {
+            continue;
         };
         let nofollow = rels
             .iter()
@@ -142,27 +289,26 @@ pub fn parse(block: &[u8]) -> Result<WatCapture, WatError> {
             href: url.to_string(),
             link_type,
             anchor: if link_type == LinkType::Href {
-                l["text"].as_str().unwrap_or("").to_string()
+                own(&l.text)
             } else {
                 String::new()
             },
-            alt: l["alt"].as_str().unwrap_or("").to_string(),
+            alt: own(&l.alt),
             nofollow,
         });
     }
-    let page_size = match &http["Entity-Length"] {
-        Value::String(s) => s.parse().unwrap_or(0),
-        Value::Number(n) => n.as_u64().unwrap_or(0),
-        _ => 0,
-    };
     Ok(WatCapture {
-        uri: warc["WARC-Target-URI"].as_str().unwrap_or("").to_string(),
-        date: warc["WARC-Date"].as_str().unwrap_or("").to_string(),
-        ip: warc["WARC-IP-Address"].as_str().unwrap_or("").to_string(),
+        uri: own(&env.warc.uri),
+        date: own(&env.warc.date),
+        ip: own(&env.warc.ip),
         status,
         headers,
         found,
-        page_size,
+        page_size: http
+            .entity_length
+            .as_ref()
+            .and_then(json::Num::get)
+            .unwrap_or(0),
     })
 }
 

@@ -20,6 +20,8 @@ pub enum BenchCmd {
     Index(IndexBench),
     /// Query latency p50/p99 on an index with one target of 100,000 backlinks.
     Query(QueryBench),
+    /// Archive import end to end: MB/s and records/s on a generated WARC or WAT file.
+    Import(super::bench_import::ImportBench),
     /// Requests/s and latency of a running `serve` over kept-alive connections.
     Http(super::bench_http::HttpBench),
     /// The same questions in SQLite, the reference a user would reach for.
@@ -81,6 +83,7 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
         BenchCmd::Index(a) => bench_index(a),
         BenchCmd::Query(a) => bench_query(a),
         BenchCmd::Http(a) => super::bench_http::bench_http(a),
+        BenchCmd::Import(a) => super::bench_import::bench_import(a),
         #[cfg(feature = "sqlite-bench")]
         BenchCmd::Sqlite(a) => bench_sqlite(a),
     }

@@ -2,10 +2,11 @@
 
 pub mod bench;
 mod bench_http;
+mod bench_import;
 pub mod crawl;
 mod demo;
 mod extract;
-mod import;
+pub mod import;
 mod query;
 mod status;
 mod testweb;
