@@ -5,7 +5,7 @@ use crate::crawl_e2e::oracle;
 use crate::support::*;
 use linkdiff_testweb::WebConfig;
 use serde_json::Value as J;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 const PATH: &str = "/v3/backlinks/bulk_new_lost_backlinks/live";
@@ -16,34 +16,6 @@ fn basic(name: &str, token: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{name}:{token}"))
     )
-}
-
-/// The venv python with `dataforseo-client`, creating the venv if Python is there.
-fn client_python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("LINKDIFF_DFS_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dfs-venv");
-    let py = venv.join("bin/python");
-    let has = |py: &Path| {
-        Command::new(py)
-            .args(["-c", "import dataforseo_client"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if has(&py) {
-        return Some(py);
-    }
-    let made = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .is_ok_and(|s| s.success())
-        && Command::new(&py)
-            .args(["-m", "pip", "install", "-q", "dataforseo-client"])
-            .status()
-            .is_ok_and(|s| s.success());
-    (made && has(&py)).then_some(py)
 }
 
 /// Run a client script from `tests/clients` with `args`; its one line of JSON, parsed.

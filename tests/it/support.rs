@@ -3,6 +3,7 @@
 use linkdiff_crawler::fetch::FetchConfig;
 use linkdiff_crawler::CrawlConfig;
 use linkdiff_testweb::{serve, RunningWeb, TestWeb, WebConfig};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -208,4 +209,33 @@ pub fn crawl_args(db: &str, port: u16, seeds: &[String], as_of: &str, rate: &str
         a.push(s.clone());
     }
     a
+}
+
+/// The venv python with the official client packages (`dataforseo-client`, and `warcio` to
+/// write archives), creating the venv if Python is there (`.ci/run` makes it first).
+pub fn client_python() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("LINKDIFF_DFS_PYTHON") {
+        return Some(PathBuf::from(p));
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dfs-venv");
+    let py = venv.join("bin/python");
+    let has = |py: &Path| {
+        Command::new(py)
+            .args(["-c", "import dataforseo_client, warcio"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if has(&py) {
+        return Some(py);
+    }
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success())
+        && Command::new(&py)
+            .args(["-m", "pip", "install", "-q", "dataforseo-client", "warcio"])
+            .status()
+            .is_ok_and(|s| s.success());
+    (made && has(&py)).then_some(py)
 }
