@@ -935,3 +935,24 @@ impl Writer<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_sets_cover_hosts_and_their_subdomains_only() {
+        let d =
+            DomainSet::parse("# mine\nExample.com\nhttps://blog.other.org/path\n*.wild.net\n\n")
+                .unwrap();
+        assert!(d.covers("example.com") && d.covers("www.example.com"));
+        assert!(d.covers("a.b.example.com"));
+        assert!(!d.covers("notexample.com") && !d.covers("example.com.evil.test"));
+        assert!(d.covers("blog.other.org") && !d.covers("other.org"));
+        assert!(d.covers("x.wild.net") && d.covers("wild.net"));
+        assert!(d.covers_url("http://www.example.com:8080/x"));
+        assert!(DomainSet::parse("# nothing\n").is_err());
+        let err = DomainSet::parse("ok.com\nnot a domain\n").unwrap_err();
+        assert!(err.starts_with("line 2:"), "{err}");
+    }
+}

@@ -492,3 +492,35 @@ fn a_warc_written_by_warcio_imports_like_its_pages_say() {
         ]
     );
 }
+
+#[test]
+fn from_domains_keep_only_pages_on_the_listed_sites() {
+    let a = archives();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let list = dir.path().join("from.txt");
+    std::fs::write(&list, "h002.test\n").unwrap();
+    let out = import(
+        &db,
+        &[
+            "--from-domains",
+            list.to_str().unwrap(),
+            a.first.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("filtered out"), "{out}");
+    let store = Store::open(&db).unwrap();
+    let got = index_backlinks(&store);
+    assert!(!got.is_empty());
+    assert!(
+        got.keys()
+            .all(|k| k.0.starts_with("http://h002.test:8080/")),
+        "{got:#?}"
+    );
+    let (want, _) = oracle(&a.t1, &a.t1, D1, D1);
+    let want: BTreeMap<_, _> = want
+        .into_iter()
+        .filter(|(k, _)| k.0.starts_with("http://h002.test:8080/"))
+        .collect();
+    assert_eq!(got, want);
+}
