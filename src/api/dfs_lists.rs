@@ -1,11 +1,14 @@
 //! DataForSEO "Backlinks" (`/v3/backlinks/backlinks/live`), "Referring Domains"
 //! (`/v3/backlinks/referring_domains/live`) and "Anchors" (`/v3/backlinks/anchors/live`): the v2
 //! `backlinks` (or `backlinks_one_per_domain`), `refdomains` and `anchors` tables in DataForSEO's
-//! items, with `filters` and `order_by` translated into the query language (a documented
-//! subset: conditions joined by `and`; `=`, `<>`, `<`, `<=`, `>`, `>=`, and `like`/`ilike` with
-//! a `%text%` pattern). Fields the index cannot know are `null`.
+//! items. `filters` and `order_by` run inside the query when the query language can say them
+//! (and-joined `=`, `<>`, `<`, `<=`, `>`, `>=`, `like`/`ilike` with a `%text%` pattern on
+//! mapped fields); otherwise, and for lost backlinks and `one_per_anchor`, the target's whole
+//! list is read and `dfs_filter` filters, groups and sorts the items. Fields the index cannot
+//! know are `null`.
 
 use super::dataforseo::{Reply, TargetTask};
+use super::dfs_filter::{self, Filter};
 use linkdiff_query::{Mode, QueryParams, QueryResult, Table, Value};
 use linkdiff_store::{Store, TargetScope};
 use serde_json::{json, Map, Value as J};
@@ -59,6 +62,19 @@ impl List {
                 .position(|c| c.name == name)
                 .map(|i| &row[i])
         };
+        self.item_from(&get)
+    }
+
+    /// The item fields of this endpoint (what `filters` and `order_by` may name).
+    fn fields(self) -> Vec<String> {
+        match self.item_from(&|_| None) {
+            J::Object(m) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// One item from a column getter.
+    fn item_from<'a>(self, get: &dyn Fn(&str) -> Option<&'a Value>) -> J {
         let int = |name: &str| get(name).and_then(|v| v.text().parse::<i64>().ok());
         let first_seen = get("first_seen").map(|v| {
             let t = v.text();
@@ -70,7 +86,7 @@ impl List {
         });
         let mut m = Map::new();
         match self {
-            List::Backlinks => return backlink_item(&get),
+            List::Backlinks => return backlink_item(get),
             List::ReferringDomains => {
                 m.insert("type".into(), J::from("backlinks_referring_domain"));
                 m.insert("domain".into(), json!(get("refdomain").map(Value::text)));
@@ -212,6 +228,22 @@ pub fn answer(store: &Store, list: List, body: &[u8]) -> Reply {
     }
 }
 
+/// `backlinks_status_type` of `backlinks/live`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Live,
+    Lost,
+    All,
+}
+
+/// `mode` of `backlinks/live`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode1 {
+    AsIs,
+    OnePerDomain,
+    OnePerAnchor,
+}
+
 fn respond(store: &Store, list: List, task: TargetTask) -> Result<Reply, Reply> {
     let raw = &task.raw;
     let target = task.target()?;
@@ -224,50 +256,129 @@ fn respond(store: &Store, list: List, task: TargetTask) -> Result<Reply, Reply> 
         .ok_or_else(|| task.invalid("limit"))?;
     let offset =
         count("offset", 0, linkdiff_query::MAX_LIMIT).ok_or_else(|| task.invalid("offset"))?;
-    let table = match (list, raw.get("mode").and_then(J::as_str)) {
-        (List::Backlinks, None | Some("as_is")) => Table::Backlinks,
-        (List::Backlinks, Some("one_per_domain")) => Table::OnePerDomain,
-        (List::Backlinks, Some(_)) => return Err(task.invalid("mode")),
+    let mode = match (list, raw.get("mode").and_then(J::as_str)) {
+        (List::Backlinks, None | Some("as_is")) | (_, None) => Mode1::AsIs,
+        (List::Backlinks, Some("one_per_domain")) => Mode1::OnePerDomain,
+        (List::Backlinks, Some("one_per_anchor")) => Mode1::OnePerAnchor,
+        (_, Some(_)) => return Err(task.invalid("mode")),
+    };
+    let status = match (list, raw.get("backlinks_status_type")) {
+        (_, None | Some(J::Null)) => Status::Live,
+        (_, Some(J::String(s))) if s == "live" => Status::Live,
+        (List::Backlinks, Some(J::String(s))) if s == "lost" => Status::Lost,
+        (List::Backlinks, Some(J::String(s))) if s == "all" => Status::All,
+        _ => return Err(task.invalid("backlinks_status_type")),
+    };
+    let table = match (list, mode) {
+        (List::Backlinks, Mode1::OnePerDomain) => Table::OnePerDomain,
+        (List::Backlinks, _) => Table::Backlinks,
         (List::ReferringDomains, _) => Table::Refdomains,
         (List::Anchors, _) => Table::Anchors,
     };
-    let filter = match raw.get("filters") {
-        None | Some(J::Null) => String::new(),
-        Some(f) => list.filters(f).ok_or_else(|| task.invalid("filters"))?,
+    // The query language takes and-joined comparisons on mapped fields; anything else is
+    // evaluated on the items (`dfs_filter`).
+    let pushed_filter = match raw.get("filters") {
+        None | Some(J::Null) => Some(String::new()),
+        Some(f) => list.filters(f),
     };
-    let order_by = match raw.get("order_by") {
-        None | Some(J::Null) => None,
-        Some(o) => Some(list.order(o).ok_or_else(|| task.invalid("order_by"))?),
+    let pushed_order = match raw.get("order_by") {
+        None | Some(J::Null) => Some(None),
+        Some(o) => list.order(o).map(Some),
     };
-    task.live_only()?;
     let scope = task.scope(&target)?;
-    let (mode, query_target) = mode_of(&scope);
-    let params = |limit: usize, offset: usize| QueryParams {
-        target: query_target.clone(),
-        mode,
-        select: None,
-        // Item fields of the grouped tables are group columns (`having`); backlink fields are
-        // row columns (`where`).
-        where_: Some(filter.clone()).filter(|f| !f.is_empty() && !table.grouped()),
-        having: Some(filter.clone()).filter(|f| !f.is_empty() && table.grouped()),
-        order_by: order_by.clone(),
-        limit,
-        offset,
+    let (qmode, query_target) = mode_of(&scope);
+    let params = |table: Table, filter: &str, order_by: Option<String>, limit, offset| {
+        QueryParams {
+            target: query_target.clone(),
+            mode: qmode,
+            select: None,
+            // Item fields of the grouped tables are group columns (`having`); backlink fields
+            // are row columns (`where`).
+            where_: Some(filter.to_string()).filter(|f| !f.is_empty() && !table.grouped()),
+            having: Some(filter.to_string()).filter(|f| !f.is_empty() && table.grouped()),
+            order_by,
+            limit,
+            offset,
+        }
+    };
+    let pushed = match (pushed_filter, pushed_order) {
+        (Some(f), Some(o)) if status == Status::Live && mode != Mode1::OnePerAnchor => Some((f, o)),
+        _ => None,
     };
     let run = || -> anyhow::Result<J> {
-        let r = linkdiff_query::run(store, table, &params(limit, offset))?;
-        let total = match list {
-            List::ReferringDomains => r.stats.first().map_or(0, |s| s.1 as usize),
-            List::Anchors | List::Backlinks => {
-                let all = QueryParams {
-                    select: Some(table.columns()[0].name.into()),
-                    order_by: None,
-                    ..params(linkdiff_query::MAX_LIMIT, 0)
+        let (total, items) = match &pushed {
+            Some((filter, order_by)) => {
+                let r = linkdiff_query::run(
+                    store,
+                    table,
+                    &params(table, filter, order_by.clone(), limit, offset),
+                )?;
+                let total = match list {
+                    List::ReferringDomains => r.stats.first().map_or(0, |s| s.1 as usize),
+                    List::Anchors | List::Backlinks => {
+                        let all = QueryParams {
+                            select: Some(table.columns()[0].name.into()),
+                            ..params(table, filter, None, linkdiff_query::MAX_LIMIT, 0)
+                        };
+                        linkdiff_query::run(store, table, &all)?.rows.len()
+                    }
                 };
-                linkdiff_query::run(store, table, &all)?.rows.len()
+                let items: Vec<J> = r.rows.iter().map(|row| list.item(&r, row)).collect();
+                (total, items)
+            }
+            None => {
+                let fields = list.fields();
+                let filter = match raw.get("filters") {
+                    None | Some(J::Null) => None,
+                    Some(f) => Some(
+                        Filter::parse(f, &fields)
+                            .ok_or_else(|| anyhow::Error::new(BadField("filters")))?,
+                    ),
+                };
+                let rules = match raw.get("order_by") {
+                    None | Some(J::Null) => match list {
+                        List::Backlinks => {
+                            vec![("rank".to_string(), true), ("url_from".to_string(), false)]
+                        }
+                        _ => vec![("backlinks".to_string(), true)],
+                    },
+                    Some(o) => dfs_filter::parse_order(o, &fields)
+                        .ok_or_else(|| anyhow::Error::new(BadField("order_by")))?,
+                };
+                let all = |table: Table, filter: &str| {
+                    linkdiff_query::run(
+                        store,
+                        table,
+                        &params(table, filter, None, linkdiff_query::MAX_LIMIT, 0),
+                    )
+                };
+                let mut items = Vec::new();
+                if list != List::Backlinks || status != Status::Lost {
+                    let r = all(table, "")?;
+                    items.extend(r.rows.iter().map(|row| list.item(&r, row)));
+                }
+                if list == List::Backlinks && status != Status::Live {
+                    let live = live_identities(&all(Table::Backlinks, "")?);
+                    let r = all(Table::NewLost, "type=\"lost\"")?;
+                    items.extend(lost_items(&r, &live));
+                }
+                items.retain(|i| filter.as_ref().is_none_or(|f| f.test(i)));
+                dfs_filter::sort(&mut items, &rules);
+                match mode {
+                    Mode1::AsIs => {}
+                    Mode1::OnePerDomain => strongest_per(&mut items, &rules, |i| {
+                        linkdiff_store::registrable_domain(i["domain_from"].as_str().unwrap_or(""))
+                            .to_string()
+                    }),
+                    Mode1::OnePerAnchor => strongest_per(&mut items, &rules, |i| {
+                        i["anchor"].as_str().unwrap_or("").to_string()
+                    }),
+                }
+                let total = items.len();
+                let page: Vec<J> = items.into_iter().skip(offset).take(limit).collect();
+                (total, page)
             }
         };
-        let items: Vec<J> = r.rows.iter().map(|row| list.item(&r, row)).collect();
         Ok(json!([{
             "target": target,
             "total_count": total,
@@ -277,12 +388,78 @@ fn respond(store: &Store, list: List, task: TargetTask) -> Result<Reply, Reply> 
     };
     Ok(match run() {
         Ok(result) => task.ok(result),
+        Err(e) if e.downcast_ref::<BadField>().is_some() => {
+            task.invalid(e.downcast_ref::<BadField>().map_or("filters", |b| b.0))
+        }
         // A filter the query language refuses is the client's field, not our failure.
         Err(e) if e.downcast_ref::<linkdiff_query::QueryError>().is_some() => {
             task.invalid("filters")
         }
         Err(e) => task.internal(e),
     })
+}
+
+/// A request field that names an unknown item field or operator.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid field {0}")]
+struct BadField(&'static str);
+
+/// Identity of a backlink item: where from, where to, what kind, which anchor.
+fn identity(i: &J) -> (String, String, String, String) {
+    let s = |k: &str| i[k].as_str().unwrap_or("").to_string();
+    (s("url_from"), s("url_to"), s("item_type"), s("anchor"))
+}
+
+fn live_identities(r: &QueryResult) -> std::collections::HashSet<(String, String, String, String)> {
+    r.rows
+        .iter()
+        .map(|row| identity(&List::Backlinks.item(r, row)))
+        .collect()
+}
+
+/// Lost backlinks from `backlinks_new_lost` lost rows: the latest loss of each link that is
+/// not live again, as items with `is_lost` (`last_seen` is the last visit that saw the link).
+fn lost_items(
+    r: &QueryResult,
+    live: &std::collections::HashSet<(String, String, String, String)>,
+) -> Vec<J> {
+    let date = r.columns.iter().position(|c| c.name == "date");
+    let mut latest: std::collections::HashMap<(String, String, String, String), (String, J)> =
+        std::collections::HashMap::new();
+    for row in &r.rows {
+        let mut item = List::Backlinks.item(r, row);
+        let key = identity(&item);
+        if live.contains(&key) {
+            continue;
+        }
+        let day = date.map(|i| row[i].text()).unwrap_or_default();
+        item["is_lost"] = J::Bool(true);
+        match latest.get(&key) {
+            Some((d, _)) if *d >= day => {}
+            _ => {
+                latest.insert(key, (day, item));
+            }
+        }
+    }
+    latest.into_values().map(|(_, i)| i).collect()
+}
+
+/// Keep the first item (in `rules` order, else by rank) of each `key`: the strongest link
+/// per referring domain or per anchor.
+fn strongest_per(items: &mut Vec<J>, rules: &[(String, bool)], key: impl Fn(&J) -> String) {
+    let mut by_rank = std::mem::take(items);
+    dfs_filter::sort(
+        &mut by_rank,
+        &[
+            ("rank".to_string(), true),
+            ("domain_from_rank".to_string(), true),
+            ("url_from".to_string(), false),
+        ],
+    );
+    let mut seen = std::collections::HashSet::new();
+    by_rank.retain(|i| seen.insert(key(i)));
+    dfs_filter::sort(&mut by_rank, rules);
+    *items = by_rank;
 }
 
 /// The `backlinks` column behind a `backlinks/live` item field (and the factor for ranks).

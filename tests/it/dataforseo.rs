@@ -469,7 +469,7 @@ async fn official_client_lists_backlinks_referring_domains_and_anchors_of_a_craw
     let t1 = w.web.truth(1, &[]);
     let known: Vec<String> = t1.keys().cloned().collect();
     let t2 = w.web.truth(2, &known);
-    let (live, _) = oracle(&t1, &t2, "2026-01-05", "2026-01-12");
+    let (live, events) = oracle(&t1, &t2, "2026-01-05", "2026-01-12");
     let target = "h001.test";
     let mut by_domain: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_anchor: BTreeMap<String, u64> = BTreeMap::new();
@@ -569,12 +569,83 @@ async fn official_client_lists_backlinks_referring_domains_and_anchors_of_a_craw
     )
     .await;
     assert_eq!(v["result"]["total_count"], by_domain.len());
-    // An unsupported filter is named, not ignored.
+    // `or` and `regex` filters are evaluated on the items.
     let v = call(
         "anchors",
-        serde_json::json!({"target": target, "filters": [["backlinks", ">", 1], "or", ["backlinks", "<", 1]]}),
+        serde_json::json!({"target": target, "limit": 1000, "filters": [["backlinks", ">", 1], "or", ["anchor", "regex", "^[a-f]"]]}),
+    )
+    .await;
+    assert_eq!(v["task_status"], 20000, "{v}");
+    let want: BTreeMap<String, u64> = by_anchor
+        .iter()
+        .filter(|(a, n)| **n > 1 || a.starts_with(|c: char| ('a'..='f').contains(&c)))
+        .map(|(a, n)| (a.clone(), *n))
+        .collect();
+    assert_eq!(items(&v, "anchor"), want);
+    assert_eq!(v["result"]["total_count"], want.len());
+    // One backlink per anchor text.
+    let v = call(
+        "backlinks",
+        serde_json::json!({"target": target, "limit": 1000, "mode": "one_per_anchor"}),
+    )
+    .await;
+    assert_eq!(v["task_status"], 20000, "{v}");
+    assert_eq!(v["result"]["total_count"], by_anchor.len());
+    // Lost backlinks: the last loss of each link that is not live again, and all of them.
+    let live_ids: std::collections::BTreeSet<(String, String, String, String)> = live
+        .keys()
+        .map(|k| (k.0.clone(), k.1.clone(), k.2.clone(), k.3.clone()))
+        .collect();
+    let lost_ids: std::collections::BTreeSet<(String, String, String, String)> = events
+        .iter()
+        .filter(|e| e.1 == "lost" && url_host(&e.4).ends_with(target))
+        .map(|e| (e.3.clone(), e.4.clone(), e.5.clone(), e.6.clone()))
+        .filter(|id| !live_ids.contains(id))
+        .collect();
+    assert!(!lost_ids.is_empty(), "the web lost links to {target}");
+    let v = call(
+        "backlinks",
+        serde_json::json!({"target": target, "limit": 1000, "backlinks_status_type": "lost"}),
+    )
+    .await;
+    assert_eq!(v["task_status"], 20000, "{v}");
+    assert_eq!(v["result"]["total_count"], lost_ids.len());
+    let got = v["result"]["items"].as_array().unwrap();
+    // Lost in the second crawl: last seen in the first.
+    assert!(
+        got.iter().all(|i| i["is_lost"] == true
+            && i["last_seen"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("2026-01-05"))),
+        "{}",
+        got[0]
+    );
+    let v = call(
+        "backlinks",
+        serde_json::json!({"target": target, "limit": 1, "backlinks_status_type": "all", "filters": ["url_from", "in", [got[0]["url_from"].clone()]]}),
+    )
+    .await;
+    assert_eq!(v["task_status"], 20000, "{v}");
+    assert!(v["result"]["total_count"].as_u64().unwrap() >= 1);
+    let v = call(
+        "backlinks",
+        serde_json::json!({"target": target, "backlinks_status_type": "all"}),
+    )
+    .await;
+    assert_eq!(v["result"]["total_count"], all + lost_ids.len() as u64);
+    // What cannot be answered is named, not ignored.
+    let v = call(
+        "anchors",
+        serde_json::json!({"target": target, "filters": ["spam_score", ">", 1]}),
     )
     .await;
     assert_eq!(v["task_status"], 40501);
     assert_eq!(v["task_message"], "Invalid Field: 'filters'.");
+    let v = call(
+        "backlinks",
+        serde_json::json!({"target": target, "backlinks_status_type": "broken"}),
+    )
+    .await;
+    assert_eq!(v["task_status"], 40501);
+    assert_eq!(v["task_message"], "Invalid Field: 'backlinks_status_type'.");
 }
