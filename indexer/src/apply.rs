@@ -145,6 +145,14 @@ impl Indexer {
             },
             w,
         };
+        // A broken streak starts at the first 404/410/failure after an answer.
+        match &v.outcome {
+            Outcome::Fetched { .. } | Outcome::Redirected { .. } => page.broken_since = None,
+            Outcome::Gone { .. } | Outcome::Failed { .. } => {
+                page.broken_since = page.broken_since.or(Some(v.time))
+            }
+            Outcome::Disallowed => {}
+        }
         match &v.outcome {
             Outcome::Fetched { meta, links } => {
                 ctx.diff(&mut page, prev, meta, links, Origin::Recrawl)

@@ -73,6 +73,7 @@ pub enum Col {
     Refips,
     Url,
     Size,
+    BrokenAt,
 }
 
 /// One column of a table.
@@ -103,7 +104,7 @@ const fn c(id: Col, name: &'static str, ty: ColType, where_ok: bool, having_ok: 
 use ColType::*;
 
 /// `backlinks` (seed 002).
-pub const BACKLINKS: &[Column] = &[
+const BACKLINKS_ARR: [Column; 25] = [
     c(Col::UrlFrom, "url_from", Str, true, true),
     c(Col::UrlTo, "url_to", Str, true, true),
     c(Col::AhrefsRank, "ahrefs_rank", Int, true, true),
@@ -136,6 +137,21 @@ pub const BACKLINKS: &[Column] = &[
         true,
     ),
 ];
+
+/// `backlinks` (seed 002).
+pub const BACKLINKS: &[Column] = &BACKLINKS_ARR;
+
+/// `broken_backlinks`: the `backlinks` columns, with `http_code` the target's status, and
+/// `broken_at` (`docs/tables/broken_backlinks.md`).
+pub const BROKEN_BACKLINKS: &[Column] = &{
+    let mut out = [c(Col::BrokenAt, "broken_at", Time, true, true); 26];
+    let mut i = 0;
+    while i < BACKLINKS_ARR.len() {
+        out[i] = BACKLINKS_ARR[i];
+        i += 1;
+    }
+    out
+};
 
 /// `backlinks_new_lost` (seed 001).
 pub const NEW_LOST: &[Column] = &[
@@ -313,11 +329,13 @@ pub enum Table {
     AhrefsRank,
     /// Crawled pages of the target with their last visit's fields.
     PagesExtended,
+    /// Live backlinks whose target answers 4xx/5xx or fails.
+    BrokenBacklinks,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 13] = [
         Table::Backlinks,
         Table::OnePerDomain,
         Table::NewLost,
@@ -330,6 +348,7 @@ impl Table {
         Table::MetricsExtended,
         Table::AhrefsRank,
         Table::PagesExtended,
+        Table::BrokenBacklinks,
     ];
 
     /// API name.
@@ -347,6 +366,7 @@ impl Table {
             Table::MetricsExtended => "metrics_extended",
             Table::AhrefsRank => "ahrefs_rank",
             Table::PagesExtended => "pages_extended",
+            Table::BrokenBacklinks => "broken_backlinks",
         }
     }
 
@@ -364,12 +384,16 @@ impl Table {
             Table::MetricsExtended => METRICS_EXTENDED,
             Table::AhrefsRank => AHREFS_RANK,
             Table::PagesExtended => PAGES_EXTENDED,
+            Table::BrokenBacklinks => BROKEN_BACKLINKS,
         }
     }
 
-    /// Rows are live backlinks (`backlinks`, `backlinks_one_per_domain`).
+    /// Rows are live backlinks (`backlinks`, `backlinks_one_per_domain`, `broken_backlinks`).
     pub fn backlink_rows(self) -> bool {
-        matches!(self, Table::Backlinks | Table::OnePerDomain)
+        matches!(
+            self,
+            Table::Backlinks | Table::OnePerDomain | Table::BrokenBacklinks
+        )
     }
 
     /// Rows are computed whole before filtering and paging: groups (counters by date, anchors
@@ -412,6 +436,6 @@ impl FromStr for Table {
         Table::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank or pages_extended)"))
+            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank, pages_extended or broken_backlinks)"))
     }
 }

@@ -23,7 +23,25 @@ pub fn run(store: &Store, plan: &Plan) -> Result<QueryResult> {
         Table::Backlinks => {
             let items = store.backlinks(&plan.scope).map(|r| r.map_err(Into::into));
             let build = |h: &(String, LinkId, LinkRecord), mask: Option<&HashSet<Col>>| {
-                ctx.backlink_row(&h.0, &h.1, &h.2, mask)
+                ctx.backlink_row(Table::Backlinks, &h.0, &h.1, &h.2, mask)
+            };
+            (flat(plan, items, build)?, Vec::new())
+        }
+        Table::BrokenBacklinks => {
+            // Live backlinks whose target page is in a broken streak.
+            let broken = |url: &str| {
+                store
+                    .page(url)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|p| p.broken_since.is_some())
+            };
+            let items = store
+                .backlinks(&plan.scope)
+                .filter(|r| r.as_ref().map_or(true, |h| broken(&h.1.url_to)))
+                .map(|r| r.map_err(Into::into));
+            let build = |h: &(String, LinkId, LinkRecord), mask: Option<&HashSet<Col>>| {
+                ctx.backlink_row(Table::BrokenBacklinks, &h.0, &h.1, &h.2, mask)
             };
             (flat(plan, items, build)?, Vec::new())
         }
@@ -41,7 +59,7 @@ pub fn run(store: &Store, plan: &Plan) -> Result<QueryResult> {
                     .map(|c| c.col.id)
                     .chain([Col::AhrefsRank, Col::Nofollow])
                     .collect();
-                let row = ctx.backlink_row(&h.0, &h.1, &h.2, Some(&mask))?;
+                let row = ctx.backlink_row(Table::OnePerDomain, &h.0, &h.1, &h.2, Some(&mask))?;
                 if !matches(&plan.where_, plan.table, &row, |_| true)
                     || !matches(&plan.having, plan.table, &row, |_| true)
                 {
@@ -67,7 +85,7 @@ pub fn run(store: &Store, plan: &Plan) -> Result<QueryResult> {
                 .filter(|(i, _)| winners.contains(i))
                 .map(|(_, h)| Ok(h));
             let build = |h: &(String, LinkId, LinkRecord), mask: Option<&HashSet<Col>>| {
-                ctx.backlink_row(&h.0, &h.1, &h.2, mask)
+                ctx.backlink_row(Table::OnePerDomain, &h.0, &h.1, &h.2, mask)
             };
             (flat(plan, items, build)?, Vec::new())
         }
@@ -237,18 +255,19 @@ impl<'a> Ctx<'a> {
     /// empty.
     fn backlink_row(
         &mut self,
+        table: Table,
         from: &str,
         id: &LinkId,
         link: &LinkRecord,
         mask: Option<&HashSet<Col>>,
     ) -> Result<Vec<Value>> {
         let want = |c: Col| mask.is_none_or(|m| m.contains(&c));
-        let http_code = if want(Col::HttpCode) {
+        let (http_code, broken_at) = if want(Col::HttpCode) || want(Col::BrokenAt) {
             self.page(&id.url_to)?
-                .map(|p| p.last_status as i64)
-                .unwrap_or(0)
+                .map(|p| (p.last_status as i64, p.broken_since))
+                .unwrap_or((0, None))
         } else {
-            0
+            (0, None)
         };
         let (dr, top) = if want(Col::DomainRating) || want(Col::AhrefsTop) {
             self.domain(from)?
@@ -264,7 +283,7 @@ impl<'a> Ctx<'a> {
                 Value::Int(0)
             }
         };
-        Ok(row_of(Table::Backlinks, |c| match c {
+        Ok(row_of(table, |c| match c {
             Col::UrlFrom => s(c, from),
             Col::UrlTo => s(c, &id.url_to),
             Col::AhrefsRank => Value::Int(page.url_rating as i64),
@@ -290,6 +309,7 @@ impl<'a> Ctx<'a> {
             Col::TextPost => s(c, &link.text_post),
             Col::HttpCode => Value::Int(http_code),
             Col::UrlFromFirstSeen => Value::Time(page.first_ok_visit),
+            Col::BrokenAt => Value::Time(broken_at),
             _ => Value::Int(0),
         }))
     }

@@ -87,6 +87,7 @@ fn row_expr(table: Table, col: Col) -> String {
         Col::TextPost => s("coalesce(b.text_post, '')"),
         Col::HttpCode if events => s("e.http_code"),
         Col::HttpCode => s("coalesce(tp.last_status, 0)"),
+        Col::BrokenAt => s("tp.broken_since"),
         Col::UrlFromFirstSeen => s("p.first_ok_visit"),
         Col::Date => s("(e.time - ((e.time % 86400) + 86400) % 86400)"),
         Col::Type => s("(CASE e.kind WHEN 0 THEN 'new' ELSE 'lost' END)"),
@@ -237,7 +238,7 @@ impl Joins {
         for c in cols {
             match c {
                 Col::DomainRating | Col::AhrefsTop | Col::Refdomain => j.ref_host = true,
-                Col::HttpCode if table.backlink_rows() => j.target_page = true,
+                Col::HttpCode | Col::BrokenAt if table.backlink_rows() => j.target_page = true,
                 Col::FirstSeen
                 | Col::LastVisited
                 | Col::PrevVisited
@@ -355,8 +356,12 @@ fn flat_stmt(plan: &Plan) -> Stmt {
         .chain(&plan.having)
         .map(|w| w.col.id)
         .chain(plan.order.iter().map(|o| o.0.id));
-    let inner_joins = Joins::of(t, filter_cols.clone());
-    let all_joins = Joins::of(t, filter_cols.chain(plan.select.iter().map(|c| c.id)));
+    let mut inner_joins = Joins::of(t, filter_cols.clone());
+    let mut all_joins = Joins::of(t, filter_cols.chain(plan.select.iter().map(|c| c.id)));
+    if t == Table::BrokenBacklinks {
+        inner_joins.target_page = true;
+        all_joins.target_page = true;
+    }
     let keys: Vec<&str> = key_order(t).into_iter().filter(|k| !k.is_empty()).collect();
     let select: Vec<String> = plan.select.iter().map(|c| row_expr(t, c.id)).collect();
     let mut st = Stmt::default();
@@ -388,6 +393,9 @@ fn flat_stmt(plan: &Plan) -> Stmt {
     scope_sql(&mut st, &plan.scope);
     if t.backlink_rows() {
         st.push(" AND b.live = 1");
+    }
+    if t == Table::BrokenBacklinks {
+        st.push(" AND tp.broken_since IS NOT NULL");
     }
     conds_sql(&mut st, plan.where_.iter().chain(&plan.having), |c| {
         row_expr(t, c.col.id)
@@ -896,7 +904,9 @@ fn col_name(c: Col) -> &'static str {
 /// The SQL of `plan` (for `EXPLAIN` and tests).
 pub fn compile(plan: &Plan) -> Stmt {
     match plan.table {
-        Table::Backlinks | Table::OnePerDomain | Table::NewLost => flat_stmt(plan),
+        Table::Backlinks | Table::OnePerDomain | Table::BrokenBacklinks | Table::NewLost => {
+            flat_stmt(plan)
+        }
         Table::Counters => counters_stmt(plan),
         Table::Anchors => anchors_stmt(plan),
         Table::Refdomains => refdomains_stmt(plan),

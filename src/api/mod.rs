@@ -107,10 +107,10 @@ pub fn render_result(r: &Result<V2Answer, ApiError>, format: Format) -> String {
 
 /// Rows a result row costs, in hundredths (seeds: 0.2 for backlinks and new/lost, 1 for
 /// counters and anchors; `refdomains` is grouped like `anchors` and costs the same; Ahrefs'
-/// `backlinks_one_per_domain` costs 2 per result).
+/// `backlinks_one_per_domain` costs 2 per result; `broken_backlinks` rows are backlinks rows).
 pub fn centirows_per_result(t: Table) -> u64 {
     match t {
-        Table::Backlinks | Table::NewLost => 20,
+        Table::Backlinks | Table::NewLost | Table::BrokenBacklinks => 20,
         Table::OnePerDomain => 200,
         Table::Counters
         | Table::Anchors
@@ -125,7 +125,8 @@ pub fn centirows_per_result(t: Table) -> u64 {
 }
 
 /// Whether a v2 request may read a large part of the index: a target wider than one URL
-/// with a grouped table (anchors, counters, refdomains…), `backlinks_one_per_domain`, an
+/// with a grouped table (anchors, counters, refdomains…), `backlinks_one_per_domain`,
+/// `broken_backlinks`, an
 /// `order_by` or a filter. Those take turns so that they cannot starve the cheap ones: an
 /// exact target, or a scan in key order that stops after its page of rows.
 pub fn is_heavy(p: &Params) -> bool {
@@ -139,6 +140,8 @@ pub fn is_heavy(p: &Params) -> bool {
     let given = |k: &str| p.get(k).is_some_and(|v| !v.trim().is_empty());
     table.grouped()
         || table == Table::OnePerDomain
+        // Reads every backlink of the scope to find the few whose target is broken.
+        || table == Table::BrokenBacklinks
         || given("order_by")
         || given("where")
         || given("having")

@@ -6,7 +6,9 @@ use linkdiff_query::{QueryResult, Table, Value};
 /// The JSON root / XML sub-table element of a table, as the Ahrefs v2 API named it.
 pub fn root(t: Table) -> &'static str {
     match t {
-        Table::Backlinks | Table::OnePerDomain | Table::NewLost => "refpages",
+        Table::Backlinks | Table::OnePerDomain | Table::BrokenBacklinks | Table::NewLost => {
+            "refpages"
+        }
         Table::Counters | Table::RefdomainsCounters => "counts",
         Table::Anchors => "anchors",
         Table::Refdomains | Table::RefdomainsNewLost => "refdomains",

@@ -10,8 +10,10 @@ use std::io::{IsTerminal, Write};
 /// Arguments of `query` (SPEC §2).
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// backlinks, backlinks_new_lost, backlinks_new_lost_counters, anchors, domain_rating or
-    /// subscription_info.
+    /// A v2 table: backlinks, backlinks_one_per_domain, backlinks_new_lost,
+    /// backlinks_new_lost_counters, broken_backlinks, anchors, refdomains, refdomains_new_lost,
+    /// refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank, pages_extended,
+    /// domain_rating or subscription_info.
     table: String,
     /// Target URL, host or prefix.
     #[arg(long)]

@@ -40,6 +40,15 @@ fn decode<T: DeserializeOwned>(key: &[u8], v: &[u8]) -> Result<T> {
         })
 }
 
+/// A page record, in the current form or the one before `broken_since`.
+fn decode_page(key: &[u8], v: &[u8]) -> Result<PageRecord> {
+    decode::<PageRecord>(key, v).or_else(|e| {
+        decode::<crate::records::PageRecordV2>(key, v)
+            .map(PageRecord::from)
+            .map_err(|_| e)
+    })
+}
+
 impl KvStore {
     /// Open or create the sled database at `path`, checking its schema version.
     pub fn open(path: &Path) -> Result<KvStore> {
@@ -165,7 +174,11 @@ impl KvStore {
 
     /// The page record of `url`.
     pub fn page(&self, url: &str) -> Result<Option<PageRecord>> {
-        self.get(&keys::page(url))
+        let key = keys::page(url);
+        match self.kv.get(&key)? {
+            Some(v) => decode_page(&key, &v).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Every page record, in URL order.
@@ -173,7 +186,7 @@ impl KvStore {
         self.kv.scan_prefix(&[keys::PAGE]).map(|r| {
             let (k, v) = r?;
             let url = String::from_utf8_lossy(&k[1..]).into_owned();
-            Ok((url, decode(&k, &v)?))
+            Ok((url, decode_page(&k, &v)?))
         })
     }
 

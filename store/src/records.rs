@@ -41,6 +41,60 @@ pub struct PageRecord {
     pub depth: u16,
     /// Run that last visited the page (drives resume: a page visited in the current run is done).
     pub last_run: u64,
+    /// Time of the first visit of the current broken streak (404/410, other 4xx, 5xx, network
+    /// failure), `None` while the page answers (`broken_backlinks.broken_at`).
+    pub broken_since: Option<i64>,
+}
+
+/// [`PageRecord`] as sled stored it before `broken_since` (format 2): read and converted,
+/// rewritten in the new form by the page's next visit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct PageRecordV2 {
+    pub first_visit: Option<i64>,
+    pub last_visit: Option<i64>,
+    pub last_ok_visit: Option<i64>,
+    pub first_ok_visit: Option<i64>,
+    pub prev_ok_visit: Option<i64>,
+    pub last_status: u16,
+    pub consecutive_failures: u8,
+    pub dropped: bool,
+    pub title: String,
+    pub language: String,
+    pub encoding: String,
+    pub page_size: u64,
+    pub ip: String,
+    pub links_internal: u32,
+    pub links_external: u32,
+    pub url_rating: u8,
+    pub depth: u16,
+    pub last_run: u64,
+}
+
+impl From<PageRecordV2> for PageRecord {
+    fn from(o: PageRecordV2) -> PageRecord {
+        PageRecord {
+            first_visit: o.first_visit,
+            last_visit: o.last_visit,
+            last_ok_visit: o.last_ok_visit,
+            first_ok_visit: o.first_ok_visit,
+            prev_ok_visit: o.prev_ok_visit,
+            last_status: o.last_status,
+            consecutive_failures: o.consecutive_failures,
+            dropped: o.dropped,
+            title: o.title,
+            language: o.language,
+            encoding: o.encoding,
+            page_size: o.page_size,
+            ip: o.ip,
+            links_internal: o.links_internal,
+            links_external: o.links_external,
+            url_rating: o.url_rating,
+            depth: o.depth,
+            last_run: o.last_run,
+            // Unknown for pages last visited by an older build: known from their next visit.
+            broken_since: None,
+        }
+    }
 }
 
 /// One link occurrence on a referring page, with its history.

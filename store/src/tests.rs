@@ -44,6 +44,21 @@ fn sled(path: &std::path::Path) -> std::path::PathBuf {
     format!("sled:{}", path.display()).into()
 }
 
+/// Open `path` again in this process: sled releases its file lock from a background thread
+/// after the last handle is dropped, so an immediate reopen can briefly fail on the lock
+/// (seen under load).
+fn reopen(path: &std::path::Path) -> Store {
+    let mut last = None;
+    for _ in 0..100 {
+        match Store::open(path) {
+            Ok(s) => return s,
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("cannot reopen {}: {:?}", path.display(), last)
+}
+
 #[test]
 fn both_engines_reopen_with_their_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -53,7 +68,7 @@ fn both_engines_reopen_with_their_data() {
             conformance::sample(&store);
             store.flush().unwrap();
         }
-        let store = Store::open(&path).unwrap();
+        let store = reopen(&path);
         assert_eq!(
             conformance::targets(&store, TargetScope::Subdomains("example.com".into())).len(),
             5,
@@ -144,4 +159,60 @@ fn the_wrong_engine_is_named_in_one_sentence() {
     drop(Store::open(&f).unwrap());
     let err = Store::open(&sled(&f)).err().unwrap().to_string();
     assert!(err.contains("a SQLite index opens with --db"), "{err}");
+}
+
+#[test]
+fn indexes_from_before_broken_since_open_and_keep_their_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = crate::PageRecord {
+        last_visit: Some(5),
+        last_status: 404,
+        title: "t".into(),
+        ..Default::default()
+    };
+    // SQLite at user_version 3 (no `broken_since` column): migrated on open.
+    let file = dir.path().join("v3.db");
+    let s = Store::open(&file).unwrap();
+    let mut w = crate::WriteBatch::new();
+    w.put_page("http://a.test/", &page);
+    s.apply(w).unwrap();
+    s.flush().unwrap();
+    drop(s);
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    conn.execute_batch("ALTER TABLE pages DROP COLUMN broken_since; PRAGMA user_version=3")
+        .unwrap();
+    drop(conn);
+    let s = Store::open(&file).unwrap();
+    assert_eq!(s.page("http://a.test/").unwrap(), Some(page.clone()));
+    let mut w = crate::WriteBatch::new();
+    let broken = crate::PageRecord {
+        broken_since: Some(5),
+        ..page.clone()
+    };
+    w.put_page("http://a.test/", &broken);
+    s.apply(w).unwrap();
+    assert_eq!(s.page("http://a.test/").unwrap(), Some(broken));
+    drop(s);
+    let v: i64 = rusqlite::Connection::open(&file)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, crate::sql::SQL_SCHEMA_VERSION);
+
+    // sled: a page record written before the field reads with `broken_since: None`.
+    let old = crate::records::PageRecordV2 {
+        last_visit: Some(5),
+        last_status: 404,
+        title: "t".into(),
+        ..Default::default()
+    };
+    let kv = Arc::new(MemBackend::new());
+    let store = crate::kv_store::KvStore::with_backend(kv.clone(), ":memory:".into()).unwrap();
+    let mut b = Batch::default();
+    b.ops.push(Op::Put(
+        crate::keys::page("http://a.test/"),
+        crate::write::encode(&old),
+    ));
+    kv.apply(b).unwrap();
+    assert_eq!(store.page("http://a.test/").unwrap(), Some(page));
 }

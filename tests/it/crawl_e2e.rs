@@ -259,6 +259,61 @@ async fn two_epochs(max_resident: usize) {
 
     // refdomains of every target domain: the live backlinks of the truth grouped by the
     // referring page's domain, with their count and distinct referring pages.
+    // broken_backlinks: live backlinks whose target answered 404/410/500 at its last visit,
+    // broken since the first visit of that streak.
+    let broken = |t: Option<&PageTruth>| {
+        t.and_then(|t| match t.kind {
+            PageKind::Gone(code) => Some(code as i64),
+            PageKind::Error => Some(500),
+            _ => None,
+        })
+    };
+    let mut want_broken: BTreeMap<(Key, i64, String), u32> = BTreeMap::new();
+    for (k, n) in &want_live {
+        if let Some(code) = broken(t2.get(&k.1)) {
+            let since = if broken(t1.get(&k.1)).is_some() {
+                d1
+            } else {
+                d2
+            };
+            *want_broken
+                .entry((k.clone(), code, since.to_string()))
+                .or_default() += n;
+        }
+    }
+    let p = linkdiff_query::QueryParams {
+        target: "test".into(),
+        mode: linkdiff_query::Mode::Subdomains,
+        limit: 100_000,
+        ..Default::default()
+    };
+    let r = linkdiff_query::run(&store, linkdiff_query::Table::BrokenBacklinks, &p).unwrap();
+    let col = |name: &str| r.columns.iter().position(|c| c.name == name).unwrap();
+    let mut got_broken: BTreeMap<(Key, i64, String), u32> = BTreeMap::new();
+    for row in &r.rows {
+        let t = |name: &str| row[col(name)].text();
+        let key = (
+            t("url_from"),
+            t("url_to"),
+            t("link_type"),
+            t("anchor"),
+            t("nofollow") == "true",
+        );
+        *got_broken
+            .entry((
+                key,
+                t("http_code").parse().unwrap(),
+                t("broken_at")[..10].to_string(),
+            ))
+            .or_default() += 1;
+    }
+    assert!(
+        want_broken.len() > 10,
+        "{} broken backlinks",
+        want_broken.len()
+    );
+    assert_eq!(got_broken, want_broken, "broken_backlinks vs truth");
+
     let mut day2_transitions = 0;
     for target in [
         "h001.test",

@@ -206,7 +206,7 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
         (format!("h002.test:{port}/p1"), "prefix"),
         (format!("http://h003.test:{port}/"), "exact"),
     ];
-    let shapes: [(&str, &[(&str, &str)]); 22] = [
+    let shapes: [(&str, &[(&str, &str)]); 24] = [
         ("backlinks", &[]),
         ("backlinks", &[("order_by", "domain_rating:desc,anchor")]),
         (
@@ -252,6 +252,14 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
             ],
         ),
         ("pages_extended", &[]),
+        ("broken_backlinks", &[]),
+        (
+            "broken_backlinks",
+            &[
+                ("where", "http_code>=500"),
+                ("order_by", "broken_at:desc,url_from"),
+            ],
+        ),
         (
             "ahrefs_rank",
             &[

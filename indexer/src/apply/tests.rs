@@ -422,3 +422,20 @@ fn archived_captures_apply_in_time_order_within_one_run_and_never_twice() {
     );
     assert_eq!(t.backlinks("t.test").len(), 1);
 }
+
+#[test]
+fn a_broken_streak_starts_at_its_first_failure_and_ends_with_an_answer() {
+    let mut t = T::new();
+    let since = |t: &T| t.ix.store().page(FROM).unwrap().unwrap().broken_since;
+    t.visit(1, fetched(vec![]));
+    assert_eq!(since(&t), None);
+    t.visit(2, Outcome::Failed { http_code: 503 });
+    t.visit(3, Outcome::Gone { http_code: 404 });
+    assert_eq!(since(&t), Some(2 * DAY), "the streak keeps its start");
+    t.visit(4, fetched(vec![]));
+    assert_eq!(since(&t), None);
+    t.visit(5, Outcome::Disallowed);
+    assert_eq!(since(&t), None, "robots says nothing of the page");
+    t.visit(6, Outcome::Gone { http_code: 410 });
+    assert_eq!(since(&t), Some(6 * DAY));
+}

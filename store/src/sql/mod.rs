@@ -125,6 +125,8 @@ impl SqlStore {
             .map_err(|e| not_a_db(path, e.to_string()))?;
         if version == 0 {
             Self::create(&conn, path)?;
+        } else if version < SQL_SCHEMA_VERSION {
+            Self::migrate(&conn, path)?;
         } else if version != SQL_SCHEMA_VERSION {
             return Err(StoreError::UnknownSchema {
                 path: path.to_owned(),
@@ -146,6 +148,34 @@ impl SqlStore {
             writer,
             readers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Bring an index made by an earlier build up to [`SQL_SCHEMA_VERSION`], one step per
+    /// transaction (another process may be doing the same: each step re-reads the version).
+    fn migrate(conn: &Connection, path: &Path) -> Result<()> {
+        loop {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version == SQL_SCHEMA_VERSION {
+                conn.execute_batch("COMMIT")?;
+                return Ok(());
+            }
+            let Some((_, sql)) = schema::MIGRATIONS.iter().find(|(from, _)| *from == version)
+            else {
+                conn.execute_batch("ROLLBACK")?;
+                return Err(StoreError::UnknownSchema {
+                    path: path.to_owned(),
+                    found: version.to_string(),
+                    expected: SQL_SCHEMA_VERSION as u32,
+                });
+            };
+            if let Err(e) = conn.execute_batch(sql) {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+            conn.pragma_update(None, "user_version", version + 1)?;
+            conn.execute_batch("COMMIT")?;
+        }
     }
 
     /// A new database: WAL, the schema, `user_version`. Refuses a SQLite file that holds

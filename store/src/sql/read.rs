@@ -19,7 +19,7 @@ const CHUNK: usize = 2048;
 const PAGE_COLS: &str =
     "url, first_visit, last_visit, last_ok_visit, first_ok_visit, prev_ok_visit,
   last_status, consecutive_failures, dropped, title, language, encoding, page_size, ip,
-  links_internal, links_external, url_rating, depth, last_run";
+  links_internal, links_external, url_rating, depth, last_run, broken_since";
 
 fn page_row(r: &Row) -> rusqlite::Result<(String, PageRecord)> {
     Ok((
@@ -43,6 +43,7 @@ fn page_row(r: &Row) -> rusqlite::Result<(String, PageRecord)> {
             url_rating: r.get(16)?,
             depth: r.get(17)?,
             last_run: r.get::<_, i64>(18)? as u64,
+            broken_since: r.get(19)?,
         },
     ))
 }

@@ -8,7 +8,12 @@ use rusqlite::Connection;
 use std::time::Duration;
 
 /// `PRAGMA user_version` of the SQLite layout this build reads and writes.
-pub const SQL_SCHEMA_VERSION: i64 = 3;
+pub const SQL_SCHEMA_VERSION: i64 = 4;
+
+/// Upgrades from an older `user_version` to the next, applied in order on open (each in one
+/// transaction). 3 → 4 added `pages.broken_since` (unknown for pages visited before: set by
+/// their next broken visit).
+pub const MIGRATIONS: &[(i64, &str)] = &[(3, "ALTER TABLE pages ADD COLUMN broken_since INTEGER")];
 
 /// How long a connection waits for another process's write transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -45,7 +50,8 @@ CREATE TABLE pages(
   last_status INTEGER NOT NULL, consecutive_failures INTEGER NOT NULL, dropped INTEGER NOT NULL,
   title TEXT NOT NULL, language TEXT NOT NULL, encoding TEXT NOT NULL, page_size INTEGER NOT NULL,
   ip TEXT NOT NULL, links_internal INTEGER NOT NULL, links_external INTEGER NOT NULL,
-  url_rating INTEGER NOT NULL, depth INTEGER NOT NULL, last_run INTEGER NOT NULL
+  url_rating INTEGER NOT NULL, depth INTEGER NOT NULL, last_run INTEGER NOT NULL,
+  broken_since INTEGER
 );
 CREATE TABLE linksets(page INTEGER PRIMARY KEY, live_links INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE backlinks(

@@ -142,8 +142,9 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                         "INSERT OR REPLACE INTO pages(id, url, host_id, first_visit, last_visit,
                            last_ok_visit, first_ok_visit, prev_ok_visit, last_status,
                            consecutive_failures, dropped, title, language, encoding, page_size, ip,
-                           links_internal, links_external, url_rating, depth, last_run)
-                         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           links_internal, links_external, url_rating, depth, last_run,
+                           broken_since)
+                         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     )?
                     .execute(params![
                         id,
@@ -166,7 +167,8 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                         r.links_external,
                         r.url_rating,
                         r.depth,
-                        r.last_run as i64
+                        r.last_run as i64,
+                        r.broken_since
                     ])?;
             }
             Write::UrlRating(url, ur) => {
