@@ -74,6 +74,7 @@ pub enum Col {
     Url,
     Size,
     BrokenAt,
+    Sitewide,
 }
 
 /// One column of a table.
@@ -89,6 +90,9 @@ pub struct Column {
     pub where_ok: bool,
     /// Usable in `having`.
     pub having_ok: bool,
+    /// A linkdiff addition: answered only when named in `select` (filters and `order_by` may
+    /// use it too), so the seed tables' default answers stay byte-identical.
+    pub extra: bool,
 }
 
 const fn c(id: Col, name: &'static str, ty: ColType, where_ok: bool, having_ok: bool) -> Column {
@@ -98,13 +102,26 @@ const fn c(id: Col, name: &'static str, ty: ColType, where_ok: bool, having_ok: 
         ty,
         where_ok,
         having_ok,
+        extra: false,
     }
 }
+
+/// An extra column (see [`Column::extra`]).
+const fn x(id: Col, name: &'static str, ty: ColType) -> Column {
+    Column {
+        extra: true,
+        ..c(id, name, ty, true, true)
+    }
+}
+
+/// Referring pages a link must come from, on top of being more than half of its domain's
+/// visited pages, to be `sitewide` (so `2 × linking > max(visited, 2 × 5 − 1)`).
+pub const SITEWIDE_MIN_PAGES: i64 = 5;
 
 use ColType::*;
 
 /// `backlinks` (seed 002).
-const BACKLINKS_ARR: [Column; 25] = [
+const BACKLINKS_ARR: [Column; 26] = [
     c(Col::UrlFrom, "url_from", Str, true, true),
     c(Col::UrlTo, "url_to", Str, true, true),
     c(Col::AhrefsRank, "ahrefs_rank", Int, true, true),
@@ -136,6 +153,7 @@ const BACKLINKS_ARR: [Column; 25] = [
         true,
         true,
     ),
+    x(Col::Sitewide, "sitewide", Bool),
 ];
 
 /// `backlinks` (seed 002).
@@ -144,7 +162,7 @@ pub const BACKLINKS: &[Column] = &BACKLINKS_ARR;
 /// `broken_backlinks`: the `backlinks` columns, with `http_code` the target's status, and
 /// `broken_at` (`docs/tables/broken_backlinks.md`).
 pub const BROKEN_BACKLINKS: &[Column] = &{
-    let mut out = [c(Col::BrokenAt, "broken_at", Time, true, true); 26];
+    let mut out = [c(Col::BrokenAt, "broken_at", Time, true, true); 27];
     let mut i = 0;
     while i < BACKLINKS_ARR.len() {
         out[i] = BACKLINKS_ARR[i];

@@ -158,10 +158,23 @@ fn flat<H>(
         }
     }
     sort_rows(plan, &mut kept, |k| &k.1);
+    // The rows returned are built again with what they show (and nothing costly besides).
+    let shown: HashSet<Col> = mask
+        .iter()
+        .copied()
+        .chain(plan.select.iter().map(|c| c.id))
+        .chain(
+            plan.table
+                .columns()
+                .iter()
+                .filter(|c| !c.extra)
+                .map(|c| c.id),
+        )
+        .collect();
     kept.into_iter()
         .skip(plan.offset)
         .take(plan.limit)
-        .map(|(h, _)| Ok(project(plan, &build(&h, None)?)))
+        .map(|(h, _)| Ok(project(plan, &build(&h, Some(&shown))?)))
         .collect()
 }
 
@@ -196,6 +209,10 @@ fn finish(plan: &Plan, mut rows: Vec<Vec<Value>>) -> Vec<Vec<Value>> {
 /// query (bounded: cleared when large).
 struct Ctx<'a> {
     store: &'a Store,
+    /// Visited pages per registrable domain (for `sitewide`), counted on first use.
+    domain_pages: Option<HashMap<String, i64>>,
+    /// Per target URL: referring pages with a live link to it, per registrable domain.
+    linking: HashMap<String, HashMap<String, i64>>,
     pages: HashMap<String, Option<Rc<PageRecord>>>,
     domains: HashMap<String, (i64, i64)>,
     links: HashMap<String, Rc<HashMap<LinkId, LinkRecord>>>,
@@ -205,10 +222,53 @@ impl<'a> Ctx<'a> {
     fn new(store: &'a Store) -> Self {
         Ctx {
             store,
+            domain_pages: None,
+            linking: HashMap::new(),
             pages: HashMap::new(),
             domains: HashMap::new(),
             links: HashMap::new(),
         }
+    }
+
+    /// Whether `from`'s domain links to `to` site-wide: from at least
+    /// [`SITEWIDE_MIN_PAGES`](crate::catalogue::SITEWIDE_MIN_PAGES) of its pages and from more
+    /// than half of its visited ones.
+    fn sitewide(&mut self, from: &str, to: &str) -> Result<bool> {
+        let domain = registrable_domain(url_host(from)).to_string();
+        if self.domain_pages.is_none() {
+            let mut counts: HashMap<String, i64> = HashMap::new();
+            for r in self.store.pages() {
+                let (url, p) = r?;
+                if p.last_ok_visit.is_some() && !p.dropped {
+                    *counts
+                        .entry(registrable_domain(url_host(&url)).to_string())
+                        .or_default() += 1;
+                }
+            }
+            self.domain_pages = Some(counts);
+        }
+        if !self.linking.contains_key(to) {
+            let mut pages: HashMap<String, HashSet<String>> = HashMap::new();
+            for r in self.store.backlinks(&TargetScope::Exact(to.to_string())) {
+                let (url_from, ..) = r?;
+                pages
+                    .entry(registrable_domain(url_host(&url_from)).to_string())
+                    .or_default()
+                    .insert(url_from);
+            }
+            let counts = pages
+                .into_iter()
+                .map(|(d, p)| (d, p.len() as i64))
+                .collect();
+            self.linking.insert(to.to_string(), counts);
+        }
+        let linking = self.linking[to].get(&domain).copied().unwrap_or(0);
+        let visited = self
+            .domain_pages
+            .as_ref()
+            .and_then(|m| m.get(&domain).copied())
+            .unwrap_or(0);
+        Ok(2 * linking > visited.max(2 * crate::catalogue::SITEWIDE_MIN_PAGES - 1))
     }
 
     /// The record of one link of `from` (default if missing).
@@ -274,6 +334,7 @@ impl<'a> Ctx<'a> {
         } else {
             (0, 0)
         };
+        let sitewide = want(Col::Sitewide) && self.sitewide(from, &id.url_to)?;
         let page = self.page(from)?.unwrap_or_default();
         let (last, prev) = link.visits(&page);
         let s = |c: Col, v: &str| {
@@ -310,6 +371,7 @@ impl<'a> Ctx<'a> {
             Col::HttpCode => Value::Int(http_code),
             Col::UrlFromFirstSeen => Value::Time(page.first_ok_visit),
             Col::BrokenAt => Value::Time(broken_at),
+            Col::Sitewide => Value::Bool(sitewide),
             _ => Value::Int(0),
         }))
     }

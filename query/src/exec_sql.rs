@@ -88,6 +88,18 @@ fn row_expr(table: Table, col: Col) -> String {
         Col::HttpCode if events => s("e.http_code"),
         Col::HttpCode => s("coalesce(tp.last_status, 0)"),
         Col::BrokenAt => s("tp.broken_since"),
+        // Pages of the referring domain with a live link to this target, against the domain's
+        // visited pages (see `SITEWIDE_MIN_PAGES`).
+        Col::Sitewide => s(&format!(
+            "(2 * (SELECT count(DISTINCT b2.page) FROM backlinks b2 JOIN pages p2 ON p2.id = b2.page
+                   JOIN hosts h2 ON h2.id = p2.host_id
+                   WHERE b2.target = b.target AND b2.live = 1 AND h2.domain = ph.domain)
+              > max((SELECT count(*) FROM hosts hd JOIN urls ud ON ud.host_id = hd.id
+                     JOIN pages pd ON pd.id = ud.id
+                     WHERE hd.domain = ph.domain AND pd.last_ok_visit IS NOT NULL AND pd.dropped = 0),
+                    {}))",
+            2 * crate::catalogue::SITEWIDE_MIN_PAGES - 1
+        )),
         Col::UrlFromFirstSeen => s("p.first_ok_visit"),
         Col::Date => s("(e.time - ((e.time % 86400) + 86400) % 86400)"),
         Col::Type => s("(CASE e.kind WHEN 0 THEN 'new' ELSE 'lost' END)"),
@@ -237,7 +249,9 @@ impl Joins {
         let mut j = Joins::default();
         for c in cols {
             match c {
-                Col::DomainRating | Col::AhrefsTop | Col::Refdomain => j.ref_host = true,
+                Col::DomainRating | Col::AhrefsTop | Col::Refdomain | Col::Sitewide => {
+                    j.ref_host = true
+                }
                 Col::HttpCode | Col::BrokenAt if table.backlink_rows() => j.target_page = true,
                 Col::FirstSeen
                 | Col::LastVisited

@@ -137,7 +137,7 @@ pub fn plan(table: Table, p: &QueryParams) -> Result<Plan> {
     {
         None => cols
             .iter()
-            .filter(|c| !table.grouped() || c.having_ok)
+            .filter(|c| !c.extra && (!table.grouped() || c.having_ok))
             .collect(),
         Some(s) => s
             .split(',')

@@ -742,3 +742,65 @@ fn ahrefs_rank_and_pages_extended_list_the_crawled_pages_of_the_scope() {
             .is_empty()
     );
 }
+
+#[test]
+fn sitewide_links_come_from_most_of_a_domains_visited_pages_and_only_when_selected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mem, sql) = (
+        Store::memory(),
+        Store::open(&dir.path().join("s.db")).unwrap(),
+    );
+    for store in [&mem, &sql] {
+        let ix = Indexer::new(store.clone());
+        // blog.test: 6 pages, 5 with the footer link → sitewide (10 > max(6, 9)).
+        // tiny.test: 3 pages, all with it → too few pages (6 ≤ 9).
+        // big.test: 12 pages, 6 with it → not most (12 ≤ 12).
+        for (site, pages, linking) in [
+            ("blog.test", 6, 5),
+            ("tiny.test", 3, 3),
+            ("big.test", 12, 6),
+        ] {
+            for i in 0..pages {
+                let links = if i < linking {
+                    vec![link("https://t.com/", "made by T", false)]
+                } else {
+                    vec![link("https://other.org/", "x", false)]
+                };
+                visit(&ix, 1, &format!("http://{site}/{i}"), D1, links);
+            }
+        }
+    }
+    let s = Index {
+        mem,
+        sql,
+        _dir: dir,
+    };
+    let p = QueryParams {
+        select: Some("url_from,sitewide".into()),
+        where_: Some("sitewide=true".into()),
+        ..params("t.com", Mode::Domain)
+    };
+    let r = run(&s, Table::Backlinks, &p).unwrap();
+    let from: Vec<String> = texts(&r).into_iter().map(|r| r[0].clone()).collect();
+    assert_eq!(
+        from,
+        (0..5)
+            .map(|i| format!("http://blog.test/{i}"))
+            .collect::<Vec<_>>()
+    );
+    assert!(texts(&r).iter().all(|r| r[1] == "true"));
+    let all = run(&s, Table::Backlinks, &params("t.com", Mode::Domain)).unwrap();
+    assert_eq!(all.rows.len(), 5 + 3 + 6);
+    assert!(
+        all.columns.iter().all(|c| c.name != "sitewide"),
+        "not in the default answer"
+    );
+    let p = QueryParams {
+        select: Some("url_from,sitewide".into()),
+        order_by: Some("sitewide:desc,url_from".into()),
+        ..params("t.com", Mode::Domain)
+    };
+    let r = run(&s, Table::Backlinks, &p).unwrap();
+    assert_eq!(texts(&r)[0], vec!["http://blog.test/0", "true"]);
+    assert_eq!(texts(&r)[5][1], "false");
+}
