@@ -3,6 +3,11 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: small allocations per request and per link are
+/// the hot path's second cost after SQLite (BENCHMARKS.md, "HTTP edge").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match linkdiff::cli::Cli::try_parse() {
         Ok(c) => c,

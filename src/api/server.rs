@@ -80,6 +80,7 @@ async fn v2(State(ctx): State<ApiContext>, req: Request) -> Response {
             })
     };
     // A heavy request waits for its turn; cheap ones never wait.
+    let heavy = matches!(&params, Ok(p) if super::is_heavy(p));
     let turn = match &params {
         Ok(p) if super::is_heavy(p) => {
             match tokio::time::timeout(HEAVY_WAIT, ctx.heavy.clone().acquire_owned()).await {
@@ -92,7 +93,7 @@ async fn v2(State(ctx): State<ApiContext>, req: Request) -> Response {
         }
         _ => None,
     };
-    let answered = tokio::task::spawn_blocking(move || {
+    let work = move || {
         let _turn = turn;
         let params = match params {
             Ok(p) => p,
@@ -104,8 +105,15 @@ async fn v2(State(ctx): State<ApiContext>, req: Request) -> Response {
         };
         let access = Access::Client(params.get("token").map(str::to_string));
         (format, answer(&ctx, &params, &access))
-    })
-    .await;
+    };
+    // Cheap requests (an exact target, or a key-order scan that stops after its page: well
+    // under a millisecond) run on the I/O thread: the hop to the blocking pool and back cost
+    // more than the query. Heavy ones, which already took a turn, go to the blocking pool.
+    let answered = if heavy {
+        tokio::task::spawn_blocking(work).await
+    } else {
+        Ok(work())
+    };
     let (format, result) = match answered {
         Ok(r) => r,
         Err(e) => {
