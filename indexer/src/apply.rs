@@ -3,8 +3,8 @@
 use crate::Result;
 use linkdiff_store::model::url_host;
 use linkdiff_store::{
-    registrable_domain, EventKind, EventRecord, Link, LinkId, LinkRecord, Origin, Outcome,
-    PageMeta, PageRecord, Store, Visit, WriteBatch,
+    registrable_domain, EventKind, EventRecord, Link, LinkId, LinkRecord, LinkType, LostReason,
+    Origin, Outcome, PageMeta, PageRecord, Store, Visit, WriteBatch,
 };
 use std::collections::HashMap;
 
@@ -211,7 +211,31 @@ pub fn number_links(links: &[Link]) -> Vec<(LinkId, &Link)> {
 }
 
 impl Ctx<'_> {
+    /// Why link `id` is lost by this visit: what the visit found (see [`LostReason`]).
+    fn lost_reason(&self, id: &LinkId) -> LostReason {
+        match &self.v.outcome {
+            Outcome::Fetched { links, .. }
+                if id.link_type == LinkType::Redirect
+                    && links.iter().any(|l| l.link_type == LinkType::Redirect) =>
+            {
+                LostReason::LostRedirect
+            }
+            Outcome::Fetched { .. } => LostReason::RemovedFromHtml,
+            Outcome::Redirected { .. } if id.link_type == LinkType::Redirect => {
+                LostReason::LostRedirect
+            }
+            Outcome::Redirected { .. } => LostReason::PageRedirected,
+            Outcome::Gone { .. } => LostReason::NotFound,
+            Outcome::Disallowed => LostReason::RobotsBlocked,
+            Outcome::Failed { .. } => LostReason::PageError,
+        }
+    }
+
     fn event(&mut self, kind: EventKind, origin: Origin, id: &LinkId, page: &PageRecord) {
+        let reason = match kind {
+            EventKind::New => None,
+            EventKind::Lost => Some(self.lost_reason(id)),
+        };
         match kind {
             EventKind::New => self.summary.new += 1,
             EventKind::Lost => self.summary.lost += 1,
@@ -228,6 +252,7 @@ impl Ctx<'_> {
             http_code: page.last_status,
             links_internal: page.links_internal,
             links_external: page.links_external,
+            reason,
         });
     }
 

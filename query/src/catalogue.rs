@@ -75,6 +75,7 @@ pub enum Col {
     Size,
     BrokenAt,
     Sitewide,
+    Reason,
 }
 
 /// One column of a table.
@@ -196,6 +197,7 @@ pub const NEW_LOST: &[Column] = &[
     c(Col::Anchor, "anchor", Str, true, true),
     c(Col::TextPre, "text_pre", Str, true, true),
     c(Col::TextPost, "text_post", Str, true, true),
+    x(Col::Reason, "reason", Str),
 ];
 
 /// `backlinks_new_lost_counters` (seed 000).

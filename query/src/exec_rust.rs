@@ -422,6 +422,7 @@ impl<'a> Ctx<'a> {
             Col::Anchor => Value::Str(ev.anchor.clone()),
             Col::TextPre => Value::Str(l.text_pre.clone()),
             Col::TextPost => Value::Str(l.text_post.clone()),
+            Col::Reason => Value::Str(ev.reason.map(|r| r.as_str()).unwrap_or("").to_string()),
             _ => Value::Int(0),
         }))
     }

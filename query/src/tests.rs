@@ -804,3 +804,40 @@ fn sitewide_links_come_from_most_of_a_domains_visited_pages_and_only_when_select
     assert_eq!(texts(&r)[0], vec!["http://blog.test/0", "true"]);
     assert_eq!(texts(&r)[5][1], "false");
 }
+
+#[test]
+fn lost_events_carry_their_reason_only_when_asked() {
+    let s = index();
+    let p = QueryParams {
+        select: Some("url_to,type,reason".into()),
+        ..params("t.com", Mode::Subdomains)
+    };
+    let r = run(&s, Table::NewLost, &p).unwrap();
+    let lost: Vec<Vec<String>> = texts(&r)
+        .into_iter()
+        .filter(|row| row[1] == "lost")
+        .collect();
+    assert_eq!(
+        lost,
+        vec![vec![
+            "https://t.com/blog".to_string(),
+            "lost".into(),
+            "removedfromhtml".into()
+        ]]
+    );
+    assert!(texts(&r)
+        .iter()
+        .filter(|row| row[1] == "new")
+        .all(|row| row[2].is_empty()));
+    let p = QueryParams {
+        select: Some("url_to".into()),
+        where_: Some("reason=\"removedfromhtml\"".into()),
+        ..params("t.com", Mode::Subdomains)
+    };
+    assert_eq!(
+        texts(&run(&s, Table::NewLost, &p).unwrap()),
+        vec![vec!["https://t.com/blog".to_string()]]
+    );
+    let all = run(&s, Table::NewLost, &params("t.com", Mode::Subdomains)).unwrap();
+    assert!(all.columns.iter().all(|c| c.name != "reason"));
+}

@@ -250,8 +250,33 @@ pub fn a_visit_is_applied_wholly_or_not_at_all(store: &Store, name: &str) {
     );
 }
 
-/// Events are found by target scope, and applying the same event twice stores it once.
+/// Events are found by target scope, and applying the same event twice stores it once; a
+/// lost event keeps its reason.
 pub fn events_are_scoped_and_reapplying_does_not_duplicate(store: &Store, name: &str) {
+    {
+        let lost = EventRecord {
+            kind: EventKind::Lost,
+            origin: Origin::Drop,
+            time: 3 * 86_400,
+            url_from: "http://r.test/".into(),
+            url_to: "https://reason.example/".into(),
+            link_type: LinkType::Href,
+            anchor: "r".into(),
+            n: 0,
+            http_code: 404,
+            links_internal: 0,
+            links_external: 0,
+            reason: Some(crate::LostReason::NotFound),
+        };
+        let mut w = WriteBatch::new();
+        w.put_event(&lost);
+        store.apply(w).unwrap();
+        let got: Vec<_> = store
+            .events(&TargetScope::Domain("reason.example".into()))
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(got, vec![lost], "{name}: a lost event and its reason");
+    }
     {
         let link = id("https://example.com/p", "a", 0);
         let ev = EventRecord {
@@ -266,6 +291,7 @@ pub fn events_are_scoped_and_reapplying_does_not_duplicate(store: &Store, name: 
             http_code: 200,
             links_internal: 0,
             links_external: 1,
+            reason: None,
         };
         for _ in 0..2 {
             let mut w = WriteBatch::new();

@@ -49,6 +49,15 @@ fn decode_page(key: &[u8], v: &[u8]) -> Result<PageRecord> {
     })
 }
 
+/// An event record, in the current form or the one before `reason`.
+fn decode_event(key: &[u8], v: &[u8]) -> Result<EventRecord> {
+    decode::<EventRecord>(key, v).or_else(|e| {
+        decode::<crate::records::EventRecordV2>(key, v)
+            .map(EventRecord::from)
+            .map_err(|_| e)
+    })
+}
+
 impl KvStore {
     /// Open or create the sled database at `path`, checking its schema version.
     pub fn open(path: &Path) -> Result<KvStore> {
@@ -229,14 +238,14 @@ impl KvStore {
     /// Events whose `url_to` is in `scope`, in key order (target, then time).
     pub fn events(&self, scope: &TargetScope) -> impl Iterator<Item = Result<EventRecord>> + '_ {
         self.scan_scope(scope, keys::EVENT)
-            .map(|r| r.and_then(|(k, v)| decode(&k, &v)))
+            .map(|r| r.and_then(|(k, v)| decode_event(&k, &v)))
     }
 
     /// Every event (status, tests).
     pub fn all_events(&self) -> impl Iterator<Item = Result<EventRecord>> + '_ {
         self.kv
             .scan_prefix(&[keys::EVENT])
-            .map(|r| r.and_then(|(k, v)| decode(&k, &v)))
+            .map(|r| r.and_then(|(k, v)| decode_event(&k, &v)))
     }
 
     fn scan_scope(

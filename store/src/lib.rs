@@ -36,8 +36,8 @@ pub use kv_store::KV_SCHEMA_VERSION;
 pub use mem_backend::MemBackend;
 pub use model::{registrable_domain, Link, LinkId, LinkType, Outcome, PageMeta, Visit};
 pub use records::{
-    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, Origin, PageRecord, RunRecord,
-    TokenRecord,
+    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, LostReason, Origin,
+    PageRecord, RunRecord, TokenRecord,
 };
 pub use rusqlite;
 pub use scope::TargetScope;

@@ -188,6 +188,67 @@ impl Origin {
     }
 }
 
+/// Why a link was lost, named as Ahrefs API v3's lost reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum LostReason {
+    /// The page answered 200 and the link is no longer in it.
+    RemovedFromHtml,
+    /// The page answered 404 or 410.
+    NotFound,
+    /// The page (content before) now redirects.
+    PageRedirected,
+    /// The page failed (5xx, other 4xx, timeouts) for the runs that drop it.
+    PageError,
+    /// The page says noindex (meta robots or `X-Robots-Tag`).
+    Noindex,
+    /// The page now canonicalises to another URL.
+    NotCanonical,
+    /// robots.txt now disallows the page.
+    RobotsBlocked,
+    /// A redirect link whose target changed.
+    LostRedirect,
+}
+
+impl LostReason {
+    /// Every reason, in code order.
+    pub const ALL: [LostReason; 8] = [
+        LostReason::RemovedFromHtml,
+        LostReason::NotFound,
+        LostReason::PageRedirected,
+        LostReason::PageError,
+        LostReason::Noindex,
+        LostReason::NotCanonical,
+        LostReason::RobotsBlocked,
+        LostReason::LostRedirect,
+    ];
+
+    /// Wire name (`removedfromhtml`, `notfound`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LostReason::RemovedFromHtml => "removedfromhtml",
+            LostReason::NotFound => "notfound",
+            LostReason::PageRedirected => "pageredirected",
+            LostReason::PageError => "pageerror",
+            LostReason::Noindex => "noindex",
+            LostReason::NotCanonical => "notcanonical",
+            LostReason::RobotsBlocked => "robotsblocked",
+            LostReason::LostRedirect => "lostredirect",
+        }
+    }
+
+    /// Stored code (SQLite `events.reason`).
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// Inverse of [`LostReason::code`].
+    pub fn from_code(c: i64) -> Option<LostReason> {
+        usize::try_from(c)
+            .ok()
+            .and_then(|c| LostReason::ALL.get(c).copied())
+    }
+}
+
 /// A new or lost event. Link attributes (dates, nofollow, alt, context) and page title and
 /// encoding are joined from the current link and page records at query time; what only the
 /// event knows (when, why, and the referring page's status and link counts then) is here.
@@ -215,6 +276,44 @@ pub struct EventRecord {
     pub links_internal: u32,
     /// Referring page external link count at the event.
     pub links_external: u32,
+    /// Why a lost link was lost (`None` for new events, and for lost events recorded before
+    /// reasons were).
+    pub reason: Option<LostReason>,
+}
+
+/// [`EventRecord`] as sled stored it before `reason`: read and converted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct EventRecordV2 {
+    pub kind: EventKind,
+    pub origin: Origin,
+    pub time: i64,
+    pub url_from: String,
+    pub url_to: String,
+    pub link_type: crate::LinkType,
+    pub anchor: String,
+    pub n: u16,
+    pub http_code: u16,
+    pub links_internal: u32,
+    pub links_external: u32,
+}
+
+impl From<EventRecordV2> for EventRecord {
+    fn from(o: EventRecordV2) -> EventRecord {
+        EventRecord {
+            kind: o.kind,
+            origin: o.origin,
+            time: o.time,
+            url_from: o.url_from,
+            url_to: o.url_to,
+            link_type: o.link_type,
+            anchor: o.anchor,
+            n: o.n,
+            http_code: o.http_code,
+            links_internal: o.links_internal,
+            links_external: o.links_external,
+            reason: None,
+        }
+    }
 }
 
 impl EventRecord {

@@ -179,8 +179,11 @@ fn indexes_from_before_broken_since_open_and_keep_their_pages() {
     s.flush().unwrap();
     drop(s);
     let conn = rusqlite::Connection::open(&file).unwrap();
-    conn.execute_batch("ALTER TABLE pages DROP COLUMN broken_since; PRAGMA user_version=3")
-        .unwrap();
+    conn.execute_batch(
+        "ALTER TABLE pages DROP COLUMN broken_since; ALTER TABLE events DROP COLUMN reason;
+         PRAGMA user_version=3",
+    )
+    .unwrap();
     drop(conn);
     let s = Store::open(&file).unwrap();
     assert_eq!(s.page("http://a.test/").unwrap(), Some(page.clone()));

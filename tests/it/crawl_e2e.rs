@@ -259,6 +259,33 @@ async fn two_epochs(max_resident: usize) {
 
     // refdomains of every target domain: the live backlinks of the truth grouped by the
     // referring page's domain, with their count and distinct referring pages.
+    // Every lost event says why, as the page's epoch-2 truth explains it.
+    let mut reasons = std::collections::BTreeSet::new();
+    for e in store.all_events() {
+        let e = e.unwrap();
+        if e.kind != EventKind::Lost {
+            assert_eq!(e.reason, None);
+            continue;
+        }
+        let want = match &t2[&e.url_from].kind {
+            PageKind::Ok => "removedfromhtml",
+            PageKind::Gone(_) => "notfound",
+            PageKind::Disallowed => "robotsblocked",
+            PageKind::Redirect(..) if e.link_type == linkdiff_store::LinkType::Redirect => {
+                "lostredirect"
+            }
+            PageKind::Redirect(..) => "pageredirected",
+            PageKind::Error => "pageerror",
+        };
+        let got = e.reason.map(|r| r.as_str()).unwrap_or("none");
+        assert_eq!(got, want, "{} -> {}", e.url_from, e.url_to);
+        reasons.insert(got);
+    }
+    assert!(
+        reasons.len() >= 4,
+        "the web loses links in many ways: {reasons:?}"
+    );
+
     // broken_backlinks: live backlinks whose target answered 404/410/500 at its last visit,
     // broken since the first visit of that streak.
     let broken = |t: Option<&PageTruth>| {

@@ -1,7 +1,7 @@
 //! One test per indexing rule of SPEC §5.
 
 use super::*;
-use linkdiff_store::{EventKind, LinkType, Origin, TargetScope};
+use linkdiff_store::{EventKind, LinkType, LostReason, Origin, TargetScope};
 
 const DAY: i64 = 86_400;
 const FROM: &str = "http://ref.test/page";
@@ -438,4 +438,76 @@ fn a_broken_streak_starts_at_its_first_failure_and_ends_with_an_answer() {
     assert_eq!(since(&t), None, "robots says nothing of the page");
     t.visit(6, Outcome::Gone { http_code: 410 });
     assert_eq!(since(&t), Some(6 * DAY));
+}
+
+#[test]
+fn every_lost_event_says_why() {
+    let mut t = T::new();
+    let to = |s: &str| link(&format!("http://t.test/{s}"), s);
+    let redirect = |to: &str| Outcome::Redirected {
+        meta: PageMeta {
+            http_code: 301,
+            ..Default::default()
+        },
+        link: Link {
+            redirect: 301,
+            ..Link::bare(to, LinkType::Redirect)
+        },
+    };
+    for p in ["a", "b", "c", "e", "f"] {
+        t.visit_url(
+            &format!("http://ref.test/{p}"),
+            1,
+            fetched(vec![to(p), to("kept")]),
+        );
+    }
+    t.visit_url("http://ref.test/d", 1, redirect("http://t.test/one"));
+    // Day 2: a drops a link, b is gone, c redirects, d redirects elsewhere, e is disallowed,
+    // f fails for three runs.
+    t.visit_url("http://ref.test/a", 2, fetched(vec![to("kept")]));
+    t.visit_url("http://ref.test/b", 2, Outcome::Gone { http_code: 404 });
+    t.visit_url("http://ref.test/c", 2, redirect("http://ref.test/new"));
+    t.visit_url("http://ref.test/d", 2, redirect("http://t.test/two"));
+    t.visit_url("http://ref.test/e", 2, Outcome::Disallowed);
+    for day in 2..5 {
+        t.visit_url("http://ref.test/f", day, Outcome::Failed { http_code: 503 });
+    }
+    let mut got: Vec<(String, String, Option<LostReason>)> =
+        t.ix.store()
+            .all_events()
+            .map(|e| e.unwrap())
+            .map(|e| (e.url_from, e.url_to, e.kind, e.reason))
+            .filter(|(.., kind, _)| *kind == EventKind::Lost)
+            .map(|(from, to, _, r)| (from, to, r))
+            .collect();
+    got.sort();
+    let lost = |from: &str, to: &str, r| {
+        (
+            format!("http://ref.test/{from}"),
+            format!("http://t.test/{to}"),
+            Some(r),
+        )
+    };
+    assert_eq!(
+        got,
+        vec![
+            lost("a", "a", LostReason::RemovedFromHtml),
+            lost("b", "b", LostReason::NotFound),
+            lost("b", "kept", LostReason::NotFound),
+            lost("c", "c", LostReason::PageRedirected),
+            lost("c", "kept", LostReason::PageRedirected),
+            lost("d", "one", LostReason::LostRedirect),
+            lost("e", "e", LostReason::RobotsBlocked),
+            lost("e", "kept", LostReason::RobotsBlocked),
+            lost("f", "f", LostReason::PageError),
+            lost("f", "kept", LostReason::PageError),
+        ]
+    );
+    assert!(t
+        .ix
+        .store()
+        .all_events()
+        .map(|e| e.unwrap())
+        .filter(|e| e.kind == EventKind::New)
+        .all(|e| e.reason.is_none()));
 }

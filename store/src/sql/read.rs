@@ -299,7 +299,7 @@ impl SqlStore {
         let (cond, params) = scope.map(scope_condition).unwrap_or(("1".into(), vec![]));
         let sql = format!(
             "SELECT {uf}, {ut}, e.time, e.link_type, e.anchor, e.n, e.kind, e.origin, e.http_code,
-               e.links_internal, e.links_external
+               e.links_internal, e.links_external, e.reason
              FROM hosts h JOIN urls u ON u.host_id = h.id
              JOIN events e ON e.target = u.id
              JOIN urls pu ON pu.id = e.page JOIN hosts ph ON ph.id = pu.host_id
@@ -327,6 +327,9 @@ impl SqlStore {
                     _ => Origin::Drop,
                 },
                 http_code: r.get(8)?,
+                reason: r
+                    .get::<_, Option<i64>>(11)?
+                    .and_then(crate::LostReason::from_code),
                 links_internal: r.get(9)?,
                 links_external: r.get(10)?,
             })

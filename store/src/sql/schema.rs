@@ -8,12 +8,15 @@ use rusqlite::Connection;
 use std::time::Duration;
 
 /// `PRAGMA user_version` of the SQLite layout this build reads and writes.
-pub const SQL_SCHEMA_VERSION: i64 = 4;
+pub const SQL_SCHEMA_VERSION: i64 = 5;
 
 /// Upgrades from an older `user_version` to the next, applied in order on open (each in one
 /// transaction). 3 → 4 added `pages.broken_since` (unknown for pages visited before: set by
-/// their next broken visit).
-pub const MIGRATIONS: &[(i64, &str)] = &[(3, "ALTER TABLE pages ADD COLUMN broken_since INTEGER")];
+/// their next broken visit); 4 → 5 added `events.reason` (NULL for events recorded before).
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (3, "ALTER TABLE pages ADD COLUMN broken_since INTEGER"),
+    (4, "ALTER TABLE events ADD COLUMN reason INTEGER"),
+];
 
 /// How long a connection waits for another process's write transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -67,7 +70,7 @@ CREATE TABLE events(
   target INTEGER NOT NULL, time INTEGER NOT NULL, page INTEGER NOT NULL,
   link_type INTEGER NOT NULL, anchor TEXT NOT NULL, n INTEGER NOT NULL, kind INTEGER NOT NULL,
   origin INTEGER NOT NULL, http_code INTEGER NOT NULL,
-  links_internal INTEGER NOT NULL, links_external INTEGER NOT NULL,
+  links_internal INTEGER NOT NULL, links_external INTEGER NOT NULL, reason INTEGER,
   PRIMARY KEY(target, time, page, link_type, anchor, n, kind)
 ) WITHOUT ROWID;
 CREATE TABLE daily(

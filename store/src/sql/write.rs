@@ -203,8 +203,8 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                     .conn
                     .prepare_cached(
                         "INSERT OR IGNORE INTO events(target, time, page, link_type, anchor, n, kind,
-                           origin, http_code, links_internal, links_external)
-                         VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                           origin, http_code, links_internal, links_external, reason)
+                         VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     )?
                     .execute(params![
                         target,
@@ -217,7 +217,8 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                         origin_code(ev.origin),
                         ev.http_code,
                         ev.links_internal,
-                        ev.links_external
+                        ev.links_external,
+                        ev.reason.map(|r| r.code())
                     ])?;
                 if inserted == 1 {
                     w.conn
