@@ -152,6 +152,7 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
     let _lock = store.crawl_lock()?;
     let cfg = CrawlConfig {
         seeds,
+        watched: Vec::new(),
         as_of,
         scope,
         max_pages: a.max_pages,
@@ -248,6 +249,10 @@ pub async fn crawl_once(
     stop: tokio::sync::watch::Receiver<bool>,
     progress_mode: &str,
 ) -> anyhow::Result<String> {
+    // Watched links' pages are fetched in every run (the list may change between runs).
+    let mut cfg = cfg.clone();
+    cfg.watched = super::watch::watched_pages(store)?;
+    let cfg = &cfg;
     let crawler = Crawler::new(store.clone(), cfg.clone())?;
     let sink = crate::sink::IndexSink::new(Indexer::new(store.clone()));
     let mode = match progress_mode {

@@ -10,6 +10,7 @@ pub mod import;
 mod query;
 mod status;
 mod testweb;
+pub mod watch;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -47,6 +48,9 @@ pub enum Command {
     Crawl(crawl::CrawlArgs),
     /// Import web archives (WARC, WARC.gz, WAT.gz; `-` for standard input) as visits.
     Import(import::ImportArgs),
+    /// Links you placed: add, list, remove, import a CSV, and their status (checked every crawl).
+    #[command(subcommand)]
+    Watch(watch::WatchCmd),
     /// Show totals of an index.
     Status(status::StatusArgs),
     /// Recompute URL Rating, Domain Rating and Ahrefs Rank.
@@ -82,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Crawl(a) => crawl::run(a),
         Command::Import(a) => import::run(a),
         Command::Status(a) => status::run(a),
+        Command::Watch(c) => watch::run(c),
         Command::Rank(a) => {
             let store = open_store(&a.db)?;
             let s = linkdiff_indexer::rank::recompute(&store).context("ranking failed")?;

@@ -335,6 +335,30 @@ pub fn tokens_spend_exactly(store: &Store, name: &str) {
     );
 }
 
+/// Meta values are set, listed by name and removed.
+pub fn meta_values_set_list_and_remove(store: &Store, name: &str) {
+    let mut w = WriteBatch::new();
+    w.put_meta("watch\ta", "1");
+    w.put_meta("watch\tb", "2");
+    store.apply(w).unwrap();
+    let mut w = WriteBatch::new();
+    w.remove_meta("watch\ta");
+    w.remove_meta("watch\tnone");
+    store.apply(w).unwrap();
+    let watched: Vec<(String, String)> = store
+        .meta_values()
+        .unwrap()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("watch\t"))
+        .collect();
+    assert_eq!(
+        watched,
+        vec![("watch\tb".to_string(), "2".to_string())],
+        "{name}"
+    );
+    assert_eq!(store.meta("watch\ta").unwrap(), None, "{name}");
+}
+
 /// One check: runs on a fresh store; the name labels assertion messages.
 pub type Check = fn(&Store, &str);
 
@@ -359,5 +383,9 @@ pub fn all() -> Vec<(&'static str, Check)> {
             events_are_scoped_and_reapplying_does_not_duplicate,
         ),
         ("tokens_spend_exactly", tokens_spend_exactly),
+        (
+            "meta_values_set_list_and_remove",
+            meta_values_set_list_and_remove,
+        ),
     ]
 }

@@ -388,6 +388,7 @@ fn to_kv(w: WriteBatch) -> Result<Batch> {
             Write::Token(name, rec) => (keys::tagged(keys::TOKEN, &name), Some(encode(&rec))),
             Write::Untoken(name) => (keys::tagged(keys::TOKEN, &name), None),
             Write::Meta(name, v) => (keys::tagged(keys::META, &name), Some(v.into_bytes())),
+            Write::Unmeta(name) => (keys::tagged(keys::META, &name), None),
             Write::Fail => return Err(StoreError::Aborted("failure injected by a test".into())),
             // A rating for a page without a record (turned into `Page` otherwise): nothing.
             Write::UrlRating(..) => continue,

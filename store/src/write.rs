@@ -38,6 +38,7 @@ pub(crate) enum Write {
     Token(String, TokenRecord),
     Untoken(String),
     Meta(String, String),
+    Unmeta(String),
     /// Test hook: fails when applied, standing for a crash in the middle of a batch.
     Fail,
 }
@@ -143,6 +144,11 @@ impl WriteBatch {
     pub fn put_meta(&mut self, name: &str, value: &str) {
         self.ops
             .push(Write::Meta(name.to_string(), value.to_string()));
+    }
+
+    /// Remove a meta value (nothing happens if there is none).
+    pub fn remove_meta(&mut self, name: &str) {
+        self.ops.push(Write::Unmeta(name.to_string()));
     }
 
     /// Append every write of `other` (the crawler's frontier updates join a visit's batch).

@@ -9,3 +9,4 @@ mod http_edge;
 mod import;
 mod store_v2;
 mod support;
+mod watch;

@@ -40,6 +40,7 @@ impl RunningWeb {
                 .iter()
                 .filter_map(|s| url::Url::parse(s).ok())
                 .collect(),
+            watched: Vec::new(),
             as_of,
             scope: linkdiff_crawler::Scope::Hosts,
             max_pages: None,

@@ -40,6 +40,9 @@ pub enum Scope {
 pub struct CrawlConfig {
     /// Seed URLs.
     pub seeds: Vec<Url>,
+    /// Pages fetched in every run whatever the scope (`linkdiff watch`): they do not widen the
+    /// scope, so their links are followed only where the seeds' scope allows.
+    pub watched: Vec<Url>,
     /// The run's clock (`--as-of`), Unix seconds; `None` = the real clock per visit.
     pub as_of: Option<i64>,
     /// Scope.
@@ -196,7 +199,7 @@ impl Crawler {
             return Ok(());
         }
         let mut w = WriteBatch::new();
-        for u in seeds {
+        for u in seeds.iter().chain(&self.cfg.watched) {
             if let Some(item) = state.discover(u.clone(), 0, 0, Vec::new(), &mut w) {
                 sched.admit(item);
             }

@@ -309,6 +309,11 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                     .prepare_cached("INSERT OR REPLACE INTO meta(name, value) VALUES (?,?)")?
                     .execute(params![name, v])?;
             }
+            Write::Unmeta(name) => {
+                w.conn
+                    .prepare_cached("DELETE FROM meta WHERE name = ?")?
+                    .execute([name])?;
+            }
         }
     }
     Ok(())

@@ -1,0 +1,425 @@
+//! `linkdiff watch`: the links a user placed, checked every run (their pages are fetched in
+//! every crawl whatever the scope), with their state and since when.
+//!
+//! A watched link is stored in the index's `meta` as `watch<TAB>URL_FROM<TAB>URL_TO` → JSON
+//! `{"anchor", "note", "added"}` (both URLs normalised as the crawler normalises them), so it
+//! travels with the index (`migrate` copies it) and needs no schema of its own.
+
+use super::{open_store, UsageError};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use linkdiff_query::time::iso;
+use linkdiff_store::{EventKind, Store, TargetScope, WriteBatch};
+use serde_json::{json, Value as J};
+use std::path::PathBuf;
+
+const PREFIX: &str = "watch\t";
+
+/// `watch` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WatchCmd {
+    /// Watch the link from URL_FROM to URL_TO (its page is fetched in every crawl).
+    Add(AddArgs),
+    /// List the watched links.
+    List(ListArgs),
+    /// Stop watching a link.
+    Remove(RemoveArgs),
+    /// Watch every link of a CSV file: url_from,url_to[,anchor[,note]] (a header row is
+    /// skipped).
+    Import(ImportArgs),
+    /// Each watched link's state (live, missing, nofollow, anchor changed, page error, page
+    /// redirects, not visited yet) and since when.
+    Status(ListArgs),
+}
+
+/// Arguments of `watch add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The page that links.
+    url_from: String,
+    /// Where it links to.
+    url_to: String,
+    /// The anchor text you placed (a different live anchor is reported as changed).
+    #[arg(long)]
+    anchor: Option<String>,
+    /// A note for yourself (client, campaign, price...).
+    #[arg(long)]
+    note: Option<String>,
+    #[command(flatten)]
+    db: super::DbArg,
+}
+
+/// Arguments of `watch list` and `watch status`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    db: super::DbArg,
+    /// table or json.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    output: String,
+}
+
+/// Arguments of `watch remove`.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The page that links.
+    url_from: String,
+    /// Where it links to.
+    url_to: String,
+    #[command(flatten)]
+    db: super::DbArg,
+}
+
+/// Arguments of `watch import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// CSV file: url_from,url_to[,anchor[,note]].
+    file: PathBuf,
+    #[command(flatten)]
+    db: super::DbArg,
+}
+
+/// One watched link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Watched {
+    /// The page that links (normalised).
+    pub url_from: String,
+    /// The target (normalised).
+    pub url_to: String,
+    /// The anchor placed, if given.
+    pub anchor: Option<String>,
+    /// The user's note.
+    pub note: Option<String>,
+    /// When it was added.
+    pub added: i64,
+}
+
+fn normalised(flag: &str, u: &str) -> anyhow::Result<String> {
+    linkdiff_crawler::normalize::parse_absolute(u)
+        .map(|u| u.to_string())
+        .map_err(|e| UsageError(format!("{flag} {e}")).into())
+}
+
+fn key(from: &str, to: &str) -> String {
+    format!("{PREFIX}{from}\t{to}")
+}
+
+/// Every watched link of the index, by `url_from` then `url_to`.
+pub fn watched(store: &Store) -> anyhow::Result<Vec<Watched>> {
+    let mut out = Vec::new();
+    for (k, v) in store.meta_values()? {
+        let Some(rest) = k.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let Some((from, to)) = rest.split_once('\t') else {
+            continue;
+        };
+        let v: J = serde_json::from_str(&v).unwrap_or(J::Null);
+        out.push(Watched {
+            url_from: from.to_string(),
+            url_to: to.to_string(),
+            anchor: v["anchor"].as_str().map(str::to_string),
+            note: v["note"].as_str().map(str::to_string),
+            added: v["added"].as_i64().unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
+/// The distinct pages of the watched links: fetched in every crawl.
+pub fn watched_pages(store: &Store) -> anyhow::Result<Vec<url::Url>> {
+    let mut pages: Vec<url::Url> = watched(store)?
+        .iter()
+        .filter_map(|w| url::Url::parse(&w.url_from).ok())
+        .collect();
+    pages.dedup();
+    Ok(pages)
+}
+
+fn put(w: &mut WriteBatch, link: &Watched) {
+    let v = json!({"anchor": link.anchor, "note": link.note, "added": link.added});
+    w.put_meta(&key(&link.url_from, &link.url_to), &v.to_string());
+}
+
+/// Run a `watch` subcommand.
+pub fn run(cmd: WatchCmd) -> anyhow::Result<()> {
+    match cmd {
+        WatchCmd::Add(a) => {
+            let store = open_store(&a.db.db)?;
+            let link = Watched {
+                url_from: normalised("URL_FROM", &a.url_from)?,
+                url_to: normalised("URL_TO", &a.url_to)?,
+                anchor: a.anchor,
+                note: a.note,
+                added: linkdiff_query::time::now(),
+            };
+            let mut w = WriteBatch::new();
+            put(&mut w, &link);
+            store.apply(w)?;
+            store.flush()?;
+            crate::outln!(
+                "watching {} -> {}; its page is fetched in every crawl from now on",
+                link.url_from,
+                link.url_to
+            );
+            Ok(())
+        }
+        WatchCmd::Remove(a) => {
+            let store = open_store(&a.db.db)?;
+            let (from, to) = (
+                normalised("URL_FROM", &a.url_from)?,
+                normalised("URL_TO", &a.url_to)?,
+            );
+            let k = key(&from, &to);
+            if store.meta(&k)?.is_none() {
+                return Err(UsageError(format!("{from} -> {to} is not watched")).into());
+            }
+            let mut w = WriteBatch::new();
+            w.remove_meta(&k);
+            store.apply(w)?;
+            store.flush()?;
+            crate::outln!("no longer watching {from} -> {to}");
+            Ok(())
+        }
+        WatchCmd::Import(a) => {
+            let text = std::fs::read_to_string(&a.file)
+                .with_context(|| format!("cannot read {}", a.file.display()))?;
+            let now = linkdiff_query::time::now();
+            let mut links = Vec::new();
+            for (n, line) in text.lines().enumerate() {
+                let fields = csv_fields(line);
+                if fields.iter().all(|f| f.trim().is_empty()) {
+                    continue;
+                }
+                if n == 0 && fields[0].trim().eq_ignore_ascii_case("url_from") {
+                    continue;
+                }
+                let at = |i: usize| fields.get(i).map(|s| s.trim()).filter(|s| !s.is_empty());
+                let (Some(from), Some(to)) = (at(0), at(1)) else {
+                    return Err(UsageError(format!(
+                        "{} line {}: expected url_from,url_to[,anchor[,note]]",
+                        a.file.display(),
+                        n + 1
+                    ))
+                    .into());
+                };
+                let place = |e: anyhow::Error| {
+                    UsageError(format!("{} line {}: {e}", a.file.display(), n + 1))
+                };
+                links.push(Watched {
+                    url_from: normalised("url_from", from).map_err(place)?,
+                    url_to: normalised("url_to", to).map_err(place)?,
+                    anchor: at(2).map(str::to_string),
+                    note: at(3).map(str::to_string),
+                    added: now,
+                });
+            }
+            // All or nothing: a bad line stops the import before anything is written.
+            let store = open_store(&a.db.db)?;
+            let mut w = WriteBatch::new();
+            for l in &links {
+                put(&mut w, l);
+            }
+            store.apply(w)?;
+            store.flush()?;
+            crate::outln!("watching {} links from {}", links.len(), a.file.display());
+            Ok(())
+        }
+        WatchCmd::List(a) => {
+            let store = open_store(&a.db.db)?;
+            let rows: Vec<J> = watched(&store)?
+                .iter()
+                .map(|w| {
+                    json!({"url_from": w.url_from, "url_to": w.url_to, "anchor": w.anchor,
+                           "note": w.note, "added": iso(w.added)})
+                })
+                .collect();
+            print(
+                &rows,
+                &a.output,
+                &["url_from", "url_to", "anchor", "note", "added"],
+            )
+        }
+        WatchCmd::Status(a) => {
+            let store = open_store(&a.db.db)?;
+            let rows: Vec<J> = watched(&store)?
+                .iter()
+                .map(|w| status(&store, w))
+                .collect::<anyhow::Result<_>>()?;
+            print(
+                &rows,
+                &a.output,
+                &[
+                    "url_from",
+                    "url_to",
+                    "state",
+                    "since",
+                    "last_checked",
+                    "detail",
+                    "note",
+                ],
+            )
+        }
+    }
+}
+
+/// Split one CSV line (double quotes with `""` escapes).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                if let Some(f) = out.last_mut() {
+                    f.push('"');
+                }
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(String::new()),
+            (c, _) => {
+                if let Some(f) = out.last_mut() {
+                    f.push(c)
+                }
+            }
+        }
+    }
+    out
+}
+
+fn print(rows: &[J], output: &str, cols: &[&str]) -> anyhow::Result<()> {
+    if output == "json" {
+        crate::outln!("{}", serde_json::to_string_pretty(rows)?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        crate::outln!("no watched links (add one with `linkdiff watch add URL_FROM URL_TO`)");
+        return Ok(());
+    }
+    let cell = |r: &J, c: &str| match &r[c] {
+        J::Null => String::new(),
+        J::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    let widths: Vec<usize> = cols
+        .iter()
+        .map(|c| {
+            rows.iter()
+                .map(|r| cell(r, c).chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(c.len())
+        })
+        .collect();
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    crate::outln!("{}", line(cols.iter().map(|c| c.to_string()).collect()));
+    for r in rows {
+        crate::outln!("{}", line(cols.iter().map(|c| cell(r, c)).collect()));
+    }
+    Ok(())
+}
+
+/// The state of one watched link from the index: what the last visit of its page found.
+fn status(store: &Store, w: &Watched) -> anyhow::Result<J> {
+    let row = |state: &str, since: Option<i64>, checked: Option<i64>, detail: String| {
+        json!({
+            "url_from": w.url_from, "url_to": w.url_to, "state": state,
+            "since": since.map(iso), "last_checked": checked.map(iso),
+            "detail": detail, "anchor": w.anchor, "note": w.note,
+        })
+    };
+    let Some(page) = store.page(&w.url_from)?.filter(|p| p.last_visit.is_some()) else {
+        return Ok(row(
+            "not visited yet",
+            None,
+            None,
+            "the next crawl fetches it".into(),
+        ));
+    };
+    let checked = page.last_visit;
+    if let Some(since) = page.broken_since {
+        let detail = match page.last_status {
+            0 => "no answer (timeout or connection error)".to_string(),
+            code => format!("HTTP {code}"),
+        };
+        return Ok(row("page error", Some(since), checked, detail));
+    }
+    if (300..400).contains(&page.last_status) {
+        return Ok(row(
+            "page redirects",
+            checked,
+            checked,
+            format!("HTTP {}", page.last_status),
+        ));
+    }
+    let links: Vec<_> = store
+        .forward_links(&w.url_from)?
+        .into_iter()
+        .filter(|(id, _)| id.url_to == w.url_to)
+        .collect();
+    let live: Vec<_> = links.iter().filter(|(_, r)| r.live).collect();
+    if live.is_empty() {
+        // Since the visit that found it gone: its lost event (with the reason).
+        let lost = store
+            .events(&TargetScope::Exact(w.url_to.clone()))
+            .filter_map(Result::ok)
+            .filter(|e| e.url_from == w.url_from && e.kind == EventKind::Lost)
+            .max_by_key(|e| e.time);
+        let detail = match (&lost, links.is_empty()) {
+            (Some(e), _) => e
+                .reason
+                .map(|r| format!("lost: {}", r.as_str()))
+                .unwrap_or_else(|| "lost".into()),
+            (None, true) => "never seen on the page".into(),
+            (None, false) => "gone".into(),
+        };
+        let since = lost.map(|e| e.time).or(page.first_visit);
+        return Ok(row("missing", since, checked, detail));
+    }
+    if let Some(want) = &w.anchor {
+        if !live.iter().any(|(id, _)| &id.anchor == want) {
+            let (id, rec) = live[0];
+            return Ok(row(
+                "anchor changed",
+                Some(rec.streak_start),
+                checked,
+                format!("anchor now {:?}", id.anchor),
+            ));
+        }
+    }
+    let (id, rec) = live
+        .iter()
+        .find(|(id, r)| !r.nofollow && w.anchor.as_ref().is_none_or(|a| &id.anchor == a))
+        .copied()
+        .unwrap_or(live[0]);
+    let detail = format!("{} {:?}", id.link_type, id.anchor);
+    if rec.nofollow {
+        // When the attribute changed is not recorded: "since" is the last check.
+        return Ok(row("nofollow", None, checked, detail));
+    }
+    Ok(row("live", Some(rec.streak_start), checked, detail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_lines_split_with_quotes() {
+        assert_eq!(
+            csv_fields(r#"http://a/,http://b/,"anchor, with comma","say ""hi""""#),
+            vec!["http://a/", "http://b/", "anchor, with comma", "say \"hi\""]
+        );
+        assert_eq!(csv_fields("x"), vec!["x"]);
+    }
+}
