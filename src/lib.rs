@@ -54,6 +54,7 @@ impl std::io::Write for QuietStderr {
     }
 }
 
+pub mod alerts;
 pub mod api;
 pub mod cli;
 pub mod sink;

@@ -75,6 +75,32 @@ pub struct CrawlArgs {
     /// First retry back-off, seconds (doubles per attempt; Retry-After wins when longer).
     #[arg(long, default_value_t = 2.0)]
     retry_backoff: f64,
+    /// After each run, POST the run's new/lost backlinks and watched-link changes per target
+    /// to URL (repeatable; `linkdiff webhook add` stores one for every crawl).
+    #[arg(long = "webhook")]
+    webhooks: Vec<String>,
+    /// Target domain the --webhook documents are about (repeatable; default: the domains of
+    /// the watched links' targets).
+    #[arg(long = "webhook-target")]
+    webhook_targets: Vec<String>,
+    /// Skip a --webhook document with fewer changes (events + watched-link changes).
+    #[arg(long, default_value_t = 0)]
+    webhook_min: u64,
+    /// Extra attempts for a webhook that fails.
+    #[arg(long, default_value_t = 3)]
+    webhook_retries: u32,
+    /// First webhook retry back-off, seconds (doubles per attempt).
+    #[arg(long, default_value_t = 1.0)]
+    webhook_backoff: f64,
+}
+
+/// Webhooks given on the command line, and how to deliver.
+#[derive(Debug, Clone, Default)]
+pub struct Alerting {
+    /// `--webhook` URLs with their targets and minimum.
+    pub hooks: Vec<crate::alerts::Webhook>,
+    /// Retries and back-off.
+    pub delivery: crate::alerts::Delivery,
 }
 
 /// Parse `90s`, `30m`, `6h`, `1d`, or plain seconds.
@@ -173,11 +199,44 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
             },
         },
     };
+    let mut hooks = Vec::new();
+    for u in &a.webhooks {
+        let parsed = Url::parse(u).map_err(|e| usage(format!("--webhook {u}: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(usage(format!("--webhook {u}: not an http(s) URL")));
+        }
+        hooks.push(crate::alerts::Webhook {
+            url: u.clone(),
+            targets: a
+                .webhook_targets
+                .iter()
+                .map(|t| t.trim().to_ascii_lowercase())
+                .collect(),
+            min: a.webhook_min,
+        });
+    }
+    if a.webhook_backoff.is_nan() || a.webhook_backoff < 0.0 {
+        return Err(usage("--webhook-backoff must be 0 or more".into()));
+    }
+    let alerting = Alerting {
+        hooks,
+        delivery: crate::alerts::Delivery {
+            retries: a.webhook_retries,
+            backoff: Duration::from_secs_f64(a.webhook_backoff),
+        },
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(schedule(store, cfg, every, a.max_runs, &a.progress))
+    rt.block_on(schedule(
+        store,
+        cfg,
+        every,
+        a.max_runs,
+        &a.progress,
+        &alerting,
+    ))
 }
 
 /// Run once, or every `every` until stopped or `max_runs` reached.
@@ -187,6 +246,7 @@ pub async fn schedule(
     every: Option<Duration>,
     max_runs: Option<u64>,
     progress_mode: &str,
+    alerting: &Alerting,
 ) -> anyhow::Result<()> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -197,7 +257,7 @@ pub async fn schedule(
     let mut runs = 0u64;
     let start = Instant::now();
     loop {
-        let summary = crawl_once(&store, &cfg, rx.clone(), progress_mode).await?;
+        let summary = crawl_once_with(&store, &cfg, rx.clone(), progress_mode, alerting).await?;
         crate::outln!("{summary}");
         runs += 1;
         if *rx.borrow() {
@@ -242,13 +302,32 @@ pub async fn wait_for_signal() {
     }
 }
 
-/// One run with progress display and ranks; returns the summary paragraph.
+/// One run with progress display and ranks; returns the summary paragraph. Webhooks stored
+/// with `linkdiff webhook add` are told about it.
 pub async fn crawl_once(
     store: &linkdiff_store::Store,
     cfg: &CrawlConfig,
     stop: tokio::sync::watch::Receiver<bool>,
     progress_mode: &str,
 ) -> anyhow::Result<String> {
+    crawl_once_with(store, cfg, stop, progress_mode, &Alerting::default()).await
+}
+
+/// [`crawl_once`] with the command line's webhooks besides the stored ones.
+pub async fn crawl_once_with(
+    store: &linkdiff_store::Store,
+    cfg: &CrawlConfig,
+    stop: tokio::sync::watch::Receiver<bool>,
+    progress_mode: &str,
+    alerting: &Alerting,
+) -> anyhow::Result<String> {
+    let mut hooks = alerting.hooks.clone();
+    hooks.extend(crate::alerts::stored(store)?);
+    let before = if hooks.is_empty() {
+        Default::default()
+    } else {
+        crate::alerts::watch_states(store)?
+    };
     // Watched links' pages are fetched in every run (the list may change between runs).
     let mut cfg = cfg.clone();
     cfg.watched = super::watch::watched_pages(store)?;
@@ -329,8 +408,16 @@ pub async fn crawl_once(
             .collect();
         format!(" (by kind: {})", kinds.join(", "))
     };
+    // After a finished run only: an interrupted one is told about when it completes.
+    let alerted = if run.finished.is_some() {
+        crate::alerts::deliver(store, &run, &before, &hooks, &alerting.delivery)
+            .await
+            .unwrap_or_else(|e| format!(" Webhooks not sent: {}.", super::sentence(&e)))
+    } else {
+        String::new()
+    };
     Ok(format!(
-        "Run {} as of {}: fetched {} pages ({} new) in {:.1} s ({:.0} pages/s), {} bytes; {} links seen, {} new and {} lost backlinks; {} errors{}.{}",
+        "Run {} as of {}: fetched {} pages ({} new) in {:.1} s ({:.0} pages/s), {} bytes; {} links seen, {} new and {} lost backlinks; {} errors{}.{}{alerted}",
         run.id,
         iso(run.as_of),
         run.fetched,

@@ -11,6 +11,7 @@ mod query;
 mod status;
 mod testweb;
 pub mod watch;
+mod webhook;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -51,6 +52,9 @@ pub enum Command {
     /// Links you placed: add, list, remove, import a CSV, and their status (checked every crawl).
     #[command(subcommand)]
     Watch(watch::WatchCmd),
+    /// Webhooks told about every crawl run: add, list, remove.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCmd),
     /// Show totals of an index.
     Status(status::StatusArgs),
     /// Recompute URL Rating, Domain Rating and Ahrefs Rank.
@@ -87,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(a) => import::run(a),
         Command::Status(a) => status::run(a),
         Command::Watch(c) => watch::run(c),
+        Command::Webhook(c) => webhook::run(c),
         Command::Rank(a) => {
             let store = open_store(&a.db)?;
             let s = linkdiff_indexer::rank::recompute(&store).context("ranking failed")?;

@@ -330,7 +330,7 @@ fn print(rows: &[J], output: &str, cols: &[&str]) -> anyhow::Result<()> {
 }
 
 /// The state of one watched link from the index: what the last visit of its page found.
-fn status(store: &Store, w: &Watched) -> anyhow::Result<J> {
+pub fn status(store: &Store, w: &Watched) -> anyhow::Result<J> {
     let row = |state: &str, since: Option<i64>, checked: Option<i64>, detail: String| {
         json!({
             "url_from": w.url_from, "url_to": w.url_to, "state": state,

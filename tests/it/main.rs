@@ -1,5 +1,6 @@
 //! The one integration-test binary: crawl → index → API on the local test web, loopback only.
 
+mod alerts;
 mod api;
 mod crawl_e2e;
 mod crawler;
