@@ -35,10 +35,34 @@ impl VisitSink for IndexSink {
             .indexer
             .apply_with(visit, frontier)
             .map_err(|e| e.to_string())?;
+        self.count(&s);
+        Ok(())
+    }
+
+    fn apply_unless_suspicious(
+        &mut self,
+        visit: &Visit,
+        frontier: WriteBatch,
+    ) -> Result<bool, String> {
+        match self
+            .indexer
+            .apply_unless_suspicious(visit, frontier)
+            .map_err(|e| e.to_string())?
+        {
+            Some(s) => {
+                self.count(&s);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+impl IndexSink {
+    fn count(&mut self, s: &linkdiff_indexer::ApplySummary) {
         self.new += s.new as u64;
         self.lost += s.lost as u64;
         self.links += s.links as u64;
-        Ok(())
     }
 }
 

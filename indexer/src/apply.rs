@@ -87,6 +87,40 @@ impl Indexer {
         Ok(summary)
     }
 
+    /// Apply `visit` with `extra` like [`Indexer::apply_with`], unless it looks like a false
+    /// alarm: then only `extra` is written and `None` comes back, so the caller can fetch the
+    /// page again later in the run. A visit looks like one when it would report lost links
+    /// because the page answered 404/410 or failed for the last allowed time, or because links
+    /// vanished from a page that otherwise looks unchanged (same title, nothing new).
+    pub fn apply_unless_suspicious(
+        &self,
+        visit: &Visit,
+        extra: WriteBatch,
+    ) -> Result<Option<ApplySummary>> {
+        let before = self.store.page(&visit.url)?;
+        let mut w = WriteBatch::new();
+        let summary = self.prepare_page(visit, before.clone(), Order::Runs, &mut w)?;
+        let suspicious = summary.lost > 0
+            && match &visit.outcome {
+                Outcome::Gone { .. } | Outcome::Failed { .. } => true,
+                Outcome::Fetched { meta, .. } => {
+                    summary.new == 0 && before.as_ref().is_some_and(|b| b.title == meta.title)
+                }
+                Outcome::Redirected { .. } | Outcome::Disallowed => false,
+            };
+        if suspicious {
+            if !extra.is_empty() {
+                self.store.apply(extra)?;
+            }
+            return Ok(None);
+        }
+        w.extend(extra);
+        if !w.is_empty() {
+            self.store.apply(w)?;
+        }
+        Ok(Some(summary))
+    }
+
     /// Apply a visit captured at `visit.time` (an archive record) with `extra` in one
     /// atomic batch, if it is later than the page's last visit; see [`Archived`]. Several
     /// captures of one page in one import run apply in time order.

@@ -75,6 +75,11 @@ pub struct CrawlArgs {
     /// First retry back-off, seconds (doubles per attempt; Retry-After wins when longer).
     #[arg(long, default_value_t = 2.0)]
     retry_backoff: f64,
+    /// Seconds before a page whose visit would report lost links because it failed (404/410,
+    /// or the last allowed failure), or because links vanished from an otherwise unchanged
+    /// page, is fetched once more in the same run before anything is reported; 0 = no rechecks.
+    #[arg(long, default_value_t = 30.0)]
+    recheck_delay: f64,
     /// After each run, POST the run's new/lost backlinks and watched-link changes per target
     /// to URL (repeatable; `linkdiff webhook add` stores one for every crawl).
     #[arg(long = "webhook")]
@@ -159,6 +164,9 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
     if a.rate.is_nan() || a.rate < 0.0 || !a.rate.is_finite() {
         return Err(usage(format!("--rate {} must be 0 or more", a.rate)));
     }
+    if a.recheck_delay.is_nan() || a.recheck_delay < 0.0 || !a.recheck_delay.is_finite() {
+        return Err(usage("--recheck-delay must be 0 or more seconds".into()));
+    }
     if a.timeout.is_nan() || a.timeout <= 0.0 {
         return Err(usage("--timeout must be positive".into()));
     }
@@ -189,6 +197,7 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
         retries: a.retries,
         retry_backoff: Duration::from_secs_f64(a.retry_backoff.max(0.0)),
         max_resident: linkdiff_crawler::MAX_RESIDENT,
+        recheck_delay: (a.recheck_delay > 0.0).then(|| Duration::from_secs_f64(a.recheck_delay)),
         fetch: FetchConfig {
             user_agent: a.user_agent.clone(),
             timeout: Duration::from_secs_f64(a.timeout),

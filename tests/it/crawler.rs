@@ -365,6 +365,8 @@ async fn every_with_max_runs_performs_that_many_runs() {
                 &seed,
                 "--resolve",
                 &resolve,
+                "--recheck-delay",
+                "0.05",
                 "--rate",
                 "0",
                 "--every",

@@ -8,6 +8,7 @@ mod dataforseo;
 mod golden_path;
 mod http_edge;
 mod import;
+mod recheck;
 mod store_v2;
 mod support;
 mod watch;

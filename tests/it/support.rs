@@ -200,6 +200,9 @@ pub fn crawl_args(db: &str, port: u16, seeds: &[String], as_of: &str, rate: &str
         as_of,
         "--progress",
         "off",
+        // Rechecks on, quickly (the default waits 30 s).
+        "--recheck-delay",
+        "0.05",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -51,6 +51,8 @@ impl RunningWeb {
             retries: 1,
             retry_backoff: Duration::from_millis(50),
             max_resident: linkdiff_crawler::MAX_RESIDENT,
+            // Rechecks on, and quick: the tests' crawls go through them.
+            recheck_delay: Some(Duration::from_millis(20)),
             fetch: linkdiff_crawler::fetch::FetchConfig {
                 user_agent: concat!("linkdiff/", env!("CARGO_PKG_VERSION")).into(),
                 timeout: Duration::from_secs(10),
@@ -153,11 +155,32 @@ async fn handle(State(ctx): State<Ctx>, req: Request) -> Response {
 /// `/special/slow` (answers after 30 s), `/special/endless` (a body that never ends),
 /// `/special/pdf` (not HTML), `/special/429?n=N` (429 with Retry-After: 1),
 /// `/special/chain/N` (a redirect chain of N hops), `/special/loop/a` ⇄ `/special/loop/b`,
-/// `/special/crawl-delay/robots.txt`.
+/// `/special/crawl-delay/robots.txt`, `/special/flicker/KEY` (a link to
+/// `http://flicker-target.test/` on odd-numbered requests only, same title always),
+/// `/special/blip/KEY` (404 on its second request only, else a page linking to
+/// `http://blip-target.test/`).
 #[cfg(feature = "misbehave")]
 async fn special(path: &str) -> Option<Response> {
     let rest = path.strip_prefix("/special/")?;
     let mut resp = Response::new(Body::empty());
+    let html = |resp: &mut Response, body: String| {
+        *resp.body_mut() = Body::from(body);
+        resp.headers_mut()
+            .insert("content-type", HeaderValue::from_static("text/html"));
+    };
+    if let Some(kind) = ["flicker/", "blip/"].iter().find(|k| rest.starts_with(*k)) {
+        let n = request_number(rest);
+        let page = |link: &str| {
+            format!("<title>{kind}</title><p>A page <a href=\"{link}\">with a link</a>.</p>")
+        };
+        match (*kind, n) {
+            ("flicker/", n) if n % 2 == 1 => html(&mut resp, page("http://flicker-target.test/")),
+            ("flicker/", _) => html(&mut resp, format!("<title>{kind}</title><p>A page.</p>")),
+            (_, 2) => *resp.status_mut() = StatusCode::NOT_FOUND,
+            _ => html(&mut resp, page("http://blip-target.test/")),
+        }
+        return Some(resp);
+    }
     match rest {
         "slow" => {
             tokio::time::sleep(Duration::from_secs(30)).await;
@@ -206,6 +229,20 @@ async fn special(path: &str) -> Option<Response> {
         }
     }
     Some(resp)
+}
+
+/// How many times `key` was asked for, this one included.
+#[cfg(feature = "misbehave")]
+fn request_number(key: &str) -> u32 {
+    static COUNTS: std::sync::OnceLock<Mutex<std::collections::HashMap<String, u32>>> =
+        std::sync::OnceLock::new();
+    let mut counts = COUNTS
+        .get_or_init(Default::default)
+        .lock()
+        .expect("counts lock");
+    let n = counts.entry(key.to_string()).or_insert(0);
+    *n += 1;
+    *n
 }
 
 #[cfg(feature = "misbehave")]

@@ -66,6 +66,10 @@ pub struct CrawlConfig {
     /// Most URLs the scheduler keeps in memory ([`MAX_RESIDENT`] by default); the rest are paged
     /// in from the store's frontier.
     pub max_resident: usize,
+    /// A visit that would report lost links because its page failed, or because links
+    /// vanished from an otherwise unchanged page, is held and the page fetched once more
+    /// after this delay in the same run; `None` applies every visit as fetched.
+    pub recheck_delay: Option<Duration>,
 }
 
 /// Counters reported while a run goes.
@@ -92,6 +96,18 @@ pub struct Progress {
 pub trait VisitSink: Send {
     /// Commit one visit.
     fn apply(&mut self, visit: &Visit, frontier: WriteBatch) -> Result<(), String>;
+
+    /// Commit one visit unless it looks like a false alarm (lost links from a failing page, or
+    /// from a page that otherwise looks unchanged); then commit only `frontier` and return
+    /// false, and the crawler fetches the page once more later in the run. By default every
+    /// visit is committed.
+    fn apply_unless_suspicious(
+        &mut self,
+        visit: &Visit,
+        frontier: WriteBatch,
+    ) -> Result<bool, String> {
+        self.apply(visit, frontier).map(|()| true)
+    }
 }
 
 /// A crawler bound to a store.
@@ -245,7 +261,9 @@ impl Crawler {
         let mut state = RunState::new(run);
         self.start(&mut state, &mut sched, &seeds, &scope, resumed)?;
 
-        let writer = Writer::start(sink, self.store.clone(), state.run.new_pages)?;
+        let (held_tx, mut held_rx) = tokio::sync::mpsc::unbounded_channel::<writer::Held>();
+        let writer = Writer::start(sink, self.store.clone(), state.run.new_pages, held_tx)?;
+        let recheck = self.cfg.recheck_delay;
         let started = Instant::now();
         let mut inflight: JoinSet<TaskResult> = JoinSet::new();
         let mut stopping = *stop.borrow();
@@ -292,6 +310,19 @@ impl Crawler {
             if inflight.is_empty()
                 && (stopping || (sched.queued == 0 && !sched.overflow) || budget_done)
             {
+                // Held visits come back from the writer: their pages are fetched once more.
+                if !stopping && recheck.is_some() {
+                    if writer.flush().await.is_err() {
+                        return Err(writer_failed(writer).await);
+                    }
+                    let mut again = false;
+                    while let Ok(h) = held_rx.try_recv() {
+                        again |= self.hold(h, &mut sched);
+                    }
+                    if again {
+                        continue;
+                    }
+                }
                 break;
             }
             let now = Instant::now();
@@ -316,11 +347,15 @@ impl Crawler {
                 Some(joined) = inflight.join_next(), if !inflight.is_empty() => {
                     let res = joined
                         .map_err(|e| CrawlError::Sink(format!("fetch task failed: {e}")))?;
-                    if let Some((visit, frontier)) = self.handle(res, &mut state, &mut sched, &scope)? {
-                        if writer.visit(visit, frontier, &state.run).await.is_err() {
+                    if let Some((visit, frontier, may_hold)) = self.handle(res, &mut state, &mut sched, &scope)? {
+                        let may_hold = may_hold && recheck.is_some();
+                        if writer.visit(visit, frontier, &state.run, may_hold).await.is_err() {
                             return Err(writer_failed(writer).await);
                         }
                     }
+                }
+                Some(h) = held_rx.recv() => {
+                    self.hold(h, &mut sched);
                 }
                 _ = tokio::time::sleep(sleep_for) => {}
                 _ = stop.changed() => { stopping = *stop.borrow(); }
@@ -386,15 +421,29 @@ impl Crawler {
         Ok(())
     }
 
+    /// A visit the writer held as a likely false alarm: its page is fetched once more after
+    /// the recheck delay (that visit is applied as it comes). False when rechecks are off.
+    fn hold(&self, (url, depth): writer::Held, sched: &mut Scheduler) -> bool {
+        let (Some(delay), Ok(u)) = (self.cfg.recheck_delay, Url::parse(&url)) else {
+            return false;
+        };
+        let mut item = Item::new(u, depth, 0, Vec::new());
+        item.recheck = true;
+        sched.admit_after(item, delay);
+        true
+    }
+
     /// A finished task: robots rules to install, a retry to schedule, or a visit to write
-    /// (returned, with its frontier writes; the items it found are queued here).
+    /// (returned, with its frontier writes and whether it may be held for a recheck; the items
+    /// it found are queued here).
+    #[allow(clippy::type_complexity)]
     fn handle(
         &self,
         res: TaskResult,
         state: &mut RunState,
         sched: &mut Scheduler,
         scope: &InScope,
-    ) -> Result<Option<(Visit, WriteBatch)>, CrawlError> {
+    ) -> Result<Option<(Visit, WriteBatch, bool)>, CrawlError> {
         let (item, outcome, failure) = match res {
             TaskResult::Robots { host, rules, item } => {
                 sched.robots_loaded(&host, rules, item);
@@ -434,11 +483,12 @@ impl Crawler {
             None => chrono::Utc::now().timestamp().max(state.run.as_of),
         };
         let url_key = url_hash(item.url.as_str());
+        let may_hold = !item.recheck;
         let recorded = state.record(item, outcome, failure, scope, time);
         sched.resident.remove(&url_key);
         for q in recorded.queue {
             sched.admit(q);
         }
-        Ok(Some((recorded.visit, recorded.frontier)))
+        Ok(Some((recorded.visit, recorded.frontier, may_hold)))
     }
 }

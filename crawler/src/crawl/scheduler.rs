@@ -31,6 +31,9 @@ pub(crate) struct Item {
     /// Hashes of the URLs earlier in this redirect chain (loop detection; not persisted, so a
     /// resumed run may follow a loop once more before the chain cap ends it).
     pub chain: Vec<u64>,
+    /// A second fetch of a page whose first visit in the run looked like a false alarm: this
+    /// one is applied as it comes.
+    pub recheck: bool,
 }
 
 impl Item {
@@ -43,6 +46,7 @@ impl Item {
             attempts: 0,
             not_before: None,
             chain,
+            recheck: false,
         }
     }
 }
@@ -176,6 +180,13 @@ impl<C: Clock + Clone> Scheduler<C> {
             self.overflow = true;
             return;
         }
+        self.resident.insert(url_hash(item.url.as_str()));
+        self.push(item);
+    }
+
+    /// Queue `item` to start no earlier than `after` from now (a recheck), whatever the room.
+    pub fn admit_after(&mut self, mut item: Item, after: Duration) {
+        item.not_before = Some(self.now() + Nanos::from(after));
         self.resident.insert(url_hash(item.url.as_str()));
         self.push(item);
     }

@@ -16,8 +16,9 @@ use tokio::sync::{mpsc, oneshot};
 const QUEUE: usize = 128;
 
 enum Job {
-    /// A visit, the frontier writes it caused and the run's counters: one atomic batch.
-    Visit(Box<(Visit, RunRecord)>, WriteBatch),
+    /// A visit, the frontier writes it caused and the run's counters: one atomic batch; with
+    /// `true`, held if it looks like a false alarm (see [`VisitSink::apply_unless_suspicious`]).
+    Visit(Box<(Visit, RunRecord)>, WriteBatch, bool),
     /// Frontier writes of their own (a URL dropped by the per-host cap).
     Batch(WriteBatch),
     /// Answer once everything sent before is committed.
@@ -30,10 +31,18 @@ pub(crate) struct Writer<S> {
     done: oneshot::Receiver<Result<(S, u64), CrawlError>>,
 }
 
+/// A held visit's page, to fetch again: URL and depth.
+pub(crate) type Held = (String, u16);
+
 impl<S: VisitSink + 'static> Writer<S> {
     /// Start the writer thread over `sink` (visits) and `store` (plain batches, page
     /// lookups); `new_pages` counted so far in this run (a resumed run's).
-    pub fn start(mut sink: S, store: Store, mut new_pages: u64) -> Result<Writer<S>, CrawlError> {
+    pub fn start(
+        mut sink: S,
+        store: Store,
+        mut new_pages: u64,
+        held: mpsc::UnboundedSender<Held>,
+    ) -> Result<Writer<S>, CrawlError> {
         let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
         let (done_tx, done) = oneshot::channel();
         std::thread::Builder::new()
@@ -42,16 +51,27 @@ impl<S: VisitSink + 'static> Writer<S> {
                 let mut result = Ok(());
                 while let Some(job) = rx.blocking_recv() {
                     result = match job {
-                        Job::Visit(visit_run, mut frontier) => {
+                        Job::Visit(visit_run, mut frontier, may_hold) => {
                             let (visit, mut run) = *visit_run;
                             store
                                 .page(&visit.url)
                                 .map_err(CrawlError::from)
                                 .and_then(|page| {
-                                    new_pages += u64::from(page.is_none());
-                                    run.new_pages = new_pages;
+                                    let new_page = page.is_none();
+                                    run.new_pages = new_pages + u64::from(new_page);
                                     frontier.put_run(&run);
-                                    sink.apply(&visit, frontier).map_err(CrawlError::Sink)
+                                    let applied = if may_hold {
+                                        sink.apply_unless_suspicious(&visit, frontier)
+                                    } else {
+                                        sink.apply(&visit, frontier).map(|()| true)
+                                    }
+                                    .map_err(CrawlError::Sink)?;
+                                    if applied {
+                                        new_pages += u64::from(new_page);
+                                    } else {
+                                        let _ = held.send((visit.url.clone(), visit.depth));
+                                    }
+                                    Ok(())
                                 })
                         }
                         Job::Batch(w) => store.apply(w).map_err(CrawlError::from),
@@ -77,9 +97,14 @@ impl<S: VisitSink + 'static> Writer<S> {
         visit: Visit,
         frontier: WriteBatch,
         run: &RunRecord,
+        may_hold: bool,
     ) -> Result<(), ()> {
         self.tx
-            .send(Job::Visit(Box::new((visit, run.clone())), frontier))
+            .send(Job::Visit(
+                Box::new((visit, run.clone())),
+                frontier,
+                may_hold,
+            ))
             .await
             .map_err(|_| ())
     }
