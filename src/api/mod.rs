@@ -13,6 +13,7 @@ pub mod rawline;
 pub mod render;
 pub mod server;
 pub mod tokens;
+pub mod ui;
 
 use linkdiff_query::{self as query, Mode, QueryParams, Table, MAX_LIMIT};
 use linkdiff_store::Store;
@@ -191,7 +192,7 @@ pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer,
     };
     let from = p.get("from").unwrap_or("").trim();
     let (tree, cost) = match from {
-        "" => return Err("Parameter 'from' is required (backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank, pages_extended, domain_rating or subscription_info)".into()),
+        "" => return Err("Parameter 'from' is required (backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank, pages_extended, broken_backlinks, domain_rating or subscription_info)".into()),
         "subscription_info" => {
             let info = match &token {
                 Some((name, rec)) => json!({"rows_left": rec.centirows_left / 100, "rows_limit": rec.rows_limit, "subscription": format!("linkdiff token {name}")}),

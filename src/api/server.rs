@@ -51,6 +51,12 @@ pub fn router(ctx: ApiContext) -> Router {
             "/v3/backlinks/timeseries_new_lost_summary/live",
             post(|s, h, b| dfs(Dfs::Timeseries, s, h, b)),
         )
+        .route("/ui", axum::routing::get(super::ui::index))
+        .route("/ui/", axum::routing::get(super::ui::index))
+        .route("/ui/app.js", axum::routing::get(super::ui::app))
+        .route("/ui/style.css", axum::routing::get(super::ui::style))
+        .route("/ui/api/watch", axum::routing::get(super::ui::watched))
+        .route("/ui/api/runs", axum::routing::get(super::ui::runs))
         .fallback(not_found)
         .with_state(ctx)
 }

@@ -11,4 +11,5 @@ mod import;
 mod recheck;
 mod store_v2;
 mod support;
+mod ui;
 mod watch;
