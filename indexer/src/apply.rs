@@ -166,11 +166,12 @@ impl Indexer {
             page.first_visit = Some(v.time);
             page.depth = v.depth;
         }
-        page.last_visit = Some(v.time);
+        let previous_visit = page.last_visit.replace(v.time);
         page.last_run = v.run;
         let prev = self.store.forward_links(&v.url)?;
         let mut ctx = Ctx {
             v,
+            previous_visit,
             from_domain: registrable_domain(url_host(&v.url)).to_string(),
             summary: ApplySummary {
                 applied: true,
@@ -218,8 +219,18 @@ impl Indexer {
     }
 }
 
+/// How a link present in this visit relates to its stored record.
+enum Came {
+    /// New, or back after a loss: a new event with this origin.
+    Appeared(Origin),
+    /// Back right after a `pageerror` drop: no event; the loss is marked recovered.
+    Recovered,
+}
+
 struct Ctx<'a> {
     v: &'a Visit,
+    /// The page's visit before this one.
+    previous_visit: Option<i64>,
     from_domain: String,
     summary: ApplySummary,
     w: &'a mut WriteBatch,
@@ -287,6 +298,7 @@ impl Ctx<'_> {
             links_internal: page.links_internal,
             links_external: page.links_external,
             reason,
+            recovered: false,
         });
     }
 
@@ -328,6 +340,9 @@ impl Ctx<'_> {
     ) {
         let t = self.v.time;
         let before = page.clone();
+        // The previous visit dropped the page after its last allowed failure: links that are
+        // back now were lost by that `pageerror` drop and recover instead of appearing anew.
+        let recovering = before.dropped && before.consecutive_failures == MAX_FAILED_RUNS;
         let fresh = page.first_ok_visit.is_none();
         page.first_ok_visit.get_or_insert(t);
         page.prev_ok_visit = page.last_ok_visit;
@@ -350,6 +365,27 @@ impl Ctx<'_> {
             let external = registrable_domain(url_host(&id.url_to)) != self.from_domain;
             let (base, event) = match old.remove(&id) {
                 Some(rec) if rec.live => (rec, None),
+                Some(rec) if recovering && Some(rec.last_seen) == before.last_ok_visit => {
+                    // Back at the first visit after a `pageerror` drop that took it: no new
+                    // event; the loss is marked recovered, and the link keeps its streak.
+                    let lost_at = self.previous_visit.unwrap_or(t);
+                    self.w.mark_recovered(&EventRecord {
+                        kind: EventKind::Lost,
+                        origin: Origin::Drop,
+                        time: lost_at,
+                        url_from: self.v.url.clone(),
+                        url_to: id.url_to.clone(),
+                        link_type: id.link_type,
+                        anchor: id.anchor.clone(),
+                        n: id.n,
+                        http_code: 0,
+                        links_internal: 0,
+                        links_external: 0,
+                        reason: Some(LostReason::PageError),
+                        recovered: true,
+                    });
+                    (LinkRecord { live: true, ..rec }, Some(Came::Recovered))
+                }
                 Some(rec) => {
                     // Came back: a new run of presence starts; first_seen stays.
                     let before_streak = Some(rec.last_seen);
@@ -360,7 +396,7 @@ impl Ctx<'_> {
                             live: true,
                             ..rec
                         },
-                        Some(Origin::Recrawl),
+                        Some(Came::Appeared(Origin::Recrawl)),
                     )
                 }
                 None => (
@@ -372,11 +408,11 @@ impl Ctx<'_> {
                         live: true,
                         ..Default::default()
                     },
-                    Some(if fresh {
+                    Some(Came::Appeared(if fresh {
                         Origin::Fresh
                     } else {
                         Origin::Recrawl
-                    }),
+                    })),
                 ),
             };
             let rec = LinkRecord {
@@ -389,7 +425,11 @@ impl Ctx<'_> {
                 ..base.clone()
             };
             match event {
-                Some(origin) => self.appeared(origin, &id, &rec, page),
+                Some(Came::Recovered) if rec.external => {
+                    self.w.put_backlink(&self.v.url, &id, &rec)
+                }
+                Some(Came::Recovered) => {}
+                Some(Came::Appeared(origin)) => self.appeared(origin, &id, &rec, page),
                 // Attributes changed in place: refresh the reverse index copy.
                 None if rec != base && rec.external => self.w.put_backlink(&self.v.url, &id, &rec),
                 None => {}

@@ -76,6 +76,7 @@ pub enum Col {
     BrokenAt,
     Sitewide,
     Reason,
+    Recovered,
 }
 
 /// One column of a table.
@@ -198,6 +199,7 @@ pub const NEW_LOST: &[Column] = &[
     c(Col::TextPre, "text_pre", Str, true, true),
     c(Col::TextPost, "text_post", Str, true, true),
     x(Col::Reason, "reason", Str),
+    x(Col::Recovered, "recovered", Bool),
 ];
 
 /// `backlinks_new_lost_counters` (seed 000).

@@ -423,6 +423,7 @@ impl<'a> Ctx<'a> {
             Col::TextPre => Value::Str(l.text_pre.clone()),
             Col::TextPost => Value::Str(l.text_post.clone()),
             Col::Reason => Value::Str(ev.reason.map(|r| r.as_str()).unwrap_or("").to_string()),
+            Col::Recovered => Value::Bool(ev.recovered),
             _ => Value::Int(0),
         }))
     }

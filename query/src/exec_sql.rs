@@ -89,6 +89,7 @@ fn row_expr(table: Table, col: Col) -> String {
         Col::HttpCode => s("coalesce(tp.last_status, 0)"),
         Col::BrokenAt => s("tp.broken_since"),
         // `LostReason` codes (linkdiff-store) by name; '' for new events.
+        Col::Recovered => s("coalesce(e.recovered, 0)"),
         Col::Reason => s("(CASE e.reason WHEN 0 THEN 'removedfromhtml' WHEN 1 THEN 'notfound' WHEN 2 THEN 'pageredirected' WHEN 3 THEN 'pageerror' WHEN 4 THEN 'noindex' WHEN 5 THEN 'notcanonical' WHEN 6 THEN 'robotsblocked' WHEN 7 THEN 'lostredirect' ELSE '' END)"),
         // Pages of the referring domain with a live link to this target, against the domain's
         // visited pages (see `SITEWIDE_MIN_PAGES`).

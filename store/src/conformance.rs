@@ -267,6 +267,7 @@ pub fn events_are_scoped_and_reapplying_does_not_duplicate(store: &Store, name: 
             links_internal: 0,
             links_external: 0,
             reason: Some(crate::LostReason::NotFound),
+            recovered: false,
         };
         let mut w = WriteBatch::new();
         w.put_event(&lost);
@@ -275,7 +276,22 @@ pub fn events_are_scoped_and_reapplying_does_not_duplicate(store: &Store, name: 
             .events(&TargetScope::Domain("reason.example".into()))
             .map(|r| r.unwrap())
             .collect();
-        assert_eq!(got, vec![lost], "{name}: a lost event and its reason");
+        assert_eq!(
+            got,
+            vec![lost.clone()],
+            "{name}: a lost event and its reason"
+        );
+        let mut w = WriteBatch::new();
+        w.mark_recovered(&lost);
+        store.apply(w).unwrap();
+        let got: Vec<_> = store
+            .events(&TargetScope::Domain("reason.example".into()))
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(
+            got.len() == 1 && got[0].recovered,
+            "{name}: marked recovered"
+        );
     }
     {
         let link = id("https://example.com/p", "a", 0);
@@ -292,6 +308,7 @@ pub fn events_are_scoped_and_reapplying_does_not_duplicate(store: &Store, name: 
             links_internal: 0,
             links_external: 1,
             reason: None,
+            recovered: false,
         };
         for _ in 0..2 {
             let mut w = WriteBatch::new();

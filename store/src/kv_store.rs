@@ -143,6 +143,15 @@ impl KvStore {
                     *op = Write::Page(std::mem::take(url), page);
                 }
             }
+            // A recovered mark becomes the whole event record, read here.
+            if let Write::Recovered(ev) = op {
+                let key = keys::event(&ev.url_from, &ev.link_id(), ev.time, 1);
+                if let Some(v) = self.kv.get(&key)? {
+                    let mut stored = decode_event(&key, &v)?;
+                    stored.recovered = true;
+                    *op = Write::Event(stored);
+                }
+            }
         }
         self.kv.apply(to_kv(w)?)
     }
@@ -391,7 +400,7 @@ fn to_kv(w: WriteBatch) -> Result<Batch> {
             Write::Unmeta(name) => (keys::tagged(keys::META, &name), None),
             Write::Fail => return Err(StoreError::Aborted("failure injected by a test".into())),
             // A rating for a page without a record (turned into `Page` otherwise): nothing.
-            Write::UrlRating(..) => continue,
+            Write::UrlRating(..) | Write::Recovered(..) => continue,
         };
         b.ops.push(match v {
             Some(v) => Op::Put(k, v),

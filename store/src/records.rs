@@ -279,6 +279,9 @@ pub struct EventRecord {
     /// Why a lost link was lost (`None` for new events, and for lost events recorded before
     /// reasons were).
     pub reason: Option<LostReason>,
+    /// A lost event whose link came back at the page's next visit after a `pageerror` drop:
+    /// the return emitted no new event, and this loss is marked instead.
+    pub recovered: bool,
 }
 
 /// [`EventRecord`] as sled stored it before `reason`: read and converted.
@@ -312,6 +315,7 @@ impl From<EventRecordV2> for EventRecord {
             links_internal: o.links_internal,
             links_external: o.links_external,
             reason: None,
+            recovered: false,
         }
     }
 }

@@ -181,6 +181,7 @@ fn indexes_from_before_broken_since_open_and_keep_their_pages() {
     let conn = rusqlite::Connection::open(&file).unwrap();
     conn.execute_batch(
         "ALTER TABLE pages DROP COLUMN broken_since; ALTER TABLE events DROP COLUMN reason;
+         ALTER TABLE events DROP COLUMN recovered;
          PRAGMA user_version=3",
     )
     .unwrap();

@@ -31,6 +31,8 @@ pub(crate) enum Write {
     /// A link that was lost: out of the live index; `LinkRecord` is its final state.
     Unlist(String, LinkId, LinkRecord),
     Event(EventRecord),
+    /// Mark the lost event with this key (kind, time, link) as recovered.
+    Recovered(EventRecord),
     Domain(String, DomainRecord),
     Frontier(String, FrontierEntry),
     Unqueue(String),
@@ -107,6 +109,11 @@ impl WriteBatch {
     /// the same visit overwrites instead of duplicating.
     pub fn put_event(&mut self, ev: &EventRecord) {
         self.ops.push(Write::Event(ev.clone()));
+    }
+
+    /// Mark the stored lost event with `ev`'s key (time, referring page, link) recovered.
+    pub fn mark_recovered(&mut self, ev: &EventRecord) {
+        self.ops.push(Write::Recovered(ev.clone()));
     }
 
     /// Store a domain's ranks.

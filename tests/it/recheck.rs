@@ -93,3 +93,69 @@ async fn a_flickering_link_and_a_404_blip_are_rechecked_not_reported() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_back_right_after_a_pageerror_loss_is_marked_recovered_not_new() {
+    let w = web(WebConfig {
+        hosts: 1,
+        pages_per_host: 1,
+        ..WebConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let store = Store::open(&db).unwrap();
+    let seed = format!("{}/special/outage/r", w.web.origin(0));
+    for d in 1..=5 {
+        let cfg = linkdiff_crawler::CrawlConfig {
+            seeds: vec![url::Url::parse(&seed).unwrap()],
+            scope: linkdiff_crawler::Scope::Seeds,
+            retries: 1,
+            ..crawl_cfg(&w, Some(day(&format!("2026-01-0{d}"))))
+        };
+        crawl(&store, &cfg).await;
+    }
+    let got: Vec<(String, EventKind, Option<String>)> = events(&store)
+        .into_iter()
+        .map(|e| (e.0, e.1, e.3))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("2026-01-01".to_string(), EventKind::New, None),
+            (
+                "2026-01-04".to_string(),
+                EventKind::Lost,
+                Some("pageerror".into())
+            ),
+        ],
+        "no new event when the link came back on the 5th"
+    );
+    let v = cli_json(
+        db.to_str().unwrap(),
+        &[
+            "backlinks_new_lost",
+            "--target",
+            "outage-target.test",
+            "--mode",
+            "domain",
+            "--select",
+            "date,type,reason,recovered",
+        ],
+    );
+    let rows = v["refpages"].as_array().unwrap();
+    let lost = rows.iter().find(|r| r["type"] == "lost").unwrap();
+    assert_eq!(lost["recovered"], true, "{v}");
+    let live = cli_json(
+        db.to_str().unwrap(),
+        &[
+            "backlinks",
+            "--target",
+            "outage-target.test",
+            "--mode",
+            "domain",
+        ],
+    );
+    let row = &live["refpages"][0];
+    assert_eq!(row["first_seen"], "2026-01-01T00:00:00Z", "{live}");
+}

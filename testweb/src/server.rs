@@ -158,7 +158,8 @@ async fn handle(State(ctx): State<Ctx>, req: Request) -> Response {
 /// `/special/crawl-delay/robots.txt`, `/special/flicker/KEY` (a link to
 /// `http://flicker-target.test/` on odd-numbered requests only, same title always),
 /// `/special/blip/KEY` (404 on its second request only, else a page linking to
-/// `http://blip-target.test/`).
+/// `http://blip-target.test/`), `/special/outage/KEY` (500 on requests 2 to 9, else a page
+/// linking to `http://outage-target.test/`).
 #[cfg(feature = "misbehave")]
 async fn special(path: &str) -> Option<Response> {
     let rest = path.strip_prefix("/special/")?;
@@ -168,6 +169,20 @@ async fn special(path: &str) -> Option<Response> {
         resp.headers_mut()
             .insert("content-type", HeaderValue::from_static("text/html"));
     };
+    if rest.starts_with("outage/") {
+        // 500 for requests 2 to 9: three failing runs with one retry each, the recheck of the
+        // third and its retry; then back.
+        if (2..=9).contains(&request_number(rest)) {
+            *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        } else {
+            html(
+                &mut resp,
+                "<title>outage</title><p><a href=\"http://outage-target.test/\">back</a></p>"
+                    .into(),
+            );
+        }
+        return Some(resp);
+    }
     if let Some(kind) = ["flicker/", "blip/"].iter().find(|k| rest.starts_with(*k)) {
         let n = request_number(rest);
         let page = |link: &str| {

@@ -511,3 +511,56 @@ fn every_lost_event_says_why() {
         .filter(|e| e.kind == EventKind::New)
         .all(|e| e.reason.is_none()));
 }
+
+#[test]
+fn a_link_back_right_after_a_pageerror_drop_recovers_instead_of_reappearing() {
+    let mut t = T::new();
+    let l = || vec![link("http://t.test/x", "X")];
+    t.visit(1, fetched(l()));
+    for day in 2..=4 {
+        t.visit(day, Outcome::Failed { http_code: 503 });
+    }
+    // Day 4 dropped the page: the link was lost for `pageerror`.
+    t.visit(5, fetched(l()));
+    let evs: Vec<(i64, EventKind, Option<LostReason>, bool)> =
+        t.ix.store()
+            .all_events()
+            .map(|e| e.unwrap())
+            .map(|e| (e.time / DAY, e.kind, e.reason, e.recovered))
+            .collect();
+    assert_eq!(
+        evs,
+        vec![
+            (1, EventKind::New, None, false),
+            (4, EventKind::Lost, Some(LostReason::PageError), true)
+        ]
+    );
+    assert_eq!(t.backlinks("t.test").len(), 1);
+    assert_eq!(
+        t.dates("http://t.test/x", "X", 0).0,
+        DAY,
+        "first_seen stays"
+    );
+
+    // Back only after another failing visit: a loss like any other, and a new event.
+    let mut t = T::new();
+    t.visit(1, fetched(l()));
+    for day in 2..=5 {
+        t.visit(day, Outcome::Failed { http_code: 503 });
+    }
+    t.visit(6, fetched(l()));
+    let kinds: Vec<(i64, EventKind, bool)> =
+        t.ix.store()
+            .all_events()
+            .map(|e| e.unwrap())
+            .map(|e| (e.time / DAY, e.kind, e.recovered))
+            .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (1, EventKind::New, false),
+            (4, EventKind::Lost, false),
+            (6, EventKind::New, false)
+        ]
+    );
+}

@@ -299,7 +299,7 @@ impl SqlStore {
         let (cond, params) = scope.map(scope_condition).unwrap_or(("1".into(), vec![]));
         let sql = format!(
             "SELECT {uf}, {ut}, e.time, e.link_type, e.anchor, e.n, e.kind, e.origin, e.http_code,
-               e.links_internal, e.links_external, e.reason
+               e.links_internal, e.links_external, e.reason, e.recovered
              FROM hosts h JOIN urls u ON u.host_id = h.id
              JOIN events e ON e.target = u.id
              JOIN urls pu ON pu.id = e.page JOIN hosts ph ON ph.id = pu.host_id
@@ -330,6 +330,7 @@ impl SqlStore {
                 reason: r
                     .get::<_, Option<i64>>(11)?
                     .and_then(crate::LostReason::from_code),
+                recovered: r.get::<_, i64>(12)? != 0,
                 links_internal: r.get(9)?,
                 links_external: r.get(10)?,
             })

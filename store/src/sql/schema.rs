@@ -12,10 +12,15 @@ pub const SQL_SCHEMA_VERSION: i64 = 5;
 
 /// Upgrades from an older `user_version` to the next, applied in order on open (each in one
 /// transaction). 3 → 4 added `pages.broken_since` (unknown for pages visited before: set by
-/// their next broken visit); 4 → 5 added `events.reason` (NULL for events recorded before).
+/// their next broken visit); 4 → 5 added `events.reason` (NULL for events recorded before) and
+/// `events.recovered`.
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, "ALTER TABLE pages ADD COLUMN broken_since INTEGER"),
-    (4, "ALTER TABLE events ADD COLUMN reason INTEGER"),
+    (
+        4,
+        "ALTER TABLE events ADD COLUMN reason INTEGER;
+         ALTER TABLE events ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0",
+    ),
 ];
 
 /// How long a connection waits for another process's write transaction before giving up.
@@ -71,6 +76,7 @@ CREATE TABLE events(
   link_type INTEGER NOT NULL, anchor TEXT NOT NULL, n INTEGER NOT NULL, kind INTEGER NOT NULL,
   origin INTEGER NOT NULL, http_code INTEGER NOT NULL,
   links_internal INTEGER NOT NULL, links_external INTEGER NOT NULL, reason INTEGER,
+  recovered INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(target, time, page, link_type, anchor, n, kind)
 ) WITHOUT ROWID;
 CREATE TABLE daily(

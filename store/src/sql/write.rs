@@ -309,6 +309,23 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                     .prepare_cached("INSERT OR REPLACE INTO meta(name, value) VALUES (?,?)")?
                     .execute(params![name, v])?;
             }
+            Write::Recovered(ev) => {
+                let (target, _) = w.url_id(&ev.url_to)?;
+                let page = referring_page(w, &ev.url_from, &mut pages)?;
+                w.conn
+                    .prepare_cached(
+                        "UPDATE events SET recovered = 1 WHERE target = ? AND time = ? AND page = ?
+                           AND link_type = ? AND anchor = ? AND n = ? AND kind = 1",
+                    )?
+                    .execute(params![
+                        target,
+                        ev.time,
+                        page,
+                        ev.link_type.code(),
+                        ev.anchor,
+                        ev.n
+                    ])?;
+            }
             Write::Unmeta(name) => {
                 w.conn
                     .prepare_cached("DELETE FROM meta WHERE name = ?")?
