@@ -43,10 +43,11 @@ impl VisitSink for IndexSink {
         &mut self,
         visit: &Visit,
         frontier: WriteBatch,
+        requeue: WriteBatch,
     ) -> Result<bool, String> {
         match self
             .indexer
-            .apply_unless_suspicious(visit, frontier)
+            .apply_unless_suspicious(visit, frontier, requeue)
             .map_err(|e| e.to_string())?
         {
             Some(s) => {

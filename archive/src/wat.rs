@@ -16,7 +16,7 @@
 //! links, so `text_pre`/`text_post` are empty; nor the page's encoding or `<html lang>`
 //! (`language` comes from `Content-Language` only).
 
-use linkdiff_crawler::extract::{refresh_target, robots_nofollow};
+use linkdiff_crawler::extract::{refresh_target, robots_nofollow, robots_noindex};
 use linkdiff_crawler::fetch::Fetched;
 use linkdiff_crawler::{extract_found, FoundLink, FoundPage, PageInput};
 use linkdiff_store::{LinkType, Outcome, PageMeta};
@@ -258,8 +258,9 @@ pub fn parse(block: &[u8]) -> Result<WatCapture, WatError> {
         let content = meta.content.as_deref().unwrap_or("");
         let name = meta.name.as_deref().unwrap_or("");
         let equiv = meta.equiv.as_deref().unwrap_or("");
-        if name.eq_ignore_ascii_case("robots") && robots_nofollow(content) {
-            found.robots_nofollow = true;
+        if name.eq_ignore_ascii_case("robots") {
+            found.robots_nofollow |= robots_nofollow(content);
+            found.robots_noindex |= robots_noindex(content);
         }
         if equiv.eq_ignore_ascii_case("refresh") {
             if let Some(href) = refresh_target(content) {
@@ -359,6 +360,7 @@ impl WatCapture {
                 language: ex.page.language,
                 links_internal: ex.page.links_internal,
                 links_external: ex.page.links_external,
+                noindex: ex.page.noindex,
                 ..meta
             },
             links: ex.links,
@@ -458,10 +460,11 @@ mod tests {
             json!({"Metas": [{"name": "robots", "content": "noindex, nofollow"}]}),
             json!([{"path": "A@/href", "url": "http://t.test/"}]),
         );
-        let Outcome::Fetched { links, .. } = c.outcome(&url()) else {
+        let Outcome::Fetched { links, meta } = c.outcome(&url()) else {
             panic!()
         };
         assert!(links[0].nofollow);
+        assert!(meta.noindex, "meta robots noindex, nofollow");
         let moved = capture(301, json!({"Location": "/new"}), json!({}), json!([]));
         match moved.outcome(&url()) {
             Outcome::Redirected { link, .. } => {

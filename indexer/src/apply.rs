@@ -88,14 +88,16 @@ impl Indexer {
     }
 
     /// Apply `visit` with `extra` like [`Indexer::apply_with`], unless it looks like a false
-    /// alarm: then only `extra` is written and `None` comes back, so the caller can fetch the
-    /// page again later in the run. A visit looks like one when it would report lost links
+    /// alarm: then only `extra` and `held` (what the caller writes for a held visit) are
+    /// written, in one batch, and `None` comes back, so the caller can fetch the page again
+    /// later in the run. A visit looks like one when it would report lost links
     /// because the page answered 404/410 or failed for the last allowed time, or because links
     /// vanished from a page that otherwise looks unchanged (same title, nothing new).
     pub fn apply_unless_suspicious(
         &self,
         visit: &Visit,
-        extra: WriteBatch,
+        mut extra: WriteBatch,
+        held: WriteBatch,
     ) -> Result<Option<ApplySummary>> {
         let before = self.store.page(&visit.url)?;
         let mut w = WriteBatch::new();
@@ -109,9 +111,8 @@ impl Indexer {
                 Outcome::Redirected { .. } | Outcome::Disallowed => false,
             };
         if suspicious {
-            if !extra.is_empty() {
-                self.store.apply(extra)?;
-            }
+            extra.extend(held);
+            self.store.apply(extra)?;
             return Ok(None);
         }
         w.extend(extra);
@@ -189,6 +190,11 @@ impl Indexer {
             Outcome::Disallowed => {}
         }
         match &v.outcome {
+            // A noindex page's links do not count: they are lost (reason `noindex`) and come
+            // back as new when the page is indexable again.
+            Outcome::Fetched { meta, .. } if meta.noindex => {
+                ctx.diff(&mut page, prev, meta, &[], Origin::Recrawl)
+            }
             Outcome::Fetched { meta, links } => {
                 ctx.diff(&mut page, prev, meta, links, Origin::Recrawl)
             }
@@ -259,6 +265,7 @@ impl Ctx<'_> {
     /// Why link `id` is lost by this visit: what the visit found (see [`LostReason`]).
     fn lost_reason(&self, id: &LinkId) -> LostReason {
         match &self.v.outcome {
+            Outcome::Fetched { meta, .. } if meta.noindex => LostReason::Noindex,
             Outcome::Fetched { links, .. }
                 if id.link_type == LinkType::Redirect
                     && links.iter().any(|l| l.link_type == LinkType::Redirect) =>

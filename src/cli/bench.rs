@@ -332,6 +332,7 @@ fn visit(p: usize, links: Vec<Link>, run: u64, time: i64) -> Visit {
                 ip: "127.0.0.1".into(),
                 links_internal: 10,
                 links_external: links.len() as u32,
+                noindex: false,
             },
             links,
         },

@@ -147,6 +147,8 @@ pub struct PageMeta {
     pub links_internal: u32,
     /// href links to another registrable domain.
     pub links_external: u32,
+    /// The page says noindex (meta robots or `X-Robots-Tag`): its links do not count.
+    pub noindex: bool,
 }
 
 /// What one fetch of a page found; the crawler produces it, the indexer applies it.

@@ -219,6 +219,7 @@ pub fn outcome_of(url: &url::Url, f: &Fetched) -> Result<Outcome, FetchFailure> 
                 encoding: ex.page.encoding,
                 links_internal: ex.page.links_internal,
                 links_external: ex.page.links_external,
+                noindex: ex.page.noindex,
                 ..meta
             };
             Ok(Outcome::Fetched {

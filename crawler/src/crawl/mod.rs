@@ -98,14 +98,17 @@ pub trait VisitSink: Send {
     fn apply(&mut self, visit: &Visit, frontier: WriteBatch) -> Result<(), String>;
 
     /// Commit one visit unless it looks like a false alarm (lost links from a failing page, or
-    /// from a page that otherwise looks unchanged); then commit only `frontier` and return
-    /// false, and the crawler fetches the page once more later in the run. By default every
-    /// visit is committed.
+    /// from a page that otherwise looks unchanged); then commit only `frontier` and `requeue`
+    /// (the page back in the frontier, so a run killed before the recheck fetches it when
+    /// resumed) in one batch and return false, and the crawler fetches the page once more
+    /// later in the run. By default every visit is committed.
     fn apply_unless_suspicious(
         &mut self,
         visit: &Visit,
         frontier: WriteBatch,
+        requeue: WriteBatch,
     ) -> Result<bool, String> {
+        let _ = requeue;
         self.apply(visit, frontier).map(|()| true)
     }
 }

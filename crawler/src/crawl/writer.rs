@@ -9,7 +9,7 @@
 
 use super::VisitSink;
 use crate::CrawlError;
-use linkdiff_store::{RunRecord, Store, Visit, WriteBatch};
+use linkdiff_store::{FrontierEntry, RunRecord, Store, Visit, WriteBatch};
 use tokio::sync::{mpsc, oneshot};
 
 /// Visits waiting to be written before the run loop waits for the writer.
@@ -61,7 +61,16 @@ impl<S: VisitSink + 'static> Writer<S> {
                                     run.new_pages = new_pages + u64::from(new_page);
                                     frontier.put_run(&run);
                                     let applied = if may_hold {
-                                        sink.apply_unless_suspicious(&visit, frontier)
+                                        let mut requeue = WriteBatch::new();
+                                        requeue.put_frontier(
+                                            &visit.url,
+                                            &FrontierEntry {
+                                                depth: visit.depth,
+                                                redirects: 0,
+                                                run: run.id,
+                                            },
+                                        );
+                                        sink.apply_unless_suspicious(&visit, frontier, requeue)
                                     } else {
                                         sink.apply(&visit, frontier).map(|()| true)
                                     }

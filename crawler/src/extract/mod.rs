@@ -77,6 +77,9 @@ pub struct PageFields {
     pub links_internal: u32,
     /// href links to another registrable domain.
     pub links_external: u32,
+    /// The page asks not to be indexed (`<meta name=robots content=noindex>` or
+    /// `X-Robots-Tag: noindex`, `none` too): its links are lost with reason `noindex`.
+    pub noindex: bool,
 }
 
 /// One outgoing link with its context (the shared [`Link`] type).
@@ -152,6 +155,7 @@ pub fn extract_with(input: &PageInput<'_>, engine: Engine) -> Extracted {
         html_lang: w.html_lang,
         base_href: w.base_href,
         robots_nofollow: w.robots_nofollow,
+        robots_noindex: w.robots_noindex,
         links: w.links,
         overflow_hrefs: w.overflow_hrefs,
     };
@@ -185,6 +189,8 @@ pub struct FoundPage {
     pub base_href: Option<String>,
     /// `<meta name=robots>` says nofollow (or none).
     pub robots_nofollow: bool,
+    /// `<meta name=robots>` says noindex (or none).
+    pub robots_noindex: bool,
     /// Links in document order.
     pub links: Vec<FoundLink>,
 }
@@ -218,6 +224,7 @@ pub fn extract_found(input: &PageInput<'_>, encoding: &str, page: FoundPage) -> 
         html_lang: page.html_lang,
         base_href: page.base_href,
         robots_nofollow: page.robots_nofollow,
+        robots_noindex: page.robots_noindex,
         links,
         overflow_hrefs,
     };
@@ -235,6 +242,7 @@ struct Found {
     html_lang: Option<String>,
     base_href: Option<String>,
     robots_nofollow: bool,
+    robots_noindex: bool,
     links: Vec<walker::RawLink>,
     overflow_hrefs: Vec<String>,
 }
@@ -272,6 +280,7 @@ fn resolve_found(
         .unwrap_or_else(|| page_url.clone());
 
     let page_nofollow = w.robots_nofollow || input.x_robots_tag.is_some_and(robots_nofollow);
+    page.noindex = w.robots_noindex || input.x_robots_tag.is_some_and(robots_noindex);
     if let Some(h) = input.link_header {
         for target in canonical_from_link_header(h) {
             if let Some(url_to) = normalize::resolve(&page_url, &target) {
@@ -331,6 +340,15 @@ fn language(html_lang: Option<&str>, header: Option<&str>) -> String {
         .and_then(pick)
         .or_else(|| header.and_then(|h| h.split(',').find_map(pick)))
         .unwrap_or_default()
+}
+
+/// Whether a robots directive list (`<meta name=robots>` content, `X-Robots-Tag`) says
+/// noindex (`noindex` or `none`).
+pub fn robots_noindex(content: &str) -> bool {
+    content
+        .split([',', ' ', ';'])
+        .map(|t| t.trim().to_ascii_lowercase())
+        .any(|t| t == "noindex" || t == "none")
 }
 
 /// Whether a robots directive list (`<meta name=robots>` content, `X-Robots-Tag`) says
@@ -408,5 +426,36 @@ mod tests {
         assert_eq!(language(Some("en-US"), Some("fr")), "en");
         assert_eq!(language(None, Some("de-DE, fr")), "de");
         assert_eq!(language(Some("x"), None), "");
+    }
+
+    #[test]
+    fn noindex_from_meta_robots_or_the_header() {
+        let page = |body: &str, header: Option<&str>| {
+            extract(&PageInput {
+                url: "http://a.test/",
+                content_type: Some("text/html"),
+                x_robots_tag: header,
+                body: body.as_bytes(),
+                ..Default::default()
+            })
+            .page
+            .noindex
+        };
+        assert!(page("<meta name=robots content='noindex, follow'>", None));
+        assert!(page("<meta name=ROBOTS content=none>", None));
+        assert!(page("<p>x", Some("noarchive, noindex")));
+        assert!(!page("<meta name=robots content='index, nofollow'>", None));
+        assert!(!page("<meta name=googlebot content=noindex>", None));
+        for engine in [Engine::Stream, Engine::Tree] {
+            let ex = extract_with(
+                &PageInput {
+                    url: "http://a.test/",
+                    body: b"<head><meta name=robots content=noindex></head>",
+                    ..Default::default()
+                },
+                engine,
+            );
+            assert!(ex.page.noindex, "{engine:?}");
+        }
     }
 }

@@ -54,6 +54,7 @@ pub(crate) struct Walker {
     pub(crate) html_lang: Option<String>,
     pub(crate) base_href: Option<String>,
     pub(crate) robots_nofollow: bool,
+    pub(crate) robots_noindex: bool,
 }
 
 /// Non-space characters of `block_text` kept when it is compacted: only its tail is ever
@@ -260,8 +261,9 @@ impl Walker {
                     }
                 }
                 let name = el.attr("name").unwrap_or("");
-                if name.eq_ignore_ascii_case("robots") && super::robots_nofollow(content) {
-                    self.robots_nofollow = true;
+                if name.eq_ignore_ascii_case("robots") {
+                    self.robots_nofollow |= super::robots_nofollow(content);
+                    self.robots_noindex |= super::robots_noindex(content);
                 }
             }
             _ => {}

@@ -564,3 +564,41 @@ fn a_link_back_right_after_a_pageerror_drop_recovers_instead_of_reappearing() {
         ]
     );
 }
+
+#[test]
+fn a_page_that_turns_noindex_loses_its_links_for_that_reason_and_gets_them_back_after() {
+    let mut t = T::new();
+    let noindex = |links: Vec<Link>| match fetched(links) {
+        Outcome::Fetched { mut meta, links } => {
+            meta.noindex = true;
+            Outcome::Fetched { meta, links }
+        }
+        other => other,
+    };
+    t.visit(1, fetched(vec![link("http://t.test/x", "X")]));
+    t.visit(2, noindex(vec![link("http://t.test/x", "X")]));
+    assert!(
+        t.backlinks("t.test").is_empty(),
+        "links of a noindex page do not count"
+    );
+    t.visit(3, fetched(vec![link("http://t.test/x", "X")]));
+    let evs: Vec<(i64, EventKind, Option<LostReason>)> =
+        t.ix.store()
+            .all_events()
+            .map(|e| e.unwrap())
+            .map(|e| (e.time / DAY, e.kind, e.reason))
+            .collect();
+    assert_eq!(
+        evs,
+        vec![
+            (1, EventKind::New, None),
+            (2, EventKind::Lost, Some(LostReason::Noindex)),
+            (3, EventKind::New, None)
+        ]
+    );
+    assert_eq!(
+        t.dates("http://t.test/x", "X", 0).0,
+        DAY,
+        "first_seen stays"
+    );
+}
