@@ -195,6 +195,16 @@ impl Indexer {
             Outcome::Fetched { meta, .. } if meta.noindex => {
                 ctx.diff(&mut page, prev, meta, &[], Origin::Recrawl)
             }
+            // A page that canonicalises to another URL is a duplicate: only its canonical link
+            // counts; the others are lost (reason `notcanonical`) until it is canonical again.
+            Outcome::Fetched { meta, links } if canonical_elsewhere(&v.url, links) => {
+                let canonical: Vec<Link> = links
+                    .iter()
+                    .filter(|l| l.link_type == LinkType::Canonical)
+                    .cloned()
+                    .collect();
+                ctx.diff(&mut page, prev, meta, &canonical, Origin::Recrawl)
+            }
             Outcome::Fetched { meta, links } => {
                 ctx.diff(&mut page, prev, meta, links, Origin::Recrawl)
             }
@@ -242,6 +252,15 @@ struct Ctx<'a> {
     w: &'a mut WriteBatch,
 }
 
+/// Whether the page at `url` names another URL as its canonical (`<link rel=canonical>` or a
+/// `Link` header; both are normalised URLs, so `http://a/x` and `https://a/x`, or `/x` and
+/// `/x/`, are different pages as they are to search engines).
+pub fn canonical_elsewhere(url: &str, links: &[Link]) -> bool {
+    links
+        .iter()
+        .any(|l| l.link_type == LinkType::Canonical && l.url_to != url)
+}
+
 /// Give repeated identical links on a page their occurrence number `n`.
 pub fn number_links(links: &[Link]) -> Vec<(LinkId, &Link)> {
     let mut seen: HashMap<(&str, linkdiff_store::LinkType, &str), u16> = HashMap::new();
@@ -266,6 +285,9 @@ impl Ctx<'_> {
     fn lost_reason(&self, id: &LinkId) -> LostReason {
         match &self.v.outcome {
             Outcome::Fetched { meta, .. } if meta.noindex => LostReason::Noindex,
+            Outcome::Fetched { links, .. } if canonical_elsewhere(&self.v.url, links) => {
+                LostReason::NotCanonical
+            }
             Outcome::Fetched { links, .. }
                 if id.link_type == LinkType::Redirect
                     && links.iter().any(|l| l.link_type == LinkType::Redirect) =>

@@ -88,12 +88,14 @@ fn generate(a: &ImportBench) -> anyhow::Result<(PathBuf, u64)> {
             )
         } else {
             let size = 20_000 + (i % 60) * 3_000;
+            // Canonical to itself, as most pages are (one elsewhere keeps only that link).
+            let page = realistic_page(i, size).replace("https://www.site.com/article", &url);
             testfiles::response(
                 &url,
                 &date(i),
                 200,
                 &[("Content-Type", "text/html; charset=utf-8")],
-                realistic_page(i, size).as_bytes(),
+                page.as_bytes(),
             )
         };
         raw += rec.len() as u64;

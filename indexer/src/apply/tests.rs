@@ -602,3 +602,50 @@ fn a_page_that_turns_noindex_loses_its_links_for_that_reason_and_gets_them_back_
         "first_seen stays"
     );
 }
+
+#[test]
+fn a_page_canonicalising_elsewhere_keeps_only_its_canonical_link() {
+    let mut t = T::new();
+    let canonical = |to: &str| Link::bare(to, LinkType::Canonical);
+    t.visit(
+        1,
+        fetched(vec![canonical(FROM), link("http://t.test/x", "X")]),
+    );
+    assert_eq!(
+        t.backlinks("t.test").len(),
+        1,
+        "canonical to itself: links count"
+    );
+    t.visit(
+        2,
+        fetched(vec![
+            canonical("http://other.test/page"),
+            link("http://t.test/x", "X"),
+        ]),
+    );
+    assert!(t.backlinks("t.test").is_empty());
+    assert_eq!(
+        t.backlinks("other.test").len(),
+        1,
+        "the canonical link itself stays"
+    );
+    let lost: Vec<(String, Option<LostReason>)> =
+        t.ix.store()
+            .all_events()
+            .map(|e| e.unwrap())
+            .filter(|e| e.kind == EventKind::Lost)
+            .map(|e| (e.url_to, e.reason))
+            .collect();
+    assert_eq!(
+        lost,
+        vec![(
+            "http://t.test/x".to_string(),
+            Some(LostReason::NotCanonical)
+        )]
+    );
+    assert!(canonical_elsewhere(
+        FROM,
+        &[canonical("https://ref.test/page")]
+    ));
+    assert!(!canonical_elsewhere(FROM, &[canonical(FROM)]));
+}
