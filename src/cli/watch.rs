@@ -297,35 +297,22 @@ fn print(rows: &[J], output: &str, cols: &[&str]) -> anyhow::Result<()> {
         crate::outln!("no watched links (add one with `linkdiff watch add URL_FROM URL_TO`)");
         return Ok(());
     }
-    let cell = |r: &J, c: &str| match &r[c] {
-        J::Null => String::new(),
-        J::String(s) => s.clone(),
-        v => v.to_string(),
-    };
-    let widths: Vec<usize> = cols
+    // The same plain table as `linkdiff query` prints, with the columns in this order.
+    let shown: Vec<J> = rows
         .iter()
-        .map(|c| {
-            rows.iter()
-                .map(|r| cell(r, c).chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(c.len())
+        .map(|r| {
+            J::Object(
+                cols.iter()
+                    .map(|c| (c.to_string(), r[*c].clone()))
+                    .collect(),
+            )
         })
         .collect();
-    let line = |cells: Vec<String>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    crate::outln!("{}", line(cols.iter().map(|c| c.to_string()).collect()));
-    for r in rows {
-        crate::outln!("{}", line(cols.iter().map(|c| cell(r, c)).collect()));
-    }
+    let table = crate::api::render::render(
+        &json!({ "watched": shown }),
+        crate::api::render::Format::Table,
+    );
+    crate::out!("{table}");
     Ok(())
 }
 
