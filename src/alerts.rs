@@ -15,7 +15,7 @@
 //! with doubling back-off; a webhook that still fails never fails the crawl: the run's summary
 //! names it. `min` skips documents with fewer changes (events + watched changes).
 
-use crate::cli::watch::{self, Watched};
+use crate::watched::{self as watch, Watched};
 use linkdiff_query::time::{date, iso};
 use linkdiff_store::{registrable_domain, EventKind, RunRecord, Store, TargetScope, WriteBatch};
 use serde_json::{json, Value as J};

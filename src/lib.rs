@@ -58,3 +58,4 @@ pub mod alerts;
 pub mod api;
 pub mod cli;
 pub mod sink;
+pub mod watched;

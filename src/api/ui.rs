@@ -92,9 +92,9 @@ pub async fn watched(
         return r;
     }
     blocking(ctx, |ctx| {
-        let rows = crate::cli::watch::watched(&ctx.store)?
+        let rows = crate::watched::watched(&ctx.store)?
             .iter()
-            .map(|w| crate::cli::watch::status(&ctx.store, w))
+            .map(|w| crate::watched::status(&ctx.store, w))
             .collect::<anyhow::Result<Vec<J>>>()?;
         Ok(json!({ "watched": rows }))
     })

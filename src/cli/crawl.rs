@@ -339,7 +339,7 @@ pub async fn crawl_once_with(
     };
     // Watched links' pages are fetched in every run (the list may change between runs).
     let mut cfg = cfg.clone();
-    cfg.watched = super::watch::watched_pages(store)?;
+    cfg.watched = crate::watched::watched_pages(store)?;
     let cfg = &cfg;
     let crawler = Crawler::new(store.clone(), cfg.clone())?;
     let sink = crate::sink::IndexSink::new(Indexer::new(store.clone()));
