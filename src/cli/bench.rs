@@ -342,6 +342,9 @@ fn visit(p: usize, links: Vec<Link>, run: u64, time: i64) -> Visit {
 fn bench_index(a: IndexBench) -> anyhow::Result<()> {
     let path = match linkdiff_store::Location::parse(&a.db) {
         linkdiff_store::Location::Sqlite(p) | linkdiff_store::Location::Sled(p) => p,
+        linkdiff_store::Location::ClickHouse(_) => anyhow::bail!(super::UsageError(
+            "bench index measures the embedded stores; give a new SQLite or sled path".into()
+        )),
     };
     if path.exists() {
         anyhow::bail!(super::UsageError(format!(

@@ -97,6 +97,14 @@ pub struct CrawlArgs {
     /// First webhook retry back-off, seconds (doubles per attempt).
     #[arg(long, default_value_t = 1.0)]
     webhook_backoff: f64,
+    /// With --db clickhouse://…: crawl only the registrable domains in slot I of N (hash of
+    /// the domain), so N workers on N machines share one seed list.
+    #[arg(long, value_name = "I/N")]
+    worker: Option<String>,
+    /// With --db clickhouse://…: the worker's local SQLite state (frontier, runs, previous link
+    /// sets, unsent rows). Default: linkdiff-DATABASE-worker-I-of-N.db in the current directory.
+    #[arg(long, value_name = "PATH")]
+    state: Option<PathBuf>,
 }
 
 /// Webhooks given on the command line, and how to deliver.
@@ -181,7 +189,39 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
         "all" => Scope::All,
         _ => Scope::Hosts,
     };
-    let store = open_store(&a.db.db)?;
+    let partition = a
+        .worker
+        .as_deref()
+        .map(linkdiff_store::Partition::parse)
+        .transpose()
+        .map_err(usage)?;
+    let store = match linkdiff_store::Location::parse(&a.db.db) {
+        linkdiff_store::Location::ClickHouse(spec) => {
+            let p = partition.unwrap_or(linkdiff_store::Partition { index: 0, count: 1 });
+            let state = a.state.clone().unwrap_or_else(|| {
+                let db = spec.rsplit('/').find(|s| !s.is_empty()).unwrap_or("index");
+                PathBuf::from(format!(
+                    "linkdiff-{db}-worker-{}-of-{}.db",
+                    p.index, p.count
+                ))
+            });
+            linkdiff_store::Store::open_worker(&spec, &state, &p.to_string()).with_context(
+                || {
+                    format!(
+                        "cannot open the ClickHouse index {} with the worker state {}",
+                        a.db.db.display(),
+                        state.display()
+                    )
+                },
+            )?
+        }
+        _ if a.worker.is_some() || a.state.is_some() => {
+            return Err(usage(
+                "--worker and --state are for --db clickhouse://HOST:PORT/DATABASE".into(),
+            ))
+        }
+        _ => open_store(&a.db.db)?,
+    };
     // One crawl per index; queries, status and serve go on beside it.
     let _lock = store.crawl_lock()?;
     let cfg = CrawlConfig {
@@ -198,6 +238,7 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
         retry_backoff: Duration::from_secs_f64(a.retry_backoff.max(0.0)),
         max_resident: linkdiff_crawler::MAX_RESIDENT,
         recheck_delay: (a.recheck_delay > 0.0).then(|| Duration::from_secs_f64(a.recheck_delay)),
+        partition,
         fetch: FetchConfig {
             user_agent: a.user_agent.clone(),
             timeout: Duration::from_secs_f64(a.timeout),
@@ -398,7 +439,9 @@ pub async fn crawl_once_with(
         b.finish_and_clear();
     }
     let secs = t0.elapsed().as_secs_f64();
-    let ranked = if run.finished.is_some() {
+    let ranked = if run.finished.is_some() && store.clickhouse().is_some() {
+        " Ranks: run `linkdiff rank` on the ClickHouse index once every worker is done.".to_string()
+    } else if run.finished.is_some() {
         let r = linkdiff_indexer::rank::recompute(store).context("ranking failed")?;
         format!(
             " Ranks recomputed over {} pages and {} domains.",

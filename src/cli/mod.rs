@@ -3,6 +3,7 @@
 pub mod bench;
 mod bench_http;
 mod bench_import;
+mod clickhouse;
 pub mod crawl;
 mod demo;
 mod extract;
@@ -36,8 +37,8 @@ pub struct Cli {
 /// `--db`, shared by commands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArg {
-    /// Index: a SQLite file, or `sled:DIR` for the sled store (default: $LINKDIFF_DB, else
-    /// ./linkdiff.db).
+    /// Index: a SQLite file, `sled:DIR` for the sled store, or
+    /// `clickhouse://HOST:PORT[,HOST:PORT…]/DATABASE` (default: $LINKDIFF_DB, else ./linkdiff.db).
     #[arg(long, env = "LINKDIFF_DB", default_value = "linkdiff.db")]
     pub db: PathBuf,
 }
@@ -72,8 +73,12 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(query::TokenCmd),
-    /// Copy an index into a new one (e.g. a sled index into SQLite).
+    /// Copy an index into a new one (e.g. a sled index into SQLite, or SQLite into an empty
+    /// ClickHouse database).
     Migrate(MigrateArgs),
+    /// Set up an index on ClickHouse: `init` (tables, `--cluster`), `optimize`.
+    #[command(subcommand)]
+    Clickhouse(clickhouse::ClickhouseCmd),
     /// Hot-path benchmarks (see BENCHMARKS.md). A hidden command rather than an xtask: it
     /// measures the release binary users run, API layer included, needs no toolchain, and lets
     /// a user measure extraction on their own pages (`bench extract --dir`).
@@ -113,6 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => query::serve(a),
         Command::Token(c) => query::token(c),
         Command::Migrate(a) => migrate(a),
+        Command::Clickhouse(c) => clickhouse::run(c),
     }
 }
 
@@ -128,17 +134,28 @@ pub struct MigrateArgs {
 }
 
 fn migrate(a: MigrateArgs) -> anyhow::Result<()> {
-    let to_path = match linkdiff_store::Location::parse(&a.to) {
-        linkdiff_store::Location::Sqlite(p) | linkdiff_store::Location::Sled(p) => p,
-    };
-    if to_path.exists() {
-        anyhow::bail!(UsageError(format!(
-            "{} exists; migrate into a new path so nothing is overwritten",
-            to_path.display()
-        )));
-    }
     let from = open_store(&a.from)?;
-    let to = open_store(&a.to)?;
+    let to = match linkdiff_store::Location::parse(&a.to) {
+        linkdiff_store::Location::Sqlite(p) | linkdiff_store::Location::Sled(p) => {
+            if p.exists() {
+                anyhow::bail!(UsageError(format!(
+                    "{} exists; migrate into a new path so nothing is overwritten",
+                    p.display()
+                )));
+            }
+            open_store(&a.to)?
+        }
+        linkdiff_store::Location::ClickHouse(_) => {
+            let to = open_store(&a.to)?;
+            if to.stats()?.pages > 0 {
+                anyhow::bail!(UsageError(format!(
+                    "{} already holds pages; migrate into an empty database",
+                    a.to.display()
+                )));
+            }
+            to
+        }
+    };
     let t0 = std::time::Instant::now();
     let s = linkdiff_store::migrate::copy(&from, &to).with_context(|| {
         format!(

@@ -55,6 +55,14 @@ pub enum StoreError {
         /// Decoder message.
         detail: String,
     },
+    /// A ClickHouse server refused a statement or did not answer.
+    #[error("ClickHouse at {server}: {detail}")]
+    ClickHouse {
+        /// `http://HOST:PORT`.
+        server: String,
+        /// What went wrong, with the server's own message when it sent one.
+        detail: String,
+    },
     /// A write was aborted on purpose (failure injection in tests) or by a caller's check.
     #[error("write aborted: {0}")]
     Aborted(String),

@@ -398,6 +398,11 @@ fn to_kv(w: WriteBatch) -> Result<Batch> {
             Write::Untoken(name) => (keys::tagged(keys::TOKEN, &name), None),
             Write::Meta(name, v) => (keys::tagged(keys::META, &name), Some(v.into_bytes())),
             Write::Unmeta(name) => (keys::tagged(keys::META, &name), None),
+            Write::Outbox(_) | Write::Unoutbox(_) => {
+                return Err(StoreError::Aborted(
+                    "the outbox belongs to a ClickHouse worker's SQLite state file".into(),
+                ))
+            }
             Write::Fail => return Err(StoreError::Aborted("failure injected by a test".into())),
             // A rating for a page without a record (turned into `Page` otherwise): nothing.
             Write::UrlRating(..) | Write::Recovered(..) => continue,

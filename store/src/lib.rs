@@ -11,6 +11,7 @@
 
 #![deny(missing_docs)]
 
+pub mod clickhouse;
 mod error;
 pub mod keys;
 mod kv;
@@ -34,7 +35,7 @@ pub use error::StoreError;
 pub use kv::{Batch, KvBackend, KvIter, Op};
 pub use kv_store::KV_SCHEMA_VERSION;
 pub use mem_backend::MemBackend;
-pub use model::{registrable_domain, Link, LinkId, LinkType, Outcome, PageMeta, Visit};
+pub use model::{registrable_domain, Link, LinkId, LinkType, Outcome, PageMeta, Partition, Visit};
 pub use records::{
     DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, LostReason, Origin,
     PageRecord, RunRecord, TokenRecord,

@@ -2,6 +2,8 @@
 //! several processes at once) and the key-value engine (`sled:PATH`, one process; memory for
 //! tests).
 
+use crate::clickhouse::client::ChLocation;
+use crate::clickhouse::ChStore;
 use crate::kv::KvBackend;
 use crate::kv_store::KvStore;
 use crate::model::LinkId;
@@ -39,12 +41,17 @@ pub enum Location {
     Sqlite(std::path::PathBuf),
     /// A sled directory (`sled:PATH`).
     Sled(std::path::PathBuf),
+    /// A ClickHouse database (`clickhouse://HOST:PORT/DATABASE`).
+    ClickHouse(String),
 }
 
 impl Location {
     /// Parse a `--db` value: `sled:PATH` or a SQLite file path.
     pub fn parse(spec: &Path) -> Location {
         let s = spec.to_string_lossy();
+        if s.starts_with("clickhouse://") {
+            return Location::ClickHouse(s.into_owned());
+        }
         match s.strip_prefix("sled:") {
             Some(rest) => Location::Sled(rest.into()),
             None => Location::Sqlite(spec.to_owned()),
@@ -55,6 +62,7 @@ impl Location {
 enum Engine {
     Kv(KvStore),
     Sql(SqlStore),
+    Ch(Box<ChStore>),
 }
 
 /// The linkdiff store. Cheap to clone (shared).
@@ -82,10 +90,31 @@ impl Store {
                 }
                 Engine::Kv(KvStore::open(&p)?)
             }
+            Location::ClickHouse(spec) => {
+                Engine::Ch(Box::new(ChStore::open(&ch_location(&spec)?)?))
+            }
         };
         Ok(Store {
             engine: Arc::new(engine),
         })
+    }
+
+    /// Open a ClickHouse index as a crawl worker: pages, link sets, frontier and runs in the
+    /// SQLite state file `state`, query rows sent to ClickHouse (see [`crate::clickhouse`]).
+    /// `worker` names its runs (`I/N`, or empty).
+    pub fn open_worker(spec: &str, state: &Path, worker: &str) -> Result<Store> {
+        let ch = ChStore::open_worker(&ch_location(spec)?, state, worker)?;
+        Ok(Store {
+            engine: Arc::new(Engine::Ch(Box::new(ch))),
+        })
+    }
+
+    /// The ClickHouse engine, when this store is one.
+    pub fn clickhouse(&self) -> Option<&ChStore> {
+        match &*self.engine {
+            Engine::Ch(s) => Some(s),
+            _ => None,
+        }
     }
 
     /// A fresh in-memory store (key-value engine).
@@ -99,7 +128,7 @@ impl Store {
     pub fn sql(&self) -> Option<&SqlStore> {
         match &*self.engine {
             Engine::Sql(s) => Some(s),
-            Engine::Kv(_) => None,
+            Engine::Kv(_) | Engine::Ch(_) => None,
         }
     }
 
@@ -107,15 +136,16 @@ impl Store {
     pub fn kv_backend(&self) -> Option<&Arc<dyn KvBackend>> {
         match &*self.engine {
             Engine::Kv(s) => Some(s.backend()),
-            Engine::Sql(_) => None,
+            Engine::Sql(_) | Engine::Ch(_) => None,
         }
     }
 
-    /// `"sqlite"` or `"sled"`/`"memory"` (the key-value engine).
+    /// `"sqlite"`, `"clickhouse"` or `"sled"`/`"memory"` (the key-value engine).
     pub fn engine_name(&self) -> &'static str {
         match &*self.engine {
             Engine::Sql(_) => "sqlite",
             Engine::Kv(_) => "key-value (sled or memory)",
+            Engine::Ch(_) => "clickhouse",
         }
     }
 
@@ -124,6 +154,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => s.apply(w),
             Engine::Sql(s) => s.apply(w),
+            Engine::Ch(s) => s.apply(w),
         }
     }
 
@@ -133,6 +164,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => s.flush(),
             Engine::Sql(s) => s.flush(),
+            Engine::Ch(s) => s.flush(),
         }
     }
 
@@ -141,6 +173,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => s.meta(name),
             Engine::Sql(s) => s.meta(name),
+            Engine::Ch(s) => s.meta(name),
         }
     }
 
@@ -149,6 +182,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => s.meta_values(),
             Engine::Sql(s) => s.meta_values(),
+            Engine::Ch(s) => s.meta_values(),
         }
     }
 
@@ -157,6 +191,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => s.page(url),
             Engine::Sql(s) => s.page(url),
+            Engine::Ch(s) => s.page(url),
         }
     }
 
@@ -165,6 +200,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => Box::new(s.pages()),
             Engine::Sql(s) => s.pages(),
+            Engine::Ch(s) => s.pages(),
         }
     }
 
@@ -182,6 +218,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => s.forward_links(url_from),
             Engine::Sql(s) => s.forward_links(url_from),
+            Engine::Ch(s) => s.forward_links(url_from),
         }
     }
 
@@ -190,6 +227,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => Box::new(s.all_links()),
             Engine::Sql(s) => s.all_links(),
+            Engine::Ch(s) => s.all_links(),
         }
     }
 
@@ -199,6 +237,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => Box::new(s.backlinks(scope)),
             Engine::Sql(s) => vec_iter(s.backlinks(scope)),
+            Engine::Ch(s) => vec_iter(s.backlinks(scope)),
         }
     }
 
@@ -207,6 +246,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => Box::new(s.events(scope)),
             Engine::Sql(s) => vec_iter(s.events(Some(scope))),
+            Engine::Ch(s) => vec_iter(s.events(Some(scope))),
         }
     }
 
@@ -215,6 +255,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => Box::new(s.all_events()),
             Engine::Sql(s) => vec_iter(s.events(None)),
+            Engine::Ch(s) => vec_iter(s.events(None)),
         }
     }
 
@@ -222,6 +263,7 @@ impl Store {
     pub fn count_events(&self, scope: &TargetScope, since: i64) -> Result<(u64, u64)> {
         match &*self.engine {
             Engine::Sql(s) => s.count_events(scope, since),
+            Engine::Ch(s) => s.count_events(scope, since),
             Engine::Kv(s) => {
                 let (mut new, mut lost) = (0, 0);
                 for ev in s.events(scope) {
@@ -243,6 +285,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => s.domain(domain),
             Engine::Sql(s) => s.domain(domain),
+            Engine::Ch(s) => s.domain(domain),
         }
     }
 
@@ -251,6 +294,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => Box::new(s.domains()),
             Engine::Sql(s) => vec_iter(s.domains()),
+            Engine::Ch(s) => vec_iter(s.domains()),
         }
     }
 
@@ -264,6 +308,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => Box::new(s.frontier_after(after)),
             Engine::Sql(s) => s.frontier_after(after),
+            Engine::Ch(s) => s.frontier_after(after),
         }
     }
 
@@ -272,6 +317,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => s.frontier_entry(url),
             Engine::Sql(s) => s.frontier_entry(url),
+            Engine::Ch(s) => s.frontier_entry(url),
         }
     }
 
@@ -280,6 +326,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => s.runs(),
             Engine::Sql(s) => s.runs(),
+            Engine::Ch(s) => s.runs(),
         }
     }
 
@@ -302,6 +349,7 @@ impl Store {
         match &*self.engine {
             Engine::Kv(s) => s.tokens(),
             Engine::Sql(s) => s.tokens(),
+            Engine::Ch(s) => s.tokens(),
         }
     }
 
@@ -311,6 +359,7 @@ impl Store {
     pub fn spend_token(&self, name: &str, centirows: u64) -> Result<Option<Result<u64, u64>>> {
         match &*self.engine {
             Engine::Sql(s) => s.spend_token(name, centirows),
+            Engine::Ch(s) => s.spend_token(name, centirows),
             // One process per key-value database: read-modify-write is safe under this lock.
             Engine::Kv(s) => {
                 static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -335,6 +384,7 @@ impl Store {
     pub fn crawl_lock(&self) -> Result<Option<crate::sql::CrawlLock>> {
         match &*self.engine {
             Engine::Sql(s) => s.crawl_lock().map(Some),
+            Engine::Ch(s) => s.state().map(|l| l.crawl_lock()).transpose(),
             Engine::Kv(_) => Ok(None),
         }
     }
@@ -354,7 +404,33 @@ impl Store {
                     size_bytes: s.size_on_disk()?,
                 })
             }
+            Engine::Ch(s) => {
+                let [pages, links, backlinks, events, runs] = s.counts()?;
+                Ok(Stats {
+                    pages,
+                    links,
+                    backlinks,
+                    events,
+                    runs,
+                    size_bytes: s.size_on_disk()?,
+                })
+            }
         }
+    }
+}
+
+/// Parse a `clickhouse://` `--db` value.
+fn ch_location(spec: &str) -> Result<ChLocation> {
+    match ChLocation::parse(spec) {
+        Some(Ok(l)) => Ok(l),
+        Some(Err(e)) => Err(StoreError::ClickHouse {
+            server: spec.split('@').next_back().unwrap_or(spec).to_string(),
+            detail: e,
+        }),
+        None => Err(StoreError::ClickHouse {
+            server: spec.to_string(),
+            detail: "expected clickhouse://HOST:PORT/DATABASE".into(),
+        }),
     }
 }
 

@@ -41,6 +41,10 @@ pub(crate) enum Write {
     Untoken(String),
     Meta(String, String),
     Unmeta(String),
+    /// Rows for ClickHouse, committed with the visit they belong to (a worker's state file).
+    Outbox(String),
+    /// Rows up to this outbox sequence number were sent.
+    Unoutbox(i64),
     /// Test hook: fails when applied, standing for a crash in the middle of a batch.
     Fail,
 }

@@ -9,6 +9,7 @@ mod golden_path;
 mod http_edge;
 mod import;
 mod recheck;
+mod scale_out;
 mod store_v2;
 mod support;
 mod ui;

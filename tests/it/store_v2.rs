@@ -198,7 +198,7 @@ async fn a_crawl_writes_while_other_processes_query_and_serve() {
 }
 
 /// Every table, several shapes of question, every wire format.
-fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
+pub(crate) fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
     let mut out = Vec::new();
     let targets = [
         ("test".to_string(), "subdomains"),
@@ -302,7 +302,7 @@ fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
     out
 }
 
-fn answers(store: &Store, port: u16) -> Vec<String> {
+pub(crate) fn answers(store: &Store, port: u16) -> Vec<String> {
     let ctx = ApiContext::new(store.clone(), false);
     questions(port)
         .into_iter()

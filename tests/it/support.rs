@@ -242,3 +242,56 @@ pub fn client_python() -> Option<PathBuf> {
             .is_ok_and(|s| s.success());
     (made && has(&py)).then_some(py)
 }
+
+/// The two test ClickHouse servers (`host:port` of their HTTP interfaces), configured as the
+/// 2-shard cluster `linkdiff`: `$LINKDIFF_TEST_CLICKHOUSE` (comma-separated), else started by
+/// `.ci/clickhouse start` when `clickhouse-server` is installed. `None` (and the caller says
+/// SKIPPED loudly) when neither works.
+pub fn clickhouse_servers() -> Option<Vec<String>> {
+    static SERVERS: std::sync::OnceLock<Option<Vec<String>>> = std::sync::OnceLock::new();
+    SERVERS
+        .get_or_init(|| {
+            if let Ok(v) = std::env::var("LINKDIFF_TEST_CLICKHOUSE") {
+                return Some(v.split(',').map(str::to_string).collect());
+            }
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/clickhouse");
+            let out = Command::new("bash")
+                .arg(script)
+                .arg("start")
+                .output()
+                .ok()?;
+            if !out.status.success() {
+                eprintln!(
+                    "ClickHouse could not be started: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                return None;
+            }
+            let urls = String::from_utf8_lossy(&out.stdout);
+            Some(
+                urls.split_whitespace()
+                    .map(|u| u.trim_start_matches("http://").to_string())
+                    .collect(),
+            )
+        })
+        .clone()
+}
+
+/// A fresh database name on the test servers: `clickhouse://h1,h2/NAME`.
+pub fn clickhouse_db(servers: &[String], tag: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "clickhouse://{}/t_{tag}_{}_{n}",
+        servers.join(","),
+        std::process::id()
+    )
+}
+
+/// Say loudly that a ClickHouse test did not run.
+pub fn clickhouse_skipped(test: &str) {
+    eprintln!(
+        "\n*** SKIPPED {test}: no ClickHouse server (install clickhouse-server, or set \
+         LINKDIFF_TEST_CLICKHOUSE=HOST:PORT,HOST:PORT) ***\n"
+    );
+}

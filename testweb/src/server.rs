@@ -53,6 +53,7 @@ impl RunningWeb {
             max_resident: linkdiff_crawler::MAX_RESIDENT,
             // Rechecks on, and quick: the tests' crawls go through them.
             recheck_delay: Some(Duration::from_millis(20)),
+            partition: None,
             fetch: linkdiff_crawler::fetch::FetchConfig {
                 user_agent: concat!("linkdiff/", env!("CARGO_PKG_VERSION")).into(),
                 timeout: Duration::from_secs(10),

@@ -70,6 +70,9 @@ pub struct CrawlConfig {
     /// vanished from an otherwise unchanged page, is held and the page fetched once more
     /// after this delay in the same run; `None` applies every visit as fetched.
     pub recheck_delay: Option<Duration>,
+    /// This worker's share of the domains (`--worker I/N`): URLs on other workers' domains are
+    /// out of scope (seeds included). `None`: every domain.
+    pub partition: Option<linkdiff_store::Partition>,
 }
 
 /// Counters reported while a run goes.
@@ -218,7 +221,12 @@ impl Crawler {
             return Ok(());
         }
         let mut w = WriteBatch::new();
-        for u in seeds.iter().chain(&self.cfg.watched) {
+        let mine = |u: &&Url| {
+            self.cfg
+                .partition
+                .is_none_or(|p| p.owns(u.host_str().unwrap_or("")))
+        };
+        for u in seeds.iter().chain(&self.cfg.watched).filter(mine) {
             if let Some(item) = state.discover(u.clone(), 0, 0, Vec::new(), &mut w) {
                 sched.admit(item);
             }
@@ -258,7 +266,8 @@ impl Crawler {
         if resumed {
             seeds.extend(run.config.lines().filter_map(|l| Url::parse(l).ok()));
         }
-        let scope = InScope::new(self.cfg.scope, &seeds, self.cfg.max_depth);
+        let scope = InScope::new(self.cfg.scope, &seeds, self.cfg.max_depth)
+            .partitioned(self.cfg.partition);
         let mut sched = Scheduler::new(self.period(), self.cfg.concurrency);
         sched.max_resident = self.cfg.max_resident.max(1);
         let mut state = RunState::new(run);

@@ -17,6 +17,7 @@ pub(crate) struct InScope {
     seed_hosts: HashSet<String>,
     seed_urls: HashSet<String>,
     max_depth: Option<u16>,
+    partition: Option<linkdiff_store::Partition>,
 }
 
 impl InScope {
@@ -27,7 +28,14 @@ impl InScope {
             seed_hosts: seeds.iter().map(authority).collect(),
             seed_urls: seeds.iter().map(|u| u.to_string()).collect(),
             max_depth,
+            partition: None,
         }
+    }
+
+    /// Only URLs on this worker's domains (`--worker I/N`).
+    pub fn partitioned(mut self, p: Option<linkdiff_store::Partition>) -> InScope {
+        self.partition = p;
+        self
     }
 
     /// Whether the run fetches `u` at `depth` hops from a seed (`None`: a page already in the
@@ -38,7 +46,10 @@ impl InScope {
             Scope::Hosts => self.seed_hosts.contains(&authority(u)),
             Scope::All => true,
         };
-        url_ok && depth.is_none_or(|d| self.max_depth.is_none_or(|m| d <= m))
+        let mine = self
+            .partition
+            .is_none_or(|p| p.owns(u.host_str().unwrap_or("")));
+        url_ok && mine && depth.is_none_or(|d| self.max_depth.is_none_or(|m| d <= m))
     }
 }
 

@@ -204,6 +204,17 @@ impl SqlStore {
         })
     }
 
+    /// The oldest committed outbox entries (a ClickHouse worker's unsent rows), at most
+    /// `limit`, as `(seq, rows)`.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<(i64, String)>> {
+        self.flush()?;
+        self.all(
+            &format!("SELECT seq, rows FROM outbox ORDER BY seq LIMIT {limit}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    }
+
     /// The page record of `url`.
     pub fn page(&self, url: &str) -> Result<Option<PageRecord>> {
         let sql = format!("SELECT {PAGE_COLS} FROM pages WHERE url = ?");

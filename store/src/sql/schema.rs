@@ -8,18 +8,22 @@ use rusqlite::Connection;
 use std::time::Duration;
 
 /// `PRAGMA user_version` of the SQLite layout this build reads and writes.
-pub const SQL_SCHEMA_VERSION: i64 = 5;
+pub const SQL_SCHEMA_VERSION: i64 = 6;
 
 /// Upgrades from an older `user_version` to the next, applied in order on open (each in one
 /// transaction). 3 → 4 added `pages.broken_since` (unknown for pages visited before: set by
 /// their next broken visit); 4 → 5 added `events.reason` (NULL for events recorded before) and
-/// `events.recovered`.
+/// `events.recovered`; 5 → 6 added `outbox` (rows a ClickHouse crawl worker has yet to send).
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, "ALTER TABLE pages ADD COLUMN broken_since INTEGER"),
     (
         4,
         "ALTER TABLE events ADD COLUMN reason INTEGER;
          ALTER TABLE events ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0",
+    ),
+    (
+        5,
+        "CREATE TABLE outbox(seq INTEGER PRIMARY KEY, rows TEXT NOT NULL)",
     ),
 ];
 
@@ -99,6 +103,7 @@ CREATE TABLE tokens(
   name TEXT PRIMARY KEY, hash TEXT NOT NULL, rows_limit INTEGER NOT NULL,
   centirows_left INTEGER NOT NULL, created INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE outbox(seq INTEGER PRIMARY KEY, rows TEXT NOT NULL);
 CREATE TABLE link_types(code INTEGER PRIMARY KEY, name TEXT NOT NULL);
 INSERT INTO link_types VALUES
   (0,'href'),(1,'redirect'),(2,'frame'),(3,'form'),(4,'canonical'),(5,'rss'),(6,'alternate');

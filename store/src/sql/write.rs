@@ -326,6 +326,16 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                         ev.n
                     ])?;
             }
+            Write::Outbox(rows) => {
+                w.conn
+                    .prepare_cached("INSERT INTO outbox(rows) VALUES (?)")?
+                    .execute([rows])?;
+            }
+            Write::Unoutbox(upto) => {
+                w.conn
+                    .prepare_cached("DELETE FROM outbox WHERE seq <= ?")?
+                    .execute([upto])?;
+            }
             Write::Unmeta(name) => {
                 w.conn
                     .prepare_cached("DELETE FROM meta WHERE name = ?")?

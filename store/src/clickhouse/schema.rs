@@ -1,0 +1,120 @@
+//! The ClickHouse tables: every one a `ReplacingMergeTree(ver)`, so a row written again (a
+//! resumed worker resending its outbox, a visit applied twice) replaces the earlier one instead
+//! of adding to it, and reads use `FINAL`. Link state is versioned rows, events append-only
+//! rows keyed like the SQLite primary key.
+//!
+//! Written for ClickHouse 18.16 (Debian's package) and current releases: no `LowCardinality`
+//! (experimental there), no query parameters, no `ON CLUSTER` (it needs ZooKeeper; with a
+//! cluster the tables are created on each server named in `--db`, and `Distributed` tables
+//! over the cluster carry the plain names).
+
+use super::client::Client;
+use crate::Result;
+
+/// Layout version, kept in `meta` as `clickhouse_schema`.
+pub const CH_SCHEMA_VERSION: u32 = 1;
+
+/// `(table, columns, ORDER BY, sharding key)`. Rows of one key always go to one shard (the
+/// sharding key is a function of the key), so `FINAL` sees every version of a row.
+pub const TABLES: &[(&str, &str, &str, &str)] = &[
+    (
+        "links",
+        "tkey String, url_to String, url_from String, link_type UInt8, anchor String, n UInt16,
+         live UInt8, nofollow UInt8, redirect UInt16, alt String, text_pre String,
+         text_post String, first_seen Int64, streak_start Int64,
+         before_streak Nullable(Int64), last_seen Int64, prev_seen Nullable(Int64),
+         original UInt8, external UInt8, ver UInt64",
+        "tkey, url_from, link_type, anchor, n, url_to",
+        "cityHash64(url_from)",
+    ),
+    (
+        "events",
+        "tkey String, url_to String, time Int64, url_from String, link_type UInt8,
+         anchor String, n UInt16, kind UInt8, origin UInt8, http_code UInt16,
+         links_internal UInt32, links_external UInt32, reason Nullable(UInt8), ver UInt64",
+        "tkey, time, url_from, link_type, anchor, n, kind, url_to",
+        "cityHash64(url_from)",
+    ),
+    (
+        "recovered",
+        "url_to String, time Int64, url_from String, link_type UInt8, anchor String,
+         n UInt16, ver UInt64",
+        "url_to, time, url_from, link_type, anchor, n",
+        "cityHash64(url_from)",
+    ),
+    (
+        "pages",
+        "url String, first_visit Nullable(Int64), last_visit Nullable(Int64),
+         last_ok_visit Nullable(Int64), first_ok_visit Nullable(Int64),
+         prev_ok_visit Nullable(Int64), last_status UInt16, consecutive_failures UInt8,
+         dropped UInt8, title String, language String, encoding String, page_size UInt64,
+         ip String, links_internal UInt32, links_external UInt32, depth UInt16,
+         last_run UInt64, broken_since Nullable(Int64), ver UInt64",
+        "url",
+        "cityHash64(url)",
+    ),
+    (
+        "url_ratings",
+        "url String, url_rating UInt8, ver UInt64",
+        "url",
+        "cityHash64(url)",
+    ),
+    (
+        "linksets",
+        "url_from String, targets Array(String), ver UInt64",
+        "url_from",
+        "cityHash64(url_from)",
+    ),
+    (
+        "domains",
+        "name String, domain_rating UInt8, raw Float64, ahrefs_top UInt64, ver UInt64",
+        "name",
+        "cityHash64(name)",
+    ),
+    (
+        "meta",
+        "name String, value String, deleted UInt8, ver UInt64",
+        "name",
+        "cityHash64(name)",
+    ),
+    (
+        "runs",
+        "worker String, id UInt64, as_of Int64, started Int64, finished Nullable(Int64),
+         fetched UInt64, new_pages UInt64, errors UInt64, bytes UInt64, error_kinds String,
+         config String, ver UInt64",
+        "worker, id",
+        "cityHash64(worker)",
+    ),
+    (
+        "tokens",
+        "name String, hash String, rows_limit UInt64, centirows_left UInt64, created Int64,
+         deleted UInt8, ver UInt64",
+        "name",
+        "cityHash64(name)",
+    ),
+];
+
+/// Create the database and every table where missing. `cluster`: create `*_local` tables on
+/// every server and `Distributed` tables named as the plain ones over the cluster.
+pub fn create(servers: &[Client], database: &str, cluster: Option<&str>) -> Result<()> {
+    for c in servers {
+        c.execute(&format!("CREATE DATABASE IF NOT EXISTS {database}"))?;
+        for (name, cols, order, shard) in TABLES {
+            let local = match cluster {
+                Some(_) => format!("{name}_local"),
+                None => name.to_string(),
+            };
+            c.execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {database}.{local} ({cols})
+                 ENGINE = ReplacingMergeTree(ver) ORDER BY ({order})"
+            ))?;
+            if let Some(cluster) = cluster {
+                c.execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {database}.{name} AS {database}.{local}
+                     ENGINE = Distributed({cluster}, {database}, {local}, {shard})"
+                ))?;
+            }
+        }
+    }
+    Ok(())
+}
