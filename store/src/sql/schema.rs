@@ -23,7 +23,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (
         5,
-        "CREATE TABLE outbox(seq INTEGER PRIMARY KEY, rows TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY, rows TEXT NOT NULL)",
     ),
 ];
 
