@@ -206,6 +206,9 @@ impl Store {
 
     /// One link of `url_from`.
     pub fn link(&self, url_from: &str, id: &LinkId) -> Result<Option<LinkRecord>> {
+        if let Engine::Ch(s) = &*self.engine {
+            return s.link(url_from, id);
+        }
         Ok(self
             .forward_links(url_from)?
             .into_iter()

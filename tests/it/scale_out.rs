@@ -8,6 +8,7 @@ use linkdiff_store::clickhouse::ChStore;
 use linkdiff_store::{Partition, Store};
 use linkdiff_testweb::WebConfig;
 use std::path::Path;
+use std::time::Duration;
 
 /// A cluster database for one test, or `None` (SKIPPED said) without servers.
 fn cluster_db(test: &str, tag: &str) -> Option<String> {
@@ -57,7 +58,16 @@ async fn two_workers_on_a_cluster_answer_every_table_like_one_sqlite_process() {
     assert!(runs.iter().all(|r| r.fetched > 5), "{runs:?}");
 
     let port = w.addr.port();
-    let (a, b) = (answers(&sqlite, port), answers(&reader, port));
+    let t0 = std::time::Instant::now();
+    let a = answers(&sqlite, port);
+    let t1 = std::time::Instant::now();
+    let b = answers(&reader, port);
+    eprintln!(
+        "{} answers: SQLite {:?}, ClickHouse {:?}",
+        a.len(),
+        t1 - t0,
+        t1.elapsed()
+    );
     let qs = questions(port);
     let mut nonempty = 0;
     for i in 0..qs.len() {
@@ -78,4 +88,116 @@ async fn two_workers_on_a_cluster_answer_every_table_like_one_sqlite_process() {
         (s.pages, s.backlinks, s.events),
         (c.pages, c.backlinks, c.events)
     );
+    drop_database(&spec);
+}
+
+fn drop_database(spec: &str) {
+    let loc = ChLocation::parse(spec).unwrap().unwrap();
+    for s in &loc.servers {
+        let c = linkdiff_store::clickhouse::client::Client::new(s, &loc);
+        let _ = c.execute(&format!("DROP DATABASE IF EXISTS {}", loc.database));
+    }
+}
+
+fn run_ok(args: &[String]) {
+    let out = bin(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn spawn_bin(args: &[String]) -> KillOnDrop {
+    KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_linkdiff"))
+            .args(args)
+            .env_remove("LINKDIFF_DB")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn unfinished(state: &Path) -> bool {
+    Store::open(state)
+        .unwrap()
+        .last_run()
+        .unwrap()
+        .is_some_and(|r| r.finished.is_none())
+}
+
+/// The CLI answers of the four seed tables, ClickHouse vs SQLite.
+fn same_cli_answers(sqlite: &str, ch: &str) {
+    for table in [
+        "backlinks",
+        "backlinks_new_lost",
+        "backlinks_new_lost_counters",
+        "anchors",
+    ] {
+        let args = [table, "--target", "test", "--mode", "subdomains"];
+        let (x, y) = (cli_json(sqlite, &args), cli_json(ch, &args));
+        assert!(x.to_string().len() > 100, "{table}: {x}");
+        assert_eq!(x, y, "{table} differs");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_again_and_again_and_rerun_changes_no_answer() {
+    let Some(spec) = cluster_db("scale_out::killed_worker", "kill") else {
+        return;
+    };
+    let w = web(WebConfig {
+        hosts: 4,
+        pages_per_host: 15,
+        ..WebConfig::default()
+    })
+    .await;
+    let port = w.addr.port();
+    let seeds = w.web.seeds();
+    let web = w.web.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.db").display().to_string();
+    let ch = spec.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut kills = 0;
+        for (epoch, as_of) in [(1, "2026-04-01"), (2, "2026-04-08")] {
+            web.set_epoch(epoch);
+            run_ok(&crawl_args(&full, port, &seeds, as_of, "15"));
+            for i in 0..2 {
+                let state = dir.path().join(format!("w{i}.db"));
+                let mut a = crawl_args(&ch, port, &seeds, as_of, "15");
+                a.extend([
+                    "--worker".into(),
+                    format!("{i}/2"),
+                    "--state".into(),
+                    state.display().to_string(),
+                ]);
+                if i == 0 {
+                    for wait_ms in [400, 700] {
+                        let mut child = spawn_bin(&a);
+                        std::thread::sleep(Duration::from_millis(wait_ms));
+                        if child.0.try_wait().unwrap().is_some() {
+                            break;
+                        }
+                        let _ = child.0.kill(); // SIGKILL: unsent rows stay in the outbox
+                        child.0.wait().unwrap();
+                        kills += 1;
+                    }
+                    if !unfinished(&state) {
+                        continue;
+                    }
+                }
+                run_ok(&a);
+            }
+            run_ok(&["rank".into(), "--db".into(), ch.clone()]);
+        }
+        assert!(kills >= 2, "the crawls ended before they could be killed");
+        same_cli_answers(&full, &ch);
+    })
+    .await
+    .unwrap();
+    drop_database(&spec);
 }

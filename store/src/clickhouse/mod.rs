@@ -58,6 +58,38 @@ const PAGE_COLS: &str = "url, first_visit, last_visit, last_ok_visit, first_ok_v
      prev_ok_visit, last_status, consecutive_failures, dropped, title, language, encoding, \
      page_size, ip, links_internal, links_external, depth, last_run, broken_since, ver";
 
+/// How long rows fetched along with a scan answer point reads (`page`, `link`, `domain`) of
+/// the same request: a query's reads see the index as of its scan, give or take this.
+const READ_CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Records fetched in bulk with a scan, so the per-row reads a query makes next (referring
+/// pages, lost links' records, domain ratings) are not one round trip each.
+struct ReadCache {
+    at: Instant,
+    pages: std::collections::HashMap<String, Option<PageRecord>>,
+    links: std::collections::HashMap<(String, LinkId), LinkRecord>,
+    domains: Option<std::collections::HashMap<String, DomainRecord>>,
+}
+
+impl ReadCache {
+    fn new() -> ReadCache {
+        ReadCache {
+            at: Instant::now(),
+            pages: Default::default(),
+            links: Default::default(),
+            domains: None,
+        }
+    }
+
+    /// Forget everything older than the TTL or grown past a bound.
+    fn fresh(&mut self) -> &mut ReadCache {
+        if self.at.elapsed() > READ_CACHE_TTL || self.pages.len() + self.links.len() > 1_000_000 {
+            *self = ReadCache::new();
+        }
+        self
+    }
+}
+
 /// A crawl worker's local part: the SQLite state file and its outbox.
 struct WorkerState {
     local: SqlStore,
@@ -73,6 +105,7 @@ pub struct ChStore {
     state: Option<WorkerState>,
     clock: Mutex<u64>,
     tokens: Mutex<()>,
+    cache: Mutex<ReadCache>,
 }
 
 /// Rows for ClickHouse grouped by table, as `JSONEachRow` lines.
@@ -150,6 +183,7 @@ impl ChStore {
             state: None,
             clock: Mutex::new(0),
             tokens: Mutex::new(()),
+            cache: Mutex::new(ReadCache::new()),
         };
         store.check_schema()?;
         Ok(store)
@@ -180,6 +214,7 @@ impl ChStore {
             state: None,
             clock: Mutex::new(0),
             tokens: Mutex::new(()),
+            cache: Mutex::new(ReadCache::new()),
         };
         let mut w = WriteBatch::new();
         w.put_meta("clickhouse_schema", &schema::CH_SCHEMA_VERSION.to_string());
@@ -393,6 +428,8 @@ impl ChStore {
         }
         match &self.state {
             None => {
+                // What this process writes is read back at once, not from the cache.
+                *self.cached() = ReadCache::new();
                 if local.ops.iter().any(|w| matches!(w, Write::Fail)) {
                     return Err(StoreError::Aborted("failure injected by a test".into()));
                 }
@@ -524,13 +561,56 @@ impl ChStore {
         Ok(rows.into_iter().map(PageRow::into_record).collect())
     }
 
+    fn cached(&self) -> std::sync::MutexGuard<'_, ReadCache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keep the pages matching `cond` for the point reads that follow a scan.
+    fn prefetch_pages(&self, cond: &str) -> Result<()> {
+        let pages = self.pages_where(cond)?;
+        let mut c = self.cached();
+        let c = c.fresh();
+        c.pages
+            .extend(pages.into_iter().map(|(url, p)| (url, Some(p))));
+        Ok(())
+    }
+
+    /// One link record of a page (from what a scan fetched, else one read).
+    pub fn link(&self, url_from: &str, id: &LinkId) -> Result<Option<LinkRecord>> {
+        if let Some(st) = &self.state {
+            return Ok(st
+                .local
+                .forward_links(url_from)?
+                .into_iter()
+                .find(|(i, _)| i == id)
+                .map(|(_, r)| r));
+        }
+        let key = (url_from.to_string(), id.clone());
+        if let Some(r) = self.cached().fresh().links.get(&key) {
+            return Ok(Some(r.clone()));
+        }
+        Ok(self
+            .forward_links(url_from)?
+            .into_iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, r)| r))
+    }
+
     /// A page record (a worker's state file, else ClickHouse).
     pub fn page(&self, url: &str) -> Result<Option<PageRecord>> {
         if let Some(st) = &self.state {
             return st.local.page(url);
         }
+        if let Some(p) = self.cached().fresh().pages.get(url) {
+            return Ok(p.clone());
+        }
         let cond = format!("url = {}", quote(url));
-        Ok(self.pages_where(&cond)?.pop().map(|(_, p)| p))
+        let p = self.pages_where(&cond)?.pop().map(|(_, p)| p);
+        self.cached()
+            .fresh()
+            .pages
+            .insert(url.to_string(), p.clone());
+        Ok(p)
     }
 
     /// Every page record, in URL order.
@@ -600,6 +680,15 @@ impl ChStore {
             self.table("links"),
             scope_sql(scope)
         ))?;
+        if self.state.is_none() {
+            // The referring and the target pages of these links.
+            let links = self.table("links");
+            let scope = scope_sql(scope);
+            self.prefetch_pages(&format!(
+                "url GLOBAL IN (SELECT url_from FROM {links} WHERE live = 1 AND external = 1 AND {scope})
+                 OR url GLOBAL IN (SELECT url_to FROM {links} WHERE live = 1 AND external = 1 AND {scope})"
+            ))?;
+        }
         Ok(rows.into_iter().map(LinkRow::into_record).collect())
     }
 
@@ -614,6 +703,24 @@ impl ChStore {
             self.table("recovered"),
             self.table("events"),
         ))?;
+        if self.state.is_none() {
+            // What the rows of these events show: their referring pages and link records.
+            let events = self.table("events");
+            self.prefetch_pages(&format!(
+                "url GLOBAL IN (SELECT url_from FROM {events} WHERE {cond})
+                 OR url GLOBAL IN (SELECT url_to FROM {events} WHERE {cond})"
+            ))?;
+            let links: Vec<LinkRow> = self.client.select(&format!(
+                "SELECT {LINK_COLS} FROM {} FINAL WHERE {cond}",
+                self.table("links")
+            ))?;
+            let mut c = self.cached();
+            let c = c.fresh();
+            for l in links {
+                let (from, id, rec) = l.into_record();
+                c.links.insert((from, id), rec);
+            }
+        }
         Ok(rows.into_iter().map(EventRow::into_record).collect())
     }
 
@@ -633,12 +740,17 @@ impl ChStore {
         Ok(c.first().map_or((0, 0), |c| (c.new, c.lost)))
     }
 
-    /// A domain's ranks.
+    /// A domain's ranks (all domains are read at once and kept for the read cache's TTL:
+    /// a query asks for many).
     pub fn domain(&self, name: &str) -> Result<Option<DomainRecord>> {
-        Ok(self
-            .domains_where(&format!("name = {}", quote(name)))?
-            .pop()
-            .map(|(_, d)| d))
+        if let Some(d) = &self.cached().fresh().domains {
+            return Ok(d.get(name).cloned());
+        }
+        let all: std::collections::HashMap<String, DomainRecord> =
+            self.domains()?.into_iter().collect();
+        let found = all.get(name).cloned();
+        self.cached().fresh().domains = Some(all);
+        Ok(found)
     }
 
     fn domains_where(&self, cond: &str) -> Result<Vec<(String, DomainRecord)>> {
