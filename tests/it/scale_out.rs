@@ -201,3 +201,111 @@ async fn a_worker_killed_again_and_again_and_rerun_changes_no_answer() {
     .unwrap();
     drop_database(&spec);
 }
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_stopped_mid_crawl_stops_it_with_a_clear_error_and_the_rerun_completes() {
+    // This test stops and restarts a server of its own, so it needs the server binary here.
+    let installed = std::process::Command::new("sh")
+        .args(["-c", "command -v clickhouse-server"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if clickhouse_servers().is_none() || !installed {
+        clickhouse_skipped("scale_out::server_stopped");
+        return;
+    }
+    let w = web(WebConfig {
+        hosts: 3,
+        pages_per_host: 15,
+        ..WebConfig::default()
+    })
+    .await;
+    let port = w.addr.port();
+    let seeds = w.web.seeds();
+    let dir = tempfile::tempdir().unwrap();
+    let server_dir = dir.path().join("server");
+    let (http, tcp) = (free_port(), free_port());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/clickhouse");
+    let start = {
+        let (script, server_dir) = (script.clone(), server_dir.clone());
+        move || {
+            let out = std::process::Command::new("timeout")
+                .args(["120", "bash"])
+                .arg(&script)
+                .args(["start-one", &server_dir.display().to_string()])
+                .args([http.to_string(), tcp.to_string()])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    let stop = {
+        let server_dir = server_dir.clone();
+        move || {
+            let pattern = format!("clickhouse-server --config-file={}/", server_dir.display());
+            std::process::Command::new("pkill")
+                .args(["-KILL", "-f", &pattern])
+                .status()
+                .unwrap();
+        }
+    };
+    /// Stops the test's server however the test ends.
+    struct Guard<F: Fn()>(F);
+    impl<F: Fn()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            (self.0)()
+        }
+    }
+    let _guard = Guard(stop.clone());
+    start();
+    let ch = format!("clickhouse://127.0.0.1:{http}/stopped");
+    let full = dir.path().join("full.db").display().to_string();
+    let state = dir.path().join("state.db");
+    tokio::task::spawn_blocking(move || {
+        // 5 pages/s per host: 15 pages per host last 3 s, and the server dies after 1.5 s.
+        run_ok(&crawl_args(&full, port, &seeds, "2026-05-01", "5"));
+        let mut a = crawl_args(&ch, port, &seeds, "2026-05-01", "5");
+        a.extend(["--state".into(), state.display().to_string()]);
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_linkdiff"))
+            .args(&a)
+            .env_remove("LINKDIFF_DB")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        stop();
+        let t0 = std::time::Instant::now();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "the crawl went on without its server: {err}"
+        );
+        assert!(
+            err.contains(&format!("ClickHouse at http://127.0.0.1:{http}")),
+            "unclear error: {err}"
+        );
+        assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
+        assert!(unfinished(&state));
+        start();
+        run_ok(&a);
+        run_ok(&["rank".into(), "--db".into(), ch.clone()]);
+        same_cli_answers(&full, &ch);
+        stop();
+    })
+    .await
+    .unwrap();
+}

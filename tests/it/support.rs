@@ -255,9 +255,12 @@ pub fn clickhouse_servers() -> Option<Vec<String>> {
                 return Some(v.split(',').map(str::to_string).collect());
             }
             let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/clickhouse");
-            let out = Command::new("bash")
+            // Bounded: a server that does not come up must fail the start, never hang the suite.
+            let out = Command::new("timeout")
+                .args(["120", "bash"])
                 .arg(script)
                 .arg("start")
+                .stdin(std::process::Stdio::null())
                 .output()
                 .ok()?;
             if !out.status.success() {
