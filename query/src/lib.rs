@@ -1,13 +1,15 @@
 //! The Ahrefs v2 query language over a linkdiff index (SPEC §6): the column catalogue with
-//! typed column ids, the `where`/`having` parser, the logical [`Plan`], and two executors —
+//! typed column ids, the `where`/`having` parser, the logical [`Plan`], and its executors —
 //! SQL for the SQLite store ([`exec_sql`]: filtering, grouping, ordering and counting run in
-//! the database) and Rust for the key-value store ([`exec_rust`]). Each checks the other in
-//! differential tests. Wire formats (JSON/XML/PHP roots, row costs) belong to the binary.
+//! the database), its ClickHouse dialect ([`exec_ch`], the tables compiled so far) and Rust
+//! over typed scans ([`exec_rust`]: the key-value store, and what `exec_ch` does not compile).
+//! Each checks the others in differential tests. Wire formats (JSON/XML/PHP roots, row costs) belong to the binary.
 
 #![deny(missing_docs)]
 
 pub mod catalogue;
 mod error;
+pub mod exec_ch;
 pub mod exec_rust;
 pub mod exec_sql;
 pub mod filter;
@@ -47,19 +49,25 @@ pub enum Executor {
     Sql,
     /// Rust over the store's typed scans (the key-value store; any store in tests).
     Rust,
+    /// ClickHouse SQL (the ClickHouse store's default), falling back to `Rust` for plans not
+    /// compiled to it yet.
+    ClickHouse,
 }
 
 /// Answer a query with the store's own executor.
 pub fn run(store: &Store, table: Table, p: &QueryParams) -> Result<QueryResult> {
     let exec = if store.sql().is_some() {
         Executor::Sql
+    } else if store.clickhouse().is_some() {
+        Executor::ClickHouse
     } else {
         Executor::Rust
     };
     run_with(store, table, p, exec)
 }
 
-/// Answer a query with a chosen executor (`Sql` needs the SQLite store).
+/// Answer a query with a chosen executor (`Sql` needs the SQLite store, `ClickHouse` the
+/// ClickHouse one; otherwise the Rust executor answers).
 pub fn run_with(
     store: &Store,
     table: Table,
@@ -67,8 +75,12 @@ pub fn run_with(
     exec: Executor,
 ) -> Result<QueryResult> {
     let plan = plan(table, p)?;
-    match (exec, store.sql()) {
-        (Executor::Sql, Some(sql)) => exec_sql::run(sql, &plan),
+    match (exec, store.sql(), store.clickhouse()) {
+        (Executor::Sql, Some(sql), _) => exec_sql::run(sql, &plan),
+        (Executor::ClickHouse, _, Some(ch)) => match exec_ch::run(ch, &plan)? {
+            Some(answer) => Ok(answer),
+            None => exec_rust::run(store, &plan),
+        },
         _ => exec_rust::run(store, &plan),
     }
 }

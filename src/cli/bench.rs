@@ -53,10 +53,18 @@ pub struct ExtractBench {
 /// Arguments of `bench index`.
 #[derive(Debug, Args)]
 pub struct IndexBench {
-    /// Index to create (must not exist; kept for `bench query --db`): a SQLite file, or
-    /// `sled:DIR`.
+    /// Index to create (must not exist; kept for `bench query --db`): a SQLite file,
+    /// `sled:DIR`, or an empty `clickhouse://HOST:PORT[,HOST:PORT]/DB` fed as a crawl worker.
     #[arg(long)]
     db: PathBuf,
+    /// ClickHouse only: apply the visits of this worker's slot `I/N` (referring pages whose
+    /// registrable domain hashes to it), as `crawl --worker` does.
+    #[arg(long, value_name = "I/N")]
+    worker: Option<String>,
+    /// ClickHouse only: the worker's local state file (must not exist; default
+    /// `bench-worker-I-of-N.db` in the current directory).
+    #[arg(long)]
+    state: Option<PathBuf>,
     /// Referring pages.
     #[arg(long, default_value_t = 20_000)]
     pages: usize,
@@ -74,6 +82,10 @@ pub struct QueryBench {
     /// Repetitions per query.
     #[arg(long, default_value_t = 30)]
     runs: usize,
+    /// Only the queries whose name contains one of these (comma-separated), e.g.
+    /// `--only backlinks,anchors`.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 /// Run a benchmark.
@@ -342,10 +354,13 @@ fn visit(p: usize, links: Vec<Link>, run: u64, time: i64) -> Visit {
 fn bench_index(a: IndexBench) -> anyhow::Result<()> {
     let path = match linkdiff_store::Location::parse(&a.db) {
         linkdiff_store::Location::Sqlite(p) | linkdiff_store::Location::Sled(p) => p,
-        linkdiff_store::Location::ClickHouse(_) => anyhow::bail!(super::UsageError(
-            "bench index measures the embedded stores; give a new SQLite or sled path".into()
-        )),
+        linkdiff_store::Location::ClickHouse(spec) => return bench_index_clickhouse(&a, &spec),
     };
+    if a.worker.is_some() || a.state.is_some() {
+        anyhow::bail!(super::UsageError(
+            "--worker and --state are for a clickhouse:// index".into()
+        ));
+    }
     if path.exists() {
         anyhow::bail!(super::UsageError(format!(
             "{} exists; give a new path",
@@ -439,6 +454,66 @@ fn bench_index(a: IndexBench) -> anyhow::Result<()> {
         s.links,
         s.events,
         on_disk as f64 / s.links.max(1) as f64,
+    );
+    Ok(())
+}
+
+/// `bench index` as a ClickHouse crawl worker: the visits of its slot go through the worker's
+/// local state and outbox to the servers; the time includes sending every row. Then, for the
+/// index as a whole (all workers), rows and bytes on disk per link after merging.
+fn bench_index_clickhouse(a: &IndexBench, spec: &str) -> anyhow::Result<()> {
+    let part = match &a.worker {
+        Some(w) => linkdiff_store::Partition::parse(w).map_err(super::UsageError)?,
+        None => linkdiff_store::Partition { index: 0, count: 1 },
+    };
+    let state = a.state.clone().unwrap_or_else(|| {
+        PathBuf::from(format!("bench-worker-{}-of-{}.db", part.index, part.count))
+    });
+    if state.exists() {
+        anyhow::bail!(super::UsageError(format!(
+            "{} exists; give a new --state path",
+            state.display()
+        )));
+    }
+    let store = linkdiff_store::Store::open_worker(spec, &state, &part.to_string())
+        .with_context(|| format!("cannot open {spec} as worker {part}"))?;
+    let ix = Indexer::new(store.clone());
+    let mine: Vec<usize> = (0..a.pages)
+        .filter(|p| part.owns(&format!("s{}.ref", p % 2000)))
+        .collect();
+    for (round, day) in [(0usize, 20_000i64), (1, 20_007)] {
+        let t0 = Instant::now();
+        let (mut new, mut lost, mut nlinks) = (0u64, 0u64, 0u64);
+        for &p in &mine {
+            let s = ix.apply(&visit(
+                p,
+                page_links(p, a.links, round),
+                round as u64 + 1,
+                day * 86_400,
+            ))?;
+            new += s.new as u64;
+            lost += s.lost as u64;
+            nlinks += s.links as u64;
+        }
+        store.flush()?;
+        let secs = t0.elapsed().as_secs_f64();
+        crate::outln!(
+            "worker {part} round {}: {} visits, {} links in {:.2} s: {:.0} visits/s, {:.0} links/s ({} new, {} lost events)",
+            round + 1,
+            mine.len(),
+            nlinks,
+            secs,
+            mine.len() as f64 / secs,
+            nlinks as f64 / secs,
+            new,
+            lost
+        );
+    }
+    let state_bytes = std::fs::metadata(&state)?.len();
+    crate::outln!(
+        "worker state: {} bytes ({:.0} bytes per link of this worker)",
+        state_bytes,
+        state_bytes as f64 / (mine.len() * a.links).max(1) as f64
     );
     Ok(())
 }
@@ -562,7 +637,8 @@ fn bench_query(a: QueryBench) -> anyhow::Result<()> {
             },
         ),
     ];
-    for (name, table, p) in cases {
+    let wanted = |name: &str| a.only.is_empty() || a.only.iter().any(|o| name.contains(o.as_str()));
+    for (name, table, p) in cases.into_iter().filter(|c| wanted(c.0)) {
         let runs = if name.starts_with("whole TLD") {
             a.runs.min(5)
         } else {
@@ -577,6 +653,9 @@ fn bench_query(a: QueryBench) -> anyhow::Result<()> {
         }
         let (p50, p99) = percentiles(times);
         crate::outln!("query {name}: {rows} rows, p50 {p50:.2} ms, p99 {p99:.2} ms ({runs} runs)");
+    }
+    if !wanted("dataforseo") {
+        return Ok(());
     }
     // DataForSEO bulk new/lost with 1,000 targets: 999 registrable domains and big.bench.
     let mut targets: Vec<String> = (0..999).map(|i| format!("t{}.bench", i * 50)).collect();

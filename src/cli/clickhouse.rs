@@ -68,8 +68,18 @@ pub fn run(c: ClickhouseCmd) -> anyhow::Result<()> {
             let loc = location(&db)?;
             let store =
                 ChStore::open(&loc).with_context(|| format!("cannot open {}", loc.display()))?;
+            let t0 = std::time::Instant::now();
             store.optimize().context("OPTIMIZE failed")?;
-            crate::outln!("merged every table of {}", loc.display());
+            let links = store.link_records()?;
+            let bytes = store.size_on_disk()?;
+            crate::outln!(
+                "merged every table of {} in {:.1} s: {} bytes on disk for {} link records, {:.1} bytes per link",
+                loc.display(),
+                t0.elapsed().as_secs_f64(),
+                bytes,
+                links,
+                bytes as f64 / links.max(1) as f64
+            );
             Ok(())
         }
     }

@@ -206,7 +206,7 @@ pub(crate) fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
         (format!("h002.test:{port}/p1"), "prefix"),
         (format!("http://h003.test:{port}/"), "exact"),
     ];
-    let shapes: [(&str, &[(&str, &str)]); 24] = [
+    let shapes: [(&str, &[(&str, &str)]); 27] = [
         ("backlinks", &[]),
         ("backlinks", &[("order_by", "domain_rating:desc,anchor")]),
         (
@@ -222,6 +222,33 @@ pub(crate) fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
             &[
                 ("select", "url_from,url_to,http_code,prev_visited"),
                 ("order_by", "prev_visited:desc,url_to"),
+            ],
+        ),
+        (
+            "backlinks",
+            &[
+                (
+                    "where",
+                    "ahrefs_rank>=0,title<>\"X\",last_visited>=\"2020-01-01\"",
+                ),
+                ("order_by", "title:desc,ahrefs_rank,url_from_first_seen"),
+                ("limit", "5"),
+                ("offset", "1"),
+            ],
+        ),
+        (
+            "anchors",
+            &[
+                ("where", "first_seen>=\"2020-01-01\",backlinks>=1"),
+                ("having", "refdomains>=1"),
+                ("order_by", "refpages:desc,last_visited"),
+            ],
+        ),
+        (
+            "backlinks_new_lost_counters",
+            &[
+                ("where", "link_type=\"href\",http_code=200"),
+                ("select", "date,url_to,new,lost,new_total"),
             ],
         ),
         ("backlinks_new_lost", &[]),

@@ -155,7 +155,7 @@ impl Rows {
 }
 
 /// `tkey` conditions of a scope: equality for one URL, key ranges for the others.
-fn scope_sql(scope: &TargetScope) -> String {
+pub fn scope_sql(scope: &TargetScope) -> String {
     if let TargetScope::Exact(url) = scope {
         return format!("tkey = {}", quote(&target_key(url)));
     }
@@ -272,6 +272,25 @@ impl ChStore {
 
     fn table(&self, t: &str) -> String {
         format!("{}.{t}", self.loc.database)
+    }
+
+    /// A table's name qualified with the database, for statements compiled elsewhere (the
+    /// query crate's ClickHouse dialect).
+    pub fn table_name(&self, t: &str) -> String {
+        self.table(t)
+    }
+
+    /// Whether this is a crawl worker (its reads come from the local state, not ClickHouse).
+    pub fn is_worker(&self) -> bool {
+        self.state.is_some()
+    }
+
+    /// Run a compiled `SELECT` and return its rows as JSON objects keyed by column name.
+    pub fn select_objects(
+        &self,
+        sql: &str,
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+        self.client.select(sql)
     }
 
     /// `n` consecutive row versions.
@@ -861,6 +880,19 @@ impl ChStore {
             one(format!("SELECT count() AS n FROM {} FINAL", t("events")))?,
             one(format!("SELECT count() AS n FROM {} FINAL", t("runs")))?,
         ])
+    }
+
+    /// Link records (live and lost), the unit of the bytes-per-link figure.
+    pub fn link_records(&self) -> Result<u64> {
+        #[derive(serde::Deserialize)]
+        struct C {
+            n: u64,
+        }
+        let sql = format!(
+            "SELECT count() AS n FROM (SELECT ver FROM {} FINAL)",
+            self.table("links")
+        );
+        Ok(self.client.select::<C>(&sql)?.first().map_or(0, |c| c.n))
     }
 
     /// Bytes on disk of the database's active parts on every server named.

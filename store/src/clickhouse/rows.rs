@@ -199,6 +199,9 @@ pub struct PageRow {
     pub depth: u16,
     pub last_run: u64,
     pub broken_since: Option<i64>,
+    /// The page's registrable domain (joins `domains` in compiled queries).
+    #[serde(default)]
+    pub domain: String,
     #[serde(default, skip_serializing)]
     pub url_rating: u8,
     #[serde(default)]
@@ -227,6 +230,7 @@ impl PageRow {
             depth: p.depth,
             last_run: p.last_run,
             broken_since: p.broken_since,
+            domain: crate::model::registrable_domain(crate::model::url_host(url)).to_string(),
             url_rating: 0,
             ver: 0,
         }

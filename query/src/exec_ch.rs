@@ -1,0 +1,551 @@
+//! The ClickHouse dialect of the SQL executor: a plan compiled to one `SELECT` over the
+//! ClickHouse tables (`linkdiff_store::clickhouse::schema`), answered by the servers, with the
+//! same rows in the same order as [`crate::exec_sql`] on SQLite.
+//!
+//! Compiled today: `backlinks` (`where`/`having`/`order_by` on every column but `sitewide`),
+//! `anchors` with its `stats`, and `backlinks_new_lost_counters` (`where` on the event's and
+//! the link's own columns); not the `subdomain()`/`word()` functions. Anything else returns `None` and the
+//! caller answers with the Rust executor over the engine's scans (exact, but it reads every row
+//! of the scope).
+//!
+//! Written for ClickHouse 18.16 and later: one `JOIN` per `SELECT` (joins nest as subqueries,
+//! each level naming its columns), `ANY LEFT JOIN … USING`, literals quoted in the text (no
+//! query parameters there), `FINAL` reads selecting `ver`, `GLOBAL IN` for subqueries over
+//! `Distributed` tables. SQLite's `COLLATE NOCASE` is `lower()` (both fold ASCII only) and its
+//! NULL order (first ascending) is spelled out.
+
+use crate::catalogue::{Col, ColType, Table};
+use crate::error::Result;
+use crate::filter::{Cond, Func, Lit, Op, Test};
+use crate::plan::Plan;
+use crate::value::Value;
+use crate::QueryResult;
+use linkdiff_store::clickhouse::client::quote;
+use linkdiff_store::clickhouse::{scope_sql, ChStore};
+
+/// Which tables a statement joins to its link rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Joins {
+    /// The referring page (`pages` by `url_from`): its attributes and registrable domain.
+    page: bool,
+    /// The referring page's URL Rating (`url_ratings`).
+    rating: bool,
+    /// The referring domain's DR and Ahrefs top (`domains`, needs `page`).
+    domain: bool,
+    /// The target's page (`pages` by `url_to`): `http_code`.
+    target: bool,
+}
+
+impl Joins {
+    fn need(&mut self, c: Col) {
+        match c {
+            Col::AhrefsRank => self.rating = true,
+            Col::DomainRating | Col::AhrefsTop => {
+                self.page = true;
+                self.domain = true
+            }
+            Col::IpFrom
+            | Col::LinksInternal
+            | Col::LinksExternal
+            | Col::PageSize
+            | Col::Encoding
+            | Col::Language
+            | Col::Title
+            | Col::LastVisited
+            | Col::PrevVisited
+            | Col::UrlFromFirstSeen => self.page = true,
+            Col::HttpCode => self.target = true,
+            _ => {}
+        }
+    }
+}
+
+/// Columns read from the `links` rows themselves (filters on them run before any join).
+fn link_col(c: Col) -> bool {
+    matches!(
+        c,
+        Col::UrlFrom
+            | Col::UrlTo
+            | Col::FirstSeen
+            | Col::Original
+            | Col::LinkType
+            | Col::Redirect
+            | Col::Nofollow
+            | Col::Alt
+            | Col::Anchor
+            | Col::TextPre
+            | Col::TextPost
+    )
+}
+
+/// The expression of a `backlinks` column over the joined row, or `None` when not compiled.
+/// Joined names: `p_*` the referring page, `ur` its rating, `d_*` its domain, `tp_status`.
+fn backlink_expr(c: Col) -> Option<String> {
+    let s = |x: &str| Some(x.to_string());
+    match c {
+        Col::UrlFrom => s("url_from"),
+        Col::UrlTo => s("url_to"),
+        Col::AhrefsRank => s("ur"),
+        Col::DomainRating => s("d_rating"),
+        Col::AhrefsTop => s("d_top"),
+        Col::IpFrom => s("p_ip"),
+        Col::LinksInternal => s("p_links_internal"),
+        Col::LinksExternal => s("p_links_external"),
+        Col::PageSize => s("p_page_size"),
+        Col::Encoding => s("p_encoding"),
+        Col::Language => s("p_language"),
+        Col::Title => s("p_title"),
+        Col::FirstSeen => s("first_seen"),
+        // A live link was on every successful visit of its page since `streak_start`
+        // (`LinkRecord::visits`; the same expressions as `exec_sql`).
+        Col::LastVisited => s("ifNull(p_last_ok_visit, streak_start)"),
+        Col::PrevVisited => s("if(streak_start < ifNull(p_last_ok_visit, streak_start), \
+             if(isNull(p_prev_ok_visit), CAST(NULL AS Nullable(Int64)), \
+                toNullable(greatest(assumeNotNull(p_prev_ok_visit), streak_start))), \
+             before_streak)"),
+        Col::Original => s("original"),
+        Col::LinkType => s(
+            "multiIf(link_type = 0, 'href', link_type = 1, 'redirect', link_type = 2, 'frame', \
+             link_type = 3, 'form', link_type = 4, 'canonical', link_type = 5, 'rss', 'alternate')",
+        ),
+        Col::Redirect => s("redirect"),
+        Col::Nofollow => s("nofollow"),
+        Col::Alt => s("alt"),
+        Col::Anchor => s("anchor"),
+        Col::TextPre => s("text_pre"),
+        Col::TextPost => s("text_post"),
+        Col::HttpCode => s("tp_status"),
+        Col::UrlFromFirstSeen => s("p_first_ok_visit"),
+        _ => None,
+    }
+}
+
+/// `x <cond>` in ClickHouse SQL, or `None` for functions not compiled.
+fn cond_sql(x: &str, c: &Cond) -> Option<String> {
+    Some(match &c.test {
+        Test::Cmp(op, Lit::Time { t, day_only: true }) => {
+            let lo = t.div_euclid(86_400) * 86_400;
+            let hi = lo + 86_400;
+            match op {
+                Op::Eq => format!("({x} >= {lo} AND {x} < {hi})"),
+                Op::Ne => format!("(isNull({x}) OR {x} < {lo} OR {x} >= {hi})"),
+                Op::Lt | Op::Ge => format!("{x} {} {lo}", op.as_str()),
+                Op::Le => format!("{x} < {hi}"),
+                Op::Gt => format!("{x} >= {hi}"),
+            }
+        }
+        Test::Cmp(Op::Ne, Lit::Time { t, .. }) => format!("(isNull({x}) OR {x} <> {t})"),
+        Test::Cmp(op, Lit::Time { t, .. }) => format!("{x} {} {t}", op.as_str()),
+        Test::Cmp(op, Lit::Int(i)) => format!("{x} {} {i}", op.as_str()),
+        Test::Cmp(op, Lit::Bool(b)) => format!("{x} {} {}", op.as_str(), *b as u8),
+        Test::Cmp(op, Lit::Str(s)) => format!("lower({x}) {} lower({})", op.as_str(), quote(s)),
+        Test::Call(Func::Substring, needle) => {
+            format!("position(lower({x}), {}) > 0", quote(needle))
+        }
+        Test::Call(Func::Subdomain | Func::Word, _) => return None,
+    })
+}
+
+/// `ORDER BY` terms of a column: SQLite's `NOCASE` and NULL order.
+fn order_term(x: &str, ty: ColType, desc: bool) -> String {
+    let x = if ty == ColType::Str {
+        format!("lower({x})")
+    } else {
+        x.to_string()
+    };
+    if desc {
+        format!("{x} DESC NULLS LAST")
+    } else {
+        format!("{x} ASC NULLS FIRST")
+    }
+}
+
+/// The key order of link rows (SQLite's target host and tail, referring page, link id).
+const LINK_KEY: &str = "tkey, url_from, link_type, anchor, n, url_to";
+
+/// The `links` columns a compiled statement carries up through its joins.
+const LINK_COLS: &[&str] = &[
+    "tkey",
+    "url_to",
+    "url_from",
+    "link_type",
+    "anchor",
+    "n",
+    "nofollow",
+    "redirect",
+    "alt",
+    "text_pre",
+    "text_post",
+    "first_seen",
+    "streak_start",
+    "before_streak",
+    "original",
+];
+
+/// Join `right` (a subquery naming `key` and `cols`) to the statement `left` whose columns
+/// are `have`, one `ANY LEFT JOIN` level.
+fn join(left: String, have: &mut Vec<String>, right: String, key: &str, cols: &[&str]) -> String {
+    have.extend(cols.iter().map(|c| c.to_string()));
+    format!(
+        "SELECT {} FROM ({left}) ANY LEFT JOIN ({right}) USING {key}",
+        have.join(", ")
+    )
+}
+
+/// The statement of a `backlinks` plan, or `None` when a column or function is not compiled.
+fn backlinks_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
+    let conds: Vec<&Cond> = plan.where_.iter().chain(&plan.having).collect();
+    let mut j = Joins::default();
+    let used = plan
+        .select
+        .iter()
+        .map(|c| c.id)
+        .chain(conds.iter().map(|c| c.col.id))
+        .chain(plan.order.iter().map(|o| o.0.id));
+    for c in used {
+        backlink_expr(c)?;
+        j.need(c);
+    }
+    let (links, pages) = (ch.table_name("links"), ch.table_name("pages"));
+    let scope = scope_sql(&plan.scope);
+    let live = format!("live = 1 AND external = 1 AND {scope}");
+    // Filters on the link's own columns run in the scan; the others after the joins.
+    let mut inner_where = live.clone();
+    let mut outer_where = String::from("1");
+    for c in &conds {
+        let x = backlink_expr(c.col.id)?;
+        let w = if link_col(c.col.id) {
+            &mut inner_where
+        } else {
+            &mut outer_where
+        };
+        w.push_str(" AND ");
+        w.push_str(&cond_sql(&x, c)?);
+    }
+    // Without order_by or filters on joined columns, the page of rows is cut in the scan
+    // and only its rows are joined.
+    let pushdown = plan.order.is_empty() && outer_where == "1";
+    let limit = format!(
+        "LIMIT {}, {}",
+        plan.offset.min(i64::MAX as usize),
+        plan.limit
+    );
+    let mut scan = format!(
+        "SELECT {}, ver FROM {links} FINAL WHERE {inner_where}",
+        LINK_COLS.join(", ")
+    );
+    if pushdown {
+        scan.push_str(&format!(" ORDER BY {LINK_KEY} {limit}"));
+    }
+    // The referring and target URLs of the rows, to read only their pages.
+    let of_rows = |col: &str| format!("SELECT {col} FROM ({scan})");
+    let mut have: Vec<String> = LINK_COLS.iter().map(|c| c.to_string()).collect();
+    let mut q = format!("SELECT {} FROM ({scan})", have.join(", "));
+    if j.page {
+        let cols = [
+            "p_domain",
+            "p_ip",
+            "p_links_internal",
+            "p_links_external",
+            "p_page_size",
+            "p_encoding",
+            "p_language",
+            "p_title",
+            "p_last_ok_visit",
+            "p_prev_ok_visit",
+            "p_first_ok_visit",
+        ];
+        let right = format!(
+            "SELECT url AS url_from, {}, ver AS p_ver FROM {pages} FINAL WHERE url GLOBAL IN ({})",
+            cols.iter()
+                .map(|c| format!("{} AS {c}", &c[2..]))
+                .collect::<Vec<_>>()
+                .join(", "),
+            of_rows("url_from")
+        );
+        q = join(q, &mut have, right, "url_from", &cols);
+    }
+    if j.rating {
+        let right = format!(
+            "SELECT url AS url_from, url_rating AS ur, ver AS ur_ver FROM {} FINAL WHERE url GLOBAL IN ({})",
+            ch.table_name("url_ratings"),
+            of_rows("url_from")
+        );
+        q = join(q, &mut have, right, "url_from", &["ur"]);
+    }
+    if j.domain {
+        let right = format!(
+            "SELECT name AS p_domain, domain_rating AS d_rating, ahrefs_top AS d_top, ver AS d_ver FROM {} FINAL",
+            ch.table_name("domains")
+        );
+        q = join(q, &mut have, right, "p_domain", &["d_rating", "d_top"]);
+    }
+    if j.target {
+        let right = format!(
+            "SELECT url AS url_to, last_status AS tp_status, ver AS tp_ver FROM {pages} FINAL WHERE url GLOBAL IN ({})",
+            of_rows("url_to")
+        );
+        q = join(q, &mut have, right, "url_to", &["tp_status"]);
+    }
+    let select: Vec<String> = plan
+        .select
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Some(format!("{} AS c{i}", backlink_expr(c.id)?)))
+        .collect::<Option<_>>()?;
+    let mut order: Vec<String> = plan
+        .order
+        .iter()
+        .map(|(c, desc)| Some(order_term(&backlink_expr(c.id)?, c.ty, *desc)))
+        .collect::<Option<_>>()?;
+    order.push(LINK_KEY.to_string());
+    Some(format!(
+        "SELECT {} FROM ({q}) WHERE {outer_where} ORDER BY {} {}",
+        select.join(", "),
+        order.join(", "),
+        if pushdown { String::new() } else { limit }
+    ))
+}
+
+/// The live backlinks of the scope with what the grouped tables read of them (`anchor`,
+/// `url_from`, `first_seen`, `last_visited`, the referring domain `p_domain`), filtered by
+/// `conds` on those columns.
+fn grouped_rows(ch: &ChStore, plan: &Plan, conds: &[&Cond]) -> Option<String> {
+    let (links, pages) = (ch.table_name("links"), ch.table_name("pages"));
+    let scope = scope_sql(&plan.scope);
+    let scan = format!(
+        "SELECT url_from, anchor, first_seen, streak_start, ver FROM {links} FINAL \
+         WHERE live = 1 AND external = 1 AND {scope}"
+    );
+    let right = format!(
+        "SELECT url AS url_from, domain AS p_domain, last_ok_visit AS p_last_ok_visit, ver AS p_ver \
+         FROM {pages} FINAL WHERE url GLOBAL IN (SELECT url_from FROM ({scan}))"
+    );
+    let mut w = String::from("1");
+    for c in conds {
+        let x = match c.col.id {
+            Col::Refdomain => "p_domain".to_string(),
+            other => backlink_expr(other)?,
+        };
+        w.push_str(" AND ");
+        w.push_str(&cond_sql(&x, c)?);
+    }
+    Some(format!(
+        "SELECT url_from, anchor, first_seen, ifNull(p_last_ok_visit, streak_start) AS last_visited, p_domain \
+         FROM (SELECT url_from, anchor, first_seen, streak_start FROM ({scan})) \
+         ANY LEFT JOIN ({right}) USING url_from WHERE {w}"
+    ))
+}
+
+/// `anchors`: the rows statement (every catalogue column as `c_NAME`) and the `stats`
+/// statement (`s_backlinks`, `s_refpages` over every group passing the filters).
+fn anchors_sql(ch: &ChStore, plan: &Plan) -> Option<(String, String)> {
+    use crate::exec_rust::anchors_row_col;
+    let row_conds: Vec<&Cond> = plan
+        .where_
+        .iter()
+        .filter(|c| anchors_row_col(c.col.id))
+        .collect();
+    let rows = grouped_rows(ch, plan, &row_conds)?;
+    let mut having = String::from("1");
+    for c in plan
+        .where_
+        .iter()
+        .filter(|c| !anchors_row_col(c.col.id))
+        .chain(&plan.having)
+    {
+        having.push_str(" AND ");
+        having.push_str(&cond_sql(&format!("c_{}", c.col.name), c)?);
+    }
+    let groups = format!(
+        "SELECT anchor AS c_anchor, toInt64(count()) AS c_backlinks, toInt64(uniqExact(url_from)) AS c_refpages, \
+         '' AS c_refdomain, toInt64(uniqExact(p_domain)) AS c_refdomains, min(first_seen) AS c_first_seen, \
+         max(last_visited) AS c_last_visited FROM ({rows}) GROUP BY anchor HAVING {having}"
+    );
+    let order: String = plan
+        .order
+        .iter()
+        .map(|(c, desc)| order_term(&format!("c_{}", c.name), c.ty, *desc) + ", ")
+        .collect();
+    let page = format!(
+        "{groups} ORDER BY {order}c_backlinks DESC, lower(c_anchor), c_anchor LIMIT {}, {}",
+        plan.offset.min(i64::MAX as usize),
+        plan.limit
+    );
+    let stats = format!(
+        "SELECT (SELECT toInt64(sum(c_backlinks)) FROM ({groups})) AS s_backlinks, \
+         (SELECT toInt64(uniqExact(url_from)) FROM ({rows}) WHERE anchor IN (SELECT c_anchor FROM ({groups}))) AS s_refpages"
+    );
+    Some((page, stats))
+}
+
+/// The `events` columns a counters filter may read, and the link record's through a join.
+fn event_expr(c: Col) -> Option<(String, bool)> {
+    let e = |x: &str| Some((x.to_string(), false));
+    let l = |x: &str| Some((x.to_string(), true));
+    match c {
+        Col::Date => e("(time - ((time % 86400) + 86400) % 86400)"),
+        Col::Type => e("if(kind = 0, 'new', 'lost')"),
+        Col::UrlFrom => e("url_from"),
+        Col::UrlTo => e("url_to"),
+        Col::LinksInternal => e("links_internal"),
+        Col::LinksExternal => e("links_external"),
+        Col::HttpCode => e("http_code"),
+        Col::Origin => e("multiIf(origin = 0, 'fresh', origin = 1, 'recrawl', 'drop')"),
+        Col::Anchor => e("anchor"),
+        Col::LinkType => backlink_expr(Col::LinkType).map(|x| (x, false)),
+        Col::FirstSeen => l("first_seen"),
+        Col::Original => l("original"),
+        Col::Redirect => l("redirect"),
+        Col::Nofollow => l("nofollow"),
+        Col::Alt => l("alt"),
+        Col::TextPre => l("text_pre"),
+        Col::TextPost => l("text_post"),
+        _ => None,
+    }
+}
+
+/// `backlinks_new_lost_counters`: new and lost events per day (and target URL when it is
+/// selected or filtered), every catalogue column as `c_NAME`.
+fn counters_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
+    let t = Table::Counters;
+    let events = ch.table_name("events");
+    let scope = scope_sql(&plan.scope);
+    let mut pass = String::from("1");
+    let mut with_link = false;
+    for c in &plan.where_ {
+        let (x, link) = event_expr(c.col.id)?;
+        with_link |= link;
+        pass.push_str(" AND ");
+        pass.push_str(&cond_sql(&x, c)?);
+    }
+    let ev_cols = "tkey, url_to, time, url_from, link_type, anchor, n, kind, origin, http_code, links_internal, links_external";
+    let scan = format!("SELECT {ev_cols}, ver FROM {events} FINAL WHERE {scope}");
+    let from = if with_link {
+        let link_cols = "first_seen, original, redirect, nofollow, alt, text_pre, text_post";
+        format!(
+            "(SELECT {ev_cols}, {link_cols} FROM (SELECT {ev_cols} FROM ({scan})) ANY LEFT JOIN \
+             (SELECT url_to, url_from, link_type, anchor, n, {link_cols}, ver AS l_ver FROM {} FINAL WHERE {scope}) \
+             USING (url_to, url_from, link_type, anchor, n))",
+            ch.table_name("links")
+        )
+    } else {
+        format!("({scan})")
+    };
+    let url = if plan.counters_by_url() {
+        "url_to"
+    } else {
+        "''"
+    };
+    let cols: Vec<String> = t
+        .columns()
+        .iter()
+        .map(|c| {
+            let x = match c.id {
+                Col::Date => event_expr(Col::Date).expect("date").0,
+                Col::UrlTo => url.to_string(),
+                Col::New => format!("toInt64(countIf(kind = 0 AND {pass}))"),
+                Col::Lost => format!("toInt64(countIf(kind = 1 AND {pass}))"),
+                Col::NewTotal => "toInt64(countIf(kind = 0))".into(),
+                Col::LostTotal => "toInt64(countIf(kind = 1))".into(),
+                _ => match c.ty {
+                    ColType::Str => "''".into(),
+                    ColType::Time => "CAST(NULL AS Nullable(Int64))".into(),
+                    _ => "0".into(),
+                },
+            };
+            format!("{x} AS c_{}", c.name)
+        })
+        .collect();
+    let mut having = String::from("1");
+    for c in &plan.having {
+        having.push_str(" AND ");
+        having.push_str(&cond_sql(&format!("c_{}", c.col.name), c)?);
+    }
+    let order: String = plan
+        .order
+        .iter()
+        .map(|(c, desc)| order_term(&format!("c_{}", c.name), c.ty, *desc) + ", ")
+        .collect();
+    Some(format!(
+        "SELECT {} FROM {from} GROUP BY c_date, c_url_to HAVING {having} \
+         ORDER BY {order}c_date DESC, lower(c_url_to), c_url_to DESC LIMIT {}, {}",
+        cols.join(", "),
+        plan.offset.min(i64::MAX as usize),
+        plan.limit
+    ))
+}
+
+/// A JSON cell as the column's value type.
+fn cell(ty: ColType, v: Option<&serde_json::Value>) -> Value {
+    let int = v.and_then(|v| v.as_i64().or_else(|| v.as_u64().map(|u| u as i64)));
+    match ty {
+        ColType::Int => Value::Int(int.unwrap_or(0)),
+        ColType::Bool => Value::Bool(int.unwrap_or(0) != 0),
+        ColType::Time => Value::Time(int),
+        ColType::Date => Value::Date(int.unwrap_or(0)),
+        ColType::Str => Value::Str(v.and_then(|v| v.as_str()).unwrap_or("").to_string()),
+    }
+}
+
+/// The compiled statements of `plan` (rows, then `stats` where the table has them), or
+/// `None` when the plan needs the Rust executor.
+pub fn compile(ch: &ChStore, plan: &Plan) -> Option<(String, Option<String>)> {
+    if ch.is_worker() {
+        return None;
+    }
+    match plan.table {
+        Table::Backlinks => backlinks_sql(ch, plan).map(|s| (s, None)),
+        Table::Anchors => anchors_sql(ch, plan).map(|(rows, stats)| (rows, Some(stats))),
+        Table::Counters => counters_sql(ch, plan).map(|s| (s, None)),
+        _ => None,
+    }
+}
+
+/// Answer `plan` on ClickHouse with compiled statements; `None` when it is not compiled.
+pub fn run(ch: &ChStore, plan: &Plan) -> Result<Option<QueryResult>> {
+    let Some((sql, stats_sql)) = compile(ch, plan) else {
+        return Ok(None);
+    };
+    let grouped = plan.table.grouped();
+    let rows = ch.select_objects(&sql)?;
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            plan.select
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let name = if grouped {
+                        format!("c_{}", c.name)
+                    } else {
+                        format!("c{i}")
+                    };
+                    cell(c.ty, r.get(&name))
+                })
+                .collect()
+        })
+        .collect();
+    let mut stats = Vec::new();
+    if let Some(s) = stats_sql {
+        let got = ch.select_objects(&s)?;
+        let names: &[&'static str] = match plan.table {
+            Table::Anchors => &["backlinks", "refpages"],
+            _ => &[],
+        };
+        for name in names {
+            let v = got
+                .first()
+                .and_then(|r| r.get(&format!("s_{name}")))
+                .and_then(|v| v.as_u64().or_else(|| v.as_i64().map(|i| i.max(0) as u64)))
+                .unwrap_or(0);
+            stats.push((*name, v));
+        }
+    }
+    Ok(Some(QueryResult {
+        table: plan.table,
+        columns: plan.select.clone(),
+        rows,
+        stats,
+    }))
+}
