@@ -163,25 +163,6 @@ fn order_term(x: &str, ty: ColType, desc: bool) -> String {
 /// The key order of link rows (SQLite's target host and tail, referring page, link id).
 const LINK_KEY: &str = "tkey, url_from, link_type, anchor, n, url_to";
 
-/// The `links` columns a compiled statement carries up through its joins.
-const LINK_COLS: &[&str] = &[
-    "tkey",
-    "url_to",
-    "url_from",
-    "link_type",
-    "anchor",
-    "n",
-    "nofollow",
-    "redirect",
-    "alt",
-    "text_pre",
-    "text_post",
-    "first_seen",
-    "streak_start",
-    "before_streak",
-    "original",
-];
-
 /// Join `right` (a subquery naming `key` and `cols`) to the statement `left` whose columns
 /// are `have`, one `ANY LEFT JOIN` level.
 fn join(left: String, have: &mut Vec<String>, right: String, key: &str, cols: &[&str]) -> String {
@@ -192,54 +173,48 @@ fn join(left: String, have: &mut Vec<String>, right: String, key: &str, cols: &[
     )
 }
 
-/// The statement of a `backlinks` plan, or `None` when a column or function is not compiled.
-fn backlinks_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
-    let conds: Vec<&Cond> = plan.where_.iter().chain(&plan.having).collect();
-    let mut j = Joins::default();
-    let used = plan
-        .select
-        .iter()
-        .map(|c| c.id)
-        .chain(conds.iter().map(|c| c.col.id))
-        .chain(plan.order.iter().map(|o| o.0.id));
-    for c in used {
-        backlink_expr(c)?;
-        j.need(c);
-    }
-    let (links, pages) = (ch.table_name("links"), ch.table_name("pages"));
-    let scope = scope_sql(&plan.scope);
-    let live = format!("live = 1 AND external = 1 AND {scope}");
-    // Filters on the link's own columns run in the scan; the others after the joins.
-    let mut inner_where = live.clone();
-    let mut outer_where = String::from("1");
-    for c in &conds {
-        let x = backlink_expr(c.col.id)?;
-        let w = if link_col(c.col.id) {
-            &mut inner_where
-        } else {
-            &mut outer_where
+/// The key columns of a link row, in key order (SQLite's target host and tail, referring
+/// page, link id).
+const KEY_COLS: [&str; 6] = ["tkey", "url_from", "link_type", "anchor", "n", "url_to"];
+
+/// The columns of the scan a statement needs: the keys, the link columns its expressions
+/// read, and the streak columns for the visit dates.
+fn scan_cols(cols: &[Col]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = KEY_COLS.to_vec();
+    for &c in cols {
+        let extra: &[&'static str] = match c {
+            Col::FirstSeen => &["first_seen"],
+            Col::Original => &["original"],
+            Col::Redirect => &["redirect"],
+            Col::Nofollow => &["nofollow"],
+            Col::Alt => &["alt"],
+            Col::TextPre => &["text_pre"],
+            Col::TextPost => &["text_post"],
+            Col::LastVisited => &["streak_start"],
+            Col::PrevVisited => &["streak_start", "before_streak"],
+            _ => &[],
         };
-        w.push_str(" AND ");
-        w.push_str(&cond_sql(&x, c)?);
+        for e in extra {
+            if !out.contains(e) {
+                out.push(e);
+            }
+        }
     }
-    // Without order_by or filters on joined columns, the page of rows is cut in the scan
-    // and only its rows are joined.
-    let pushdown = plan.order.is_empty() && outer_where == "1";
-    let limit = format!(
-        "LIMIT {}, {}",
-        plan.offset.min(i64::MAX as usize),
-        plan.limit
-    );
-    let mut scan = format!(
-        "SELECT {}, ver FROM {links} FINAL WHERE {inner_where}",
-        LINK_COLS.join(", ")
-    );
-    if pushdown {
-        scan.push_str(&format!(" ORDER BY {LINK_KEY} {limit}"));
-    }
-    // The referring and target URLs of the rows, to read only their pages.
-    let of_rows = |col: &str| format!("SELECT {col} FROM ({scan})");
-    let mut have: Vec<String> = LINK_COLS.iter().map(|c| c.to_string()).collect();
+    out
+}
+
+/// `scan` (link rows with columns `have`) with the joins `j` needs. `from_set` / `to_set` are
+/// the `IN` tests (`GLOBAL IN (subquery)` or `IN (literals)`) choosing the referring and target
+/// pages to read.
+fn joined(
+    ch: &ChStore,
+    scan: &str,
+    mut have: Vec<String>,
+    j: Joins,
+    from_set: &str,
+    to_set: &str,
+) -> String {
+    let pages = ch.table_name("pages");
     let mut q = format!("SELECT {} FROM ({scan})", have.join(", "));
     if j.page {
         let cols = [
@@ -256,20 +231,18 @@ fn backlinks_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
             "p_first_ok_visit",
         ];
         let right = format!(
-            "SELECT url AS url_from, {}, ver AS p_ver FROM {pages} FINAL WHERE url GLOBAL IN ({})",
+            "SELECT url AS url_from, {}, ver AS p_ver FROM {pages} FINAL WHERE url {from_set}",
             cols.iter()
                 .map(|c| format!("{} AS {c}", &c[2..]))
                 .collect::<Vec<_>>()
                 .join(", "),
-            of_rows("url_from")
         );
         q = join(q, &mut have, right, "url_from", &cols);
     }
     if j.rating {
         let right = format!(
-            "SELECT url AS url_from, url_rating AS ur, ver AS ur_ver FROM {} FINAL WHERE url GLOBAL IN ({})",
+            "SELECT url AS url_from, url_rating AS ur, ver AS ur_ver FROM {} FINAL WHERE url {from_set}",
             ch.table_name("url_ratings"),
-            of_rows("url_from")
         );
         q = join(q, &mut have, right, "url_from", &["ur"]);
     }
@@ -282,17 +255,74 @@ fn backlinks_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
     }
     if j.target {
         let right = format!(
-            "SELECT url AS url_to, last_status AS tp_status, ver AS tp_ver FROM {pages} FINAL WHERE url GLOBAL IN ({})",
-            of_rows("url_to")
+            "SELECT url AS url_to, last_status AS tp_status, ver AS tp_ver FROM {pages} FINAL WHERE url {to_set}",
         );
         q = join(q, &mut have, right, "url_to", &["tp_status"]);
     }
-    let select: Vec<String> = plan
-        .select
+    q
+}
+
+/// Phase 1 of `backlinks`: the keys (`k0`…`k5`) of the page of rows the plan returns, in
+/// order. Only what the filters and the order read is scanned and joined; without order and
+/// filters on joined columns, the page is cut in the scan itself. `None` when a column or
+/// function is not compiled.
+fn backlinks_keys_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
+    let conds: Vec<&Cond> = plan.where_.iter().chain(&plan.having).collect();
+    for c in plan.select.iter().map(|c| c.id) {
+        backlink_expr(c)?;
+    }
+    let mut j = Joins::default();
+    let used: Vec<Col> = conds
+        .iter()
+        .map(|c| c.col.id)
+        .chain(plan.order.iter().map(|o| o.0.id))
+        .collect();
+    for &c in &used {
+        backlink_expr(c)?;
+        j.need(c);
+    }
+    let links = ch.table_name("links");
+    let scope = scope_sql(&plan.scope);
+    // Filters on the link's own columns run in the scan; the others after the joins.
+    let mut inner_where = format!("live = 1 AND external = 1 AND {scope}");
+    let mut outer_where = String::from("1");
+    for c in &conds {
+        let x = backlink_expr(c.col.id)?;
+        let w = if link_col(c.col.id) {
+            &mut inner_where
+        } else {
+            &mut outer_where
+        };
+        w.push_str(" AND ");
+        w.push_str(&cond_sql(&x, c)?);
+    }
+    let limit = format!(
+        "LIMIT {}, {}",
+        plan.offset.min(i64::MAX as usize),
+        plan.limit
+    );
+    let cols = scan_cols(&used);
+    let keys: Vec<String> = KEY_COLS
         .iter()
         .enumerate()
-        .map(|(i, c)| Some(format!("{} AS c{i}", backlink_expr(c.id)?)))
-        .collect::<Option<_>>()?;
+        .map(|(i, k)| format!("{k} AS k{i}"))
+        .collect();
+    let scan = format!(
+        "SELECT {}, ver FROM {links} FINAL WHERE {inner_where}",
+        cols.join(", ")
+    );
+    if plan.order.is_empty() && outer_where == "1" {
+        return Some(format!(
+            "SELECT {} FROM ({scan}) ORDER BY {LINK_KEY} {limit}",
+            keys.join(", ")
+        ));
+    }
+    // The pages of every referring and target URL in scope (a superset read without FINAL).
+    let set = |col: &str| {
+        format!("GLOBAL IN (SELECT {col} FROM {links} WHERE live = 1 AND external = 1 AND {scope})")
+    };
+    let have = cols.iter().map(|c| c.to_string()).collect();
+    let q = joined(ch, &scan, have, j, &set("url_from"), &set("url_to"));
     let mut order: Vec<String> = plan
         .order
         .iter()
@@ -300,11 +330,115 @@ fn backlinks_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
         .collect::<Option<_>>()?;
     order.push(LINK_KEY.to_string());
     Some(format!(
-        "SELECT {} FROM ({q}) WHERE {outer_where} ORDER BY {} {}",
-        select.join(", "),
+        "SELECT {} FROM ({q}) WHERE {outer_where} ORDER BY {} {limit}",
+        keys.join(", "),
         order.join(", "),
-        if pushdown { String::new() } else { limit }
     ))
+}
+
+/// A key cell of phase 1 as a SQL literal.
+fn literal(v: Option<&serde_json::Value>) -> String {
+    match v {
+        Some(serde_json::Value::String(s)) => quote(s),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        _ => "NULL".into(),
+    }
+}
+
+/// Phase 2 of `backlinks`: the selected columns (`c0`…) and keys (`k0`…) of the rows whose
+/// keys phase 1 returned, read by those keys (the target keys use the primary index).
+fn backlinks_rows_sql(
+    ch: &ChStore,
+    plan: &Plan,
+    keys: &[serde_json::Map<String, serde_json::Value>],
+) -> Option<String> {
+    let mut j = Joins::default();
+    let sel: Vec<Col> = plan.select.iter().map(|c| c.id).collect();
+    for &c in &sel {
+        j.need(c);
+    }
+    let mut tkeys: Vec<String> = keys.iter().map(|r| literal(r.get("k0"))).collect();
+    tkeys.sort();
+    tkeys.dedup();
+    let list = |i: usize| -> String {
+        let mut v: Vec<String> = keys
+            .iter()
+            .map(|r| literal(r.get(&format!("k{i}"))))
+            .collect();
+        v.sort();
+        v.dedup();
+        format!("IN ({})", v.join(", "))
+    };
+    // Rows of those targets from those pages: a few more than the keys at most (the caller
+    // keeps the keys' rows), and two short literal lists parse much faster than the tuples.
+    let cols = scan_cols(&sel);
+    let scan = format!(
+        "SELECT {}, ver FROM {} FINAL WHERE live = 1 AND external = 1 AND tkey IN ({}) \
+         AND url_from {}",
+        cols.join(", "),
+        ch.table_name("links"),
+        tkeys.join(", "),
+        list(1)
+    );
+    let have = cols.iter().map(|c| c.to_string()).collect();
+    let q = joined(ch, &scan, have, j, &list(1), &list(5));
+    let select: Vec<String> = plan
+        .select
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Some(format!("{} AS c{i}", backlink_expr(c.id)?)))
+        .chain(
+            KEY_COLS
+                .iter()
+                .enumerate()
+                .map(|(i, k)| Some(format!("{k} AS k{i}"))),
+        )
+        .collect::<Option<_>>()?;
+    Some(format!("SELECT {} FROM ({q})", select.join(", ")))
+}
+
+/// `backlinks` in two statements: the keys of the page (phase 1), then its rows.
+fn run_backlinks(ch: &ChStore, plan: &Plan) -> Result<Option<Vec<Vec<Value>>>> {
+    let Some(keys_sql) = backlinks_keys_sql(ch, plan) else {
+        return Ok(None);
+    };
+    debug_sql(&keys_sql);
+    let keys = ch.select_objects(&keys_sql)?;
+    if keys.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let rows_sql = backlinks_rows_sql(ch, plan, &keys).expect("phase 1 checked the columns");
+    debug_sql(&rows_sql);
+    let key = |r: &serde_json::Map<String, serde_json::Value>| -> String {
+        (0..KEY_COLS.len())
+            .map(|i| literal(r.get(&format!("k{i}"))))
+            .collect::<Vec<_>>()
+            .join("\u{1}")
+    };
+    let position: std::collections::HashMap<String, usize> =
+        keys.iter().enumerate().map(|(i, r)| (key(r), i)).collect();
+    let mut rows: Vec<(usize, Vec<Value>)> = Vec::with_capacity(keys.len());
+    for r in ch.select_objects(&rows_sql)? {
+        let Some(&at) = position.get(&key(&r)) else {
+            continue;
+        };
+        let row = plan
+            .select
+            .iter()
+            .enumerate()
+            .map(|(i, c)| cell(c.ty, r.get(&format!("c{i}"))))
+            .collect();
+        rows.push((at, row));
+    }
+    rows.sort_by_key(|r| r.0);
+    Ok(Some(rows.into_iter().map(|r| r.1).collect()))
+}
+
+/// Print compiled statements to stderr when `LINKDIFF_DEBUG_SQL` is set (to read or EXPLAIN).
+fn debug_sql(sql: &str) {
+    if std::env::var_os("LINKDIFF_DEBUG_SQL").is_some() {
+        eprintln!("{sql};");
+    }
 }
 
 /// The live backlinks of the scope with what the grouped tables read of them (`anchor`,
@@ -495,7 +629,6 @@ pub fn compile(ch: &ChStore, plan: &Plan) -> Option<(String, Option<String>)> {
         return None;
     }
     match plan.table {
-        Table::Backlinks => backlinks_sql(ch, plan).map(|s| (s, None)),
         Table::Anchors => anchors_sql(ch, plan).map(|(rows, stats)| (rows, Some(stats))),
         Table::Counters => counters_sql(ch, plan).map(|s| (s, None)),
         _ => None,
@@ -504,10 +637,19 @@ pub fn compile(ch: &ChStore, plan: &Plan) -> Option<(String, Option<String>)> {
 
 /// Answer `plan` on ClickHouse with compiled statements; `None` when it is not compiled.
 pub fn run(ch: &ChStore, plan: &Plan) -> Result<Option<QueryResult>> {
+    if plan.table == Table::Backlinks && !ch.is_worker() {
+        return Ok(run_backlinks(ch, plan)?.map(|rows| QueryResult {
+            table: plan.table,
+            columns: plan.select.clone(),
+            rows,
+            stats: Vec::new(),
+        }));
+    }
     let Some((sql, stats_sql)) = compile(ch, plan) else {
         return Ok(None);
     };
     let grouped = plan.table.grouped();
+    debug_sql(&sql);
     let rows = ch.select_objects(&sql)?;
     let rows = rows
         .into_iter()

@@ -148,7 +148,9 @@ impl Client {
             .query("output_format_json_quote_64bit_integers", "0")
             .query("input_format_skip_unknown_fields", "0")
             // Inserts through `Distributed` tables reach the shards before the call returns.
-            .query("insert_distributed_sync", "1");
+            .query("insert_distributed_sync", "1")
+            // Compiled queries name the keys of a page of rows as literals (~100 KB).
+            .query("max_query_size", "16777216");
         if !self.password.is_empty() {
             req = req.header("X-ClickHouse-Key", &self.password);
         }
