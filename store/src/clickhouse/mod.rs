@@ -666,29 +666,45 @@ impl ChStore {
         if let Some(st) = &self.state {
             return st.local.all_links();
         }
-        let rows: Result<Vec<LinkSetRow>> = self.client.select(&format!(
+        // Streamed: a reader thread decodes the answer as it arrives and hands rows over a
+        // bounded channel, so memory holds a few hundred pages' targets, not the whole graph.
+        let sql = format!(
             "SELECT url_from, targets, ver FROM {} FINAL ORDER BY url_from",
             self.table("linksets")
-        ));
-        match rows {
-            Err(e) => Box::new(std::iter::once(Err(e))),
-            Ok(rows) => Box::new(rows.into_iter().flat_map(|r| {
-                let from = r.url_from;
-                r.targets.into_iter().map(move |to| {
-                    let id = LinkId {
-                        url_to: to,
-                        link_type: crate::LinkType::Href,
-                        anchor: String::new(),
-                        n: 0,
-                    };
-                    let rec = LinkRecord {
-                        live: true,
-                        ..LinkRecord::default()
-                    };
-                    Ok((from.clone(), id, rec))
+        );
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<LinkSetRow>>(256);
+        let client = self.client.clone();
+        std::thread::spawn(move || {
+            let sent = client.select_each(&sql, |row: LinkSetRow| {
+                tx.send(Ok(row)).map_err(|_| StoreError::ClickHouse {
+                    server: client.server().to_string(),
+                    detail: "the reader of the edges stopped".into(),
                 })
-            })),
-        }
+            });
+            if let Err(e) = sent {
+                let _ = tx.send(Err(e));
+            }
+        });
+        Box::new(rx.into_iter().flat_map(|r| -> Box<dyn Iterator<Item = _>> {
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => return Box::new(std::iter::once(Err(e))),
+            };
+            let from = r.url_from;
+            Box::new(r.targets.into_iter().map(move |to| {
+                let id = LinkId {
+                    url_to: to,
+                    link_type: crate::LinkType::Href,
+                    anchor: String::new(),
+                    n: 0,
+                };
+                let rec = LinkRecord {
+                    live: true,
+                    ..LinkRecord::default()
+                };
+                Ok((from.clone(), id, rec))
+            }))
+        }))
     }
 
     /// Live external backlinks of `scope`, in key order.
