@@ -196,10 +196,74 @@ async fn a_worker_killed_again_and_again_and_rerun_changes_no_answer() {
         }
         assert!(kills >= 2, "the crawls ended before they could be killed");
         same_cli_answers(&full, &ch);
+        other_commands_agree(&full, &ch);
     })
     .await
     .unwrap();
     drop_database(&spec);
+}
+
+/// `status`, `bulk-new-lost` and `serve` on the ClickHouse index say what they say on SQLite.
+fn other_commands_agree(sqlite: &str, ch: &str) {
+    let run = |args: &[&str]| -> String {
+        let out = bin(args);
+        assert!(
+            out.status.success(),
+            "linkdiff {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let counts = |status: &str| -> Vec<String> {
+        status
+            .lines()
+            .filter(|l| {
+                ["pages", "backlinks", "events"]
+                    .iter()
+                    .any(|k| l.starts_with(k))
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    let (a, b) = (
+        run(&["status", "--db", sqlite]),
+        run(&["status", "--db", ch]),
+    );
+    assert_eq!(counts(&a), counts(&b), "status:\n{a}\n{b}");
+    assert_eq!(counts(&a).len(), 3, "{a}");
+    // Two workers, two epochs: four runs.
+    assert!(
+        b.lines().any(|l| l.starts_with("runs") && l.contains('4')),
+        "{b}"
+    );
+    let bulk = |db: &str| {
+        run(&[
+            "bulk-new-lost",
+            "test",
+            "h001.test",
+            "--date-from",
+            "2026-04-01",
+            "--db",
+            db,
+        ])
+    };
+    let (a, b) = (bulk(sqlite), bulk(ch));
+    assert!(a.contains("h001.test"), "{a}");
+    assert_eq!(a, b, "bulk-new-lost");
+    let (_s1, sqlite_addr) = crate::store_v2::serve(sqlite);
+    let (_s2, ch_addr) = crate::store_v2::serve(ch);
+    for q in [
+        "/?from=backlinks&target=test&mode=subdomains&output=json&order_by=domain_rating:desc&limit=50",
+        "/?from=anchors&target=h001.test&mode=domain&output=xml",
+    ] {
+        let (x, y) = (
+            crate::store_v2::get(sqlite_addr, q),
+            crate::store_v2::get(ch_addr, q),
+        );
+        assert_eq!(x.0, 200, "{q}: {}", x.2);
+        assert_eq!((x.0, &x.2), (y.0, &y.2), "serve {q}");
+    }
 }
 
 /// A free loopback port.

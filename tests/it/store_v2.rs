@@ -27,7 +27,7 @@ fn spawn(args: &[String]) -> KillOnDrop {
 }
 
 /// `linkdiff serve` on `db`; returns the process and its address.
-fn serve(db: &str) -> (KillOnDrop, std::net::SocketAddr) {
+pub(crate) fn serve(db: &str) -> (KillOnDrop, std::net::SocketAddr) {
     let mut child = spawn(&[
         "serve".into(),
         "--db".into(),
@@ -49,7 +49,7 @@ fn serve(db: &str) -> (KillOnDrop, std::net::SocketAddr) {
 }
 
 /// A blocking HTTP GET: (status, headers, body).
-fn get(addr: std::net::SocketAddr, target: &str) -> (u16, String, String) {
+pub(crate) fn get(addr: std::net::SocketAddr, target: &str) -> (u16, String, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
