@@ -2,11 +2,12 @@
 //! ClickHouse tables (`linkdiff_store::clickhouse::schema`), answered by the servers, with the
 //! same rows in the same order as [`crate::exec_sql`] on SQLite.
 //!
-//! Compiled today: `backlinks` (`where`/`having`/`order_by` on every column but `sitewide`),
-//! `anchors` with its `stats`, and `backlinks_new_lost_counters` (`where` on the event's and
-//! the link's own columns); not the `subdomain()`/`word()` functions. Anything else returns `None` and the
-//! caller answers with the Rust executor over the engine's scans (exact, but it reads every row
-//! of the scope).
+//! Compiled today: `backlinks` and `backlinks_new_lost` (`where`/`having`/`order_by` on
+//! every column but `sitewide`; two statements: the page's keys, then its rows), `anchors`
+//! with its `stats`, and `backlinks_new_lost_counters` (`where` on the event's and the link's
+//! own columns); not the `subdomain()`/`word()` functions. Anything else returns `None` and
+//! the caller answers with the Rust executor over the engine's scans (exact, but it reads every
+//! row of the scope).
 //!
 //! Written for ClickHouse 18.16 and later: one `JOIN` per `SELECT` (joins nest as subqueries,
 //! each level naming its columns), `ANY LEFT JOIN … USING`, literals quoted in the text (no
@@ -23,7 +24,197 @@ use crate::QueryResult;
 use linkdiff_store::clickhouse::client::quote;
 use linkdiff_store::clickhouse::{scope_sql, ChStore};
 
-/// Which tables a statement joins to its link rows.
+/// The rows a flat table reads: link records (`backlinks`) or events (`backlinks_new_lost`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Source {
+    /// Live external links (`links`).
+    Links,
+    /// New and lost events (`events`).
+    Events,
+}
+
+impl Source {
+    fn table(self) -> &'static str {
+        match self {
+            Source::Links => "links",
+            Source::Events => "events",
+        }
+    }
+
+    /// Key columns in key order (SQLite's target host and tail, then — for events — time,
+    /// then the referring page and link id).
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Source::Links => &["tkey", "url_from", "link_type", "anchor", "n", "url_to"],
+            Source::Events => &[
+                "tkey",
+                "time",
+                "url_from",
+                "link_type",
+                "anchor",
+                "n",
+                "kind",
+                "url_to",
+            ],
+        }
+    }
+
+    /// What every row of the table satisfies.
+    fn base(self) -> &'static str {
+        match self {
+            Source::Links => "live = 1 AND external = 1",
+            Source::Events => "1",
+        }
+    }
+
+    /// The expression of a column over the joined row, or `None` when not compiled. Joined
+    /// names: `p_*` the referring page, `ur` its rating, `d_*` its domain, `tp_status` the
+    /// target's page, `l_*` an event's link record.
+    fn expr(self, c: Col) -> Option<String> {
+        let s = |x: &str| Some(x.to_string());
+        if self == Source::Events {
+            return match c {
+                Col::Date => s("(time - ((time % 86400) + 86400) % 86400)"),
+                Col::Type => s("if(kind = 0, 'new', 'lost')"),
+                Col::LinksInternal => s("links_internal"),
+                Col::LinksExternal => s("links_external"),
+                Col::HttpCode => s("http_code"),
+                Col::Origin => s("multiIf(origin = 0, 'fresh', origin = 1, 'recrawl', 'drop')"),
+                Col::Reason => s(
+                    "multiIf(isNull(reason), '', reason = 0, 'removedfromhtml', reason = 1, 'notfound', \
+                     reason = 2, 'pageredirected', reason = 3, 'pageerror', reason = 4, 'noindex', \
+                     reason = 5, 'notcanonical', reason = 6, 'robotsblocked', reason = 7, 'lostredirect', '')",
+                ),
+                Col::Recovered => s("recovered"),
+                Col::FirstSeen => s("l_first_seen"),
+                Col::Original => s("l_original"),
+                Col::Redirect => s("l_redirect"),
+                Col::Nofollow => s("l_nofollow"),
+                Col::Alt => s("l_alt"),
+                Col::TextPre => s("l_text_pre"),
+                Col::TextPost => s("l_text_post"),
+                // A dead link keeps its frozen dates; a live one's come from its page.
+                Col::LastVisited => s("if(l_live = 1, ifNull(p_last_ok_visit, l_streak_start), l_last_seen)"),
+                Col::PrevVisited => s(
+                    "if(l_live = 1, \
+                     if(l_streak_start < ifNull(p_last_ok_visit, l_streak_start), \
+                        if(isNull(p_prev_ok_visit), CAST(NULL AS Nullable(Int64)), \
+                           toNullable(greatest(assumeNotNull(p_prev_ok_visit), l_streak_start))), \
+                        l_before_streak), \
+                     l_prev_seen)",
+                ),
+                Col::AhrefsRank
+                | Col::DomainRating
+                | Col::UrlFrom
+                | Col::UrlTo
+                | Col::Encoding
+                | Col::Title
+                | Col::LinkType
+                | Col::Anchor => Source::Links.expr(c),
+                _ => None,
+            };
+        }
+        match c {
+            Col::UrlFrom => s("url_from"),
+            Col::UrlTo => s("url_to"),
+            Col::AhrefsRank => s("ur"),
+            Col::DomainRating => s("d_rating"),
+            Col::AhrefsTop => s("d_top"),
+            Col::IpFrom => s("p_ip"),
+            Col::LinksInternal => s("p_links_internal"),
+            Col::LinksExternal => s("p_links_external"),
+            Col::PageSize => s("p_page_size"),
+            Col::Encoding => s("p_encoding"),
+            Col::Language => s("p_language"),
+            Col::Title => s("p_title"),
+            Col::FirstSeen => s("first_seen"),
+            // A live link was on every successful visit of its page since `streak_start`
+            // (`LinkRecord::visits`; the same expressions as `exec_sql`).
+            Col::LastVisited => s("ifNull(p_last_ok_visit, streak_start)"),
+            Col::PrevVisited => s(
+                "if(streak_start < ifNull(p_last_ok_visit, streak_start), \
+                 if(isNull(p_prev_ok_visit), CAST(NULL AS Nullable(Int64)), \
+                    toNullable(greatest(assumeNotNull(p_prev_ok_visit), streak_start))), \
+                 before_streak)",
+            ),
+            Col::Original => s("original"),
+            Col::LinkType => s(
+                "multiIf(link_type = 0, 'href', link_type = 1, 'redirect', link_type = 2, 'frame', \
+                 link_type = 3, 'form', link_type = 4, 'canonical', link_type = 5, 'rss', 'alternate')",
+            ),
+            Col::Redirect => s("redirect"),
+            Col::Nofollow => s("nofollow"),
+            Col::Alt => s("alt"),
+            Col::Anchor => s("anchor"),
+            Col::TextPre => s("text_pre"),
+            Col::TextPost => s("text_post"),
+            Col::HttpCode => s("tp_status"),
+            Col::UrlFromFirstSeen => s("p_first_ok_visit"),
+            _ => None,
+        }
+    }
+
+    /// Columns of the row itself (filters on them run in the scan, before any join), and
+    /// the row columns they read.
+    fn own(self, c: Col) -> Option<&'static [&'static str]> {
+        let links = match c {
+            Col::UrlFrom | Col::UrlTo | Col::LinkType | Col::Anchor => Some(&[][..]),
+            _ => None,
+        };
+        match self {
+            Source::Links => links.or(match c {
+                Col::FirstSeen => Some(&["first_seen"][..]),
+                Col::Original => Some(&["original"][..]),
+                Col::Redirect => Some(&["redirect"][..]),
+                Col::Nofollow => Some(&["nofollow"][..]),
+                Col::Alt => Some(&["alt"][..]),
+                Col::TextPre => Some(&["text_pre"][..]),
+                Col::TextPost => Some(&["text_post"][..]),
+                _ => None,
+            }),
+            Source::Events => links.or(match c {
+                Col::Date | Col::Type => Some(&[][..]),
+                Col::LinksInternal => Some(&["links_internal"][..]),
+                Col::LinksExternal => Some(&["links_external"][..]),
+                Col::HttpCode => Some(&["http_code"][..]),
+                Col::Origin => Some(&["origin"][..]),
+                Col::Reason => Some(&["reason"][..]),
+                _ => None,
+            }),
+        }
+    }
+
+    /// Scan columns the expressions of `cols` read beyond the keys (joined ones excluded).
+    fn scan_cols(self, cols: &[Col], ch: &ChStore) -> Vec<String> {
+        let mut out: Vec<String> = self.keys().iter().map(|k| k.to_string()).collect();
+        let mut add = |x: &str| {
+            if !out.iter().any(|o| o == x) {
+                out.push(x.to_string());
+            }
+        };
+        for &c in cols {
+            if let Some(xs) = self.own(c) {
+                xs.iter().for_each(|x| add(x));
+            }
+            match (self, c) {
+                (Source::Links, Col::LastVisited) => add("streak_start"),
+                (Source::Links, Col::PrevVisited) => {
+                    add("streak_start");
+                    add("before_streak")
+                }
+                (Source::Events, Col::Recovered) => add(&format!(
+                    "(url_to, time, url_from, link_type, anchor, n) GLOBAL IN \
+                     (SELECT url_to, time, url_from, link_type, anchor, n FROM {}) AS recovered",
+                    ch.table_name("recovered")
+                )),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// Which tables a statement joins to its rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Joins {
     /// The referring page (`pages` by `url_from`): its attributes and registrable domain.
@@ -32,91 +223,37 @@ struct Joins {
     rating: bool,
     /// The referring domain's DR and Ahrefs top (`domains`, needs `page`).
     domain: bool,
-    /// The target's page (`pages` by `url_to`): `http_code`.
+    /// The target's page (`pages` by `url_to`): `http_code` of backlinks.
     target: bool,
+    /// An event's link record (`links` by the link id): its attributes and dates.
+    link: bool,
 }
 
 impl Joins {
-    fn need(&mut self, c: Col) {
+    fn need(&mut self, src: Source, c: Col) {
+        if src.own(c).is_some() || c == Col::Recovered {
+            return;
+        }
         match c {
             Col::AhrefsRank => self.rating = true,
             Col::DomainRating | Col::AhrefsTop => {
                 self.page = true;
                 self.domain = true
             }
-            Col::IpFrom
-            | Col::LinksInternal
-            | Col::LinksExternal
-            | Col::PageSize
-            | Col::Encoding
-            | Col::Language
-            | Col::Title
-            | Col::LastVisited
-            | Col::PrevVisited
-            | Col::UrlFromFirstSeen => self.page = true,
             Col::HttpCode => self.target = true,
-            _ => {}
-        }
-    }
-}
-
-/// Columns read from the `links` rows themselves (filters on them run before any join).
-fn link_col(c: Col) -> bool {
-    matches!(
-        c,
-        Col::UrlFrom
-            | Col::UrlTo
-            | Col::FirstSeen
+            Col::LastVisited | Col::PrevVisited if src == Source::Events => {
+                self.page = true;
+                self.link = true
+            }
+            Col::FirstSeen
             | Col::Original
-            | Col::LinkType
             | Col::Redirect
             | Col::Nofollow
             | Col::Alt
-            | Col::Anchor
             | Col::TextPre
-            | Col::TextPost
-    )
-}
-
-/// The expression of a `backlinks` column over the joined row, or `None` when not compiled.
-/// Joined names: `p_*` the referring page, `ur` its rating, `d_*` its domain, `tp_status`.
-fn backlink_expr(c: Col) -> Option<String> {
-    let s = |x: &str| Some(x.to_string());
-    match c {
-        Col::UrlFrom => s("url_from"),
-        Col::UrlTo => s("url_to"),
-        Col::AhrefsRank => s("ur"),
-        Col::DomainRating => s("d_rating"),
-        Col::AhrefsTop => s("d_top"),
-        Col::IpFrom => s("p_ip"),
-        Col::LinksInternal => s("p_links_internal"),
-        Col::LinksExternal => s("p_links_external"),
-        Col::PageSize => s("p_page_size"),
-        Col::Encoding => s("p_encoding"),
-        Col::Language => s("p_language"),
-        Col::Title => s("p_title"),
-        Col::FirstSeen => s("first_seen"),
-        // A live link was on every successful visit of its page since `streak_start`
-        // (`LinkRecord::visits`; the same expressions as `exec_sql`).
-        Col::LastVisited => s("ifNull(p_last_ok_visit, streak_start)"),
-        Col::PrevVisited => s("if(streak_start < ifNull(p_last_ok_visit, streak_start), \
-             if(isNull(p_prev_ok_visit), CAST(NULL AS Nullable(Int64)), \
-                toNullable(greatest(assumeNotNull(p_prev_ok_visit), streak_start))), \
-             before_streak)"),
-        Col::Original => s("original"),
-        Col::LinkType => s(
-            "multiIf(link_type = 0, 'href', link_type = 1, 'redirect', link_type = 2, 'frame', \
-             link_type = 3, 'form', link_type = 4, 'canonical', link_type = 5, 'rss', 'alternate')",
-        ),
-        Col::Redirect => s("redirect"),
-        Col::Nofollow => s("nofollow"),
-        Col::Alt => s("alt"),
-        Col::Anchor => s("anchor"),
-        Col::TextPre => s("text_pre"),
-        Col::TextPost => s("text_post"),
-        Col::HttpCode => s("tp_status"),
-        Col::UrlFromFirstSeen => s("p_first_ok_visit"),
-        _ => None,
+            | Col::TextPost => self.link = true,
+            _ => self.page = true,
+        }
     }
 }
 
@@ -160,9 +297,6 @@ fn order_term(x: &str, ty: ColType, desc: bool) -> String {
     }
 }
 
-/// The key order of link rows (SQLite's target host and tail, referring page, link id).
-const LINK_KEY: &str = "tkey, url_from, link_type, anchor, n, url_to";
-
 /// Join `right` (a subquery naming `key` and `cols`) to the statement `left` whose columns
 /// are `have`, one `ANY LEFT JOIN` level.
 fn join(left: String, have: &mut Vec<String>, right: String, key: &str, cols: &[&str]) -> String {
@@ -173,48 +307,24 @@ fn join(left: String, have: &mut Vec<String>, right: String, key: &str, cols: &[
     )
 }
 
-/// The key columns of a link row, in key order (SQLite's target host and tail, referring
-/// page, link id).
-const KEY_COLS: [&str; 6] = ["tkey", "url_from", "link_type", "anchor", "n", "url_to"];
-
-/// The columns of the scan a statement needs: the keys, the link columns its expressions
-/// read, and the streak columns for the visit dates.
-fn scan_cols(cols: &[Col]) -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = KEY_COLS.to_vec();
-    for &c in cols {
-        let extra: &[&'static str] = match c {
-            Col::FirstSeen => &["first_seen"],
-            Col::Original => &["original"],
-            Col::Redirect => &["redirect"],
-            Col::Nofollow => &["nofollow"],
-            Col::Alt => &["alt"],
-            Col::TextPre => &["text_pre"],
-            Col::TextPost => &["text_post"],
-            Col::LastVisited => &["streak_start"],
-            Col::PrevVisited => &["streak_start", "before_streak"],
-            _ => &[],
-        };
-        for e in extra {
-            if !out.contains(e) {
-                out.push(e);
-            }
-        }
-    }
-    out
+/// What the joins of a statement read: `IN` tests (`GLOBAL IN (subquery)` or `IN
+/// (literals)`) choosing the referring pages and target pages, and the condition choosing an
+/// event's link records.
+struct Sets {
+    from: String,
+    to: String,
+    links: String,
 }
 
-/// `scan` (link rows with columns `have`) with the joins `j` needs. `from_set` / `to_set` are
-/// the `IN` tests (`GLOBAL IN (subquery)` or `IN (literals)`) choosing the referring and target
-/// pages to read.
-fn joined(
-    ch: &ChStore,
-    scan: &str,
-    mut have: Vec<String>,
-    j: Joins,
-    from_set: &str,
-    to_set: &str,
-) -> String {
+/// `scan` (rows with columns `have`) with the joins `j` needs.
+fn joined(ch: &ChStore, scan: &str, have: &[String], j: Joins, sets: &Sets) -> String {
     let pages = ch.table_name("pages");
+    // A column computed in the scan (`… AS name`) goes up under its name.
+    let mut have: Vec<String> = have
+        .iter()
+        .map(|h| h.rsplit(" AS ").next().unwrap_or(h).to_string())
+        .collect();
+    let (from_set, to_set) = (&sets.from, &sets.to);
     let mut q = format!("SELECT {} FROM ({scan})", have.join(", "));
     if j.page {
         let cols = [
@@ -259,17 +369,49 @@ fn joined(
         );
         q = join(q, &mut have, right, "url_to", &["tp_status"]);
     }
+    if j.link {
+        let cols = [
+            "l_live",
+            "l_first_seen",
+            "l_original",
+            "l_redirect",
+            "l_nofollow",
+            "l_alt",
+            "l_text_pre",
+            "l_text_post",
+            "l_streak_start",
+            "l_before_streak",
+            "l_last_seen",
+            "l_prev_seen",
+        ];
+        let right = format!(
+            "SELECT url_to, url_from, link_type, anchor, n, {}, ver AS l_ver FROM {} FINAL WHERE {}",
+            cols.iter()
+                .map(|c| format!("{} AS {c}", &c[2..]))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ch.table_name("links"),
+            sets.links
+        );
+        q = join(
+            q,
+            &mut have,
+            right,
+            "(url_to, url_from, link_type, anchor, n)",
+            &cols,
+        );
+    }
     q
 }
 
-/// Phase 1 of `backlinks`: the keys (`k0`…`k5`) of the page of rows the plan returns, in
-/// order. Only what the filters and the order read is scanned and joined; without order and
-/// filters on joined columns, the page is cut in the scan itself. `None` when a column or
-/// function is not compiled.
-fn backlinks_keys_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
+/// Phase 1 of a flat table: the keys (`k0`…) of the page of rows the plan returns, in order.
+/// Only what the filters and the order read is scanned and joined; without order and filters
+/// on joined columns, the page is cut in the scan itself. `None` when a column or function is
+/// not compiled.
+fn keys_sql(ch: &ChStore, src: Source, plan: &Plan) -> Option<String> {
     let conds: Vec<&Cond> = plan.where_.iter().chain(&plan.having).collect();
     for c in plan.select.iter().map(|c| c.id) {
-        backlink_expr(c)?;
+        src.expr(c)?;
     }
     let mut j = Joins::default();
     let used: Vec<Col> = conds
@@ -278,17 +420,18 @@ fn backlinks_keys_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
         .chain(plan.order.iter().map(|o| o.0.id))
         .collect();
     for &c in &used {
-        backlink_expr(c)?;
-        j.need(c);
+        src.expr(c)?;
+        j.need(src, c);
     }
-    let links = ch.table_name("links");
+    let table = ch.table_name(src.table());
     let scope = scope_sql(&plan.scope);
-    // Filters on the link's own columns run in the scan; the others after the joins.
-    let mut inner_where = format!("live = 1 AND external = 1 AND {scope}");
+    let base = format!("{} AND {scope}", src.base());
+    // Filters on the row's own columns run in the scan; the others after the joins.
+    let mut inner_where = base.clone();
     let mut outer_where = String::from("1");
     for c in &conds {
-        let x = backlink_expr(c.col.id)?;
-        let w = if link_col(c.col.id) {
+        let x = src.expr(c.col.id)?;
+        let w = if src.own(c.col.id).is_some() {
             &mut inner_where
         } else {
             &mut outer_where
@@ -301,34 +444,38 @@ fn backlinks_keys_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
         plan.offset.min(i64::MAX as usize),
         plan.limit
     );
-    let cols = scan_cols(&used);
-    let keys: Vec<String> = KEY_COLS
+    let cols = src.scan_cols(&used, ch);
+    let keys: Vec<String> = src
+        .keys()
         .iter()
         .enumerate()
         .map(|(i, k)| format!("{k} AS k{i}"))
         .collect();
+    let key_order = src.keys().join(", ");
     let scan = format!(
-        "SELECT {}, ver FROM {links} FINAL WHERE {inner_where}",
+        "SELECT {}, ver FROM {table} FINAL WHERE {inner_where}",
         cols.join(", ")
     );
     if plan.order.is_empty() && outer_where == "1" {
         return Some(format!(
-            "SELECT {} FROM ({scan}) ORDER BY {LINK_KEY} {limit}",
+            "SELECT {} FROM ({scan}) ORDER BY {key_order} {limit}",
             keys.join(", ")
         ));
     }
-    // The pages of every referring and target URL in scope (a superset read without FINAL).
-    let set = |col: &str| {
-        format!("GLOBAL IN (SELECT {col} FROM {links} WHERE live = 1 AND external = 1 AND {scope})")
+    // The pages and link records of every row in scope (supersets read without FINAL).
+    let set = |col: &str| format!("GLOBAL IN (SELECT {col} FROM {table} WHERE {base})");
+    let sets = Sets {
+        from: set("url_from"),
+        to: set("url_to"),
+        links: scope.clone(),
     };
-    let have = cols.iter().map(|c| c.to_string()).collect();
-    let q = joined(ch, &scan, have, j, &set("url_from"), &set("url_to"));
+    let q = joined(ch, &scan, &cols, j, &sets);
     let mut order: Vec<String> = plan
         .order
         .iter()
-        .map(|(c, desc)| Some(order_term(&backlink_expr(c.id)?, c.ty, *desc)))
+        .map(|(c, desc)| Some(order_term(&src.expr(c.id)?, c.ty, *desc)))
         .collect::<Option<_>>()?;
-    order.push(LINK_KEY.to_string());
+    order.push(key_order);
     Some(format!(
         "SELECT {} FROM ({q}) WHERE {outer_where} ORDER BY {} {limit}",
         keys.join(", "),
@@ -345,21 +492,20 @@ fn literal(v: Option<&serde_json::Value>) -> String {
     }
 }
 
-/// Phase 2 of `backlinks`: the selected columns (`c0`…) and keys (`k0`…) of the rows whose
+/// Phase 2 of a flat table: the selected columns (`c0`…) and keys (`k0`…) of the rows whose
 /// keys phase 1 returned, read by those keys (the target keys use the primary index).
-fn backlinks_rows_sql(
+fn rows_sql(
     ch: &ChStore,
+    src: Source,
     plan: &Plan,
     keys: &[serde_json::Map<String, serde_json::Value>],
 ) -> Option<String> {
     let mut j = Joins::default();
     let sel: Vec<Col> = plan.select.iter().map(|c| c.id).collect();
     for &c in &sel {
-        j.need(c);
+        j.need(src, c);
     }
-    let mut tkeys: Vec<String> = keys.iter().map(|r| literal(r.get("k0"))).collect();
-    tkeys.sort();
-    tkeys.dedup();
+    let at = |name: &str| src.keys().iter().position(|k| *k == name).expect("key");
     let list = |i: usize| -> String {
         let mut v: Vec<String> = keys
             .iter()
@@ -367,28 +513,32 @@ fn backlinks_rows_sql(
             .collect();
         v.sort();
         v.dedup();
-        format!("IN ({})", v.join(", "))
+        v.join(", ")
     };
     // Rows of those targets from those pages: a few more than the keys at most (the caller
     // keeps the keys' rows), and two short literal lists parse much faster than the tuples.
-    let cols = scan_cols(&sel);
+    let (tkeys, froms) = (list(at("tkey")), list(at("url_from")));
+    let by_keys = format!("tkey IN ({tkeys}) AND url_from IN ({froms})");
+    let cols = src.scan_cols(&sel, ch);
     let scan = format!(
-        "SELECT {}, ver FROM {} FINAL WHERE live = 1 AND external = 1 AND tkey IN ({}) \
-         AND url_from {}",
+        "SELECT {}, ver FROM {} FINAL WHERE {} AND {by_keys}",
         cols.join(", "),
-        ch.table_name("links"),
-        tkeys.join(", "),
-        list(1)
+        ch.table_name(src.table()),
+        src.base(),
     );
-    let have = cols.iter().map(|c| c.to_string()).collect();
-    let q = joined(ch, &scan, have, j, &list(1), &list(5));
+    let sets = Sets {
+        from: format!("IN ({froms})"),
+        to: format!("IN ({})", list(at("url_to"))),
+        links: by_keys,
+    };
+    let q = joined(ch, &scan, &cols, j, &sets);
     let select: Vec<String> = plan
         .select
         .iter()
         .enumerate()
-        .map(|(i, c)| Some(format!("{} AS c{i}", backlink_expr(c.id)?)))
+        .map(|(i, c)| Some(format!("{} AS c{i}", src.expr(c.id)?)))
         .chain(
-            KEY_COLS
+            src.keys()
                 .iter()
                 .enumerate()
                 .map(|(i, k)| Some(format!("{k} AS k{i}"))),
@@ -397,9 +547,9 @@ fn backlinks_rows_sql(
     Some(format!("SELECT {} FROM ({q})", select.join(", ")))
 }
 
-/// `backlinks` in two statements: the keys of the page (phase 1), then its rows.
-fn run_backlinks(ch: &ChStore, plan: &Plan) -> Result<Option<Vec<Vec<Value>>>> {
-    let Some(keys_sql) = backlinks_keys_sql(ch, plan) else {
+/// A flat table in two statements: the keys of the page (phase 1), then its rows.
+fn run_flat(ch: &ChStore, src: Source, plan: &Plan) -> Result<Option<Vec<Vec<Value>>>> {
+    let Some(keys_sql) = keys_sql(ch, src, plan) else {
         return Ok(None);
     };
     debug_sql(&keys_sql);
@@ -407,10 +557,11 @@ fn run_backlinks(ch: &ChStore, plan: &Plan) -> Result<Option<Vec<Vec<Value>>>> {
     if keys.is_empty() {
         return Ok(Some(Vec::new()));
     }
-    let rows_sql = backlinks_rows_sql(ch, plan, &keys).expect("phase 1 checked the columns");
+    let rows_sql = rows_sql(ch, src, plan, &keys).expect("phase 1 checked the columns");
     debug_sql(&rows_sql);
+    let n = src.keys().len();
     let key = |r: &serde_json::Map<String, serde_json::Value>| -> String {
-        (0..KEY_COLS.len())
+        (0..n)
             .map(|i| literal(r.get(&format!("k{i}"))))
             .collect::<Vec<_>>()
             .join("\u{1}")
@@ -459,7 +610,7 @@ fn grouped_rows(ch: &ChStore, plan: &Plan, conds: &[&Cond]) -> Option<String> {
     for c in conds {
         let x = match c.col.id {
             Col::Refdomain => "p_domain".to_string(),
-            other => backlink_expr(other)?,
+            other => Source::Links.expr(other)?,
         };
         w.push_str(" AND ");
         w.push_str(&cond_sql(&x, c)?);
@@ -527,7 +678,7 @@ fn event_expr(c: Col) -> Option<(String, bool)> {
         Col::HttpCode => e("http_code"),
         Col::Origin => e("multiIf(origin = 0, 'fresh', origin = 1, 'recrawl', 'drop')"),
         Col::Anchor => e("anchor"),
-        Col::LinkType => backlink_expr(Col::LinkType).map(|x| (x, false)),
+        Col::LinkType => Source::Links.expr(Col::LinkType).map(|x| (x, false)),
         Col::FirstSeen => l("first_seen"),
         Col::Original => l("original"),
         Col::Redirect => l("redirect"),
@@ -637,8 +788,13 @@ pub fn compile(ch: &ChStore, plan: &Plan) -> Option<(String, Option<String>)> {
 
 /// Answer `plan` on ClickHouse with compiled statements; `None` when it is not compiled.
 pub fn run(ch: &ChStore, plan: &Plan) -> Result<Option<QueryResult>> {
-    if plan.table == Table::Backlinks && !ch.is_worker() {
-        return Ok(run_backlinks(ch, plan)?.map(|rows| QueryResult {
+    let flat = match plan.table {
+        Table::Backlinks => Some(Source::Links),
+        Table::NewLost => Some(Source::Events),
+        _ => None,
+    };
+    if let (Some(src), false) = (flat, ch.is_worker()) {
+        return Ok(run_flat(ch, src, plan)?.map(|rows| QueryResult {
             table: plan.table,
             columns: plan.select.clone(),
             rows,

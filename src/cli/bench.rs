@@ -584,6 +584,28 @@ fn bench_query(a: QueryBench) -> anyhow::Result<()> {
             },
         ),
         (
+            "new_lost domain limit=1000",
+            Table::NewLost,
+            QueryParams {
+                target: "big.bench".into(),
+                mode: Mode::Domain,
+                limit: 1000,
+                ..Default::default()
+            },
+        ),
+        (
+            "new_lost where type=lost order_by domain_rating:desc",
+            Table::NewLost,
+            QueryParams {
+                target: "big.bench".into(),
+                mode: Mode::Domain,
+                limit: 1000,
+                where_: Some("type=\"lost\"".into()),
+                order_by: Some("domain_rating:desc".into()),
+                ..Default::default()
+            },
+        ),
+        (
             "counters domain",
             Table::Counters,
             QueryParams {

@@ -206,7 +206,7 @@ pub(crate) fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
         (format!("h002.test:{port}/p1"), "prefix"),
         (format!("http://h003.test:{port}/"), "exact"),
     ];
-    let shapes: [(&str, &[(&str, &str)]); 27] = [
+    let shapes: [(&str, &[(&str, &str)]); 28] = [
         ("backlinks", &[]),
         ("backlinks", &[("order_by", "domain_rating:desc,anchor")]),
         (
@@ -252,6 +252,18 @@ pub(crate) fn questions(port: u16) -> Vec<Vec<(&'static str, String)>> {
             ],
         ),
         ("backlinks_new_lost", &[]),
+        (
+            "backlinks_new_lost",
+            &[
+                ("where", "nofollow=false,http_code>0"),
+                ("order_by", "last_visited:desc,domain_rating:desc,prev_visited"),
+                (
+                    "select",
+                    "date,type,url_from,url_to,reason,recovered,prev_visited,last_visited,anchor,title",
+                ),
+                ("limit", "9"),
+            ],
+        ),
         (
             "backlinks_new_lost",
             &[("where", "type=\"lost\""), ("order_by", "url_from:desc")],
