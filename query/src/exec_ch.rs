@@ -4,8 +4,8 @@
 //!
 //! Compiled today: `backlinks` and `backlinks_new_lost` (`where`/`having`/`order_by` on
 //! every column but `sitewide`; two statements: the page's keys, then its rows), `anchors`
-//! with its `stats`, and `backlinks_new_lost_counters` (`where` on the event's and the link's
-//! own columns); not the `subdomain()`/`word()` functions. Anything else returns `None` and
+//! and `refdomains` with their `stats`, and `backlinks_new_lost_counters` (`where` on the
+//! event's and the link's own columns); not the `subdomain()`/`word()` functions. Anything else returns `None` and
 //! the caller answers with the Rust executor over the engine's scans (exact, but it reads every
 //! row of the scope).
 //!
@@ -595,7 +595,7 @@ fn debug_sql(sql: &str) {
 /// The live backlinks of the scope with what the grouped tables read of them (`anchor`,
 /// `url_from`, `first_seen`, `last_visited`, the referring domain `p_domain`), filtered by
 /// `conds` on those columns.
-fn grouped_rows(ch: &ChStore, plan: &Plan, conds: &[&Cond]) -> Option<String> {
+fn grouped_rows(ch: &ChStore, plan: &Plan, conds: &[&Cond], ratings: bool) -> Option<String> {
     let (links, pages) = (ch.table_name("links"), ch.table_name("pages"));
     let scope = scope_sql(&plan.scope);
     let scan = format!(
@@ -603,22 +603,36 @@ fn grouped_rows(ch: &ChStore, plan: &Plan, conds: &[&Cond]) -> Option<String> {
          WHERE live = 1 AND external = 1 AND {scope}"
     );
     let right = format!(
-        "SELECT url AS url_from, domain AS p_domain, last_ok_visit AS p_last_ok_visit, ver AS p_ver \
-         FROM {pages} FINAL WHERE url GLOBAL IN (SELECT url_from FROM ({scan}))"
+        "SELECT url AS url_from, domain AS p_domain, last_ok_visit AS p_last_ok_visit, ip AS p_ip, \
+         class_c AS p_class_c, ver AS p_ver FROM {pages} FINAL WHERE url GLOBAL IN (SELECT url_from FROM ({scan}))"
     );
+    let cols =
+        "url_from, anchor, first_seen, streak_start, p_domain, p_last_ok_visit, p_ip, p_class_c";
+    let mut base = format!(
+        "SELECT {cols} FROM (SELECT url_from, anchor, first_seen, streak_start FROM ({scan})) \
+         ANY LEFT JOIN ({right}) USING url_from"
+    );
+    if ratings {
+        base = format!(
+            "SELECT {cols}, d_rating FROM ({base}) ANY LEFT JOIN (SELECT name AS p_domain, \
+             domain_rating AS d_rating, ver AS d_ver FROM {} FINAL) USING p_domain",
+            ch.table_name("domains")
+        );
+    }
     let mut w = String::from("1");
     for c in conds {
         let x = match c.col.id {
             Col::Refdomain => "p_domain".to_string(),
+            Col::DomainRating if ratings => "d_rating".to_string(),
             other => Source::Links.expr(other)?,
         };
         w.push_str(" AND ");
         w.push_str(&cond_sql(&x, c)?);
     }
     Some(format!(
-        "SELECT url_from, anchor, first_seen, ifNull(p_last_ok_visit, streak_start) AS last_visited, p_domain \
-         FROM (SELECT url_from, anchor, first_seen, streak_start FROM ({scan})) \
-         ANY LEFT JOIN ({right}) USING url_from WHERE {w}"
+        "SELECT url_from, anchor, first_seen, ifNull(p_last_ok_visit, streak_start) AS last_visited, \
+         p_domain, p_ip, p_class_c{} FROM ({base}) WHERE {w}",
+        if ratings { ", d_rating" } else { "" }
     ))
 }
 
@@ -631,7 +645,7 @@ fn anchors_sql(ch: &ChStore, plan: &Plan) -> Option<(String, String)> {
         .iter()
         .filter(|c| anchors_row_col(c.col.id))
         .collect();
-    let rows = grouped_rows(ch, plan, &row_conds)?;
+    let rows = grouped_rows(ch, plan, &row_conds, false)?;
     let mut having = String::from("1");
     for c in plan
         .where_
@@ -660,6 +674,50 @@ fn anchors_sql(ch: &ChStore, plan: &Plan) -> Option<(String, String)> {
     let stats = format!(
         "SELECT (SELECT toInt64(sum(c_backlinks)) FROM ({groups})) AS s_backlinks, \
          (SELECT toInt64(uniqExact(url_from)) FROM ({rows}) WHERE anchor IN (SELECT c_anchor FROM ({groups}))) AS s_refpages"
+    );
+    Some((page, stats))
+}
+
+/// `refdomains`: the rows statement (every catalogue column as `c_NAME`) and the `stats`
+/// statement (`s_refdomains`, `s_ips`, `s_class_c` over every group passing the filters).
+fn refdomains_sql(ch: &ChStore, plan: &Plan) -> Option<(String, String)> {
+    use crate::exec_rust::refdomains_row_col;
+    let row_conds: Vec<&Cond> = plan
+        .where_
+        .iter()
+        .filter(|c| refdomains_row_col(c.col.id))
+        .collect();
+    let rows = grouped_rows(ch, plan, &row_conds, true)?;
+    let mut having = String::from("1");
+    for c in plan
+        .where_
+        .iter()
+        .filter(|c| !refdomains_row_col(c.col.id))
+        .chain(&plan.having)
+    {
+        having.push_str(" AND ");
+        having.push_str(&cond_sql(&format!("c_{}", c.col.name), c)?);
+    }
+    let groups = format!(
+        "SELECT p_domain AS c_refdomain, toInt64(count()) AS c_backlinks, toInt64(uniqExact(url_from)) AS c_refpages, \
+         min(first_seen) AS c_first_seen, max(last_visited) AS c_last_visited, toInt64(max(d_rating)) AS c_domain_rating \
+         FROM ({rows}) GROUP BY p_domain HAVING {having}"
+    );
+    let order: String = plan
+        .order
+        .iter()
+        .map(|(c, desc)| order_term(&format!("c_{}", c.name), c.ty, *desc) + ", ")
+        .collect();
+    let page = format!(
+        "{groups} ORDER BY {order}c_backlinks DESC, lower(c_refdomain), c_refdomain LIMIT {}, {}",
+        plan.offset.min(i64::MAX as usize),
+        plan.limit
+    );
+    let in_groups = format!("FROM ({rows}) WHERE p_domain IN (SELECT c_refdomain FROM ({groups}))");
+    let stats = format!(
+        "SELECT (SELECT toInt64(count()) FROM ({groups})) AS s_refdomains, \
+         (SELECT toInt64(uniqExact(nullIf(p_ip, ''))) {in_groups}) AS s_ips, \
+         (SELECT toInt64(uniqExact(nullIf(p_class_c, ''))) {in_groups}) AS s_class_c"
     );
     Some((page, stats))
 }
@@ -781,6 +839,7 @@ pub fn compile(ch: &ChStore, plan: &Plan) -> Option<(String, Option<String>)> {
     }
     match plan.table {
         Table::Anchors => anchors_sql(ch, plan).map(|(rows, stats)| (rows, Some(stats))),
+        Table::Refdomains => refdomains_sql(ch, plan).map(|(rows, stats)| (rows, Some(stats))),
         Table::Counters => counters_sql(ch, plan).map(|s| (s, None)),
         _ => None,
     }
@@ -829,6 +888,7 @@ pub fn run(ch: &ChStore, plan: &Plan) -> Result<Option<QueryResult>> {
         let got = ch.select_objects(&s)?;
         let names: &[&'static str] = match plan.table {
             Table::Anchors => &["backlinks", "refpages"],
+            Table::Refdomains => &["refdomains", "ips", "class_c"],
             _ => &[],
         };
         for name in names {

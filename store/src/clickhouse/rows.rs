@@ -202,6 +202,9 @@ pub struct PageRow {
     /// The page's registrable domain (joins `domains` in compiled queries).
     #[serde(default)]
     pub domain: String,
+    /// The class C network of its IP (`refdomains` stats), '' when it has none.
+    #[serde(default)]
+    pub class_c: String,
     #[serde(default, skip_serializing)]
     pub url_rating: u8,
     #[serde(default)]
@@ -231,6 +234,7 @@ impl PageRow {
             last_run: p.last_run,
             broken_since: p.broken_since,
             domain: crate::model::registrable_domain(crate::model::url_host(url)).to_string(),
+            class_c: crate::model::class_c(&p.ip).unwrap_or_default(),
             url_rating: 0,
             ver: 0,
         }
