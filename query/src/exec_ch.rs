@@ -2,8 +2,9 @@
 //! ClickHouse tables (`linkdiff_store::clickhouse::schema`), answered by the servers, with the
 //! same rows in the same order as [`crate::exec_sql`] on SQLite.
 //!
-//! Compiled today: `backlinks` and `backlinks_new_lost` (`where`/`having`/`order_by` on
-//! every column but `sitewide`; two statements: the page's keys, then its rows), `anchors`
+//! Compiled today: `backlinks`, `backlinks_one_per_domain` (`LIMIT 1 BY` the referring
+//! domain), `broken_backlinks` and `backlinks_new_lost` (`where`/`having`/`order_by` on every
+//! column but `sitewide`; two statements: the page's keys, then its rows), `anchors`
 //! and `refdomains` with their `stats`, and `backlinks_new_lost_counters` (`where` on the
 //! event's and the link's own columns); not the `subdomain()`/`word()` functions. Anything else returns `None` and
 //! the caller answers with the Rust executor over the engine's scans (exact, but it reads every
@@ -149,6 +150,7 @@ impl Source {
             Col::TextPre => s("text_pre"),
             Col::TextPost => s("text_post"),
             Col::HttpCode => s("tp_status"),
+            Col::BrokenAt => s("tp_broken"),
             Col::UrlFromFirstSeen => s("p_first_ok_visit"),
             _ => None,
         }
@@ -240,7 +242,7 @@ impl Joins {
                 self.page = true;
                 self.domain = true
             }
-            Col::HttpCode => self.target = true,
+            Col::HttpCode | Col::BrokenAt => self.target = true,
             Col::LastVisited | Col::PrevVisited if src == Source::Events => {
                 self.page = true;
                 self.link = true
@@ -365,9 +367,10 @@ fn joined(ch: &ChStore, scan: &str, have: &[String], j: Joins, sets: &Sets) -> S
     }
     if j.target {
         let right = format!(
-            "SELECT url AS url_to, last_status AS tp_status, ver AS tp_ver FROM {pages} FINAL WHERE url {to_set}",
+            "SELECT url AS url_to, last_status AS tp_status, broken_since AS tp_broken, ver AS tp_ver \
+             FROM {pages} FINAL WHERE url {to_set}",
         );
-        q = join(q, &mut have, right, "url_to", &["tp_status"]);
+        q = join(q, &mut have, right, "url_to", &["tp_status", "tp_broken"]);
     }
     if j.link {
         let cols = [
@@ -423,12 +426,21 @@ fn keys_sql(ch: &ChStore, src: Source, plan: &Plan) -> Option<String> {
         src.expr(c)?;
         j.need(src, c);
     }
+    // `broken_backlinks`: rows whose target page is in a broken streak. One per domain:
+    // each referring domain's strongest row (highest UR, then dofollow, then key order).
+    let broken = plan.table == Table::BrokenBacklinks;
+    let one_per_domain = plan.table == Table::OnePerDomain;
+    j.target |= broken;
+    if one_per_domain {
+        j.need(src, Col::AhrefsRank);
+        j.need(src, Col::DomainRating);
+    }
     let table = ch.table_name(src.table());
     let scope = scope_sql(&plan.scope);
     let base = format!("{} AND {scope}", src.base());
     // Filters on the row's own columns run in the scan; the others after the joins.
     let mut inner_where = base.clone();
-    let mut outer_where = String::from("1");
+    let mut outer_where = String::from(if broken { "isNotNull(tp_broken)" } else { "1" });
     for c in &conds {
         let x = src.expr(c.col.id)?;
         let w = if src.own(c.col.id).is_some() {
@@ -444,7 +456,11 @@ fn keys_sql(ch: &ChStore, src: Source, plan: &Plan) -> Option<String> {
         plan.offset.min(i64::MAX as usize),
         plan.limit
     );
-    let cols = src.scan_cols(&used, ch);
+    let mut needs = used.clone();
+    if one_per_domain {
+        needs.push(Col::Nofollow);
+    }
+    let cols = src.scan_cols(&needs, ch);
     let keys: Vec<String> = src
         .keys()
         .iter()
@@ -456,7 +472,7 @@ fn keys_sql(ch: &ChStore, src: Source, plan: &Plan) -> Option<String> {
         "SELECT {}, ver FROM {table} FINAL WHERE {inner_where}",
         cols.join(", ")
     );
-    if plan.order.is_empty() && outer_where == "1" {
+    if plan.order.is_empty() && outer_where == "1" && !one_per_domain {
         return Some(format!(
             "SELECT {} FROM ({scan}) ORDER BY {key_order} {limit}",
             keys.join(", ")
@@ -469,7 +485,13 @@ fn keys_sql(ch: &ChStore, src: Source, plan: &Plan) -> Option<String> {
         to: set("url_to"),
         links: scope.clone(),
     };
-    let q = joined(ch, &scan, &cols, j, &sets);
+    let mut q = joined(ch, &scan, &cols, j, &sets);
+    if one_per_domain {
+        q = format!(
+            "SELECT * FROM ({q}) WHERE {outer_where} \
+             ORDER BY p_domain, ur DESC, nofollow, {key_order} LIMIT 1 BY p_domain"
+        );
+    }
     let mut order: Vec<String> = plan
         .order
         .iter()
@@ -848,7 +870,7 @@ pub fn compile(ch: &ChStore, plan: &Plan) -> Option<(String, Option<String>)> {
 /// Answer `plan` on ClickHouse with compiled statements; `None` when it is not compiled.
 pub fn run(ch: &ChStore, plan: &Plan) -> Result<Option<QueryResult>> {
     let flat = match plan.table {
-        Table::Backlinks => Some(Source::Links),
+        Table::Backlinks | Table::BrokenBacklinks | Table::OnePerDomain => Some(Source::Links),
         Table::NewLost => Some(Source::Events),
         _ => None,
     };
