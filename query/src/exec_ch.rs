@@ -5,8 +5,9 @@
 //! Compiled today: `backlinks`, `backlinks_one_per_domain` (`LIMIT 1 BY` the referring
 //! domain), `broken_backlinks` and `backlinks_new_lost` (`where`/`having`/`order_by` on every
 //! column but `sitewide`; two statements: the page's keys, then its rows), `anchors`
-//! and `refdomains` with their `stats`, and `backlinks_new_lost_counters` (`where` on the
-//! event's and the link's own columns); not the `subdomain()`/`word()` functions. Anything else returns `None` and
+//! and `refdomains` with their `stats`, `backlinks_new_lost_counters` (`where` on the event's
+//! and the link's own columns), `metrics`, `metrics_extended`, `ahrefs_rank` and
+//! `pages_extended`; not the `subdomain()`/`word()` functions. Anything else returns `None` and
 //! the caller answers with the Rust executor over the engine's scans (exact, but it reads every
 //! row of the scope).
 //!
@@ -744,6 +745,116 @@ fn refdomains_sql(ch: &ChStore, plan: &Plan) -> Option<(String, String)> {
     Some((page, stats))
 }
 
+/// `ahrefs_rank` / `pages_extended`: the crawled pages of the scope, every catalogue column
+/// as `c_NAME`.
+fn pages_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
+    let expr = |c: Col| -> &'static str {
+        match c {
+            Col::Url => "url",
+            Col::AhrefsRank => "ur",
+            Col::FirstSeen => "first_visit",
+            Col::LastVisited => "last_visit",
+            Col::HttpCode => "last_status",
+            Col::Size => "page_size",
+            Col::LinksInternal => "links_internal",
+            Col::LinksExternal => "links_external",
+            Col::Encoding => "encoding",
+            Col::Title => "title",
+            _ => "language",
+        }
+    };
+    let scope = scope_sql(&plan.scope);
+    let cols = "url, first_visit, last_visit, last_status, page_size, links_internal, \
+                links_external, encoding, title, language";
+    let scan = format!(
+        "SELECT {cols}, ver FROM {} FINAL WHERE {scope} AND isNotNull(last_visit)",
+        ch.table_name("pages")
+    );
+    let q = format!(
+        "SELECT {cols}, ur FROM (SELECT {cols} FROM ({scan})) ANY LEFT JOIN \
+         (SELECT url, url_rating AS ur, ver AS ur_ver FROM {} FINAL WHERE url GLOBAL IN (SELECT url FROM ({scan}))) \
+         USING url",
+        ch.table_name("url_ratings")
+    );
+    let mut w = String::from("1");
+    for c in plan.where_.iter().chain(&plan.having) {
+        w.push_str(" AND ");
+        w.push_str(&cond_sql(expr(c.col.id), c)?);
+    }
+    let select: Vec<String> = plan
+        .table
+        .columns()
+        .iter()
+        .map(|c| format!("{} AS c_{}", expr(c.id), c.name))
+        .collect();
+    let order: String = plan
+        .order
+        .iter()
+        .map(|(c, desc)| order_term(expr(c.id), c.ty, *desc) + ", ")
+        .collect();
+    Some(format!(
+        "SELECT {} FROM ({q}) WHERE {w} ORDER BY {order}ur DESC, lower(url), url LIMIT {}, {}",
+        select.join(", "),
+        plan.offset.min(i64::MAX as usize),
+        plan.limit
+    ))
+}
+
+/// `metrics` / `metrics_extended`: one row from two aggregates, the live backlinks of the
+/// scope and its crawled pages, every column as `c_NAME`.
+fn metrics_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
+    let scope = scope_sql(&plan.scope);
+    let links = ch.table_name("links");
+    let scan = format!(
+        "SELECT url_from, link_type, anchor, n, url_to, alt, nofollow, ver FROM {links} FINAL \
+         WHERE live = 1 AND external = 1 AND {scope}"
+    );
+    let pages = ch.table_name("pages");
+    let kind = |k: &str| {
+        format!(
+            "(length(splitByChar('.', p_domain)) >= 2 AND (arrayElement(splitByChar('.', p_domain), -1) = '{k}' \
+             OR (length(splitByChar('.', p_domain)) >= 3 AND arrayElement(splitByChar('.', p_domain), -2) = '{k}')))"
+        )
+    };
+    let bb = format!(
+        "SELECT 1 AS one, toInt64(count()) AS c_backlinks, toInt64(uniqExact(url_from)) AS c_refpages, \
+         toInt64(countIf(link_type = 0 AND alt = '')) AS c_text, toInt64(countIf(link_type = 0 AND alt <> '')) AS c_image, \
+         toInt64(countIf(nofollow <> 0)) AS c_nofollow, toInt64(countIf(nofollow = 0)) AS c_dofollow, \
+         toInt64(countIf(link_type = 1)) AS c_redirect, toInt64(countIf(link_type = 4)) AS c_canonical, \
+         toInt64(countIf({gov})) AS c_gov, toInt64(countIf({edu})) AS c_edu, \
+         toInt64(uniqExact(p_domain)) AS c_refdomains, toInt64(uniqExact(nullIf(p_class_c, ''))) AS c_refclass_c, \
+         toInt64(uniqExact(nullIf(p_ip, ''))) AS c_refips \
+         FROM (SELECT url_from, link_type, alt, nofollow FROM ({scan})) ANY LEFT JOIN \
+         (SELECT url AS url_from, domain AS p_domain, ip AS p_ip, class_c AS p_class_c, ver AS p_ver FROM {pages} FINAL \
+          WHERE url GLOBAL IN (SELECT url_from FROM ({scan}))) USING url_from",
+        gov = kind("gov"),
+        edu = kind("edu"),
+    );
+    let ok = "(last_status BETWEEN 200 AND 299)";
+    let html = format!("({ok} AND encoding <> '')");
+    let pp = format!(
+        "SELECT 1 AS one, toInt64(count()) AS c_pages, toInt64(countIf({ok})) AS c_valid_pages, \
+         toInt64(countIf({html})) AS c_html_pages, toInt64(sumIf(links_internal, {html})) AS c_links_internal, \
+         toInt64(sumIf(links_external, {html})) AS c_links_external \
+         FROM (SELECT last_status, encoding, links_internal, links_external, ver FROM {pages} FINAL \
+         WHERE {scope} AND isNotNull(last_visit))"
+    );
+    let mut w = String::from("1");
+    for c in &plan.having {
+        w.push_str(" AND ");
+        w.push_str(&cond_sql(&format!("c_{}", c.col.name), c)?);
+    }
+    let all: Vec<String> = Table::MetricsExtended
+        .columns()
+        .iter()
+        .map(|c| format!("c_{}", c.name))
+        .collect();
+    Some(format!(
+        "SELECT {} FROM ({bb}) ANY LEFT JOIN ({pp}) USING one WHERE {w}",
+        all.join(", ")
+    ))
+}
+
 /// The `events` columns a counters filter may read, and the link record's through a join.
 fn event_expr(c: Col) -> Option<(String, bool)> {
     let e = |x: &str| Some((x.to_string(), false));
@@ -862,6 +973,8 @@ pub fn compile(ch: &ChStore, plan: &Plan) -> Option<(String, Option<String>)> {
     match plan.table {
         Table::Anchors => anchors_sql(ch, plan).map(|(rows, stats)| (rows, Some(stats))),
         Table::Refdomains => refdomains_sql(ch, plan).map(|(rows, stats)| (rows, Some(stats))),
+        Table::AhrefsRank | Table::PagesExtended => pages_sql(ch, plan).map(|s| (s, None)),
+        Table::Metrics | Table::MetricsExtended => metrics_sql(ch, plan).map(|s| (s, None)),
         Table::Counters => counters_sql(ch, plan).map(|s| (s, None)),
         _ => None,
     }

@@ -205,6 +205,9 @@ pub struct PageRow {
     /// The class C network of its IP (`refdomains` stats), '' when it has none.
     #[serde(default)]
     pub class_c: String,
+    /// The page's target key (scopes of `pages_extended`, `metrics`).
+    #[serde(default)]
+    pub tkey: String,
     #[serde(default, skip_serializing)]
     pub url_rating: u8,
     #[serde(default)]
@@ -235,6 +238,7 @@ impl PageRow {
             broken_since: p.broken_since,
             domain: crate::model::registrable_domain(crate::model::url_host(url)).to_string(),
             class_c: crate::model::class_c(&p.ip).unwrap_or_default(),
+            tkey: target_key(url),
             url_rating: 0,
             ver: 0,
         }
