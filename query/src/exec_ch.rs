@@ -6,8 +6,9 @@
 //! domain), `broken_backlinks` and `backlinks_new_lost` (`where`/`having`/`order_by` on every
 //! column but `sitewide`; two statements: the page's keys, then its rows), `anchors`
 //! and `refdomains` with their `stats`, `backlinks_new_lost_counters` (`where` on the event's
-//! and the link's own columns), `metrics`, `metrics_extended`, `ahrefs_rank` and
-//! `pages_extended`; not the `subdomain()`/`word()` functions. Anything else returns `None` and
+//! and the link's own columns), `metrics`, `metrics_extended`, `ahrefs_rank`,
+//! `pages_extended`, `refdomains_new_lost` and its counters; not the `subdomain()`/`word()`
+//! functions nor `sitewide`. Anything else returns `None` and
 //! the caller answers with the Rust executor over the engine's scans (exact, but it reads every
 //! row of the scope).
 //!
@@ -855,6 +856,88 @@ fn metrics_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
     ))
 }
 
+/// `refdomains_new_lost` and its counters: the days each referring domain was gained (its
+/// live backlinks to the scope went from none to some) or lost (back to none), as columns
+/// `c_date, c_type, c_refdomain, c_domain_rating` (18.16 has no window functions: each
+/// domain's daily deltas are sorted and summed as arrays).
+fn refdomain_transitions_sql(ch: &ChStore, plan: &Plan) -> String {
+    let events = ch.table_name("events");
+    let scope = scope_sql(&plan.scope);
+    let day = "(time - ((time % 86400) + 86400) % 86400)";
+    let scan = format!("SELECT url_from, kind, time, ver FROM {events} FINAL WHERE {scope}");
+    let deltas = format!(
+        "SELECT p_domain AS rd, ev_day, toInt64(sum(if(kind = 0, 1, -1))) AS delta FROM \
+           (SELECT url_from, kind, {day} AS ev_day FROM ({scan})) ANY LEFT JOIN \
+           (SELECT url AS url_from, domain AS p_domain, ver AS p_ver FROM {} FINAL \
+            WHERE url GLOBAL IN (SELECT url_from FROM {events} WHERE {scope})) USING url_from \
+         GROUP BY rd, ev_day",
+        ch.table_name("pages")
+    );
+    let steps = format!(
+        "SELECT rd, tupleElement(st, 1) AS ev_day, tupleElement(st, 2) AS delta, tupleElement(st, 3) AS after FROM \
+           (SELECT rd, arrayJoin(arrayMap((pair, running) -> (tupleElement(pair, 1), tupleElement(pair, 2), running), \
+              sorted, arrayCumSum(arrayMap(pair -> tupleElement(pair, 2), sorted)))) AS st FROM \
+             (SELECT rd, arraySort(groupArray((ev_day, delta))) AS sorted FROM ({deltas}) GROUP BY rd)) \
+         WHERE (after - delta = 0 AND after > 0) OR (after - delta > 0 AND after = 0)"
+    );
+    format!(
+        "SELECT ev_day AS c_date, if(after > 0, 'new', 'lost') AS c_type, rd AS c_refdomain, \
+         toInt64(d_rating) AS c_domain_rating FROM ({steps}) ANY LEFT JOIN \
+         (SELECT name AS rd, domain_rating AS d_rating, ver AS d_ver FROM {} FINAL) USING rd",
+        ch.table_name("domains")
+    )
+}
+
+fn refdomains_new_lost_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
+    let x = refdomain_transitions_sql(ch, plan);
+    let limit = format!(
+        "LIMIT {}, {}",
+        plan.offset.min(i64::MAX as usize),
+        plan.limit
+    );
+    let order: String = plan
+        .order
+        .iter()
+        .map(|(c, desc)| order_term(&format!("c_{}", c.name), c.ty, *desc) + ", ")
+        .collect();
+    if plan.table == Table::RefdomainsNewLost {
+        let mut w = String::from("1");
+        for c in plan.where_.iter().chain(&plan.having) {
+            w.push_str(" AND ");
+            w.push_str(&cond_sql(&format!("c_{}", c.col.name), c)?);
+        }
+        return Some(format!(
+            "SELECT c_date, c_type, c_refdomain, c_domain_rating FROM ({x}) WHERE {w} \
+             ORDER BY {order}c_date DESC, c_type DESC, lower(c_refdomain), c_refdomain {limit}"
+        ));
+    }
+    // Counters: the `where` terms choose which transitions count as new/lost; the totals
+    // count them all.
+    let inner = |c: Col| match c {
+        Col::Type => "x_type",
+        Col::Refdomain => "x_refdomain",
+        Col::DomainRating => "x_rating",
+        _ => "c_date",
+    };
+    let mut pass = String::from("1");
+    for c in &plan.where_ {
+        pass.push_str(" AND ");
+        pass.push_str(&cond_sql(inner(c.col.id), c)?);
+    }
+    let mut having = String::from("1");
+    for c in &plan.having {
+        having.push_str(" AND ");
+        having.push_str(&cond_sql(&format!("c_{}", c.col.name), c)?);
+    }
+    Some(format!(
+        "SELECT c_date, '' AS c_type, '' AS c_refdomain, toInt64(0) AS c_domain_rating, \
+         toInt64(countIf(x_type = 'new' AND {pass})) AS c_new, toInt64(countIf(x_type = 'lost' AND {pass})) AS c_lost, \
+         toInt64(countIf(x_type = 'new')) AS c_new_total, toInt64(countIf(x_type = 'lost')) AS c_lost_total \
+         FROM (SELECT c_date, c_type AS x_type, c_refdomain AS x_refdomain, c_domain_rating AS x_rating FROM ({x})) \
+         GROUP BY c_date HAVING {having} ORDER BY {order}c_date DESC {limit}"
+    ))
+}
+
 /// The `events` columns a counters filter may read, and the link record's through a join.
 fn event_expr(c: Col) -> Option<(String, bool)> {
     let e = |x: &str| Some((x.to_string(), false));
@@ -975,6 +1058,9 @@ pub fn compile(ch: &ChStore, plan: &Plan) -> Option<(String, Option<String>)> {
         Table::Refdomains => refdomains_sql(ch, plan).map(|(rows, stats)| (rows, Some(stats))),
         Table::AhrefsRank | Table::PagesExtended => pages_sql(ch, plan).map(|s| (s, None)),
         Table::Metrics | Table::MetricsExtended => metrics_sql(ch, plan).map(|s| (s, None)),
+        Table::RefdomainsNewLost | Table::RefdomainsCounters => {
+            refdomains_new_lost_sql(ch, plan).map(|s| (s, None))
+        }
         Table::Counters => counters_sql(ch, plan).map(|s| (s, None)),
         _ => None,
     }
