@@ -606,6 +606,36 @@ fn bench_query(a: QueryBench) -> anyhow::Result<()> {
             },
         ),
         (
+            "refdomains domain limit=1000",
+            Table::Refdomains,
+            QueryParams {
+                target: "big.bench".into(),
+                mode: Mode::Domain,
+                limit: 1000,
+                ..Default::default()
+            },
+        ),
+        (
+            "refdomains_new_lost domain",
+            Table::RefdomainsNewLost,
+            QueryParams {
+                target: "big.bench".into(),
+                mode: Mode::Domain,
+                limit: 1000,
+                ..Default::default()
+            },
+        ),
+        (
+            "metrics_extended domain",
+            Table::MetricsExtended,
+            QueryParams {
+                target: "big.bench".into(),
+                mode: Mode::Domain,
+                limit: 1000,
+                ..Default::default()
+            },
+        ),
+        (
             "counters domain",
             Table::Counters,
             QueryParams {
