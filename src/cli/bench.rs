@@ -369,34 +369,8 @@ fn bench_index(a: IndexBench) -> anyhow::Result<()> {
     }
     let store = super::open_store(&a.db)?;
     let ix = Indexer::new(store.clone());
-    for (round, day) in [(0usize, 20_000i64), (1, 20_007)] {
-        let t0 = Instant::now();
-        let (mut new, mut lost, mut nlinks) = (0u64, 0u64, 0u64);
-        for p in 0..a.pages {
-            let s = ix.apply(&visit(
-                p,
-                page_links(p, a.links, round),
-                round as u64 + 1,
-                day * 86_400,
-            ))?;
-            new += s.new as u64;
-            lost += s.lost as u64;
-            nlinks += s.links as u64;
-        }
-        store.flush()?;
-        let secs = t0.elapsed().as_secs_f64();
-        crate::outln!(
-            "index round {}: {} visits, {} links in {:.2} s: {:.0} visits/s, {:.0} links/s ({} new, {} lost events)",
-            round + 1,
-            a.pages,
-            nlinks,
-            secs,
-            a.pages as f64 / secs,
-            nlinks as f64 / secs,
-            new,
-            lost
-        );
-    }
+    let all: Vec<usize> = (0..a.pages).collect();
+    index_rounds(&store, &ix, &all, a.links, "index")?;
     let t0 = Instant::now();
     let r = linkdiff_indexer::rank::recompute(&store)?;
     crate::outln!(
@@ -458,6 +432,47 @@ fn bench_index(a: IndexBench) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The two rounds of `bench index` over `pages`: every page's synthetic links, then again a
+/// week later with 10 % of them changed; visits and links per second of each, timed until the
+/// store has everything (`flush`).
+fn index_rounds(
+    store: &linkdiff_store::Store,
+    ix: &Indexer,
+    pages: &[usize],
+    links: usize,
+    label: &str,
+) -> anyhow::Result<()> {
+    for (round, day) in [(0usize, 20_000i64), (1, 20_007)] {
+        let t0 = Instant::now();
+        let (mut new, mut lost, mut nlinks) = (0u64, 0u64, 0u64);
+        for &p in pages {
+            let s = ix.apply(&visit(
+                p,
+                page_links(p, links, round),
+                round as u64 + 1,
+                day * 86_400,
+            ))?;
+            new += s.new as u64;
+            lost += s.lost as u64;
+            nlinks += s.links as u64;
+        }
+        store.flush()?;
+        let secs = t0.elapsed().as_secs_f64();
+        crate::outln!(
+            "{label} round {}: {} visits, {} links in {:.2} s: {:.0} visits/s, {:.0} links/s ({} new, {} lost events)",
+            round + 1,
+            pages.len(),
+            nlinks,
+            secs,
+            pages.len() as f64 / secs,
+            nlinks as f64 / secs,
+            new,
+            lost
+        );
+    }
+    Ok(())
+}
+
 /// `bench index` as a ClickHouse crawl worker: the visits of its slot go through the worker's
 /// local state and outbox to the servers; the time includes sending every row. Then, for the
 /// index as a whole (all workers), rows and bytes on disk per link after merging.
@@ -481,34 +496,7 @@ fn bench_index_clickhouse(a: &IndexBench, spec: &str) -> anyhow::Result<()> {
     let mine: Vec<usize> = (0..a.pages)
         .filter(|p| part.owns(&format!("s{}.ref", p % 2000)))
         .collect();
-    for (round, day) in [(0usize, 20_000i64), (1, 20_007)] {
-        let t0 = Instant::now();
-        let (mut new, mut lost, mut nlinks) = (0u64, 0u64, 0u64);
-        for &p in &mine {
-            let s = ix.apply(&visit(
-                p,
-                page_links(p, a.links, round),
-                round as u64 + 1,
-                day * 86_400,
-            ))?;
-            new += s.new as u64;
-            lost += s.lost as u64;
-            nlinks += s.links as u64;
-        }
-        store.flush()?;
-        let secs = t0.elapsed().as_secs_f64();
-        crate::outln!(
-            "worker {part} round {}: {} visits, {} links in {:.2} s: {:.0} visits/s, {:.0} links/s ({} new, {} lost events)",
-            round + 1,
-            mine.len(),
-            nlinks,
-            secs,
-            mine.len() as f64 / secs,
-            nlinks as f64 / secs,
-            new,
-            lost
-        );
-    }
+    index_rounds(&store, &ix, &mine, a.links, &format!("worker {part}"))?;
     let state_bytes = std::fs::metadata(&state)?.len();
     crate::outln!(
         "worker state: {} bytes ({:.0} bytes per link of this worker)",

@@ -1,7 +1,7 @@
 //! The flat tables (rows of links or events) in two statements: the keys of the page of rows
 //! in order, then those rows with every selected column, read by key literals.
 
-use super::{cell, cond_sql, debug_sql, literal, order_term};
+use super::{cell, cond_sql, debug_sql, limit_sql, literal, order_term};
 use crate::catalogue::{Col, Table};
 use crate::error::Result;
 use crate::filter::Cond;
@@ -395,11 +395,7 @@ fn keys_sql(ch: &ChStore, src: Source, plan: &Plan) -> Option<String> {
         w.push_str(" AND ");
         w.push_str(&cond_sql(&x, c)?);
     }
-    let limit = format!(
-        "LIMIT {}, {}",
-        plan.offset.min(i64::MAX as usize),
-        plan.limit
-    );
+    let limit = limit_sql(plan);
     let mut needs = used.clone();
     if one_per_domain {
         needs.push(Col::Nofollow);

@@ -2,7 +2,7 @@
 //! `refdomains_new_lost`, `metrics` and the page tables, each one statement.
 
 use super::flat::Source;
-use super::{cond_sql, order_term};
+use super::{alias_conds, alias_order, cond_sql, limit_sql, order_term};
 use crate::catalogue::{Col, ColType, Table};
 use crate::filter::Cond;
 use crate::plan::Plan;
@@ -52,40 +52,45 @@ fn grouped_rows(ch: &ChStore, plan: &Plan, conds: &[&Cond], ratings: bool) -> Op
     ))
 }
 
+/// Live backlinks of the scope grouped: the rows statement under `row_col`'s filters, the
+/// `HAVING` of the other `where` terms and `having`, and the `order_by` terms.
+struct Groups {
+    rows: String,
+    having: String,
+    order: String,
+}
+
+fn backlink_groups(
+    ch: &ChStore,
+    plan: &Plan,
+    row_col: fn(Col) -> bool,
+    ratings: bool,
+) -> Option<Groups> {
+    let row_conds: Vec<&Cond> = plan.where_.iter().filter(|c| row_col(c.col.id)).collect();
+    let group_conds = plan.where_.iter().filter(|c| !row_col(c.col.id));
+    Some(Groups {
+        rows: grouped_rows(ch, plan, &row_conds, ratings)?,
+        having: alias_conds(group_conds.chain(&plan.having))?,
+        order: alias_order(plan),
+    })
+}
+
 /// `anchors`: the rows statement (every catalogue column as `c_NAME`) and the `stats`
 /// statement (`s_backlinks`, `s_refpages` over every group passing the filters).
 pub(super) fn anchors_sql(ch: &ChStore, plan: &Plan) -> Option<(String, String)> {
-    use crate::exec_rust::anchors_row_col;
-    let row_conds: Vec<&Cond> = plan
-        .where_
-        .iter()
-        .filter(|c| anchors_row_col(c.col.id))
-        .collect();
-    let rows = grouped_rows(ch, plan, &row_conds, false)?;
-    let mut having = String::from("1");
-    for c in plan
-        .where_
-        .iter()
-        .filter(|c| !anchors_row_col(c.col.id))
-        .chain(&plan.having)
-    {
-        having.push_str(" AND ");
-        having.push_str(&cond_sql(&format!("c_{}", c.col.name), c)?);
-    }
+    let Groups {
+        rows,
+        having,
+        order,
+    } = backlink_groups(ch, plan, crate::exec_rust::anchors_row_col, false)?;
     let groups = format!(
         "SELECT anchor AS c_anchor, toInt64(count()) AS c_backlinks, toInt64(uniqExact(url_from)) AS c_refpages, \
          '' AS c_refdomain, toInt64(uniqExact(p_domain)) AS c_refdomains, min(first_seen) AS c_first_seen, \
          max(last_visited) AS c_last_visited FROM ({rows}) GROUP BY anchor HAVING {having}"
     );
-    let order: String = plan
-        .order
-        .iter()
-        .map(|(c, desc)| order_term(&format!("c_{}", c.name), c.ty, *desc) + ", ")
-        .collect();
     let page = format!(
-        "{groups} ORDER BY {order}c_backlinks DESC, lower(c_anchor), c_anchor LIMIT {}, {}",
-        plan.offset.min(i64::MAX as usize),
-        plan.limit
+        "{groups} ORDER BY {order}c_backlinks DESC, lower(c_anchor), c_anchor {}",
+        limit_sql(plan)
     );
     let stats = format!(
         "SELECT (SELECT toInt64(sum(c_backlinks)) FROM ({groups})) AS s_backlinks, \
@@ -97,37 +102,19 @@ pub(super) fn anchors_sql(ch: &ChStore, plan: &Plan) -> Option<(String, String)>
 /// `refdomains`: the rows statement (every catalogue column as `c_NAME`) and the `stats`
 /// statement (`s_refdomains`, `s_ips`, `s_class_c` over every group passing the filters).
 pub(super) fn refdomains_sql(ch: &ChStore, plan: &Plan) -> Option<(String, String)> {
-    use crate::exec_rust::refdomains_row_col;
-    let row_conds: Vec<&Cond> = plan
-        .where_
-        .iter()
-        .filter(|c| refdomains_row_col(c.col.id))
-        .collect();
-    let rows = grouped_rows(ch, plan, &row_conds, true)?;
-    let mut having = String::from("1");
-    for c in plan
-        .where_
-        .iter()
-        .filter(|c| !refdomains_row_col(c.col.id))
-        .chain(&plan.having)
-    {
-        having.push_str(" AND ");
-        having.push_str(&cond_sql(&format!("c_{}", c.col.name), c)?);
-    }
+    let Groups {
+        rows,
+        having,
+        order,
+    } = backlink_groups(ch, plan, crate::exec_rust::refdomains_row_col, true)?;
     let groups = format!(
         "SELECT p_domain AS c_refdomain, toInt64(count()) AS c_backlinks, toInt64(uniqExact(url_from)) AS c_refpages, \
          min(first_seen) AS c_first_seen, max(last_visited) AS c_last_visited, toInt64(max(d_rating)) AS c_domain_rating \
          FROM ({rows}) GROUP BY p_domain HAVING {having}"
     );
-    let order: String = plan
-        .order
-        .iter()
-        .map(|(c, desc)| order_term(&format!("c_{}", c.name), c.ty, *desc) + ", ")
-        .collect();
     let page = format!(
-        "{groups} ORDER BY {order}c_backlinks DESC, lower(c_refdomain), c_refdomain LIMIT {}, {}",
-        plan.offset.min(i64::MAX as usize),
-        plan.limit
+        "{groups} ORDER BY {order}c_backlinks DESC, lower(c_refdomain), c_refdomain {}",
+        limit_sql(plan)
     );
     let in_groups = format!("FROM ({rows}) WHERE p_domain IN (SELECT c_refdomain FROM ({groups}))");
     let stats = format!(
@@ -186,10 +173,9 @@ pub(super) fn pages_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
         .map(|(c, desc)| order_term(expr(c.id), c.ty, *desc) + ", ")
         .collect();
     Some(format!(
-        "SELECT {} FROM ({q}) WHERE {w} ORDER BY {order}ur DESC, lower(url), url LIMIT {}, {}",
+        "SELECT {} FROM ({q}) WHERE {w} ORDER BY {order}ur DESC, lower(url), url {}",
         select.join(", "),
-        plan.offset.min(i64::MAX as usize),
-        plan.limit
+        limit_sql(plan)
     ))
 }
 
@@ -232,11 +218,7 @@ pub(super) fn metrics_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
          FROM (SELECT last_status, encoding, links_internal, links_external, ver FROM {pages} FINAL \
          WHERE {scope} AND isNotNull(last_visit))"
     );
-    let mut w = String::from("1");
-    for c in &plan.having {
-        w.push_str(" AND ");
-        w.push_str(&cond_sql(&format!("c_{}", c.col.name), c)?);
-    }
+    let w = alias_conds(&plan.having)?;
     let all: Vec<String> = Table::MetricsExtended
         .columns()
         .iter()
@@ -282,22 +264,9 @@ fn refdomain_transitions_sql(ch: &ChStore, plan: &Plan) -> String {
 
 pub(super) fn refdomains_new_lost_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
     let x = refdomain_transitions_sql(ch, plan);
-    let limit = format!(
-        "LIMIT {}, {}",
-        plan.offset.min(i64::MAX as usize),
-        plan.limit
-    );
-    let order: String = plan
-        .order
-        .iter()
-        .map(|(c, desc)| order_term(&format!("c_{}", c.name), c.ty, *desc) + ", ")
-        .collect();
+    let (limit, order) = (limit_sql(plan), alias_order(plan));
     if plan.table == Table::RefdomainsNewLost {
-        let mut w = String::from("1");
-        for c in plan.where_.iter().chain(&plan.having) {
-            w.push_str(" AND ");
-            w.push_str(&cond_sql(&format!("c_{}", c.col.name), c)?);
-        }
+        let w = alias_conds(plan.where_.iter().chain(&plan.having))?;
         return Some(format!(
             "SELECT c_date, c_type, c_refdomain, c_domain_rating FROM ({x}) WHERE {w} \
              ORDER BY {order}c_date DESC, c_type DESC, lower(c_refdomain), c_refdomain {limit}"
@@ -316,11 +285,7 @@ pub(super) fn refdomains_new_lost_sql(ch: &ChStore, plan: &Plan) -> Option<Strin
         pass.push_str(" AND ");
         pass.push_str(&cond_sql(inner(c.col.id), c)?);
     }
-    let mut having = String::from("1");
-    for c in &plan.having {
-        having.push_str(" AND ");
-        having.push_str(&cond_sql(&format!("c_{}", c.col.name), c)?);
-    }
+    let having = alias_conds(&plan.having)?;
     Some(format!(
         "SELECT c_date, '' AS c_type, '' AS c_refdomain, toInt64(0) AS c_domain_rating, \
          toInt64(countIf(x_type = 'new' AND {pass})) AS c_new, toInt64(countIf(x_type = 'lost' AND {pass})) AS c_lost, \
@@ -408,21 +373,11 @@ pub(super) fn counters_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
             format!("{x} AS c_{}", c.name)
         })
         .collect();
-    let mut having = String::from("1");
-    for c in &plan.having {
-        having.push_str(" AND ");
-        having.push_str(&cond_sql(&format!("c_{}", c.col.name), c)?);
-    }
-    let order: String = plan
-        .order
-        .iter()
-        .map(|(c, desc)| order_term(&format!("c_{}", c.name), c.ty, *desc) + ", ")
-        .collect();
+    let (having, order) = (alias_conds(&plan.having)?, alias_order(plan));
     Some(format!(
         "SELECT {} FROM {from} GROUP BY c_date, c_url_to HAVING {having} \
-         ORDER BY {order}c_date DESC, lower(c_url_to), c_url_to DESC LIMIT {}, {}",
+         ORDER BY {order}c_date DESC, lower(c_url_to), c_url_to DESC {}",
         cols.join(", "),
-        plan.offset.min(i64::MAX as usize),
-        plan.limit
+        limit_sql(plan)
     ))
 }

@@ -74,6 +74,33 @@ fn order_term(x: &str, ty: ColType, desc: bool) -> String {
     }
 }
 
+/// `LIMIT offset, limit` of a plan.
+fn limit_sql(plan: &Plan) -> String {
+    format!(
+        "LIMIT {}, {}",
+        plan.offset.min(i64::MAX as usize),
+        plan.limit
+    )
+}
+
+/// `1 AND …` for filter terms on the output aliases `c_NAME` of a grouped statement.
+fn alias_conds<'a>(conds: impl IntoIterator<Item = &'a Cond>) -> Option<String> {
+    let mut w = String::from("1");
+    for c in conds {
+        w.push_str(" AND ");
+        w.push_str(&cond_sql(&format!("c_{}", c.col.name), c)?);
+    }
+    Some(w)
+}
+
+/// The plan's `order_by` terms on the output aliases, each followed by `, `.
+fn alias_order(plan: &Plan) -> String {
+    plan.order
+        .iter()
+        .map(|(c, desc)| order_term(&format!("c_{}", c.name), c.ty, *desc) + ", ")
+        .collect()
+}
+
 /// A key cell of phase 1 as a SQL literal.
 fn literal(v: Option<&serde_json::Value>) -> String {
     match v {
