@@ -93,6 +93,11 @@ pub fn referring_changes(
     scope: &linkdiff_store::TargetScope,
     since: i64,
 ) -> Result<[u64; 4]> {
+    if let Some(ch) = store.clickhouse() {
+        if let Some(c) = exec_ch::referring_changes(ch, scope, since)? {
+            return Ok(c);
+        }
+    }
     match store.sql() {
         Some(sql) => exec_sql::referring_changes(sql, scope, since),
         None => exec_rust::referring_changes(store, scope, since),

@@ -7,6 +7,7 @@ use crate::catalogue::{Col, ColType, Table};
 use crate::filter::Cond;
 use crate::plan::Plan;
 use linkdiff_store::clickhouse::{scope_sql, ChStore};
+use linkdiff_store::TargetScope;
 
 /// The live backlinks of the scope with what the grouped tables read of them (`anchor`,
 /// `url_from`, `first_seen`, `last_visited`, the referring domain `p_domain`), filtered by
@@ -234,15 +235,17 @@ pub(super) fn metrics_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
 /// live backlinks to the scope went from none to some) or lost (back to none), as columns
 /// `c_date, c_type, c_refdomain, c_domain_rating` (18.16 has no window functions: each
 /// domain's daily deltas are sorted and summed as arrays).
-fn refdomain_transitions_sql(ch: &ChStore, plan: &Plan) -> String {
+/// `group` is the pages column the transitions are counted by: `domain` (registrable
+/// domains) or `host` (referring hosts).
+pub(super) fn refdomain_transitions_sql(ch: &ChStore, scope: &TargetScope, group: &str) -> String {
     let events = ch.table_name("events");
-    let scope = scope_sql(&plan.scope);
+    let scope = scope_sql(scope);
     let day = "(time - ((time % 86400) + 86400) % 86400)";
     let scan = format!("SELECT url_from, kind, time, ver FROM {events} FINAL WHERE {scope}");
     let deltas = format!(
         "SELECT p_domain AS rd, ev_day, toInt64(sum(if(kind = 0, 1, -1))) AS delta FROM \
            (SELECT url_from, kind, {day} AS ev_day FROM ({scan})) ANY LEFT JOIN \
-           (SELECT url AS url_from, domain AS p_domain, ver AS p_ver FROM {} FINAL \
+           (SELECT url AS url_from, {group} AS p_domain, ver AS p_ver FROM {} FINAL \
             WHERE url GLOBAL IN (SELECT url_from FROM {events} WHERE {scope})) USING url_from \
          GROUP BY rd, ev_day",
         ch.table_name("pages")
@@ -263,7 +266,7 @@ fn refdomain_transitions_sql(ch: &ChStore, plan: &Plan) -> String {
 }
 
 pub(super) fn refdomains_new_lost_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
-    let x = refdomain_transitions_sql(ch, plan);
+    let x = refdomain_transitions_sql(ch, &plan.scope, "domain");
     let (limit, order) = (limit_sql(plan), alias_order(plan));
     if plan.table == Table::RefdomainsNewLost {
         let w = alias_conds(plan.where_.iter().chain(&plan.having))?;

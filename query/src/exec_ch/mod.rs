@@ -33,6 +33,7 @@ use grouped::{
 };
 use linkdiff_store::clickhouse::client::quote;
 use linkdiff_store::clickhouse::ChStore;
+use linkdiff_store::TargetScope;
 
 /// `x <cond>` in ClickHouse SQL, or `None` for functions not compiled.
 fn cond_sql(x: &str, c: &Cond) -> Option<String> {
@@ -127,6 +128,38 @@ fn cell(ty: ColType, v: Option<&serde_json::Value>) -> Value {
         ColType::Date => Value::Date(int.unwrap_or(0)),
         ColType::Str => Value::Str(v.and_then(|v| v.as_str()).unwrap_or("").to_string()),
     }
+}
+
+/// Referring hosts and registrable domains of `scope` gained and lost on or after `since`:
+/// `[new hosts, lost hosts, new domains, lost domains]` (see [`crate::referring_changes`]).
+/// `None` on a crawl worker.
+pub fn referring_changes(
+    ch: &ChStore,
+    scope: &TargetScope,
+    since: i64,
+) -> Result<Option<[u64; 4]>> {
+    if ch.is_worker() {
+        return Ok(None);
+    }
+    let mut out = [0; 4];
+    for (i, group) in ["host", "domain"].into_iter().enumerate() {
+        let x = grouped::refdomain_transitions_sql(ch, scope, group);
+        let sql = format!(
+            "SELECT countIf(c_type = 'new') AS s_new, countIf(c_type = 'lost') AS s_lost \
+             FROM ({x}) WHERE c_date >= {since}"
+        );
+        debug_sql(&sql);
+        let row = ch.select_objects(&sql)?;
+        let get = |k: &str| {
+            row.first()
+                .and_then(|r| r.get(k))
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0)
+        };
+        out[i * 2] = get("s_new");
+        out[i * 2 + 1] = get("s_lost");
+    }
+    Ok(Some(out))
 }
 
 /// The compiled statements of `plan` (rows, then `stats` where the table has them), or

@@ -202,6 +202,9 @@ pub struct PageRow {
     /// The page's registrable domain (joins `domains` in compiled queries).
     #[serde(default)]
     pub domain: String,
+    /// The page's host (referring hosts of DataForSEO's referring-domain counts).
+    #[serde(default)]
+    pub host: String,
     /// The class C network of its IP (`refdomains` stats), '' when it has none.
     #[serde(default)]
     pub class_c: String,
@@ -237,6 +240,7 @@ impl PageRow {
             last_run: p.last_run,
             broken_since: p.broken_since,
             domain: crate::model::registrable_domain(crate::model::url_host(url)).to_string(),
+            host: crate::model::url_host(url).to_string(),
             class_c: crate::model::class_c(&p.ip).unwrap_or_default(),
             tkey: target_key(url),
             url_rating: 0,

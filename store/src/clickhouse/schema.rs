@@ -49,7 +49,7 @@ pub const TABLES: &[(&str, &str, &str, &str)] = &[
          prev_ok_visit Nullable(Int64), last_status UInt16, consecutive_failures UInt8,
          dropped UInt8, title String, language String, encoding String, page_size UInt64,
          ip String, links_internal UInt32, links_external UInt32, depth UInt16,
-         last_run UInt64, broken_since Nullable(Int64), domain String, class_c String, tkey String,
+         last_run UInt64, broken_since Nullable(Int64), domain String, host String, class_c String, tkey String,
          ver UInt64",
         "url",
         "cityHash64(url)",
