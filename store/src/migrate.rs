@@ -38,6 +38,10 @@ pub fn copy(from: &Store, to: &Store) -> Result<CopySummary> {
     for r in from.pages() {
         let (url, p) = r?;
         w.put_page(&url, &p);
+        // ClickHouse keeps URL Ratings in their own table, beside page records.
+        if p.url_rating != 0 {
+            w.put_url_rating(&url, p.url_rating);
+        }
         s.pages += 1;
         flush(&mut w, false)?;
     }

@@ -197,6 +197,18 @@ async fn a_worker_killed_again_and_again_and_rerun_changes_no_answer() {
         assert!(kills >= 2, "the crawls ended before they could be killed");
         same_cli_answers(&full, &ch);
         other_commands_agree(&full, &ch);
+        // The SQLite index migrated into another cluster database answers the same, ranks
+        // (kept in their own ClickHouse table) included.
+        let migrated = cluster_db("scale_out::migrate", "migrated").expect("servers");
+        run_ok(&[
+            "migrate".into(),
+            "--from".into(),
+            full.clone(),
+            "--to".into(),
+            migrated.clone(),
+        ]);
+        same_cli_answers(&full, &migrated);
+        drop_database(&migrated);
     })
     .await
     .unwrap();
