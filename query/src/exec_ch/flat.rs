@@ -262,6 +262,15 @@ struct Sets {
     links: String,
 }
 
+/// `col AS p_col, …` for the joined names `cols` (each a two-letter prefix and the table's
+/// column name).
+fn prefixed(cols: &[&str]) -> String {
+    cols.iter()
+        .map(|c| format!("{} AS {c}", &c[2..]))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `scan` (rows with columns `have`) with the joins `j` needs.
 fn joined(ch: &ChStore, scan: &str, have: &[String], j: Joins, sets: &Sets) -> String {
     let pages = ch.table_name("pages");
@@ -288,10 +297,7 @@ fn joined(ch: &ChStore, scan: &str, have: &[String], j: Joins, sets: &Sets) -> S
         ];
         let right = format!(
             "SELECT url AS url_from, {}, ver AS p_ver FROM {pages} FINAL WHERE url {from_set}",
-            cols.iter()
-                .map(|c| format!("{} AS {c}", &c[2..]))
-                .collect::<Vec<_>>()
-                .join(", "),
+            prefixed(&cols),
         );
         q = join(q, &mut have, right, "url_from", &cols);
     }
@@ -333,10 +339,7 @@ fn joined(ch: &ChStore, scan: &str, have: &[String], j: Joins, sets: &Sets) -> S
         ];
         let right = format!(
             "SELECT url_to, url_from, link_type, anchor, n, {}, ver AS l_ver FROM {} FINAL WHERE {}",
-            cols.iter()
-                .map(|c| format!("{} AS {c}", &c[2..]))
-                .collect::<Vec<_>>()
-                .join(", "),
+            prefixed(&cols),
             ch.table_name("links"),
             sets.links
         );
