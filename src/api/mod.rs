@@ -62,11 +62,20 @@ pub enum Access {
     Client(Option<String>),
 }
 
+/// What a v2 answer holds before rendering.
+#[derive(Debug, Clone)]
+pub enum V2Body {
+    /// A table's rows (JSON is written straight from them; other formats via [`V2Answer::tree`]).
+    Table(query::QueryResult),
+    /// A small fixed-shape answer (`subscription_info`, `domain_rating`).
+    Tree(J),
+}
+
 /// An answer of the v2 API before rendering.
 #[derive(Debug, Clone)]
 pub struct V2Answer {
-    /// The table as a JSON tree (rendered by the edge in the requested format).
-    pub tree: J,
+    /// The answer (rendered by the edge in the requested format).
+    pub body: V2Body,
     /// Rows this request cost, in hundredths.
     pub cost: u64,
     /// Rows left on the token, in hundredths (when a token was used).
@@ -94,7 +103,11 @@ impl From<&str> for ApiError {
 /// JSON otherwise, as Ahrefs answered.
 pub fn render_result(r: &Result<V2Answer, ApiError>, format: Format) -> String {
     match r {
-        Ok(a) => render::render(&a.tree, format),
+        Ok(a) => match (&a.body, format) {
+            (V2Body::Table(r), Format::Json) => render::json(r),
+            (V2Body::Table(r), _) => render::render(&render::tree(r), format),
+            (V2Body::Tree(t), _) => render::render(t, format),
+        },
         Err(e) => {
             let format = if matches!(format, Format::Xml | Format::Php) {
                 format
@@ -191,14 +204,14 @@ pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer,
         None
     };
     let from = p.get("from").unwrap_or("").trim();
-    let (tree, cost) = match from {
+    let (body, cost) = match from {
         "" => return Err("Parameter 'from' is required (backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank, pages_extended, broken_backlinks, domain_rating or subscription_info)".into()),
         "subscription_info" => {
             let info = match &token {
                 Some((name, rec)) => json!({"rows_left": rec.centirows_left / 100, "rows_limit": rec.rows_limit, "subscription": format!("linkdiff token {name}")}),
                 None => json!({"rows_left": 0, "rows_limit": 0, "subscription": "linkdiff (no tokens: unlimited)"}),
             };
-            (json!({ "info": info }), 0)
+            (V2Body::Tree(json!({ "info": info })), 0)
         }
         "domain_rating" => {
             let target = p.get("target").unwrap_or("").trim();
@@ -208,7 +221,7 @@ pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer,
             let host = linkdiff_store::model::url_host(target.trim_start_matches("https://").trim_start_matches("http://")).to_ascii_lowercase();
             let d = linkdiff_store::registrable_domain(&host).to_string();
             let rec = ctx.store.domain(&d).map_err(|e| internal(e.into()))?.unwrap_or_default();
-            (json!({"domain": {"domain_rating": rec.domain_rating, "ahrefs_top": rec.ahrefs_top}}), 100)
+            (V2Body::Tree(json!({"domain": {"domain_rating": rec.domain_rating, "ahrefs_top": rec.ahrefs_top}})), 100)
         }
         t => {
             let table: Table = t.parse::<Table>().map_err(ApiError)?;
@@ -232,7 +245,7 @@ pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer,
                 + centirows_per_result(table) * r.rows.len() as u64
                 + if qp.where_.is_some() { 500 } else { 0 }
                 + if qp.having.is_some() { 500 } else { 0 };
-            (render::tree(&r), cost)
+            (V2Body::Table(r), cost)
         }
     };
     let rows_left = match token {
@@ -256,7 +269,7 @@ pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer,
         }
     };
     Ok(V2Answer {
-        tree,
+        body,
         cost,
         rows_left,
     })

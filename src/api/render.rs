@@ -109,6 +109,64 @@ pub fn tree(r: &QueryResult) -> J {
     J::Object(top)
 }
 
+/// `serde_json::to_string(&tree(r))`, written straight from the rows: no map per row, no
+/// owned column names (the JSON tree cost ~10 % of a cheap request's CPU on `serve`).
+/// Byte-identical to the tree's rendering (tested below).
+pub fn json(r: &QueryResult) -> String {
+    let mut out = Vec::with_capacity(64 + r.rows.len() * r.columns.len() * 24);
+    let s = |out: &mut Vec<u8>, s: &str| {
+        serde_json::to_writer(out, s).expect("strings serialize to memory");
+    };
+    let row = |out: &mut Vec<u8>, row: &[Value]| {
+        out.push(b'{');
+        for (i, (c, v)) in r.columns.iter().zip(row).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            s(out, c.name);
+            out.push(b':');
+            match v {
+                Value::Int(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+                Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+                Value::Str(t) => s(out, t),
+                Value::Time(_) | Value::Date(_) => s(out, &v.text()),
+            }
+        }
+        out.push(b'}');
+    };
+    out.push(b'{');
+    s(&mut out, root(r.table));
+    out.push(b':');
+    match (r.table, r.rows.len()) {
+        (Table::Metrics | Table::MetricsExtended, 1) => row(&mut out, &r.rows[0]),
+        (Table::Metrics | Table::MetricsExtended, _) => out.extend_from_slice(b"{}"),
+        _ => {
+            out.push(b'[');
+            for (i, r) in r.rows.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                row(&mut out, r);
+            }
+            out.push(b']');
+        }
+    }
+    if !r.stats.is_empty() {
+        out.extend_from_slice(b",\"stats\":{");
+        for (i, (k, v)) in r.stats.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            s(&mut out, k);
+            out.push(b':');
+            out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes());
+        }
+        out.push(b'}');
+    }
+    out.push(b'}');
+    String::from_utf8(out).expect("JSON of UTF-8 strings is UTF-8")
+}
+
 /// An error tree.
 pub fn error_tree(msg: &str) -> J {
     json!({ "error": msg })
@@ -344,6 +402,74 @@ mod tests {
             render(&t, Format::Php),
             "a:2:{s:7:\"anchors\";a:1:{i:0;a:2:{s:6:\"anchor\";s:5:\"café\";s:9:\"backlinks\";i:2;}}s:5:\"stats\";a:2:{s:9:\"backlinks\";i:2;s:8:\"refpages\";i:1;}}"
         );
+    }
+
+    /// A result of `table` with every column, cells made from `seed` by column type.
+    fn result(table: Table, rows: usize, stats: Vec<(&'static str, u64)>) -> QueryResult {
+        use linkdiff_query::ColType;
+        let columns: Vec<_> = table.columns().iter().collect();
+        let strings = [
+            "",
+            "plain",
+            "quote \" back \\ slash",
+            "ctl \u{1}\t\n\r",
+            "日本 naïve ✓ \u{1F600}",
+            "</script>&<>'",
+        ];
+        let rows = (0..rows)
+            .map(|r| {
+                columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| match c.ty {
+                        ColType::Int => Value::Int([0, -1, i64::MAX, i64::MIN, 42][(r + i) % 5]),
+                        ColType::Bool => Value::Bool((r + i) % 2 == 0),
+                        ColType::Str => Value::Str(strings[(r + i) % strings.len()].to_string()),
+                        ColType::Time => Value::Time(
+                            [None, Some(0), Some(1_793_491_200), Some(-86_400)][(r + i) % 4],
+                        ),
+                        ColType::Date => Value::Date(1_793_491_200 + 86_400 * r as i64),
+                    })
+                    .collect()
+            })
+            .collect();
+        QueryResult {
+            table,
+            columns,
+            rows,
+            stats,
+        }
+    }
+
+    #[test]
+    fn json_written_from_rows_equals_the_trees_json() {
+        use linkdiff_query::Table::*;
+        for table in [
+            Backlinks,
+            OnePerDomain,
+            BrokenBacklinks,
+            NewLost,
+            Counters,
+            Anchors,
+            Refdomains,
+            RefdomainsNewLost,
+            RefdomainsCounters,
+            Metrics,
+            MetricsExtended,
+            AhrefsRank,
+            PagesExtended,
+        ] {
+            for rows in [0, 1, 7] {
+                let stats = match table {
+                    Anchors => vec![("backlinks", 3), ("refpages", u64::MAX)],
+                    Refdomains => vec![("refdomains", 0), ("ips", 1), ("class_c", 2)],
+                    _ => vec![],
+                };
+                let r = result(table, rows, stats);
+                let want = serde_json::to_string(&tree(&r)).expect("serializes");
+                assert_eq!(json(&r), want, "{table:?} with {rows} rows");
+            }
+        }
     }
 
     #[test]
