@@ -9,7 +9,7 @@ use crate::filter::{Cond, Func, Lit, Op, Test};
 use crate::plan::Plan;
 use crate::value::Value;
 use crate::QueryResult;
-use linkdiff_store::rusqlite::types::Value as Sql;
+use linkdiff_store::rusqlite::types::{Value as Sql, ValueRef};
 use linkdiff_store::rusqlite::{params_from_iter, Connection};
 use linkdiff_store::sql::schema::url_expr;
 use linkdiff_store::sql::urls::scope_condition;
@@ -933,26 +933,32 @@ pub fn compile(plan: &Plan) -> Stmt {
     }
 }
 
-fn cell(ty: ColType, v: Sql) -> Value {
-    let int = |v: &Sql| match v {
-        Sql::Integer(i) => Some(*i),
-        Sql::Real(f) => Some(*f as i64),
+/// A cell read in place (no owned `rusqlite::types::Value` in between: that copy and its
+/// conversion were ~15 % of a cheap `backlinks` request's instructions).
+fn cell(ty: ColType, v: ValueRef<'_>) -> Value {
+    let int = match v {
+        ValueRef::Integer(i) => Some(i),
+        ValueRef::Real(f) => Some(f as i64),
         _ => None,
     };
     match ty {
-        ColType::Int => Value::Int(int(&v).unwrap_or(0)),
-        ColType::Bool => Value::Bool(int(&v).unwrap_or(0) != 0),
-        ColType::Time => Value::Time(int(&v)),
-        ColType::Date => Value::Date(int(&v).unwrap_or(0)),
+        ColType::Int => Value::Int(int.unwrap_or(0)),
+        ColType::Bool => Value::Bool(int.unwrap_or(0) != 0),
+        ColType::Time => Value::Time(int),
+        ColType::Date => Value::Date(int.unwrap_or(0)),
         ColType::Str => Value::Str(match v {
-            Sql::Text(s) => s,
-            Sql::Null => String::new(),
+            ValueRef::Text(s) => match std::str::from_utf8(s) {
+                Ok(s) => s.to_owned(),
+                Err(_) => String::from_utf8_lossy(s).into_owned(),
+            },
+            ValueRef::Null => String::new(),
             other => format!("{other:?}"),
         }),
     }
 }
 
 fn rows(conn: &Connection, st: &Stmt, cols: &[&'static Column]) -> Result<Vec<Vec<Value>>> {
+    crate::debug_sql(&st.sql);
     let mut stmt = conn.prepare_cached(&st.sql)?;
     let n = stmt.column_count();
     let mut out = Vec::new();
@@ -960,7 +966,7 @@ fn rows(conn: &Connection, st: &Stmt, cols: &[&'static Column]) -> Result<Vec<Ve
     while let Some(r) = it.next()? {
         let mut row = Vec::with_capacity(n);
         for (i, c) in cols.iter().enumerate() {
-            row.push(cell(c.ty, r.get::<_, Sql>(i)?));
+            row.push(cell(c.ty, r.get_ref(i)?));
         }
         out.push(row);
     }

@@ -27,6 +27,15 @@ pub use value::Value;
 
 use linkdiff_store::Store;
 
+/// Print compiled statements (SQLite and ClickHouse) to stderr when `LINKDIFF_DEBUG_SQL` is
+/// set, to read or EXPLAIN them. The variable is read once per process.
+pub(crate) fn debug_sql(sql: &str) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("LINKDIFF_DEBUG_SQL").is_some()) {
+        eprintln!("{sql};");
+    }
+}
+
 /// A query's answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryResult {

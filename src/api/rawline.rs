@@ -265,7 +265,13 @@ pub struct FixRequestLine<S> {
     /// Bytes ready for hyper.
     out: Vec<u8>,
     pos: usize,
+    /// What the socket gave, before framing: allocated and zeroed once per connection (a
+    /// zeroed 16 KiB stack buffer per read was 13 % of a cheap request's instructions).
+    raw: Box<[u8]>,
 }
+
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 16 * 1024;
 
 impl<S> FixRequestLine<S> {
     /// Wrap a freshly accepted stream; `too_long` is shared with the connection's service.
@@ -275,6 +281,7 @@ impl<S> FixRequestLine<S> {
             framer: Framer::new(too_long),
             out: Vec::new(),
             pos: 0,
+            raw: vec![0; READ_CHUNK].into_boxed_slice(),
         }
     }
 }
@@ -289,8 +296,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for FixRequestLine<S> {
         while this.pos == this.out.len() {
             this.out.clear();
             this.pos = 0;
-            let mut tmp = [0u8; 16 * 1024];
-            let mut rb = ReadBuf::new(&mut tmp);
+            let mut rb = ReadBuf::new(&mut this.raw);
             match Pin::new(&mut this.inner).poll_read(cx, &mut rb) {
                 Poll::Ready(Ok(())) if rb.filled().is_empty() => {
                     // End of stream: hand hyper what an unfinished line held, then EOF.

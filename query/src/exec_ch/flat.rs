@@ -1,8 +1,9 @@
 //! The flat tables (rows of links or events) in two statements: the keys of the page of rows
 //! in order, then those rows with every selected column, read by key literals.
 
-use super::{cell, cond_sql, debug_sql, limit_sql, literal, order_term};
+use super::{cell, cond_sql, limit_sql, literal, order_term};
 use crate::catalogue::{Col, Table};
+use crate::debug_sql;
 use crate::error::Result;
 use crate::filter::Cond;
 use crate::plan::Plan;

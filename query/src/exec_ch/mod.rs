@@ -111,13 +111,6 @@ fn literal(v: Option<&serde_json::Value>) -> String {
     }
 }
 
-/// Print compiled statements to stderr when `LINKDIFF_DEBUG_SQL` is set (to read or EXPLAIN).
-fn debug_sql(sql: &str) {
-    if std::env::var_os("LINKDIFF_DEBUG_SQL").is_some() {
-        eprintln!("{sql};");
-    }
-}
-
 /// A JSON cell as the column's value type.
 fn cell(ty: ColType, v: Option<&serde_json::Value>) -> Value {
     let int = v.and_then(|v| v.as_i64().or_else(|| v.as_u64().map(|u| u as i64)));
@@ -148,7 +141,7 @@ pub fn referring_changes(
             "SELECT countIf(c_type = 'new') AS s_new, countIf(c_type = 'lost') AS s_lost \
              FROM ({x}) WHERE c_date >= {since}"
         );
-        debug_sql(&sql);
+        crate::debug_sql(&sql);
         let row = ch.select_objects(&sql)?;
         let get = |k: &str| {
             row.first()
@@ -200,7 +193,7 @@ pub fn run(ch: &ChStore, plan: &Plan) -> Result<Option<QueryResult>> {
         return Ok(None);
     };
     let grouped = plan.table.grouped();
-    debug_sql(&sql);
+    crate::debug_sql(&sql);
     let rows = ch.select_objects(&sql)?;
     let rows = rows
         .into_iter()
