@@ -41,21 +41,11 @@ macro_rules! out {
     }};
 }
 
-/// A log writer that drops what it cannot write instead of failing.
-pub struct QuietStderr;
-
-impl std::io::Write for QuietStderr {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        let _ = std::io::stderr().write_all(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+pub use log::QuietStderr;
 
 pub mod alerts;
 pub mod api;
 pub mod cli;
+pub mod log;
 pub mod sink;
 pub mod watched;

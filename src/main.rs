@@ -26,12 +26,30 @@ fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(|| linkdiff::QuietStderr)
-        .try_init();
-    match linkdiff::cli::run(cli) {
+        .with_ansi(ansi);
+    // `serve` logs a line per request: written in batches (at most 100 ms late), flushed on
+    // the way out and before a panic message.
+    let batched = if matches!(cli.command, linkdiff::cli::Command::Serve(_)) {
+        let log = linkdiff::log::Batched::new(linkdiff::QuietStderr);
+        let (writer, on_panic) = (log.clone(), log.clone());
+        let _ = fmt.with_writer(move || writer.clone()).try_init();
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            on_panic.flush_now();
+            previous(info);
+        }));
+        Some(log)
+    } else {
+        let _ = fmt.with_writer(|| linkdiff::QuietStderr).try_init();
+        None
+    };
+    let result = linkdiff::cli::run(cli);
+    if let Some(log) = &batched {
+        log.flush_now();
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if let Some(io) = e.downcast_ref::<std::io::Error>() {
