@@ -15,12 +15,22 @@ pub(crate) fn collapse(s: &str, max: usize) -> String {
             out.push(' ');
             n += 1;
         }
-        for c in word.chars() {
-            if n >= max {
-                break;
-            }
-            out.push(c);
-            n += 1;
+        // Whole words at once; only the word at the cap is cut, at a character boundary.
+        let chars = if word.is_ascii() {
+            word.len()
+        } else {
+            word.chars().count()
+        };
+        if n + chars <= max {
+            out.push_str(word);
+            n += chars;
+        } else {
+            let end = word
+                .char_indices()
+                .nth(max - n)
+                .map_or(word.len(), |(i, _)| i);
+            out.push_str(&word[..end]);
+            n = max;
         }
     }
     out
@@ -29,15 +39,19 @@ pub(crate) fn collapse(s: &str, max: usize) -> String {
 /// The last ≤ 100 characters of `s`, dropping a word cut in half at the start.
 pub(crate) fn cut_pre(s: &str) -> String {
     let s = s.trim();
-    let count = s.chars().count();
+    let ascii = s.is_ascii();
+    let count = if ascii { s.len() } else { s.chars().count() };
     if count <= MAX_CONTEXT {
         return s.to_string();
     }
-    let start = s
-        .char_indices()
-        .nth(count - MAX_CONTEXT)
-        .map(|(i, _)| i)
-        .unwrap_or(0);
+    let start = if ascii {
+        count - MAX_CONTEXT
+    } else {
+        s.char_indices()
+            .nth(count - MAX_CONTEXT)
+            .map(|(i, _)| i)
+            .unwrap_or(0)
+    };
     let cut_mid_word = !s[..start].ends_with(' ') && !s[start..].starts_with(' ');
     let tail = &s[start..];
     let tail = if cut_mid_word {
@@ -51,8 +65,12 @@ pub(crate) fn cut_pre(s: &str) -> String {
 /// The first ≤ 100 characters of `s`, dropping a word cut in half at the end.
 pub(crate) fn cut_post(s: &str) -> String {
     let s = s.trim();
-    let Some((end, _)) = s.char_indices().nth(MAX_CONTEXT) else {
-        return s.to_string();
+    let end = match s.as_bytes().get(..=MAX_CONTEXT) {
+        Some(head) if head.is_ascii() => MAX_CONTEXT,
+        _ => match s.char_indices().nth(MAX_CONTEXT) {
+            Some((end, _)) => end,
+            None => return s.to_string(),
+        },
     };
     let cut_mid_word = !s[end..].starts_with(' ') && !s[..end].ends_with(' ');
     let head = &s[..end];
@@ -67,36 +85,57 @@ pub(crate) fn cut_post(s: &str) -> String {
 /// Append `text` to `buf` with whitespace runs collapsed to one space (NULs dropped): a
 /// leading or trailing run becomes one space unless `buf` is empty or already ends in one.
 /// Whitespace is Unicode's (`char::is_whitespace`), as `str::split_whitespace` has it.
+///
+/// Text that is already collapsed (words and single spaces) is copied in one piece: only a
+/// byte that changes something (another whitespace, a second space, a NUL) ends a piece.
 pub(crate) fn push_collapsed(buf: &mut String, text: &str) {
     let bytes = text.as_bytes();
-    let mut word_start: Option<usize> = None;
+    // Whether a space here would be dropped (output empty or already ending in a space).
+    let mut after_space = buf.is_empty() || buf.ends_with(' ');
+    let mut piece = 0; // text[piece..i] is copied as is
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let (is_space, len) = if b < 0x80 {
-            (
-                matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'),
-                1,
-            )
-        } else {
+        if b >= 0x80 {
             let c = text[i..].chars().next().unwrap_or(' ');
-            (c.is_whitespace(), c.len_utf8())
-        };
-        if is_space || b == 0 {
-            if let Some(start) = word_start.take() {
-                buf.push_str(&text[start..i]);
+            let len = c.len_utf8();
+            if c.is_whitespace() {
+                buf.push_str(&text[piece..i]);
+                if !after_space {
+                    buf.push(' ');
+                    after_space = true;
+                }
+                piece = i + len;
+            } else {
+                after_space = false;
             }
-            if is_space && !buf.is_empty() && !buf.ends_with(' ') {
-                buf.push(' ');
-            }
-        } else if word_start.is_none() {
-            word_start = Some(i);
+            i += len;
+            continue;
         }
-        i += len;
+        match b {
+            b' ' if !after_space => after_space = true,
+            b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' => {
+                buf.push_str(&text[piece..i]);
+                if !after_space {
+                    buf.push(' ');
+                    after_space = true;
+                }
+                piece = i + 1;
+            }
+            0 => {
+                buf.push_str(&text[piece..i]);
+                piece = i + 1;
+            }
+            _ => after_space = false,
+        }
+        i += 1;
     }
-    if let Some(start) = word_start {
-        buf.push_str(&text[start..]);
-    }
+    buf.push_str(&text[piece..]);
+}
+
+/// ASCII whitespace as `char::is_whitespace` has it.
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
 /// Characters `push_collapsed` keeps of `text`, not counting spaces.
@@ -121,6 +160,25 @@ pub(crate) fn head_words(s: &str, n: usize) -> &str {
     if s.len() <= n {
         return s;
     }
+    // Byte by byte while the text is ASCII (only as far as the answer reads); from the first
+    // other byte on, char by char from the start.
+    let mut seen = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b >= 0x80 {
+            return head_words_by_char(s, n);
+        }
+        if seen == n {
+            return &s[..=i];
+        }
+        if !ascii_space(b) {
+            seen += 1;
+        }
+    }
+    s
+}
+
+/// [`head_words`] char by char (any text).
+fn head_words_by_char(s: &str, n: usize) -> &str {
     let mut seen = 0;
     for (i, c) in s.char_indices() {
         if seen == n {
@@ -137,6 +195,24 @@ pub(crate) fn head_words(s: &str, n: usize) -> &str {
 /// character before them, or all of `s`: what `cut_pre` of the collapsed text reads, for
 /// `n` over 101.
 pub(crate) fn tail_words(s: &str, n: usize) -> &str {
+    // Backwards byte by byte while the text is ASCII (only as far as the answer reads).
+    let mut seen = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate().rev() {
+        if b >= 0x80 {
+            return tail_words_by_char(s, n);
+        }
+        if seen == n {
+            return &s[i..];
+        }
+        if !ascii_space(b) {
+            seen += 1;
+        }
+    }
+    s
+}
+
+/// [`tail_words`] char by char (any text).
+fn tail_words_by_char(s: &str, n: usize) -> &str {
     let mut seen = 0;
     for (i, c) in s.char_indices().rev() {
         if seen == n {
@@ -206,6 +282,122 @@ mod tests {
             assert_eq!(a, b, "{prefix:?} + {text:?}");
         }
         assert_eq!(count_non_space(" a\u{a0}bc é "), 4);
+    }
+
+    /// `collapse` as it was: char by char.
+    fn collapse_by_char(s: &str, max: usize) -> String {
+        let mut out = String::new();
+        let mut n = 0;
+        for word in s.split_whitespace() {
+            if n >= max {
+                break;
+            }
+            if !out.is_empty() {
+                out.push(' ');
+                n += 1;
+            }
+            for c in word.chars() {
+                if n >= max {
+                    break;
+                }
+                out.push(c);
+                n += 1;
+            }
+        }
+        out
+    }
+
+    /// `cut_pre` and `cut_post` as they were before their ASCII paths.
+    fn cut_pre_by_char(s: &str) -> String {
+        let s = s.trim();
+        let count = s.chars().count();
+        if count <= MAX_CONTEXT {
+            return s.to_string();
+        }
+        let start = s
+            .char_indices()
+            .nth(count - MAX_CONTEXT)
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        let cut_mid_word = !s[..start].ends_with(' ') && !s[start..].starts_with(' ');
+        let tail = &s[start..];
+        let tail = if cut_mid_word {
+            tail.split_once(' ').map(|(_, r)| r).unwrap_or("")
+        } else {
+            tail
+        };
+        tail.trim().to_string()
+    }
+
+    fn cut_post_by_char(s: &str) -> String {
+        let s = s.trim();
+        let Some((end, _)) = s.char_indices().nth(MAX_CONTEXT) else {
+            return s.to_string();
+        };
+        let cut_mid_word = !s[end..].starts_with(' ') && !s[..end].ends_with(' ');
+        let head = &s[..end];
+        let head = if cut_mid_word {
+            head.rsplit_once(' ').map(|(l, _)| l).unwrap_or("")
+        } else {
+            head
+        };
+        head.trim().to_string()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn context_cuts_match_their_char_by_char_definitions(
+            text in "[ab ]{0,3}[abc é]{90,130}[ab ]{0,3}",
+        ) {
+            let ascii: String = text.chars().filter(char::is_ascii).collect();
+            for t in [&text, &ascii] {
+                proptest::prop_assert_eq!(cut_pre(t), cut_pre_by_char(t));
+                proptest::prop_assert_eq!(cut_post(t), cut_post_by_char(t));
+            }
+        }
+    }
+
+    /// The collapse rule written the obvious way: words joined by one space, an edge run of
+    /// whitespace kept as one space, NULs dropped.
+    fn collapsed_by_words(buf: &mut String, text: &str) {
+        let text: String = text.chars().filter(|&c| c != '\0').collect();
+        let space = |buf: &mut String| {
+            if !buf.is_empty() && !buf.ends_with(' ') {
+                buf.push(' ');
+            }
+        };
+        if text.starts_with(char::is_whitespace) {
+            space(buf);
+        }
+        for (i, word) in text.split_whitespace().enumerate() {
+            if i > 0 {
+                buf.push(' ');
+            }
+            buf.push_str(word);
+        }
+        if text.ends_with(char::is_whitespace) && !text.trim().is_empty() {
+            space(buf);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn text_helpers_match_their_char_by_char_definitions(
+            prefix in "[a ]{0,3}",
+            text in "[a-c \t\n\r\x0b\x0c\x00é\u{a0}\u{3000}]{0,40}",
+            n in 0usize..12,
+        ) {
+            let (mut fast, mut slow) = (prefix.clone(), prefix.clone());
+            push_collapsed(&mut fast, &text);
+            collapsed_by_words(&mut slow, &text);
+            proptest::prop_assert_eq!(&fast, &slow, "{:?} + {:?}", prefix, text);
+            proptest::prop_assert_eq!(collapse(&text, n), collapse_by_char(&text, n));
+            proptest::prop_assert_eq!(head_words(&text, n), head_words_by_char(&text, n));
+            proptest::prop_assert_eq!(tail_words(&text, n), tail_words_by_char(&text, n));
+            let ascii: String = text.chars().filter(char::is_ascii).collect();
+            proptest::prop_assert_eq!(head_words(&ascii, n), head_words_by_char(&ascii, n));
+            proptest::prop_assert_eq!(tail_words(&ascii, n), tail_words_by_char(&ascii, n));
+        }
     }
 
     #[test]
