@@ -6,6 +6,7 @@
 #
 #   bash bench/http-while-crawling.sh                 # RATE=1 PAGES=400 ROUNDS=2
 #   RATE=0 bash bench/http-while-crawling.sh          # the crawl as fast as it goes
+#   CONNS=32 bash bench/http-while-crawling.sh        # 32 clients instead of 8
 #
 # Prints requests/s and latency percentiles from `bench http`, the server's CPU per request
 # (/proc/PID/stat), and the crawl's own summary line.
@@ -15,6 +16,7 @@ RATE=${RATE:-1}
 PAGES=${PAGES:-400}
 ROUNDS=${ROUNDS:-2}
 SECONDS_EACH=${SECONDS_EACH:-5}
+CONNS=${CONNS:-8}
 WEB_PORT=${WEB_PORT:-18095}
 API_PORT=${API_PORT:-18096}
 cargo build --release --quiet -p linkdiff
@@ -41,7 +43,7 @@ cpu() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
 load() { # load LABEL
   local a b out n
   a=$(cpu)
-  out=$("$B" bench http --addr "127.0.0.1:$API_PORT" --connections 8 --seconds "$SECONDS_EACH" --path "$REQ")
+  out=$("$B" bench http --addr "127.0.0.1:$API_PORT" --connections "$CONNS" --seconds "$SECONDS_EACH" --path "$REQ")
   b=$(cpu)
   n=$(echo "$out" | awk '{print $2}')
   echo "$1: ${out#http: } | server $(((b - a) * 1000000 / 100 / n)) us of CPU per request"
