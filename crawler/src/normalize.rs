@@ -7,13 +7,18 @@ use url::Url;
 /// crate writes it. `None` for skipped schemes (`javascript:`, `mailto:`, `tel:`, `data:`, ...)
 /// and for hrefs that do not parse.
 pub fn resolve(base: &Url, href: &str) -> Option<String> {
+    resolve_url(base, href).map(String::from)
+}
+
+/// [`resolve`], keeping the parsed URL (its host is read without parsing the string again).
+pub fn resolve_url(base: &Url, href: &str) -> Option<Url> {
     let href = href.trim();
     if href.is_empty() {
         return None;
     }
     let mut url = base.join(href).ok()?;
     normalise(&mut url)?;
-    Some(url.into())
+    Some(url)
 }
 
 /// Normalise an absolute URL in place; `None` if it is not http(s) or has no host.

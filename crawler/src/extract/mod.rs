@@ -36,7 +36,6 @@ mod walker;
 
 use crate::charset;
 use crate::normalize;
-use linkdiff_store::model::url_host;
 use linkdiff_store::{registrable_domain, Link, LinkType};
 use serde::Serialize;
 use text::collapse;
@@ -292,22 +291,34 @@ fn resolve_found(
         }
     }
     let own_domain = registrable_domain(&host).to_string();
-    let count = |url_to: &str, page: &mut PageFields| {
-        if registrable_domain(url_host(url_to)) == own_domain {
+    // Internal or external by registrable domain, from the parsed URL's host (both sides as
+    // the url crate writes hosts); most links of a page go to the host of the one before.
+    let mut last_host: Option<(String, bool)> = None;
+    let mut count = |url_to: &Url, page: &mut PageFields| {
+        let host = url_to.host_str().unwrap_or("");
+        let internal = match &last_host {
+            Some((h, internal)) if h == host => *internal,
+            _ => {
+                let internal = registrable_domain(host) == own_domain;
+                last_host = Some((host.to_string(), internal));
+                internal
+            }
+        };
+        if internal {
             page.links_internal += 1;
         } else {
             page.links_external += 1;
         }
     };
     for raw in w.links {
-        let Some(url_to) = normalize::resolve(&base, &raw.href) else {
+        let Some(url_to) = normalize::resolve_url(&base, &raw.href) else {
             continue;
         };
         if raw.link_type == LinkType::Href {
             count(&url_to, &mut page);
         }
         links.push(ExtractedLink {
-            url_to,
+            url_to: url_to.into(),
             link_type: raw.link_type,
             anchor: collapse(&raw.anchor, MAX_ANCHOR),
             alt: collapse(&raw.alt.unwrap_or_default(), MAX_ANCHOR),
@@ -318,7 +329,7 @@ fn resolve_found(
         });
     }
     for href in &w.overflow_hrefs {
-        if let Some(url_to) = normalize::resolve(&base, href) {
+        if let Some(url_to) = normalize::resolve_url(&base, href) {
             count(&url_to, &mut page);
         }
     }
@@ -419,6 +430,26 @@ mod tests {
             ),
             vec!["https://a.test/c"]
         );
+    }
+
+    #[test]
+    fn internal_and_external_by_registrable_domain() {
+        let counts = |url: &str, body: &str| {
+            let ex = extract(&PageInput {
+                url,
+                content_type: Some("text/html"),
+                body: body.as_bytes(),
+                ..Default::default()
+            });
+            (ex.page.links_internal, ex.page.links_external)
+        };
+        let body = "<a href=/a>1</a> <a href=https://blog.example.co.uk/x>2</a>
+            <a href=//example.co.uk/>3</a> <a href=http://other.co.uk/>4</a>
+            <a href=https://example.co.uk:8443/>5</a> <a href=http://co.uk/>6</a>";
+        assert_eq!(counts("http://www.example.co.uk/p", body), (4, 2));
+        // IPv6 hosts compare as the url crate writes them, brackets included, on both sides.
+        let body = "<a href=/x>1</a> <a href=http://[::1]:9/y>2</a> <a href=http://[::2]/>3</a>";
+        assert_eq!(counts("http://[::1]:8080/", body), (2, 1));
     }
 
     #[test]
