@@ -16,6 +16,10 @@ pub fn resolve_url(base: &Url, href: &str) -> Option<Url> {
     if href.is_empty() {
         return None;
     }
+    // The fragment is dropped anyway, and nothing before a `#` depends on what follows it:
+    // cut it before parsing (parsing and re-serialising fragments was ~2 % of extraction on
+    // documentation pages full of `#method` links).
+    let href = href.split_once('#').map_or(href, |(h, _)| h);
     let mut url = base.join(href).ok()?;
     normalise(&mut url)?;
     Some(url)
@@ -47,6 +51,34 @@ mod tests {
 
     fn base() -> Url {
         Url::parse("https://Example.com:443/dir/page.html?q=1").unwrap()
+    }
+
+    #[test]
+    fn fragments_cut_before_parsing_resolve_as_when_dropped_after() {
+        let slow = |href: &str| {
+            let mut u = base().join(href.trim()).ok()?;
+            normalise(&mut u)?;
+            Some(String::from(u))
+        };
+        for href in [
+            "#top",
+            "#",
+            "a#b",
+            "?q#f",
+            "//h.test/p#x",
+            "http://us#er@h.test/",
+            "../x/#y#z",
+            "http://h.test#",
+            " #frag ",
+            "a\n#b",
+            "%23#%23",
+            "http://[::1]/#v6",
+            "b?x=#1",
+            "javascript:x#y",
+            "#\0",
+        ] {
+            assert_eq!(resolve(&base(), href), slow(href), "{href:?}");
+        }
     }
 
     #[test]

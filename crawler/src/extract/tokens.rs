@@ -7,22 +7,27 @@ use super::walker::{Attrs, Walker};
 use html5gum::{Emitter, Error, State, Tokenizer};
 use std::ops::Range;
 
-/// Attributes the extractor reads; values of all others are never copied.
-const WANTED: &[&[u8]] = &[
-    b"href",
-    b"rel",
-    b"alt",
-    b"src",
-    b"action",
-    b"type",
-    b"http-equiv",
-    b"name",
-    b"content",
-    b"lang",
-    b"color",
-    b"face",
-    b"size",
-];
+/// Attributes the extractor reads; values of all others are never copied. A `match` on the
+/// bytes (dispatched on length first) rather than a scan of a list: every attribute of every
+/// tag comes through here.
+fn wanted(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"href"
+            | b"rel"
+            | b"alt"
+            | b"src"
+            | b"action"
+            | b"type"
+            | b"http-equiv"
+            | b"name"
+            | b"content"
+            | b"lang"
+            | b"color"
+            | b"face"
+            | b"size"
+    )
+}
 
 /// Tokenize `text` and feed every event to `walker`.
 pub(crate) fn walk(text: &str, walker: &mut Walker) {
@@ -114,7 +119,7 @@ impl Sink<'_> {
         if self.attr_state != AttrState::None || self.attr_name.is_empty() {
             return;
         }
-        let wanted = WANTED.contains(&self.attr_name.as_slice());
+        let wanted = wanted(&self.attr_name);
         let duplicate = || {
             self.attrs
                 .iter()
