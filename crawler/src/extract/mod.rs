@@ -267,7 +267,7 @@ fn resolve_found(
         ..Default::default()
     };
 
-    let mut links = Vec::new();
+    let mut links = Vec::with_capacity(w.links.len() + 1);
     let Some(page_url) = page_url else {
         return Extracted { page, links };
     };
