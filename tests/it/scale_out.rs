@@ -279,12 +279,12 @@ fn other_commands_agree(sqlite: &str, ch: &str) {
 }
 
 /// A free loopback port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `N` distinct free loopback ports (bound all at once, so no two are the same).
+fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<_> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().unwrap().port())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -308,25 +308,38 @@ async fn a_server_stopped_mid_crawl_stops_it_with_a_clear_error_and_the_rerun_co
     let seeds = w.web.seeds();
     let dir = tempfile::tempdir().unwrap();
     let server_dir = dir.path().join("server");
-    let (http, tcp) = (free_port(), free_port());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/clickhouse");
-    let start = {
+    // Start (or restart) the server on these ports; its stderr when it does not answer.
+    let start_on = {
         let (script, server_dir) = (script.clone(), server_dir.clone());
-        move || {
+        move |[http, tcp, inter]: [u16; 3]| -> Result<(), String> {
             let out = std::process::Command::new("timeout")
                 .args(["120", "bash"])
                 .arg(&script)
                 .args(["start-one", &server_dir.display().to_string()])
-                .args([http.to_string(), tcp.to_string()])
+                .args([http.to_string(), tcp.to_string(), inter.to_string()])
                 .output()
                 .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            match out.status.success() {
+                true => Ok(()),
+                false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+            }
         }
     };
+    // Another process may take a port between picking it and the server binding it: the
+    // first start tries fresh ports up to three times.
+    let mut failures = Vec::new();
+    let ports = (0..3)
+        .find_map(|_| {
+            let ports = free_ports::<3>();
+            start_on(ports)
+                .map_err(|e| failures.push(format!("{ports:?}: {e}")))
+                .ok()
+                .map(|()| ports)
+        })
+        .unwrap_or_else(|| panic!("ClickHouse did not start: {failures:?}"));
+    let [http, _, _] = ports;
+    let start = move || start_on(ports).expect("the server restarts on its ports");
     let stop = {
         let server_dir = server_dir.clone();
         move || {
@@ -345,7 +358,6 @@ async fn a_server_stopped_mid_crawl_stops_it_with_a_clear_error_and_the_rerun_co
         }
     }
     let _guard = Guard(stop.clone());
-    start();
     let ch = format!("clickhouse://127.0.0.1:{http}/stopped");
     let full = dir.path().join("full.db").display().to_string();
     let state = dir.path().join("state.db");
