@@ -38,8 +38,9 @@ pub struct ApiContext {
 }
 
 /// How long a server trusts its last look at whether the index has tokens. Reading the token
-/// table on every request was a second read transaction per cheap request (~10 % of its CPU);
-/// `token create` in another process is therefore enforced within this time, not at once.
+/// table on every request was a second read transaction (its locks, `fstat` and `fcntl` calls)
+/// per cheap request; `token create` in another process is therefore enforced within this
+/// time, not at once.
 pub const TOKENS_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl ApiContext {
@@ -86,7 +87,7 @@ pub enum Access {
 /// What a v2 answer holds before rendering.
 #[derive(Debug, Clone)]
 pub enum V2Body {
-    /// A table's rows (JSON is written straight from them; other formats via [`V2Answer::tree`]).
+    /// A table's rows (JSON is written straight from them; other formats via [`render::tree`]).
     Table(query::QueryResult),
     /// A small fixed-shape answer (`subscription_info`, `domain_rating`).
     Tree(J),
