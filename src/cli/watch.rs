@@ -20,7 +20,7 @@ pub enum WatchCmd {
     List(ListArgs),
     /// Stop watching a link.
     Remove(RemoveArgs),
-    /// Watch every link of a CSV file: url_from,url_to[,anchor[,note]] (a header row is
+    /// Watch every link of a CSV file: `url_from,url_to[,anchor[,note]]` (a header row is
     /// skipped).
     Import(ImportArgs),
     /// Each watched link's state (live, missing, nofollow, anchor changed, page error, page
