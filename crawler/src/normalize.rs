@@ -12,17 +12,66 @@ pub fn resolve(base: &Url, href: &str) -> Option<String> {
 
 /// [`resolve`], keeping the parsed URL (its host is read without parsing the string again).
 pub fn resolve_url(base: &Url, href: &str) -> Option<Url> {
-    let href = href.trim();
-    if href.is_empty() {
-        return None;
-    }
-    // The fragment is dropped anyway, and nothing before a `#` depends on what follows it:
-    // cut it before parsing (parsing and re-serialising fragments was ~2 % of extraction on
-    // documentation pages full of `#method` links).
-    let href = href.split_once('#').map_or(href, |(h, _)| h);
+    let href = cut(href)?;
     let mut url = base.join(href).ok()?;
     normalise(&mut url)?;
     Some(url)
+}
+
+/// `href` trimmed, without its fragment; `None` when empty. The fragment is dropped anyway, and
+/// nothing before a `#` depends on what follows it, so it is cut before parsing (parsing and
+/// re-serialising fragments was ~2 % of extraction on documentation pages).
+fn cut(href: &str) -> Option<&str> {
+    let href = href.trim();
+    (!href.is_empty()).then(|| href.split_once('#').map_or(href, |(h, _)| h))
+}
+
+/// [`resolve_url`] against one base, remembering the last [`Resolver::RECENT`] answers: a page
+/// links to the same documents again and again (a type in every signature, one page's
+/// `#fragments`), and comparing a few short strings costs less than parsing a URL.
+pub struct Resolver<'a> {
+    base: &'a Url,
+    /// (href without fragment, its answer), overwritten round-robin.
+    recent: Vec<(String, Option<Url>)>,
+    next: usize,
+}
+
+impl<'a> Resolver<'a> {
+    /// Answers remembered.
+    pub const RECENT: usize = 8;
+
+    /// A resolver against `base`.
+    pub fn new(base: &'a Url) -> Self {
+        Resolver {
+            base,
+            recent: Vec::with_capacity(Self::RECENT),
+            next: 0,
+        }
+    }
+
+    /// Exactly [`resolve_url`]`(base, href)`.
+    pub fn resolve(&mut self, href: &str) -> Option<Url> {
+        let href = cut(href)?;
+        if let Some((_, url)) = self.recent.iter().find(|(h, _)| h == href) {
+            return url.clone();
+        }
+        let url = self
+            .base
+            .join(href)
+            .ok()
+            .and_then(|mut u| normalise(&mut u).map(|()| u));
+        if self.recent.len() < Self::RECENT {
+            self.recent.push((href.to_string(), url.clone()));
+        } else {
+            // The evicted entry's buffers are reused.
+            let (h, u) = &mut self.recent[self.next];
+            h.clear();
+            h.push_str(href);
+            u.clone_from(&url);
+            self.next = (self.next + 1) % Self::RECENT;
+        }
+        url
+    }
 }
 
 /// Normalise an absolute URL in place; `None` if it is not http(s) or has no host.
@@ -78,6 +127,37 @@ mod tests {
             "#\0",
         ] {
             assert_eq!(resolve(&base(), href), slow(href), "{href:?}");
+        }
+    }
+
+    #[test]
+    fn the_resolver_answers_as_resolve_url_whatever_it_remembers() {
+        let hrefs = [
+            "a",
+            "b#x",
+            "a#y",
+            "",
+            "c",
+            "d",
+            "e",
+            "f",
+            "g",
+            "h",
+            "i",
+            "a",
+            "#z",
+            "//o.test/",
+            "b",
+            "mailto:x",
+            "mailto:x",
+            "a",
+            "../up",
+            " a ",
+        ];
+        let base = base();
+        let mut r = Resolver::new(&base);
+        for href in hrefs.iter().chain(hrefs.iter().rev()) {
+            assert_eq!(r.resolve(href), resolve_url(&base, href), "{href:?}");
         }
     }
 

@@ -310,8 +310,9 @@ fn resolve_found(
             page.links_external += 1;
         }
     };
+    let mut resolver = normalize::Resolver::new(&base);
     for raw in w.links {
-        let Some(url_to) = normalize::resolve_url(&base, &raw.href) else {
+        let Some(url_to) = resolver.resolve(&raw.href) else {
             continue;
         };
         if raw.link_type == LinkType::Href {
@@ -329,7 +330,7 @@ fn resolve_found(
         });
     }
     for href in &w.overflow_hrefs {
-        if let Some(url_to) = normalize::resolve_url(&base, href) {
+        if let Some(url_to) = resolver.resolve(href) {
             count(&url_to, &mut page);
         }
     }
