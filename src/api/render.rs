@@ -529,21 +529,7 @@ mod tests {
     #[test]
     fn json_written_from_rows_equals_the_trees_json() {
         use linkdiff_query::Table::*;
-        for table in [
-            Backlinks,
-            OnePerDomain,
-            BrokenBacklinks,
-            NewLost,
-            Counters,
-            Anchors,
-            Refdomains,
-            RefdomainsNewLost,
-            RefdomainsCounters,
-            Metrics,
-            MetricsExtended,
-            AhrefsRank,
-            PagesExtended,
-        ] {
+        for table in Table::ALL {
             for rows in [0, 1, 7] {
                 let stats = match table {
                     Anchors => vec![("backlinks", 3), ("refpages", u64::MAX)],
