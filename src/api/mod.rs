@@ -33,15 +33,7 @@ pub struct ApiContext {
     pub spend_lock: Arc<Mutex<()>>,
     /// Turns for [`is_heavy`] requests (set from `server::Limits::heavy_queries`).
     pub heavy: Arc<tokio::sync::Semaphore>,
-    /// Whether the index had tokens, and when that was read ([`ApiContext::auth_required`]).
-    tokens_seen: Arc<Mutex<Option<(std::time::Instant, bool)>>>,
 }
-
-/// How long a server trusts its last look at whether the index has tokens. Reading the token
-/// table on every request was a second read transaction (its locks, `fstat` and `fcntl` calls)
-/// per cheap request; `token create` in another process is therefore enforced within this
-/// time, not at once.
-pub const TOKENS_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl ApiContext {
     /// A context over `store`.
@@ -51,26 +43,13 @@ impl ApiContext {
             public,
             spend_lock: Arc::default(),
             heavy: Arc::new(tokio::sync::Semaphore::new(1)),
-            tokens_seen: Arc::default(),
         }
     }
 
-    /// Whether requests must carry a valid token: always on a public address, else once the
-    /// index has a token (looked up at most every [`TOKENS_RECHECK`]).
+    /// Whether requests must carry a valid token (looked up on every request, so a token
+    /// created or revoked by another process counts at once).
     pub fn auth_required(&self) -> anyhow::Result<bool> {
-        if self.public {
-            return Ok(true);
-        }
-        let now = std::time::Instant::now();
-        let mut seen = self.tokens_seen.lock().unwrap_or_else(|p| p.into_inner());
-        match *seen {
-            Some((at, has)) if now.duration_since(at) < TOKENS_RECHECK => Ok(has),
-            _ => {
-                let has = !self.store.tokens()?.is_empty();
-                *seen = Some((now, has));
-                Ok(has)
-            }
-        }
+        Ok(self.public || !self.store.tokens()?.is_empty())
     }
 }
 

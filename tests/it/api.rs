@@ -247,7 +247,7 @@ async fn bad_input_gets_one_clear_error_never_a_500() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_running_server_turns_token_only_within_a_second_of_the_first_token() {
+async fn a_running_server_sees_the_first_token_and_the_last_revoke_at_once() {
     let (_w, _dir, store) = indexed_web(web_cfg(), day("2026-01-05"), day("2026-01-12")).await;
     let addr = api(&store).await;
     let q = "/?from=backlinks&target=h001.test&mode=domain&limit=2";
@@ -255,22 +255,15 @@ async fn a_running_server_turns_token_only_within_a_second_of_the_first_token() 
     assert!(open.contains("refpages"), "{open}");
     // As `token create` in another process would: straight into the index.
     let token = linkdiff::api::tokens::create(&store, "late", 10).unwrap();
-    tokio::time::sleep(linkdiff::api::TOKENS_RECHECK + std::time::Duration::from_millis(200)).await;
     let (_, _, closed) = raw(addr, "GET", q, &[], b"").await;
     assert!(closed.contains("requires a token"), "{closed}");
     let (_, _, with) = raw(addr, "GET", &format!("{q}&token={token}"), &[], b"").await;
     assert!(with.contains("refpages"), "{with}");
-    // Revoking the only token opens the server again, within the same second.
+    // Revoking the only token opens the server again.
     let mut w = linkdiff_store::WriteBatch::new();
     w.remove_token("late");
     store.apply(w).unwrap();
     store.flush().unwrap();
-    let (_, _, revoked) = raw(addr, "GET", &format!("{q}&token={token}"), &[], b"").await;
-    assert!(
-        revoked.contains("Invalid token") || revoked.contains("refpages"),
-        "a revoked token never spends rows: {revoked}"
-    );
-    tokio::time::sleep(linkdiff::api::TOKENS_RECHECK + std::time::Duration::from_millis(200)).await;
     let (_, _, reopened) = raw(addr, "GET", q, &[], b"").await;
     assert!(reopened.contains("refpages"), "{reopened}");
 }
