@@ -292,15 +292,17 @@ fn resolve_found(
     }
     let own_domain = registrable_domain(&host).to_string();
     // Internal or external by registrable domain, from the parsed URL's host (both sides as
-    // the url crate writes hosts); most links of a page go to the host of the one before.
+    // the url crate writes hosts); most links of a page go to the page's own host or to the
+    // host of the one before, which are not looked up again.
     let mut last_host: Option<(String, bool)> = None;
-    let mut count = |url_to: &Url, page: &mut PageFields| {
-        let host = url_to.host_str().unwrap_or("");
+    let mut count = |url_to: &normalize::Resolved, page: &mut PageFields| {
+        let link_host = url_to.host();
         let internal = match &last_host {
-            Some((h, internal)) if h == host => *internal,
+            _ if link_host == host => true,
+            Some((h, internal)) if h == link_host => *internal,
             _ => {
-                let internal = registrable_domain(host) == own_domain;
-                last_host = Some((host.to_string(), internal));
+                let internal = registrable_domain(link_host) == own_domain;
+                last_host = Some((link_host.to_string(), internal));
                 internal
             }
         };
@@ -319,7 +321,7 @@ fn resolve_found(
             count(&url_to, &mut page);
         }
         links.push(ExtractedLink {
-            url_to: url_to.into(),
+            url_to: url_to.url,
             link_type: raw.link_type,
             anchor: collapse(&raw.anchor, MAX_ANCHOR),
             alt: collapse(&raw.alt.unwrap_or_default(), MAX_ANCHOR),

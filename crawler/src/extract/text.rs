@@ -95,6 +95,21 @@ pub(crate) fn push_collapsed(buf: &mut String, text: &str) {
     let mut piece = 0; // text[piece..i] is copied as is
     let mut i = 0;
     while i < bytes.len() {
+        // Printable ASCII other than space (most of any text) 8 bytes at a time.
+        if let Some(w) = word_at(bytes, i) {
+            match lowest_special(w) {
+                None => {
+                    after_space = false;
+                    i += 8;
+                    continue;
+                }
+                Some(0) => {}
+                Some(skip) => {
+                    after_space = false;
+                    i += skip;
+                }
+            }
+        }
         let b = bytes[i];
         if b >= 0x80 {
             let c = text[i..].chars().next().unwrap_or(' ');
@@ -138,10 +153,52 @@ fn ascii_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
 }
 
+// Eight bytes at a time ("SIMD within a register"): the text helpers read every byte of the
+// context around every link, and most of those bytes are letters.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// The 8 bytes of `b` at `i`, little-endian (the first byte lowest), if there are 8.
+fn word_at(b: &[u8], i: usize) -> Option<u64> {
+    let chunk: [u8; 8] = b.get(i..i + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
+/// Index of the first byte of `w` that is a space, a control character or not ASCII, if
+/// any. (`w - 0x21…` can flag bytes above a truly flagged one through the borrow, never
+/// below it, so the lowest flag is exact.)
+fn lowest_special(w: u64) -> Option<usize> {
+    let flags = ((w.wrapping_sub(ONES * 0x21) & !w) | w) & HIGH;
+    (flags != 0).then(|| flags.trailing_zeros() as usize / 8)
+}
+
+/// Whether `w` holds a control character (below 0x20) or a non-ASCII byte. Exact per byte.
+fn has_control_or_high(w: u64) -> bool {
+    (!((w & LOW7) + ONES * 0x60) | w) & HIGH != 0
+}
+
+/// Spaces (0x20) in `w`. Exact per byte.
+fn spaces_in(w: u64) -> usize {
+    let y = w ^ (ONES * 0x20);
+    (!(((y & LOW7) + LOW7) | y) & HIGH).count_ones() as usize
+}
+
 /// Characters `push_collapsed` keeps of `text`, not counting spaces.
 pub(crate) fn count_non_space(text: &str) -> usize {
     if text.is_ascii() {
-        text.bytes()
+        let b = text.as_bytes();
+        let mut n = 0;
+        let mut i = 0;
+        while let Some(w) = word_at(b, i) {
+            if has_control_or_high(w) {
+                break;
+            }
+            n += 8 - spaces_in(w);
+            i += 8;
+        }
+        n + b[i..]
+            .iter()
             .filter(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | 0))
             .count()
     } else {
@@ -162,17 +219,32 @@ pub(crate) fn head_words(s: &str, n: usize) -> &str {
     }
     // Byte by byte while the text is ASCII (only as far as the answer reads); from the first
     // other byte on, char by char from the start.
+    let b = s.as_bytes();
     let mut seen = 0;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        if b >= 0x80 {
+    let mut i = 0;
+    while i < b.len() {
+        // Whole words of printable ASCII and spaces while they cannot reach `n`.
+        if let Some(w) = word_at(b, i) {
+            if !has_control_or_high(w) {
+                let non_space = 8 - spaces_in(w);
+                if seen + non_space < n {
+                    seen += non_space;
+                    i += 8;
+                    continue;
+                }
+            }
+        }
+        let c = b[i];
+        if c >= 0x80 {
             return head_words_by_char(s, n);
         }
         if seen == n {
             return &s[..=i];
         }
-        if !ascii_space(b) {
+        if !ascii_space(c) {
             seen += 1;
         }
+        i += 1;
     }
     s
 }
@@ -195,16 +267,31 @@ fn head_words_by_char(s: &str, n: usize) -> &str {
 /// character before them, or all of `s`: what `cut_pre` of the collapsed text reads, for
 /// `n` over 101.
 pub(crate) fn tail_words(s: &str, n: usize) -> &str {
-    // Backwards byte by byte while the text is ASCII (only as far as the answer reads).
+    // Backwards while the text is ASCII (only as far as the answer reads): whole words of
+    // printable ASCII and spaces while they cannot reach `n`, then byte by byte.
+    let b = s.as_bytes();
     let mut seen = 0;
-    for (i, &b) in s.as_bytes().iter().enumerate().rev() {
-        if b >= 0x80 {
+    let mut i = b.len(); // b[i..] is read
+    while i > 0 {
+        if let Some(w) = i.checked_sub(8).and_then(|j| word_at(b, j)) {
+            if !has_control_or_high(w) {
+                let non_space = 8 - spaces_in(w);
+                if seen + non_space < n {
+                    seen += non_space;
+                    i -= 8;
+                    continue;
+                }
+            }
+        }
+        i -= 1;
+        let c = b[i];
+        if c >= 0x80 {
             return tail_words_by_char(s, n);
         }
         if seen == n {
             return &s[i..];
         }
-        if !ascii_space(b) {
+        if !ascii_space(c) {
             seen += 1;
         }
     }
@@ -378,6 +465,49 @@ mod tests {
             proptest::prop_assert_eq!(head_words(&ascii, n), head_words_by_char(&ascii, n));
             proptest::prop_assert_eq!(tail_words(&ascii, n), tail_words_by_char(&ascii, n));
         }
+    }
+
+    proptest::proptest! {
+        /// Long, mostly ASCII text, so that the eight-bytes-at-a-time paths run, stop at
+        /// every kind of byte and hand over to the byte-by-byte ones at every offset.
+        #[test]
+        fn text_helpers_match_their_definitions_on_long_text(
+            prefix in "[a ]{0,2}",
+            text in "([a-z]{1,9}[ \t\n\x0c\r\x00\x01\x7f]{1,3}|é|\u{a0}){0,40}",
+            n in 0usize..120,
+        ) {
+            let (mut fast, mut slow) = (prefix.clone(), prefix.clone());
+            push_collapsed(&mut fast, &text);
+            collapsed_by_words(&mut slow, &text);
+            proptest::prop_assert_eq!(&fast, &slow, "{:?} + {:?}", prefix, text);
+            let ascii: String = text.chars().filter(char::is_ascii).collect();
+            for t in [&text, &ascii] {
+                proptest::prop_assert_eq!(head_words(t, n), head_words_by_char(t, n));
+                proptest::prop_assert_eq!(tail_words(t, n), tail_words_by_char(t, n));
+                let by_char = t.chars().filter(|&c| !c.is_whitespace() && c != '\0').count();
+                proptest::prop_assert_eq!(count_non_space(t), by_char);
+            }
+        }
+    }
+
+    #[test]
+    fn eight_byte_tests_flag_exactly_the_bytes_they_name() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                let mut bytes = *b"abcdefgh";
+                bytes[pos] = b;
+                let w = u64::from_le_bytes(bytes);
+                let special = b <= b' ' || b >= 0x80;
+                assert_eq!(lowest_special(w), special.then_some(pos), "{b:#x} at {pos}");
+                assert_eq!(has_control_or_high(w), !(b' '..0x80).contains(&b), "{b:#x}");
+                assert_eq!(spaces_in(w), usize::from(b == b' '), "{b:#x}");
+            }
+        }
+        assert_eq!(spaces_in(u64::from_le_bytes(*b"  \x00 a  b")), 5);
+        assert_eq!(
+            lowest_special(u64::from_le_bytes(*b"ab\x00 \x01\xff c")),
+            Some(2)
+        );
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! URL resolution and normalisation for extracted links.
 
+mod simple;
+
+pub use simple::Resolved;
+use simple::SimpleBase;
 use url::Url;
 
 /// Resolve `href` against `base` and normalise it: http/https only, scheme and host lowercase,
@@ -26,13 +30,16 @@ fn cut(href: &str) -> Option<&str> {
     (!href.is_empty()).then(|| href.split_once('#').map_or(href, |(h, _)| h))
 }
 
-/// [`resolve_url`] against one base, remembering the last [`Resolver::RECENT`] answers: a page
-/// links to the same documents again and again (a type in every signature, one page's
-/// `#fragments`), and comparing a few short strings costs less than parsing a URL.
+/// [`resolve_url`] against one base, for the links of one page. Links already written the
+/// way the url crate would write them are resolved without it (`simple.rs`); the last
+/// [`Resolver::RECENT`] answers of the url crate are remembered: a page links to the same
+/// documents again and again (a type in every signature, one page's `#fragments`), and
+/// comparing a few short strings costs less than parsing a URL.
 pub struct Resolver<'a> {
     base: &'a Url,
+    simple: Option<SimpleBase<'a>>,
     /// (href without fragment, its answer), overwritten round-robin.
-    recent: Vec<(String, Option<Url>)>,
+    recent: Vec<(String, Option<Resolved>)>,
     next: usize,
 }
 
@@ -44,14 +51,18 @@ impl<'a> Resolver<'a> {
     pub fn new(base: &'a Url) -> Self {
         Resolver {
             base,
+            simple: SimpleBase::new(base),
             recent: Vec::with_capacity(Self::RECENT),
             next: 0,
         }
     }
 
-    /// Exactly [`resolve_url`]`(base, href)`.
-    pub fn resolve(&mut self, href: &str) -> Option<Url> {
+    /// Exactly [`resolve_url`]`(base, href)`, with the host's place kept.
+    pub fn resolve(&mut self, href: &str) -> Option<Resolved> {
         let href = cut(href)?;
+        if let Some(r) = self.simple.as_ref().and_then(|s| s.resolve(href)) {
+            return Some(r);
+        }
         if let Some((_, url)) = self.recent.iter().find(|(h, _)| h == href) {
             return url.clone();
         }
@@ -59,7 +70,7 @@ impl<'a> Resolver<'a> {
             .base
             .join(href)
             .ok()
-            .and_then(|mut u| normalise(&mut u).map(|()| u));
+            .and_then(|mut u| normalise(&mut u).map(|()| Resolved::from_url(u)));
         if self.recent.len() < Self::RECENT {
             self.recent.push((href.to_string(), url.clone()));
         } else {
@@ -157,7 +168,161 @@ mod tests {
         let base = base();
         let mut r = Resolver::new(&base);
         for href in hrefs.iter().chain(hrefs.iter().rev()) {
-            assert_eq!(r.resolve(href), resolve_url(&base, href), "{href:?}");
+            assert_eq!(
+                r.resolve(href),
+                resolve_url(&base, href).map(Resolved::from_url),
+                "{href:?}"
+            );
+        }
+    }
+
+    /// Pieces hrefs are made of: the forms the fast path takes and every near miss that
+    /// must go to the url crate (case, ports, userinfo, IPv4 numbers, punycode, dot segments,
+    /// encoded dots, characters the url crate encodes or rewrites).
+    const PIECES: &[&str] = &[
+        "http://",
+        "https://",
+        "HTTPS://",
+        "hTtP:",
+        "//",
+        "/",
+        "/",
+        "?",
+        "a",
+        "Z",
+        "b-c",
+        "0",
+        "9x",
+        "0x1f",
+        ".",
+        "..",
+        "./",
+        "../",
+        "%2e",
+        "%2E",
+        "%41",
+        "%",
+        ":",
+        ":80",
+        ":443",
+        ":8080",
+        "@",
+        "user@",
+        "xn--bcher-kva",
+        "ab--c",
+        "-",
+        "'",
+        "\\",
+        " ",
+        "\t",
+        "\n",
+        "ü",
+        "[::1]",
+        "127.0.0.1",
+        "com",
+        ".com",
+        "example.org",
+        "Example.ORG",
+        "~",
+        "!$&()*+,;=",
+        "\"",
+        "<",
+        ">",
+        "`",
+        "{",
+        "}",
+        "|",
+        "^",
+        "[",
+        "]",
+        "\0",
+        "mailto:",
+        "javascript:",
+        "&q=1",
+        "index.html",
+        "#",
+    ];
+
+    fn bases() -> Vec<Url> {
+        [
+            "https://Example.com:443/dir/page.html?q=1",
+            "http://www.site.com/article",
+            "http://u:p@h.test:8080/a/b/",
+            "https://h.test/",
+            "http://[::1]:9/x",
+            "http://10.0.0.1/p?x",
+            "https://xn--bcher-kva.de/d/",
+        ]
+        .iter()
+        .map(|b| Url::parse(b).unwrap())
+        .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// The fast path answers exactly as the url crate, whatever the href.
+        #[test]
+        fn the_fast_path_answers_as_the_url_crate(
+            picks in proptest::collection::vec(0..PIECES.len(), 1..8),
+            base in 0..7usize,
+        ) {
+            let href: String = picks.iter().map(|&i| PIECES[i]).collect();
+            let base = &bases()[base];
+            let want = resolve_url(base, &href).map(Resolved::from_url);
+            proptest::prop_assert_eq!(Resolver::new(base).resolve(&href), want, "{:?}", href);
+        }
+    }
+
+    #[test]
+    fn common_links_take_the_fast_path() {
+        let base = Url::parse("https://www.site.com/blog/post?x=1").unwrap();
+        let simple = simple::SimpleBase::new(&base).unwrap();
+        for (href, url, host) in [
+            (
+                "https://A.Example.org/x/y?z=1&w",
+                "https://a.example.org/x/y?z=1&w",
+                "a.example.org",
+            ),
+            (
+                "http://partner3.net",
+                "http://partner3.net/",
+                "partner3.net",
+            ),
+            ("//cdn.test?v=2", "https://cdn.test/?v=2", "cdn.test"),
+            (
+                "/internal/5",
+                "https://www.site.com/internal/5",
+                "www.site.com",
+            ),
+            ("next", "https://www.site.com/blog/next", "www.site.com"),
+            (
+                "?page=2",
+                "https://www.site.com/blog/post?page=2",
+                "www.site.com",
+            ),
+        ] {
+            let r = simple
+                .resolve(href)
+                .unwrap_or_else(|| panic!("{href} not simple"));
+            assert_eq!((r.url.as_str(), r.host()), (url, host));
+        }
+        for href in [
+            "../up",
+            "http://h.test:8080/",
+            "http://1.2.3.4/",
+            "http://xn--d1a.test/",
+            "/a b",
+            "a:b",
+        ] {
+            assert_eq!(simple.resolve(href), None, "{href}");
+        }
+    }
+
+    #[test]
+    fn resolved_hosts_are_the_url_crates() {
+        for base in bases() {
+            let r = Resolved::from_url(base.clone());
+            assert_eq!(r.host(), base.host_str().unwrap());
         }
     }
 
