@@ -455,6 +455,67 @@ mod tests {
         assert_eq!(counts("http://[::1]:8080/", body), (2, 1));
     }
 
+    /// One piece of a paragraph: text, or a link with its anchor.
+    #[derive(Debug, Clone)]
+    enum Piece {
+        Text(String),
+        Link(String),
+    }
+
+    fn piece() -> impl proptest::strategy::Strategy<Value = Piece> {
+        use proptest::prelude::*;
+        prop_oneof![
+            6 => "[a-c é\n\t]{0,12}".prop_map(Piece::Text),
+            4 => "[a-c ]{1,6}".prop_map(Piece::Link),
+            // Past the block buffer's limit and the long-text-node cut: many words, one long
+            // word, whitespace alone.
+            1 => Just(Piece::Text("lorem ipsum ".repeat(1500))),
+            2 => Just(Piece::Text("dolor sit amet ".repeat(700))),
+            1 => Just(Piece::Text("sed é ".repeat(1500))),
+            1 => Just(Piece::Text("x".repeat(17_000))),
+            1 => Just(Piece::Text(" \n".repeat(9000))),
+            1 => Just(Piece::Text(format!("{}tail end", "é ".repeat(9000)))),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        /// `text_pre` and `text_post` are the paragraph's text before the link and after it,
+        /// collapsed and cut at word boundaries, however the text is split into nodes and
+        /// however long it runs.
+        #[test]
+        fn context_is_the_collapsed_text_either_side_of_the_link(
+            pieces in proptest::collection::vec(piece(), 1..40),
+        ) {
+            let mut body = String::from("<p>");
+            for p in &pieces {
+                match p {
+                    Piece::Text(t) => body.push_str(t),
+                    Piece::Link(a) => body.push_str(&format!("<a href=/x>{a}</a>")),
+                }
+            }
+            body.push_str("</p>");
+            let ex = extract(&PageInput {
+                url: "http://a.test/",
+                body: body.as_bytes(),
+                ..Default::default()
+            });
+            let text = |p: &Piece| match p {
+                Piece::Text(t) | Piece::Link(t) => t.clone(),
+            };
+            let links: Vec<usize> = (0..pieces.len())
+                .filter(|&i| matches!(pieces[i], Piece::Link(_)))
+                .collect();
+            proptest::prop_assert_eq!(ex.links.len(), links.len());
+            for (l, &i) in ex.links.iter().zip(&links) {
+                let before: String = pieces[..i].iter().map(text).collect();
+                let after: String = pieces[i + 1..].iter().map(text).collect();
+                proptest::prop_assert_eq!(&l.text_pre, &text::cut_pre(&collapse(&before, 1 << 30)));
+                proptest::prop_assert_eq!(&l.text_post, &text::cut_post(&collapse(&after, 1 << 30)));
+            }
+        }
+    }
+
     #[test]
     fn languages() {
         assert_eq!(language(Some("en-US"), Some("fr")), "en");

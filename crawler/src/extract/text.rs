@@ -65,6 +65,9 @@ pub(crate) fn cut_pre(s: &str) -> String {
 /// The first ≤ 100 characters of `s`, dropping a word cut in half at the end.
 pub(crate) fn cut_post(s: &str) -> String {
     let s = s.trim();
+    if s.len() <= MAX_CONTEXT {
+        return s.to_string(); // at most 100 bytes, so at most 100 characters
+    }
     let end = match s.as_bytes().get(..=MAX_CONTEXT) {
         Some(head) if head.is_ascii() => MAX_CONTEXT,
         _ => match s.char_indices().nth(MAX_CONTEXT) {
@@ -296,6 +299,17 @@ pub(crate) fn tail_words(s: &str, n: usize) -> &str {
         }
     }
     s
+}
+
+/// Where the last `n` characters of `s` start (0 if it has fewer).
+pub(crate) fn tail_start(s: &str, n: usize) -> usize {
+    let Some(start) = s.len().checked_sub(n) else {
+        return 0; // at most n bytes, so at most n characters
+    };
+    if s.as_bytes()[start..].is_ascii() {
+        return start;
+    }
+    s.char_indices().rev().nth(n - 1).map_or(0, |(i, _)| i)
 }
 
 /// [`tail_words`] char by char (any text).

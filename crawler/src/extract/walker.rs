@@ -4,7 +4,9 @@
 //! which elements are open when.
 
 use super::tag::Tag;
-use super::text::{count_non_space, cut_post, cut_pre, head_words, push_collapsed, tail_words};
+use super::text::{
+    count_non_space, cut_post, cut_pre, head_words, push_collapsed, tail_start, tail_words,
+};
 use super::{MAX_ANCHOR, MAX_CONTEXT, MAX_LINKS};
 use linkdiff_store::LinkType;
 use std::collections::VecDeque;
@@ -36,18 +38,18 @@ pub(crate) struct Walker {
     pub(crate) links: Vec<RawLink>,
     /// `href` targets of links past [`MAX_LINKS`]: counted in the page fields, not stored.
     pub(crate) overflow_hrefs: Vec<String>,
-    /// Visible text since the last block boundary, raw; compacted (collapsed, tail kept)
-    /// when it grows past [`BLOCK_TEXT_MAX`]. Collapsed only when a link needs `text_pre`.
+    /// Visible text since the last block boundary, collapsed as it comes: a link's
+    /// `text_pre` is cut from its end, its `text_post` from where the link closed. Only its
+    /// tail is kept when it grows past [`BLOCK_TEXT_MAX`].
     block_text: String,
+    /// Non-space characters appended to `block_text` while links were collecting
+    /// `text_post` (only differences are read).
+    block_chars: usize,
     /// Links whose element is open: indices into `links`, capturing anchor text.
     open: Vec<usize>,
-    /// Closed links still collecting `text_post`, oldest first, each with its start offset in
-    /// `post_text` and the value of `post_chars` then.
+    /// Closed links still collecting `text_post`, oldest first, each with the offset in
+    /// `block_text` where it closed and the value of `block_chars` then.
     pending_post: VecDeque<(usize, usize, usize)>,
-    /// Collapsed visible text since the oldest pending link closed.
-    post_text: String,
-    /// Non-space characters appended to `post_text`.
-    post_chars: usize,
     invisible_depth: usize,
     pub(crate) title: String,
     in_title: bool,
@@ -57,11 +59,16 @@ pub(crate) struct Walker {
     pub(crate) robots_noindex: bool,
 }
 
-/// Non-space characters of `block_text` kept when it is compacted: only its tail is ever
-/// used.
+/// Non-space characters of a long text node kept for a later `text_pre`: only the tail of a
+/// block's text is ever used.
 const BLOCK_TEXT_KEEP: usize = 2 * MAX_CONTEXT;
-/// Raw bytes of `block_text` that trigger compaction.
+/// Bytes of `block_text` that trigger compaction, and the length of a text node whose head
+/// and tail alone are read.
 const BLOCK_TEXT_MAX: usize = 16 * 1024;
+/// Bytes of `block_text` kept by compaction: more than `text_pre` reads (103 characters of
+/// up to 4 bytes) and than any link still collecting `text_post` can be behind the end
+/// (under 102 non-space characters, each followed by at most one space).
+const BLOCK_TEXT_TAIL: usize = 4 * (MAX_CONTEXT + 3) + 2 * (MAX_CONTEXT + 2);
 /// Raw anchor bytes kept per link (collapsed to [`MAX_ANCHOR`] characters later).
 const ANCHOR_KEEP: usize = 8 * MAX_ANCHOR;
 /// Title bytes kept (collapsed to [`MAX_ANCHOR`] characters later).
@@ -96,15 +103,39 @@ impl Walker {
     /// With more than 101 characters collected, more text cannot change the cut.
     fn settle_post(&mut self, all: bool) {
         while let Some(&(i, off, chars)) = self.pending_post.front() {
-            if !all && self.post_chars - chars <= MAX_CONTEXT + 1 {
+            if !all && self.block_chars - chars <= MAX_CONTEXT + 1 {
                 break;
             }
-            self.links[i].text_post = cut_post(self.post_text[off..].trim_start());
+            self.links[i].text_post = cut_post(self.block_text[off..].trim_start());
             self.pending_post.pop_front();
         }
-        if self.pending_post.is_empty() {
-            self.post_text.clear();
-            self.post_chars = 0;
+    }
+
+    /// Append visible text to `block_text`, collapsed; counted while links wait for
+    /// `text_post`, which then settle when they can.
+    fn push_block(&mut self, t: &str) {
+        push_collapsed(&mut self.block_text, t);
+        if !self.pending_post.is_empty() {
+            self.block_chars += count_non_space(t);
+            self.settle_post(false);
+        }
+    }
+
+    /// Keep only the tail of `block_text` once it is long.
+    fn compact_block(&mut self) {
+        if self.block_text.len() <= BLOCK_TEXT_MAX {
+            return;
+        }
+        let mut cut = self.block_text.len() - BLOCK_TEXT_TAIL;
+        if let Some(&(_, off, _)) = self.pending_post.front() {
+            cut = cut.min(off);
+        }
+        while !self.block_text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.block_text.drain(..cut);
+        for (_, off, _) in &mut self.pending_post {
+            *off -= cut;
         }
     }
 
@@ -116,20 +147,22 @@ impl Walker {
         if self.invisible_depth > 0 {
             return;
         }
-        // Only the tail of the block's text is ever used for text_pre: a long text node
-        // replaces what came before it.
-        if t.len() > BLOCK_TEXT_MAX {
+        let head = if t.len() > BLOCK_TEXT_MAX {
+            head_words(t, MAX_CONTEXT + 2)
+        } else {
+            t
+        };
+        self.push_block(head);
+        if head.len() < t.len() {
+            // A long text node: its head completes every pending text_post (it holds 102
+            // non-space characters; NULs, which are dropped, aside), and only its tail is
+            // read by a later text_pre.
+            self.settle_post(true);
             self.block_text.clear();
             self.block_text.push(' ');
             push_collapsed(&mut self.block_text, tail_words(t, BLOCK_TEXT_KEEP));
-        } else {
-            self.block_text.push_str(t);
-            if self.block_text.len() > BLOCK_TEXT_MAX {
-                let mut compact = String::with_capacity(2 * BLOCK_TEXT_KEEP);
-                push_collapsed(&mut compact, &self.block_text);
-                self.block_text = tail_words(&compact, BLOCK_TEXT_KEEP).to_string();
-            }
         }
+        self.compact_block();
         if !self.open.is_empty() {
             let t = head_words(t, MAX_ANCHOR + 1);
             for &i in &self.open {
@@ -138,12 +171,6 @@ impl Walker {
                     a.push_str(t);
                 }
             }
-        }
-        if !self.pending_post.is_empty() {
-            let head = head_words(t, MAX_CONTEXT + 2);
-            push_collapsed(&mut self.post_text, head);
-            self.post_chars += count_non_space(head);
-            self.settle_post(false);
         }
     }
 
@@ -172,20 +199,16 @@ impl Walker {
         Some(self.links.len() - 1)
     }
 
-    /// `text_pre` for a link starting now: the end of the block's text, collapsed and cut.
+    /// `text_pre` for a link starting now: the end of the block's text, cut. (`cut_pre`
+    /// reads the last 101 characters and the one before them.)
     fn text_pre(&self) -> String {
-        let raw = self.block_text.trim_end();
-        if raw.is_empty() {
-            return String::new();
-        }
-        let mut collapsed = String::with_capacity(raw.len().min(4 * MAX_CONTEXT));
-        push_collapsed(&mut collapsed, tail_words(raw, MAX_CONTEXT + 2));
-        cut_pre(&collapsed)
+        let text = self.block_text.trim_end();
+        cut_pre(&text[tail_start(text, MAX_CONTEXT + 3)..])
     }
 
     fn collect_post(&mut self, i: usize) {
         self.pending_post
-            .push_back((i, self.post_text.len(), self.post_chars));
+            .push_back((i, self.block_text.len(), self.block_chars));
     }
 
     /// An element opens (void elements open and close at once).
