@@ -211,7 +211,11 @@ pub fn extract_found(input: &PageInput<'_>, encoding: &str, page: FoundPage) -> 
         links.push(walker::RawLink {
             href: l.href,
             link_type: l.link_type,
-            anchor: l.anchor,
+            anchor: {
+                let mut anchor = String::with_capacity(l.anchor.len());
+                text::push_collapsed(&mut anchor, &l.anchor);
+                anchor
+            },
             alt: (!l.alt.is_empty()).then_some(l.alt),
             text_pre: String::new(),
             text_post: String::new(),
@@ -323,7 +327,7 @@ fn resolve_found(
         links.push(ExtractedLink {
             url_to: url_to.url,
             link_type: raw.link_type,
-            anchor: collapse(&raw.anchor, MAX_ANCHOR),
+            anchor: text::cap_collapsed(&raw.anchor, MAX_ANCHOR),
             alt: collapse(&raw.alt.unwrap_or_default(), MAX_ANCHOR),
             text_pre: raw.text_pre,
             text_post: raw.text_post,
@@ -510,6 +514,7 @@ mod tests {
             for (l, &i) in ex.links.iter().zip(&links) {
                 let before: String = pieces[..i].iter().map(text).collect();
                 let after: String = pieces[i + 1..].iter().map(text).collect();
+                proptest::prop_assert_eq!(&l.anchor, &collapse(&text(&pieces[i]), MAX_ANCHOR));
                 proptest::prop_assert_eq!(&l.text_pre, &text::cut_pre(&collapse(&before, 1 << 30)));
                 proptest::prop_assert_eq!(&l.text_post, &text::cut_post(&collapse(&after, 1 << 30)));
             }

@@ -36,6 +36,21 @@ pub(crate) fn collapse(s: &str, max: usize) -> String {
     out
 }
 
+/// [`collapse`] for text `push_collapsed` already wrote (so with NULs dropped): trimmed and
+/// capped at `max` characters, without reading it word by word.
+pub(crate) fn cap_collapsed(s: &str, max: usize) -> String {
+    let s = s.trim_matches(' ');
+    if s.len() <= max {
+        return s.to_string(); // at most `max` bytes, so at most `max` characters
+    }
+    let end = if s.as_bytes()[..max].is_ascii() {
+        max
+    } else {
+        s.char_indices().nth(max).map_or(s.len(), |(i, _)| i)
+    };
+    s[..end].to_string()
+}
+
 /// The last ≤ 100 characters of `s`, dropping a word cut in half at the start.
 pub(crate) fn cut_pre(s: &str) -> String {
     let s = s.trim();
@@ -473,6 +488,13 @@ mod tests {
             collapsed_by_words(&mut slow, &text);
             proptest::prop_assert_eq!(&fast, &slow, "{:?} + {:?}", prefix, text);
             proptest::prop_assert_eq!(collapse(&text, n), collapse_by_char(&text, n));
+            let mut pieces = String::new();
+            for piece in text.split_inclusive('b') {
+                push_collapsed(&mut pieces, piece);
+            }
+            // push_collapsed drops NULs; collapse keeps them.
+            let no_nul = text.replace('\0', "");
+            proptest::prop_assert_eq!(cap_collapsed(&pieces, n), collapse(&no_nul, n));
             proptest::prop_assert_eq!(head_words(&text, n), head_words_by_char(&text, n));
             proptest::prop_assert_eq!(tail_words(&text, n), tail_words_by_char(&text, n));
             let ascii: String = text.chars().filter(char::is_ascii).collect();

@@ -33,6 +33,8 @@ fn wanted(name: &[u8]) -> bool {
 pub(crate) fn walk(text: &str, walker: &mut Walker) {
     let mut sink = Sink {
         nesting: Nesting::new(walker),
+        input: text,
+        text_span: 0..0,
         text: Vec::new(),
         tag: Vec::new(),
         is_end: false,
@@ -65,9 +67,15 @@ enum AttrState {
     Skip,
 }
 
-struct Sink<'w> {
+struct Sink<'w, 'i> {
     nesting: Nesting<'w>,
-    /// Character data since the last tag.
+    /// The page being tokenized.
+    input: &'i str,
+    /// Character data since the last tag while it is one run of `input` (most is): read in
+    /// place, already known to be UTF-8. Empty when `text` holds the run instead.
+    text_span: Range<usize>,
+    /// Character data since the last tag once it is not one run of `input` (a character
+    /// reference, a NUL): copied.
     text: Vec<u8>,
     tag: Vec<u8>,
     is_end: bool,
@@ -98,8 +106,50 @@ impl Attrs for TagAttrs<'_> {
     }
 }
 
-impl Sink<'_> {
+impl Sink<'_, '_> {
+    /// Where `c` lies in `input`, if it is a part of it.
+    fn span_in_input(&self, c: &[u8]) -> Option<Range<usize>> {
+        // Addresses only: a slice of another buffer cannot lie inside `input`.
+        let start = (c.as_ptr() as usize).wrapping_sub(self.input.as_ptr() as usize);
+        (start <= self.input.len() && c.len() <= self.input.len() - start)
+            .then(|| start..start + c.len())
+    }
+
+    /// Character data from the tokenizer.
+    fn push_text(&mut self, c: &[u8]) {
+        if c.is_empty() {
+            return;
+        }
+        if self.text.is_empty() {
+            match self.span_in_input(c) {
+                Some(span) if self.text_span.is_empty() => {
+                    self.text_span = span;
+                    return;
+                }
+                Some(span) if span.start == self.text_span.end => {
+                    self.text_span.end = span.end;
+                    return;
+                }
+                _ => {
+                    let run = self.text_span.clone();
+                    self.text.extend_from_slice(&self.input.as_bytes()[run]);
+                    self.text_span = 0..0;
+                }
+            }
+        }
+        self.text.extend_from_slice(c);
+    }
+
     fn flush_text(&mut self) {
+        if !self.text_span.is_empty() {
+            let input = self.input;
+            let span = std::mem::replace(&mut self.text_span, 0..0);
+            // The tokenizer splits only at ASCII bytes, so a run is whole characters.
+            match input.get(span.clone()) {
+                Some(run) if !run.as_bytes().contains(&0) => self.nesting.text(run),
+                _ => self.text.extend_from_slice(&input.as_bytes()[span]),
+            }
+        }
         if self.text.is_empty() {
             return;
         }
@@ -137,7 +187,7 @@ impl Sink<'_> {
     }
 }
 
-impl Emitter for &mut Sink<'_> {
+impl Emitter for &mut Sink<'_, '_> {
     type Token = ();
 
     fn set_last_start_tag(&mut self, last_start_tag: Option<&[u8]>) {
@@ -161,7 +211,7 @@ impl Emitter for &mut Sink<'_> {
 
     #[inline]
     fn emit_string(&mut self, c: &[u8]) {
-        self.text.extend_from_slice(c);
+        self.push_text(c);
     }
 
     fn init_start_tag(&mut self) {

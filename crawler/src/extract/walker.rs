@@ -22,7 +22,7 @@ pub(crate) trait Attrs {
 pub(crate) struct RawLink {
     pub(crate) href: String,
     pub(crate) link_type: LinkType,
-    /// Raw anchor text (collapsed later).
+    /// Anchor text, whitespace collapsed as it comes (trimmed and capped later).
     pub(crate) anchor: String,
     pub(crate) alt: Option<String>,
     /// Already cut to ≤ 100 characters.
@@ -69,7 +69,7 @@ const BLOCK_TEXT_MAX: usize = 16 * 1024;
 /// up to 4 bytes) and than any link still collecting `text_post` can be behind the end
 /// (under 102 non-space characters, each followed by at most one space).
 const BLOCK_TEXT_TAIL: usize = 4 * (MAX_CONTEXT + 3) + 2 * (MAX_CONTEXT + 2);
-/// Raw anchor bytes kept per link (collapsed to [`MAX_ANCHOR`] characters later).
+/// Anchor bytes kept per link (capped to [`MAX_ANCHOR`] characters later).
 const ANCHOR_KEEP: usize = 8 * MAX_ANCHOR;
 /// Title bytes kept (collapsed to [`MAX_ANCHOR`] characters later).
 const TITLE_KEEP: usize = 4 * MAX_ANCHOR;
@@ -95,7 +95,7 @@ impl Walker {
         self.block_text.clear();
         // Block elements inside a link separate words of its anchor.
         for &i in &self.open {
-            self.links[i].anchor.push(' ');
+            push_collapsed(&mut self.links[i].anchor, " ");
         }
     }
 
@@ -168,7 +168,7 @@ impl Walker {
             for &i in &self.open {
                 let a = &mut self.links[i].anchor;
                 if a.len() < ANCHOR_KEEP {
-                    a.push_str(t);
+                    push_collapsed(a, t);
                 }
             }
         }
