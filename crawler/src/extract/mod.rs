@@ -521,6 +521,27 @@ mod tests {
         }
     }
 
+    /// Text after a link arriving in two nodes, the second starting mid-word, with the
+    /// first ending at every length around `text_post`'s cut.
+    #[test]
+    fn text_post_waits_for_the_word_at_its_cut() {
+        for n in MAX_CONTEXT - 5..MAX_CONTEXT + 8 {
+            let first: String = "ab ".repeat(60).chars().take(n).collect();
+            let body = format!("<p><a href=/x>a</a> {first}<b>cdefg hij</b> tail</p>");
+            let ex = extract(&PageInput {
+                url: "http://a.test/",
+                body: body.as_bytes(),
+                ..Default::default()
+            });
+            let after = format!(" {first}cdefg hij tail");
+            assert_eq!(
+                ex.links[0].text_post,
+                text::cut_post(&collapse(&after, 1 << 30)),
+                "{n}"
+            );
+        }
+    }
+
     #[test]
     fn languages() {
         assert_eq!(language(Some("en-US"), Some("fr")), "en");

@@ -4,9 +4,7 @@
 //! which elements are open when.
 
 use super::tag::Tag;
-use super::text::{
-    count_non_space, cut_post, cut_pre, head_words, push_collapsed, tail_start, tail_words,
-};
+use super::text::{cut_post, cut_pre, head_words, push_collapsed, tail_start, tail_words};
 use super::{MAX_ANCHOR, MAX_CONTEXT, MAX_LINKS};
 use linkdiff_store::LinkType;
 use std::collections::VecDeque;
@@ -42,8 +40,8 @@ pub(crate) struct Walker {
     /// `text_pre` is cut from its end, its `text_post` from where the link closed. Only its
     /// tail is kept when it grows past [`BLOCK_TEXT_MAX`].
     block_text: String,
-    /// Non-space characters appended to `block_text` while links were collecting
-    /// `text_post` (only differences are read).
+    /// Characters appended to `block_text` while links were collecting `text_post` (only
+    /// differences are read).
     block_chars: usize,
     /// Links whose element is open: indices into `links`, capturing anchor text.
     open: Vec<usize>,
@@ -103,7 +101,9 @@ impl Walker {
     /// With more than 101 characters collected, more text cannot change the cut.
     fn settle_post(&mut self, all: bool) {
         while let Some(&(i, off, chars)) = self.pending_post.front() {
-            if !all && self.block_chars - chars <= MAX_CONTEXT + 1 {
+            // `cut_post` reads the first 101 characters after a leading space: once 103
+            // have come, more text cannot change its answer.
+            if !all && self.block_chars - chars < MAX_CONTEXT + 3 {
                 break;
             }
             self.links[i].text_post = cut_post(self.block_text[off..].trim_start());
@@ -114,9 +114,10 @@ impl Walker {
     /// Append visible text to `block_text`, collapsed; counted while links wait for
     /// `text_post`, which then settle when they can.
     fn push_block(&mut self, t: &str) {
+        let before = self.block_text.len();
         push_collapsed(&mut self.block_text, t);
         if !self.pending_post.is_empty() {
-            self.block_chars += count_non_space(t);
+            self.block_chars += self.block_text[before..].chars().count();
             self.settle_post(false);
         }
     }
