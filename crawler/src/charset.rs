@@ -3,12 +3,13 @@
 //! decides: servers often send `charset=utf-8` for pages written in a legacy encoding.
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
+use std::borrow::Cow;
 
 /// A decoded body and the encoding name to report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decoded {
-    /// The text.
-    pub text: String,
+pub struct Decoded<'a> {
+    /// The text: the body itself when it already is UTF-8 (most pages), no copy.
+    pub text: Cow<'a, str>,
     /// `utf8` for UTF-8, else the declared label lowercased when it was recognised, else the
     /// detected encoding's lowercase name.
     pub encoding: String,
@@ -18,11 +19,11 @@ pub struct Decoded {
 const PRESCAN_BYTES: usize = 1024;
 
 /// Decode `body`, given the HTTP `Content-Type` value and the host's TLD (a detection hint).
-pub fn decode(body: &[u8], content_type: Option<&str>, tld: Option<&str>) -> Decoded {
+pub fn decode<'a>(body: &'a [u8], content_type: Option<&str>, tld: Option<&str>) -> Decoded<'a> {
     let (encoding, name) = sniff(body, content_type, tld);
     let (text, _, _) = encoding.decode(body);
     Decoded {
-        text: text.into_owned(),
+        text,
         encoding: name,
     }
 }

@@ -148,7 +148,7 @@ impl<'a> SimpleBase<'a> {
 
 /// Bytes the url crate copies as they are in an http(s) path, query or host (letters,
 /// digits and `-._~!$&'()*+,;=:@/%?`), with the exceptions [`plain_bytes`] checks.
-const PLAIN: [bool; 256] = {
+static PLAIN: [bool; 256] = {
     let mut t = [false; 256];
     let mut c = 0;
     while c < 256 {
