@@ -542,6 +542,33 @@ mod tests {
         }
     }
 
+    /// Attribute values read in place and values built from pieces (character references,
+    /// non-ASCII) come out the same.
+    #[test]
+    fn attribute_values_in_place_or_in_pieces() {
+        let body = r#"<a href="/a&amp;b&#x41;c" rel='no&#102;ollow'>1</a><a href=/é?q=&quot;x>2</a>
+            <a href="&#47;lead">3</a><a href="/plain" rel=nofollow>4</a><img alt="a&lt;b">"#;
+        let ex = extract(&PageInput {
+            url: "http://a.test/",
+            body: body.as_bytes(),
+            ..Default::default()
+        });
+        let got: Vec<(&str, bool)> = ex
+            .links
+            .iter()
+            .map(|l| (l.url_to.as_str(), l.nofollow))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("http://a.test/a&bAc", true),
+                ("http://a.test/%C3%A9?q=%22x", false),
+                ("http://a.test/lead", false),
+                ("http://a.test/plain", true),
+            ]
+        );
+    }
+
     #[test]
     fn languages() {
         assert_eq!(language(Some("en-US"), Some("fr")), "en");

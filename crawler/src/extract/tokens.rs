@@ -81,9 +81,11 @@ struct Sink<'w, 'i> {
     is_end: bool,
     self_closing: bool,
     last_start: Vec<u8>,
-    /// Names and values of the kept attributes of the current tag.
+    /// Names of the kept attributes of the current tag, and those of their values that are
+    /// not one run of `input`.
     attr_buf: Vec<u8>,
-    attrs: Vec<(Range<usize>, Range<usize>)>,
+    /// The kept attributes: name in `attr_buf`, value.
+    attrs: Vec<(Range<usize>, Value)>,
     attr_name: Vec<u8>,
     attr_state: AttrState,
     doctype_name: Vec<u8>,
@@ -91,18 +93,32 @@ struct Sink<'w, 'i> {
     force_quirks: bool,
 }
 
+/// Where an attribute value is.
+#[derive(Debug, Clone)]
+enum Value {
+    /// One run of the page (most values): read in place, already UTF-8.
+    Input(Range<usize>),
+    /// Copied to `attr_buf` (a character reference, or a value in pieces).
+    Buf(Range<usize>),
+}
+
 /// The kept attributes of one tag.
 struct TagAttrs<'a> {
+    input: &'a str,
     buf: &'a [u8],
-    list: &'a [(Range<usize>, Range<usize>)],
+    list: &'a [(Range<usize>, Value)],
 }
 
 impl Attrs for TagAttrs<'_> {
     fn attr(&self, name: &str) -> Option<&str> {
-        self.list
+        let (_, value) = self
+            .list
             .iter()
-            .find(|(n, _)| &self.buf[n.clone()] == name.as_bytes())
-            .and_then(|(_, v)| std::str::from_utf8(&self.buf[v.clone()]).ok())
+            .find(|(n, _)| &self.buf[n.clone()] == name.as_bytes())?;
+        match value {
+            Value::Input(span) => self.input.get(span.clone()),
+            Value::Buf(range) => std::str::from_utf8(&self.buf[range.clone()]).ok(),
+        }
     }
 }
 
@@ -179,7 +195,7 @@ impl Sink<'_, '_> {
             let start = self.attr_buf.len();
             self.attr_buf.extend_from_slice(&self.attr_name);
             let end = self.attr_buf.len();
-            self.attrs.push((start..end, end..end));
+            self.attrs.push((start..end, Value::Input(0..0)));
             self.attr_state = AttrState::Keep;
         } else {
             self.attr_state = AttrState::Skip;
@@ -242,6 +258,7 @@ impl Emitter for &mut Sink<'_, '_> {
         self.last_start.clear();
         self.last_start.extend_from_slice(&self.tag);
         let attrs = TagAttrs {
+            input: self.input,
             buf: &self.attr_buf,
             list: &self.attrs,
         };
@@ -304,10 +321,38 @@ impl Emitter for &mut Sink<'_, '_> {
     #[inline]
     fn push_attribute_value(&mut self, s: &[u8]) {
         self.settle_attr_name();
-        if self.attr_state == AttrState::Keep {
-            self.attr_buf.extend_from_slice(s);
-            if let Some((_, v)) = self.attrs.last_mut() {
-                v.end = self.attr_buf.len();
+        if self.attr_state != AttrState::Keep || s.is_empty() {
+            return;
+        }
+        let span = self.span_in_input(s);
+        let input = self.input;
+        let Some((_, value)) = self.attrs.last_mut() else {
+            return;
+        };
+        match (value, span) {
+            // The first piece, or the next piece of one run, on character boundaries.
+            (Value::Input(run), Some(span))
+                if (run.start == run.end || run.end == span.start)
+                    && input.is_char_boundary(span.start)
+                    && input.is_char_boundary(span.end) =>
+            {
+                *run = if run.start == run.end {
+                    span
+                } else {
+                    run.start..span.end
+                };
+            }
+            (value, _) => {
+                if let Value::Input(run) = value {
+                    let start = self.attr_buf.len();
+                    self.attr_buf
+                        .extend_from_slice(&input.as_bytes()[run.clone()]);
+                    *value = Value::Buf(start..self.attr_buf.len());
+                }
+                self.attr_buf.extend_from_slice(s);
+                if let Value::Buf(range) = value {
+                    range.end = self.attr_buf.len();
+                }
             }
         }
     }
