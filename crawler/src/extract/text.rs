@@ -37,18 +37,24 @@ pub(crate) fn collapse(s: &str, max: usize) -> String {
 }
 
 /// [`collapse`] for text `push_collapsed` already wrote (so with NULs dropped): trimmed and
-/// capped at `max` characters, without reading it word by word.
-pub(crate) fn cap_collapsed(s: &str, max: usize) -> String {
-    let s = s.trim_matches(' ');
-    if s.len() <= max {
-        return s.to_string(); // at most `max` bytes, so at most `max` characters
+/// capped at `max` characters in place, without reading it word by word.
+pub(crate) fn cap_collapsed(mut s: String, max: usize) -> String {
+    // Collapsed text has at most one space at either end.
+    if s.ends_with(' ') {
+        s.pop();
     }
-    let end = if s.as_bytes()[..max].is_ascii() {
-        max
-    } else {
-        s.char_indices().nth(max).map_or(s.len(), |(i, _)| i)
-    };
-    s[..end].to_string()
+    if s.starts_with(' ') {
+        s.remove(0);
+    }
+    if s.len() > max {
+        let end = if s.as_bytes()[..max].is_ascii() {
+            max
+        } else {
+            s.char_indices().nth(max).map_or(s.len(), |(i, _)| i)
+        };
+        s.truncate(end);
+    }
+    s
 }
 
 /// The last ≤ 100 characters of `s`, dropping a word cut in half at the start.
@@ -505,7 +511,7 @@ mod tests {
             }
             // push_collapsed drops NULs; collapse keeps them.
             let no_nul = text.replace('\0', "");
-            proptest::prop_assert_eq!(cap_collapsed(&pieces, n), collapse(&no_nul, n));
+            proptest::prop_assert_eq!(cap_collapsed(pieces, n), collapse(&no_nul, n));
             proptest::prop_assert_eq!(head_words(&text, n), head_words_by_char(&text, n));
             proptest::prop_assert_eq!(tail_words(&text, n), tail_words_by_char(&text, n));
             let ascii: String = text.chars().filter(char::is_ascii).collect();
