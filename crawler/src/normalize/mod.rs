@@ -59,10 +59,11 @@ impl<'a> Resolver<'a> {
 
     /// Exactly [`resolve_url`]`(base, href)`, with the host's place kept.
     pub fn resolve(&mut self, href: &str) -> Option<Resolved> {
-        let href = cut(href)?;
+        let href = href.trim();
         if let Some(r) = self.simple.as_ref().and_then(|s| s.resolve(href)) {
             return Some(r);
         }
+        let href = cut(href)?;
         if let Some((_, url)) = self.recent.iter().find(|(h, _)| h == href) {
             return url.clone();
         }
@@ -295,6 +296,7 @@ mod tests {
                 "www.site.com",
             ),
             ("next", "https://www.site.com/blog/next", "www.site.com"),
+            ("/a?b#c d", "https://www.site.com/a?b", "www.site.com"),
             (
                 "?page=2",
                 "https://www.site.com/blog/post?page=2",

@@ -81,11 +81,12 @@ impl<'a> SimpleBase<'a> {
         })
     }
 
-    /// `href` (trimmed, fragment cut) resolved, when it is simple; `None` means "ask the url
-    /// crate", never "not a link".
+    /// `href` (trimmed) resolved, its fragment dropped, when it is simple; `None` means "ask
+    /// the url crate", never "not a link".
     pub(crate) fn resolve(&self, href: &str) -> Option<Resolved> {
+        let href = &href[..plain_bytes(href.as_bytes())?];
         // An empty href (a lone fragment) is the base itself, query and all: the url crate's.
-        if href.is_empty() || !plain_bytes(href.as_bytes()) {
+        if href.is_empty() {
             return None;
         }
         let (scheme, after_scheme) = if let Some(rest) = strip_prefix_ci(href, "http://") {
@@ -181,15 +182,19 @@ static PLAIN: [bool; 256] = {
     t
 };
 
-/// Whether the url crate copies `b` as it is (the host aside, checked separately): only
-/// [`PLAIN`] bytes, no `%2e` (a dot the url crate may treat as a dot segment), no `.` or `..`
-/// segment in the path, no `'` in the query (percent-encoded there). One pass.
-fn plain_bytes(b: &[u8]) -> bool {
+/// Where the fragment of `b` starts (its length if it has none), if the url crate copies
+/// what comes before as it is (the host aside, checked separately): only [`PLAIN`] bytes, no
+/// `%2e` (a dot the url crate may treat as a dot segment), no `.` or `..` segment in the
+/// path, no `'` in the query (percent-encoded there). One pass, which also finds the `#`.
+fn plain_bytes(b: &[u8]) -> Option<usize> {
     let mut seg_start = 0;
     let mut in_query = false;
     for (i, &c) in b.iter().enumerate() {
+        if c == b'#' {
+            return Some(i);
+        }
         if !PLAIN[c as usize] {
-            return false;
+            return None;
         }
         match c {
             b'/' => seg_start = i + 1,
@@ -197,19 +202,19 @@ fn plain_bytes(b: &[u8]) -> bool {
             b'%' if b.get(i + 1) == Some(&b'2')
                 && b.get(i + 2).is_some_and(|e| e | 0x20 == b'e') =>
             {
-                return false
+                return None
             }
-            b'\'' if in_query => return false,
+            b'\'' if in_query => return None,
             b'.' if i == seg_start && !in_query => {
-                let end = |j: usize| matches!(b.get(j), None | Some(b'/' | b'?'));
+                let end = |j: usize| matches!(b.get(j), None | Some(b'/' | b'?' | b'#'));
                 if end(i + 1) || (b.get(i + 1) == Some(&b'.') && end(i + 2)) {
-                    return false;
+                    return None;
                 }
             }
             _ => {}
         }
     }
-    true
+    Some(b.len())
 }
 
 fn strip_prefix_ci<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
