@@ -38,7 +38,6 @@ use crate::charset;
 use crate::normalize;
 use linkdiff_store::{registrable_domain, Link, LinkType};
 use serde::Serialize;
-use text::collapse;
 use url::Url;
 use walker::Walker;
 
@@ -215,19 +214,15 @@ pub fn extract_found(input: &PageInput<'_>, encoding: &str, page: FoundPage) -> 
         links.push(walker::RawLink {
             href: l.href,
             link_type: l.link_type,
-            anchor: {
-                let mut anchor = String::with_capacity(l.anchor.len());
-                text::push_collapsed(&mut anchor, &l.anchor);
-                anchor
-            },
-            alt: (!l.alt.is_empty()).then_some(l.alt),
+            anchor: walker::collapsed(&l.anchor),
+            alt: (!l.alt.is_empty()).then(|| walker::collapsed(&l.alt)),
             text_pre: String::new(),
             text_post: String::new(),
             nofollow: l.nofollow,
         });
     }
     let found = Found {
-        title: page.title,
+        title: walker::collapsed(&page.title),
         html_lang: page.html_lang,
         base_href: page.base_href,
         robots_nofollow: page.robots_nofollow,
@@ -269,7 +264,7 @@ fn resolve_found(
     let mut page = PageFields {
         url: input.url.to_string(),
         encoding,
-        title: collapse(&w.title, MAX_ANCHOR),
+        title: text::cap_collapsed(w.title, MAX_ANCHOR),
         language: language(w.html_lang.as_deref(), input.content_language),
         page_size: input.body.len() as u64,
         ..Default::default()
@@ -334,7 +329,7 @@ fn resolve_found(
             anchor: text::cap_collapsed(raw.anchor, MAX_ANCHOR),
             alt: raw
                 .alt
-                .map_or_else(String::new, |alt| collapse(&alt, MAX_ANCHOR)),
+                .map_or_else(String::new, |alt| text::cap_collapsed(alt, MAX_ANCHOR)),
             text_pre: raw.text_pre,
             text_post: raw.text_post,
             nofollow: raw.nofollow || page_nofollow,
@@ -427,6 +422,7 @@ pub fn refresh_target(content: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::text::collapse;
     use super::*;
 
     #[test]

@@ -9,6 +9,13 @@ use super::{MAX_ANCHOR, MAX_CONTEXT, MAX_LINKS};
 use linkdiff_store::LinkType;
 use std::collections::VecDeque;
 
+/// `text` with whitespace collapsed, not trimmed (trimmed and capped at the end).
+pub(crate) fn collapsed(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_collapsed(&mut out, text);
+    out
+}
+
 /// Attribute lookup on an element, whatever holds it (a tree node or a token).
 pub(crate) trait Attrs {
     /// The value of attribute `name` (lowercase), if present.
@@ -22,6 +29,8 @@ pub(crate) struct RawLink {
     pub(crate) link_type: LinkType,
     /// Anchor text, whitespace collapsed as it comes (trimmed and capped later).
     pub(crate) anchor: String,
+    /// Alt text of an `<area>` or of the first `<img>` inside the link, collapsed like the
+    /// anchor.
     pub(crate) alt: Option<String>,
     /// Already cut to ≤ 100 characters.
     pub(crate) text_pre: String,
@@ -246,7 +255,7 @@ impl Walker {
             }
             Tag::Area => {
                 if let Some(href) = el.attr("href") {
-                    let alt = Some(el.attr("alt").unwrap_or("").to_string());
+                    let alt = Some(collapsed(el.attr("alt").unwrap_or("")));
                     if let Some(i) = self.push_link(href, LinkType::Href, rel_nofollow(), alt) {
                         self.collect_post(i);
                     }
@@ -257,7 +266,7 @@ impl Walker {
                 for &i in &self.open {
                     let l = &mut self.links[i];
                     if l.alt.is_none() {
-                        l.alt = Some(alt.to_string());
+                        l.alt = Some(collapsed(alt));
                     }
                 }
             }
