@@ -7,9 +7,10 @@
 #   bash bench/http-while-crawling.sh                 # RATE=1 PAGES=400 ROUNDS=2
 #   RATE=0 bash bench/http-while-crawling.sh          # the crawl as fast as it goes
 #   CONNS=32 bash bench/http-while-crawling.sh        # 32 clients instead of 8
+#   LOADGEN=/path/to/other/linkdiff bash ...          # another build's `bench http`
 #
 # Prints requests/s and latency percentiles from `bench http`, the server's CPU per request
-# (/proc/PID/stat), and the crawl's own summary line.
+# (/proc/PID/stat) and the load generator's (user + sys), and the crawl's own summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${RATE:-1}
@@ -21,6 +22,7 @@ WEB_PORT=${WEB_PORT:-18095}
 API_PORT=${API_PORT:-18096}
 cargo build --release --quiet -p linkdiff
 B=$PWD/target/release/linkdiff
+LOADGEN=${LOADGEN:-$B}
 WORK=$(mktemp -d)
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null; rm -rf "$WORK"' EXIT
@@ -43,10 +45,13 @@ cpu() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
 load() { # load LABEL
   local a b out n
   a=$(cpu)
-  out=$("$B" bench http --addr "127.0.0.1:$API_PORT" --connections "$CONNS" --seconds "$SECONDS_EACH" --path "$REQ")
+  out=$( { /usr/bin/time -f 'GEN %U %S' "$LOADGEN" bench http --addr "127.0.0.1:$API_PORT" \
+    --connections "$CONNS" --seconds "$SECONDS_EACH" --path "$REQ"; } 2>&1)
   b=$(cpu)
+  gen=$(grep '^GEN' <<<"$out" | awk '{print $2 + $3}')
+  out=$(grep '^http' <<<"$out")
   n=$(echo "$out" | awk '{print $2}')
-  echo "$1: ${out#http: } | server $(((b - a) * 1000000 / 100 / n)) us of CPU per request"
+  echo "$1: ${out#http: } | server $(((b - a) * 1000000 / 100 / n)) us, load generator $(awk -v g="$gen" -v n="$n" 'BEGIN {printf "%.0f", g * 1e6 / n}') us of CPU per request"
 }
 for r in $(seq "$ROUNDS"); do
   load "round $r, alone"
