@@ -496,6 +496,32 @@ mod tests {
         }
     }
 
+    /// Every text helper against its char-by-char definition on one input.
+    fn same_as_definitions(
+        prefix: &str,
+        text: &str,
+        n: usize,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let (mut fast, mut slow) = (prefix.to_string(), prefix.to_string());
+        push_collapsed(&mut fast, text);
+        collapsed_by_words(&mut slow, text);
+        proptest::prop_assert_eq!(&fast, &slow, "{:?} + {:?}", prefix, text);
+        proptest::prop_assert_eq!(collapse(text, n), collapse_by_char(text, n));
+        let mut pieces = String::new();
+        for piece in text.split_inclusive('b') {
+            push_collapsed(&mut pieces, piece);
+        }
+        // push_collapsed drops NULs; collapse keeps them.
+        let no_nul = text.replace('\0', "");
+        proptest::prop_assert_eq!(cap_collapsed(pieces, n), collapse(&no_nul, n));
+        let ascii: String = text.chars().filter(char::is_ascii).collect();
+        for t in [text, &ascii] {
+            proptest::prop_assert_eq!(head_words(t, n), head_words_by_char(t, n));
+            proptest::prop_assert_eq!(tail_words(t, n), tail_words_by_char(t, n));
+        }
+        Ok(())
+    }
+
     proptest::proptest! {
         #[test]
         fn text_helpers_match_their_char_by_char_definitions(
@@ -503,27 +529,9 @@ mod tests {
             text in "[a-c \t\n\r\x0b\x0c\x00é\u{a0}\u{3000}]{0,40}",
             n in 0usize..12,
         ) {
-            let (mut fast, mut slow) = (prefix.clone(), prefix.clone());
-            push_collapsed(&mut fast, &text);
-            collapsed_by_words(&mut slow, &text);
-            proptest::prop_assert_eq!(&fast, &slow, "{:?} + {:?}", prefix, text);
-            proptest::prop_assert_eq!(collapse(&text, n), collapse_by_char(&text, n));
-            let mut pieces = String::new();
-            for piece in text.split_inclusive('b') {
-                push_collapsed(&mut pieces, piece);
-            }
-            // push_collapsed drops NULs; collapse keeps them.
-            let no_nul = text.replace('\0', "");
-            proptest::prop_assert_eq!(cap_collapsed(pieces, n), collapse(&no_nul, n));
-            proptest::prop_assert_eq!(head_words(&text, n), head_words_by_char(&text, n));
-            proptest::prop_assert_eq!(tail_words(&text, n), tail_words_by_char(&text, n));
-            let ascii: String = text.chars().filter(char::is_ascii).collect();
-            proptest::prop_assert_eq!(head_words(&ascii, n), head_words_by_char(&ascii, n));
-            proptest::prop_assert_eq!(tail_words(&ascii, n), tail_words_by_char(&ascii, n));
+            same_as_definitions(&prefix, &text, n)?;
         }
-    }
 
-    proptest::proptest! {
         /// Long, mostly ASCII text, so that the eight-bytes-at-a-time paths run, stop at
         /// every kind of byte and hand over to the byte-by-byte ones at every offset.
         #[test]
@@ -532,15 +540,7 @@ mod tests {
             text in "([a-z]{1,9}[ \t\n\x0c\r\x00\x01\x7f]{1,3}|é|\u{a0}){0,40}",
             n in 0usize..120,
         ) {
-            let (mut fast, mut slow) = (prefix.clone(), prefix.clone());
-            push_collapsed(&mut fast, &text);
-            collapsed_by_words(&mut slow, &text);
-            proptest::prop_assert_eq!(&fast, &slow, "{:?} + {:?}", prefix, text);
-            let ascii: String = text.chars().filter(char::is_ascii).collect();
-            for t in [&text, &ascii] {
-                proptest::prop_assert_eq!(head_words(t, n), head_words_by_char(t, n));
-                proptest::prop_assert_eq!(tail_words(t, n), tail_words_by_char(t, n));
-            }
+            same_as_definitions(&prefix, &text, n)?;
         }
     }
 
