@@ -78,7 +78,7 @@ const BLOCK_TEXT_MAX: usize = 16 * 1024;
 const BLOCK_TEXT_TAIL: usize = 4 * (MAX_CONTEXT + 3) + 2 * (MAX_CONTEXT + 2);
 /// Anchor bytes kept per link (capped to [`MAX_ANCHOR`] characters later).
 const ANCHOR_KEEP: usize = 8 * MAX_ANCHOR;
-/// Title bytes kept (collapsed to [`MAX_ANCHOR`] characters later).
+/// Title bytes kept (collapsed as they come, capped to [`MAX_ANCHOR`] characters later).
 const TITLE_KEEP: usize = 4 * MAX_ANCHOR;
 
 impl Walker {
@@ -107,7 +107,6 @@ impl Walker {
     }
 
     /// Give pending links their `text_post` once it is long enough (or, with `all`, now).
-    /// With more than 101 characters collected, more text cannot change the cut.
     fn settle_post(&mut self, all: bool) {
         while let Some(&(i, off, chars)) = self.pending_post.front() {
             // `cut_post` reads the first 101 characters after a leading space: once 103
