@@ -321,6 +321,20 @@ mod tests {
     }
 
     #[test]
+    fn long_hosts_and_paths_take_the_fast_path_as_the_url_crate_does() {
+        let base = Url::parse("https://www.site.com/a/b").unwrap();
+        let label = "x".repeat(70);
+        for href in [
+            format!("https://{label}.test/p"),
+            format!("https://{}com/", format!("{label}.").repeat(5)),
+            format!("/{}", "seg/".repeat(500)),
+        ] {
+            let want = resolve_url(&base, &href).map(Resolved::from_url);
+            assert_eq!(Resolver::new(&base).resolve(&href), want, "{href}");
+        }
+    }
+
+    #[test]
     fn resolved_hosts_are_the_url_crates() {
         for base in bases() {
             let r = Resolved::from_url(base.clone());
