@@ -66,8 +66,8 @@ pub fn run(c: ClickhouseCmd) -> anyhow::Result<()> {
         }
         ClickhouseCmd::Optimize { db } => {
             let loc = location(&db)?;
-            let store =
-                ChStore::open(&loc).with_context(|| format!("cannot open {}", loc.display()))?;
+            let store = ChStore::open_with(&loc, false)
+                .with_context(|| format!("cannot open {}", loc.display()))?;
             let t0 = std::time::Instant::now();
             store.optimize().context("OPTIMIZE failed")?;
             let links = store.link_records()?;

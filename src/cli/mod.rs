@@ -98,7 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Watch(c) => watch::run(c),
         Command::Webhook(c) => webhook::run(c),
         Command::Rank(a) => {
-            let store = open_store(&a.db)?;
+            let store = open_index(&a.db, "--db")?;
             let s = linkdiff_indexer::rank::recompute(&store).context("ranking failed")?;
             crate::outln!(
                 "ranked {} pages ({} dofollow edges) and {} domains ({} edges)",
@@ -134,7 +134,7 @@ pub struct MigrateArgs {
 }
 
 fn migrate(a: MigrateArgs) -> anyhow::Result<()> {
-    let from = open_store(&a.from)?;
+    let from = open_index(&a.from, "--from")?;
     let to = match linkdiff_store::Location::parse(&a.to) {
         linkdiff_store::Location::Sqlite(p) | linkdiff_store::Location::Sled(p) => {
             if p.exists() {
@@ -181,6 +181,45 @@ fn migrate(a: MigrateArgs) -> anyhow::Result<()> {
 /// Open (or create) the store at `path` with a clear error.
 pub fn open_store(path: &Path) -> anyhow::Result<Store> {
     Store::open(path).with_context(|| format!("cannot open the database {}", path.display()))
+}
+
+/// Open an index that must already exist, for commands that only read it (or edit what is in
+/// it): a missing one is refused with one sentence naming the path and where it came from, and
+/// nothing is created. `flag` is the option that names it (`--db`, or `--from` for `migrate`).
+pub fn open_index(path: &Path, flag: &str) -> anyhow::Result<Store> {
+    match Store::open_existing(path) {
+        Ok(s) => Ok(s),
+        Err(linkdiff_store::StoreError::NoIndex {
+            location,
+            clickhouse,
+        }) => {
+            let hint = if clickhouse {
+                "run `linkdiff clickhouse init --db …` to create its tables, or check the URL"
+            } else {
+                "run `linkdiff crawl` or `linkdiff import` to create one, or check the path"
+            };
+            anyhow::bail!(
+                "no index at {location} ({}): {hint}",
+                value_source(flag, path)
+            )
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot open the database {}", path.display())),
+    }
+}
+
+/// Where an option's value came from: the command line, `$LINKDIFF_DB`, or the default.
+fn value_source(flag: &str, value: &Path) -> String {
+    let given = std::env::args_os().any(|a| {
+        let a = a.to_string_lossy();
+        a == flag || a.strip_prefix(flag).is_some_and(|r| r.starts_with('='))
+    });
+    if given || flag != "--db" {
+        format!("from {flag}")
+    } else if std::env::var_os("LINKDIFF_DB").is_some_and(|v| v == value.as_os_str()) {
+        "from $LINKDIFF_DB".into()
+    } else {
+        "the default --db".into()
+    }
 }
 
 /// One sentence from an error chain: the outermost context and its root cause.

@@ -47,7 +47,7 @@ pub struct QueryArgs {
 }
 
 pub(super) fn query(a: QueryArgs) -> anyhow::Result<()> {
-    let store = super::open_store(&a.db.db)?;
+    let store = super::open_index(&a.db.db, "--db")?;
     let output = a.output.unwrap_or_else(|| {
         if std::io::stdout().is_terminal() {
             "table".into()
@@ -111,7 +111,7 @@ pub struct BulkArgs {
 }
 
 pub(super) fn bulk(a: BulkArgs) -> anyhow::Result<()> {
-    let store = super::open_store(&a.db.db)?;
+    let store = super::open_index(&a.db.db, "--db")?;
     let task = serde_json::json!([{ "targets": a.targets, "date_from": a.date_from }]);
     let kind = if a.referring_domains {
         dataforseo::Bulk::NewLostReferringDomains
@@ -162,7 +162,7 @@ pub struct ServeArgs {
 }
 
 pub(super) fn serve(a: ServeArgs) -> anyhow::Result<()> {
-    let store = super::open_store(&a.db.db)?;
+    let store = super::open_index(&a.db.db, "--db")?;
     let public = !a.listen.ip().is_loopback();
     let ctx = ApiContext::new(store.clone(), public);
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -231,7 +231,7 @@ pub(super) fn token(cmd: TokenCmd) -> anyhow::Result<()> {
             );
         }
         TokenCmd::List { db } => {
-            let store = super::open_store(&db.db)?;
+            let store = super::open_index(&db.db, "--db")?;
             crate::outln!("name\trows_left\trows_limit\tcreated");
             for (name, r) in store.tokens()? {
                 crate::outln!(
@@ -243,7 +243,7 @@ pub(super) fn token(cmd: TokenCmd) -> anyhow::Result<()> {
             }
         }
         TokenCmd::Revoke { name, db } => {
-            let store = super::open_store(&db.db)?;
+            let store = super::open_index(&db.db, "--db")?;
             if store.token(&name)?.is_none() {
                 anyhow::bail!(super::UsageError(format!("no token named '{name}'")));
             }

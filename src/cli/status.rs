@@ -15,7 +15,7 @@ pub struct StatusArgs {
 }
 
 pub(super) fn run(a: StatusArgs) -> anyhow::Result<()> {
-    let store = super::open_store(&a.db.db)?;
+    let store = super::open_index(&a.db.db, "--db")?;
     let s = store.stats()?;
     let last = store.last_run()?;
     let last_run = last.as_ref().map(|r| {

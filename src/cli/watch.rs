@@ -2,7 +2,7 @@
 //! every run whatever the scope, with their state and since when). URLs are normalised as the
 //! crawler normalises them.
 
-use super::{open_store, UsageError};
+use super::{open_index, open_store, UsageError};
 use crate::watched::{key, put, status, watched, Watched};
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -105,7 +105,7 @@ pub fn run(cmd: WatchCmd) -> anyhow::Result<()> {
             Ok(())
         }
         WatchCmd::Remove(a) => {
-            let store = open_store(&a.db.db)?;
+            let store = open_index(&a.db.db, "--db")?;
             let (from, to) = (
                 normalised("URL_FROM", &a.url_from)?,
                 normalised("URL_TO", &a.url_to)?,
@@ -166,7 +166,7 @@ pub fn run(cmd: WatchCmd) -> anyhow::Result<()> {
             Ok(())
         }
         WatchCmd::List(a) => {
-            let store = open_store(&a.db.db)?;
+            let store = open_index(&a.db.db, "--db")?;
             let rows: Vec<J> = watched(&store)?
                 .iter()
                 .map(|w| {
@@ -181,7 +181,7 @@ pub fn run(cmd: WatchCmd) -> anyhow::Result<()> {
             )
         }
         WatchCmd::Status(a) => {
-            let store = open_store(&a.db.db)?;
+            let store = open_index(&a.db.db, "--db")?;
             let rows: Vec<J> = watched(&store)?
                 .iter()
                 .map(|w| status(&store, w))

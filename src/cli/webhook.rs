@@ -1,7 +1,7 @@
 //! `linkdiff webhook`: webhooks stored in the index, told about every crawl run (see
 //! [`crate::alerts`] for the document and the delivery rules).
 
-use super::{open_store, UsageError};
+use super::{open_index, open_store, UsageError};
 use crate::alerts::{self, Webhook};
 use clap::{Args, Subcommand};
 
@@ -64,7 +64,7 @@ pub fn run(cmd: WebhookCmd) -> anyhow::Result<()> {
             Ok(())
         }
         WebhookCmd::List(db) => {
-            let store = open_store(&db.db)?;
+            let store = open_index(&db.db, "--db")?;
             let hooks = alerts::stored(&store)?;
             if hooks.is_empty() {
                 crate::outln!("no webhooks (add one with `linkdiff webhook add URL`)");
@@ -80,7 +80,7 @@ pub fn run(cmd: WebhookCmd) -> anyhow::Result<()> {
             Ok(())
         }
         WebhookCmd::Remove(a) => {
-            let store = open_store(&a.db.db)?;
+            let store = open_index(&a.db.db, "--db")?;
             if !alerts::remove_hook(&store, &a.url)? {
                 return Err(UsageError(format!("{} is not a stored webhook", a.url)).into());
             }

@@ -47,6 +47,15 @@ pub enum StoreError {
         /// ` (pid N)` when known, else empty.
         pid: String,
     },
+    /// A command that only reads (or edits) an index was pointed at one that does not exist:
+    /// nothing was created, so a mistyped `--db` never looks like an empty index.
+    #[error("no index at {location}")]
+    NoIndex {
+        /// The path, or the ClickHouse database and server.
+        location: String,
+        /// The location names a ClickHouse database (created by `clickhouse init`, not a crawl).
+        clickhouse: bool,
+    },
     /// A stored value could not be decoded.
     #[error("corrupt record under key {key}: {detail}")]
     Corruption {

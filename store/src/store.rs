@@ -76,7 +76,31 @@ type Iter<'a, T> = Box<dyn Iterator<Item = Result<T>> + 'a>;
 impl Store {
     /// Open or create the index named by a `--db` value: a SQLite file, or `sled:PATH`.
     pub fn open(spec: &Path) -> Result<Store> {
+        Self::open_with(spec, true)
+    }
+
+    /// Open the index named by a `--db` value only if it exists: a missing (or empty) SQLite
+    /// file, a missing sled directory or a ClickHouse database without linkdiff tables is
+    /// [`StoreError::NoIndex`], and nothing is created. For commands that only read an index,
+    /// where a fresh empty one would answer "no backlinks" to a typo.
+    pub fn open_existing(spec: &Path) -> Result<Store> {
+        Self::open_with(spec, false)
+    }
+
+    fn open_with(spec: &Path, create: bool) -> Result<Store> {
+        let missing = |p: &Path| StoreError::NoIndex {
+            location: p.display().to_string(),
+            clickhouse: false,
+        };
         let engine = match Location::parse(spec) {
+            Location::Sqlite(p)
+                if !create && p.metadata().is_ok_and(|m| m.is_file() && m.len() == 0) =>
+            {
+                return Err(missing(&p))
+            }
+            Location::Sqlite(p) | Location::Sled(p) if !create && !p.exists() => {
+                return Err(missing(&p))
+            }
             Location::Sqlite(p) => Engine::Sql(SqlStore::open(&p)?),
             Location::Sled(p) => {
                 if p.is_file() {
@@ -91,7 +115,7 @@ impl Store {
                 Engine::Kv(KvStore::open(&p)?)
             }
             Location::ClickHouse(spec) => {
-                Engine::Ch(Box::new(ChStore::open(&ch_location(&spec)?)?))
+                Engine::Ch(Box::new(ChStore::open_with(&ch_location(&spec)?, create)?))
             }
         };
         Ok(Store {

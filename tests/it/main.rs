@@ -8,6 +8,7 @@ mod dataforseo;
 mod golden_path;
 mod http_edge;
 mod import;
+mod missing_db;
 mod recheck;
 mod scale_out;
 mod store_v2;

@@ -91,6 +91,8 @@ async fn a_crawl_writes_while_other_processes_query_and_serve() {
     let seeds = w.web.seeds();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("live.db").display().to_string();
+    // `serve` refuses an index that does not exist yet: create the empty one the crawl fills.
+    drop(linkdiff_store::Store::open(std::path::Path::new(&db)).unwrap());
     tokio::task::spawn_blocking(move || {
         let (_server, addr) = serve(&db);
         let mut crawl = spawn(&crawl_args(&db, port, &seeds, "2026-02-01", "12"));

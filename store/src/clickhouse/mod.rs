@@ -176,6 +176,12 @@ impl ChStore {
     /// tables on first use of a single server; a cluster is created by
     /// [`ChStore::init`] (`linkdiff clickhouse init --cluster NAME`).
     pub fn open(loc: &ChLocation) -> Result<ChStore> {
+        Self::open_with(loc, true)
+    }
+
+    /// Open the index at `loc`; with `create` false, a database without linkdiff tables is
+    /// [`StoreError::NoIndex`] instead of being initialised (one server) or refused (a cluster).
+    pub fn open_with(loc: &ChLocation, create: bool) -> Result<ChStore> {
         let client = Client::new(&loc.servers[0], loc);
         let store = ChStore {
             loc: loc.clone(),
@@ -185,7 +191,7 @@ impl ChStore {
             tokens: Mutex::new(()),
             cache: Mutex::new(ReadCache::new()),
         };
-        store.check_schema()?;
+        store.check_schema(create)?;
         Ok(store)
     }
 
@@ -224,7 +230,7 @@ impl ChStore {
         store.apply(w)
     }
 
-    fn check_schema(&self) -> Result<()> {
+    fn check_schema(&self, create: bool) -> Result<()> {
         let db = &self.loc.database;
         #[derive(serde::Deserialize)]
         struct N {
@@ -235,6 +241,12 @@ impl ChStore {
             quote(db)
         ))?;
         if n.first().is_none_or(|n| n.n == 0) {
+            if !create {
+                return Err(StoreError::NoIndex {
+                    location: format!("ClickHouse database {db} at {}", self.loc.servers.join(",")),
+                    clickhouse: true,
+                });
+            }
             if self.loc.servers.len() > 1 {
                 return Err(self.client_error(format!(
                     "database {db} has no linkdiff tables; create them with `linkdiff clickhouse init --db … --cluster NAME`"
