@@ -243,6 +243,25 @@ pub fn client_python() -> Option<PathBuf> {
     (made && has(&py)).then_some(py)
 }
 
+/// The test venv's python with chDB (ClickHouse in-process, a current release) for the
+/// cross-release SQL check, installing it into the venv when missing; `None` when that fails.
+pub fn chdb_python() -> Option<PathBuf> {
+    let py = client_python()?;
+    let has = || {
+        Command::new(&py)
+            .args(["-c", "import chdb"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if has() {
+        return Some(py);
+    }
+    let _ = Command::new(&py)
+        .args(["-m", "pip", "install", "-q", "chdb"])
+        .status();
+    has().then_some(py)
+}
+
 /// The two test ClickHouse servers (`host:port` of their HTTP interfaces), configured as the
 /// 2-shard cluster `linkdiff`: `$LINKDIFF_TEST_CLICKHOUSE` (comma-separated), else started by
 /// `.ci/clickhouse start` when `clickhouse-server` is installed. `None` (and the caller says

@@ -249,7 +249,7 @@ impl Joins {
 fn join(left: String, have: &mut Vec<String>, right: String, key: &str, cols: &[&str]) -> String {
     have.extend(cols.iter().map(|c| c.to_string()));
     format!(
-        "SELECT {} FROM ({left}) ANY LEFT JOIN ({right}) USING {key}",
+        "SELECT {} FROM ({left}) AS jl ANY LEFT JOIN ({right}) AS jr USING {key}",
         have.join(", ")
     )
 }

@@ -26,13 +26,13 @@ fn grouped_rows(ch: &ChStore, plan: &Plan, conds: &[&Cond], ratings: bool) -> Op
     let cols =
         "url_from, anchor, first_seen, streak_start, p_domain, p_last_ok_visit, p_ip, p_class_c";
     let mut base = format!(
-        "SELECT {cols} FROM (SELECT url_from, anchor, first_seen, streak_start FROM ({scan})) \
-         ANY LEFT JOIN ({right}) USING url_from"
+        "SELECT {cols} FROM (SELECT url_from, anchor, first_seen, streak_start FROM ({scan})) AS jl \
+         ANY LEFT JOIN ({right}) AS jr USING url_from"
     );
     if ratings {
         base = format!(
-            "SELECT {cols}, d_rating FROM ({base}) ANY LEFT JOIN (SELECT name AS p_domain, \
-             domain_rating AS d_rating, ver AS d_ver FROM {} FINAL) USING p_domain",
+            "SELECT {cols}, d_rating FROM ({base}) AS jl ANY LEFT JOIN (SELECT name AS p_domain, \
+             domain_rating AS d_rating, ver AS d_ver FROM {} FINAL) AS jr USING p_domain",
             ch.table_name("domains")
         );
     }
@@ -118,10 +118,12 @@ pub(super) fn refdomains_sql(ch: &ChStore, plan: &Plan) -> Option<(String, Strin
         limit_sql(plan)
     );
     let in_groups = format!("FROM ({rows}) WHERE p_domain IN (SELECT c_refdomain FROM ({groups}))");
+    // `uniqExact` of a Nullable over no rows is NULL on 18.16 and 0 on current releases:
+    // `ifNull` makes both answer SQLite's 0.
     let stats = format!(
         "SELECT (SELECT toInt64(count()) FROM ({groups})) AS s_refdomains, \
-         (SELECT toInt64(uniqExact(nullIf(p_ip, ''))) {in_groups}) AS s_ips, \
-         (SELECT toInt64(uniqExact(nullIf(p_class_c, ''))) {in_groups}) AS s_class_c"
+         (SELECT toInt64(ifNull(uniqExact(nullIf(p_ip, '')), 0)) {in_groups}) AS s_ips, \
+         (SELECT toInt64(ifNull(uniqExact(nullIf(p_class_c, '')), 0)) {in_groups}) AS s_class_c"
     );
     Some((page, stats))
 }
@@ -152,8 +154,8 @@ pub(super) fn pages_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
         ch.table_name("pages")
     );
     let q = format!(
-        "SELECT {cols}, ur FROM (SELECT {cols} FROM ({scan})) ANY LEFT JOIN \
-         (SELECT url, url_rating AS ur, ver AS ur_ver FROM {} FINAL WHERE url GLOBAL IN (SELECT url FROM ({scan}))) \
+        "SELECT {cols}, ur FROM (SELECT {cols} FROM ({scan})) AS jl ANY LEFT JOIN \
+         (SELECT url, url_rating AS ur, ver AS ur_ver FROM {} FINAL WHERE url GLOBAL IN (SELECT url FROM ({scan}))) AS jr \
          USING url",
         ch.table_name("url_ratings")
     );
@@ -196,17 +198,18 @@ pub(super) fn metrics_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
              OR (length(splitByChar('.', p_domain)) >= 3 AND arrayElement(splitByChar('.', p_domain), -2) = '{k}')))"
         )
     };
+    // `ifNull` around the Nullable `uniqExact`s: 0, not NULL, over no rows on every release.
     let bb = format!(
         "SELECT 1 AS one, toInt64(count()) AS c_backlinks, toInt64(uniqExact(url_from)) AS c_refpages, \
          toInt64(countIf(link_type = 0 AND alt = '')) AS c_text, toInt64(countIf(link_type = 0 AND alt <> '')) AS c_image, \
          toInt64(countIf(nofollow <> 0)) AS c_nofollow, toInt64(countIf(nofollow = 0)) AS c_dofollow, \
          toInt64(countIf(link_type = 1)) AS c_redirect, toInt64(countIf(link_type = 4)) AS c_canonical, \
          toInt64(countIf({gov})) AS c_gov, toInt64(countIf({edu})) AS c_edu, \
-         toInt64(uniqExact(p_domain)) AS c_refdomains, toInt64(uniqExact(nullIf(p_class_c, ''))) AS c_refclass_c, \
-         toInt64(uniqExact(nullIf(p_ip, ''))) AS c_refips \
-         FROM (SELECT url_from, link_type, alt, nofollow FROM ({scan})) ANY LEFT JOIN \
+         toInt64(uniqExact(p_domain)) AS c_refdomains, toInt64(ifNull(uniqExact(nullIf(p_class_c, '')), 0)) AS c_refclass_c, \
+         toInt64(ifNull(uniqExact(nullIf(p_ip, '')), 0)) AS c_refips \
+         FROM (SELECT url_from, link_type, alt, nofollow FROM ({scan})) AS jl ANY LEFT JOIN \
          (SELECT url AS url_from, domain AS p_domain, ip AS p_ip, class_c AS p_class_c, ver AS p_ver FROM {pages} FINAL \
-          WHERE url GLOBAL IN (SELECT url_from FROM ({scan}))) USING url_from",
+          WHERE url GLOBAL IN (SELECT url_from FROM ({scan}))) AS jr USING url_from",
         gov = kind("gov"),
         edu = kind("edu"),
     );
@@ -226,7 +229,7 @@ pub(super) fn metrics_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
         .map(|c| format!("c_{}", c.name))
         .collect();
     Some(format!(
-        "SELECT {} FROM ({bb}) ANY LEFT JOIN ({pp}) USING one WHERE {w}",
+        "SELECT {} FROM ({bb}) AS jl ANY LEFT JOIN ({pp}) AS jr USING one WHERE {w}",
         all.join(", ")
     ))
 }
@@ -244,9 +247,9 @@ pub(super) fn refdomain_transitions_sql(ch: &ChStore, scope: &TargetScope, group
     let scan = format!("SELECT url_from, kind, time, ver FROM {events} FINAL WHERE {scope}");
     let deltas = format!(
         "SELECT p_domain AS rd, ev_day, toInt64(sum(if(kind = 0, 1, -1))) AS delta FROM \
-           (SELECT url_from, kind, {day} AS ev_day FROM ({scan})) ANY LEFT JOIN \
+           (SELECT url_from, kind, {day} AS ev_day FROM ({scan})) AS jl ANY LEFT JOIN \
            (SELECT url AS url_from, {group} AS p_domain, ver AS p_ver FROM {} FINAL \
-            WHERE url GLOBAL IN (SELECT url_from FROM {events} WHERE {scope})) USING url_from \
+            WHERE url GLOBAL IN (SELECT url_from FROM {events} WHERE {scope})) AS jr USING url_from \
          GROUP BY rd, ev_day",
         ch.table_name("pages")
     );
@@ -259,8 +262,8 @@ pub(super) fn refdomain_transitions_sql(ch: &ChStore, scope: &TargetScope, group
     );
     format!(
         "SELECT ev_day AS c_date, if(after > 0, 'new', 'lost') AS c_type, rd AS c_refdomain, \
-         toInt64(d_rating) AS c_domain_rating FROM ({steps}) ANY LEFT JOIN \
-         (SELECT name AS rd, domain_rating AS d_rating, ver AS d_ver FROM {} FINAL) USING rd",
+         toInt64(d_rating) AS c_domain_rating FROM ({steps}) AS jl ANY LEFT JOIN \
+         (SELECT name AS rd, domain_rating AS d_rating, ver AS d_ver FROM {} FINAL) AS jr USING rd",
         ch.table_name("domains")
     )
 }
@@ -343,8 +346,8 @@ pub(super) fn counters_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
     let from = if with_link {
         let link_cols = "first_seen, original, redirect, nofollow, alt, text_pre, text_post";
         format!(
-            "(SELECT {ev_cols}, {link_cols} FROM (SELECT {ev_cols} FROM ({scan})) ANY LEFT JOIN \
-             (SELECT url_to, url_from, link_type, anchor, n, {link_cols}, ver AS l_ver FROM {} FINAL WHERE {scope}) \
+            "(SELECT {ev_cols}, {link_cols} FROM (SELECT {ev_cols} FROM ({scan})) AS jl ANY LEFT JOIN \
+             (SELECT url_to, url_from, link_type, anchor, n, {link_cols}, ver AS l_ver FROM {} FINAL WHERE {scope}) AS jr \
              USING (url_to, url_from, link_type, anchor, n))",
             ch.table_name("links")
         )

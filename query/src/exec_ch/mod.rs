@@ -13,7 +13,8 @@
 //! row of the scope).
 //!
 //! Written for ClickHouse 18.16 and later: one `JOIN` per `SELECT` (joins nest as subqueries,
-//! each level naming its columns), `ANY LEFT JOIN … USING`, literals quoted in the text (no
+//! each level naming its columns), `ANY LEFT JOIN … USING` with both sides aliased (`jl`, `jr`:
+//! ClickHouse 20+ refuses an unaliased joined subquery by default), literals quoted in the text (no
 //! query parameters there), `FINAL` reads selecting `ver`, `GLOBAL IN` for subqueries over
 //! `Distributed` tables. SQLite's `COLLATE NOCASE` is `lower()` (both fold ASCII only) and its
 //! NULL order (first ascending) is spelled out.

@@ -106,6 +106,8 @@ pub struct ChStore {
     clock: Mutex<u64>,
     tokens: Mutex<()>,
     cache: Mutex<ReadCache>,
+    /// The compiled statements run so far, while recording (see `record_statements`).
+    recorded: Mutex<Option<Vec<String>>>,
 }
 
 /// Rows for ClickHouse grouped by table, as `JSONEachRow` lines.
@@ -190,6 +192,7 @@ impl ChStore {
             clock: Mutex::new(0),
             tokens: Mutex::new(()),
             cache: Mutex::new(ReadCache::new()),
+            recorded: Mutex::new(None),
         };
         store.check_schema(create)?;
         Ok(store)
@@ -221,6 +224,7 @@ impl ChStore {
             clock: Mutex::new(0),
             tokens: Mutex::new(()),
             cache: Mutex::new(ReadCache::new()),
+            recorded: Mutex::new(None),
         };
         let mut w = WriteBatch::new();
         w.put_meta("clickhouse_schema", &schema::CH_SCHEMA_VERSION.to_string());
@@ -302,7 +306,31 @@ impl ChStore {
         &self,
         sql: &str,
     ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>> {
+        if let Some(r) = self
+            .recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            r.push(sql.to_string());
+        }
         self.client.select(sql)
+    }
+
+    /// Keep the text of every compiled statement run from now on (`select_objects`), so a
+    /// test can replay exactly what the query compiler sent on another ClickHouse release.
+    pub fn record_statements(&self) {
+        *self.recorded.lock().unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
+    }
+
+    /// The statements recorded since `record_statements`, in the order they ran; recording
+    /// stops.
+    pub fn take_recorded(&self) -> Vec<String> {
+        self.recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_default()
     }
 
     /// `n` consecutive row versions.
