@@ -487,6 +487,7 @@ async fn a_server_stopped_mid_crawl_stops_it_with_a_clear_error_and_the_rerun_co
                 .arg(&script)
                 .args(["start-one", &server_dir.display().to_string()])
                 .args([http.to_string(), tcp.to_string(), inter.to_string()])
+                .env("LINKDIFF_CLICKHOUSE_OWNER", std::process::id().to_string())
                 .output()
                 .unwrap();
             match out.status.success() {
@@ -565,4 +566,57 @@ async fn a_server_stopped_mid_crawl_stops_it_with_a_clear_error_and_the_rerun_co
     })
     .await
     .unwrap();
+}
+
+/// Issue 33: a server the suite starts belongs to the process that started it and stops when
+/// that process ends (here a stand-in owner that is killed, as an interrupted test run is).
+#[test]
+fn a_clickhouse_server_the_suite_starts_stops_when_its_owner_ends() {
+    if clickhouse_servers().is_none() {
+        return clickhouse_skipped(
+            "a_clickhouse_server_the_suite_starts_stops_when_its_owner_ends",
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server_dir = dir.path().join("owned");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/clickhouse");
+    let mut owner = KillOnDrop(
+        std::process::Command::new("sleep")
+            .arg("120")
+            .spawn()
+            .unwrap(),
+    );
+    let [http, tcp, inter] = free_ports::<3>();
+    let out = std::process::Command::new("timeout")
+        .args(["120", "bash"])
+        .arg(&script)
+        .args(["start-one", &server_dir.display().to_string()])
+        .args([http.to_string(), tcp.to_string(), inter.to_string()])
+        .env("LINKDIFF_CLICKHOUSE_OWNER", owner.0.id().to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pattern = format!("clickhouse-server --config-file={}/", server_dir.display());
+    let running = || {
+        std::process::Command::new("pgrep")
+            .args(["-f", &pattern])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    assert!(running());
+    // The owner lives: the server stays up.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(running(), "stopped while its owner was alive");
+    owner.0.kill().unwrap();
+    owner.0.wait().unwrap();
+    let t0 = std::time::Instant::now();
+    while running() && t0.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!running(), "the server outlived its owner by 20 s");
+    eprintln!("stopped {:?} after its owner ended", t0.elapsed());
 }

@@ -263,8 +263,9 @@ pub fn chdb_python() -> Option<PathBuf> {
 }
 
 /// The two test ClickHouse servers (`host:port` of their HTTP interfaces), configured as the
-/// 2-shard cluster `linkdiff`: `$LINKDIFF_TEST_CLICKHOUSE` (comma-separated), else started by
-/// `.ci/clickhouse start` when `clickhouse-server` is installed. `None` (and the caller says
+/// 2-shard cluster `linkdiff`: `$LINKDIFF_TEST_CLICKHOUSE` (comma-separated, left running), else
+/// started by `.ci/clickhouse start` when `clickhouse-server` is installed and stopped when this
+/// process ends. `None` (and the caller says
 /// SKIPPED loudly) when neither works.
 pub fn clickhouse_servers() -> Option<Vec<String>> {
     static SERVERS: std::sync::OnceLock<Option<Vec<String>>> = std::sync::OnceLock::new();
@@ -275,10 +276,13 @@ pub fn clickhouse_servers() -> Option<Vec<String>> {
             }
             let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/clickhouse");
             // Bounded: a server that does not come up must fail the start, never hang the suite.
+            // Owned by this test process: the script's watchdog stops the servers once it
+            // ends, however it ends (issue 33).
             let out = Command::new("timeout")
                 .args(["120", "bash"])
                 .arg(script)
                 .arg("start")
+                .env("LINKDIFF_CLICKHOUSE_OWNER", std::process::id().to_string())
                 .stdin(std::process::Stdio::null())
                 .output()
                 .ok()?;
