@@ -94,11 +94,11 @@ fn row_expr(table: Table, col: Col) -> String {
         // Pages of the referring domain with a live link to this target, against the domain's
         // visited pages (see `SITEWIDE_MIN_PAGES`).
         Col::Sitewide => s(&format!(
-            "(2 * (SELECT count(DISTINCT b2.page) FROM backlinks b2 JOIN pages p2 ON p2.id = b2.page
-                   JOIN hosts h2 ON h2.id = p2.host_id
+            "(2 * (SELECT count(DISTINCT b2.page) FROM backlinks b2 CROSS JOIN pages p2 ON p2.id = b2.page
+                   CROSS JOIN hosts h2 ON h2.id = p2.host_id
                    WHERE b2.target = b.target AND b2.live = 1 AND h2.domain = ph.domain)
-              > max((SELECT count(*) FROM hosts hd JOIN urls ud ON ud.host_id = hd.id
-                     JOIN pages pd ON pd.id = ud.id
+              > max((SELECT count(*) FROM hosts hd CROSS JOIN urls ud ON ud.host_id = hd.id
+                     CROSS JOIN pages pd ON pd.id = ud.id
                      WHERE hd.domain = ph.domain AND pd.last_ok_visit IS NOT NULL AND pd.dropped = 0),
                     {}))",
             2 * crate::catalogue::SITEWIDE_MIN_PAGES - 1
@@ -285,7 +285,7 @@ fn row_table(table: Table) -> (&'static str, &'static str) {
 /// record of an event, the referring host, the target's page.
 fn row_joins(table: Table, j: Joins) -> String {
     let (_, a) = row_table(table);
-    let mut f = format!(" JOIN pages p ON p.id = {a}.page");
+    let mut f = format!(" CROSS JOIN pages p ON p.id = {a}.page");
     if a == "e" && j.link {
         f.push_str(
             " LEFT JOIN backlinks b ON b.target = e.target AND b.page = e.page
@@ -293,7 +293,7 @@ fn row_joins(table: Table, j: Joins) -> String {
         );
     }
     if j.ref_host {
-        f.push_str(" JOIN hosts ph ON ph.id = p.host_id");
+        f.push_str(" CROSS JOIN hosts ph ON ph.id = p.host_id");
     }
     if j.target_page {
         f.push_str(" LEFT JOIN pages tp ON tp.id = u.id");
@@ -302,12 +302,44 @@ fn row_joins(table: Table, j: Joins) -> String {
 }
 
 /// `FROM` the target scope's hosts and URLs to the table's rows, and the rows' joins.
-fn from_sql(table: Table, j: Joins) -> String {
+///
+/// The join order is stated (`CROSS JOIN`, which SQLite never reorders): the scope's hosts
+/// (a range of `rhost`), their URLs (`urls_by_host`), the rows clustered by target, then each
+/// row's page and host by primary key. For a `wide` scope (most of the index) the rows table
+/// is read whole first and each row's URL and host looked up, which is about 4x faster there.
+/// Left to choose, the bundled SQLite once put the rows before the URLs of a whole-TLD
+/// `refdomains` (an automatic index on `live` probed once per host: minutes at 1M links);
+/// `tests::plans` holds every statement shape to these orders.
+fn from_sql(table: Table, j: Joins, wide: bool) -> String {
     let (name, a) = row_table(table);
-    format!(
-        " FROM hosts h JOIN urls u ON u.host_id = h.id JOIN {name} {a} ON {a}.target = u.id{}",
-        row_joins(table, j)
-    )
+    format!("{}{}", scope_rows_sql(name, a, wide), row_joins(table, j))
+}
+
+/// `FROM` the scope's hosts, URLs and the rows `name` (alias `a`) targeting them, in the order
+/// [`from_sql`] states.
+fn scope_rows_sql(name: &str, a: &str, wide: bool) -> String {
+    if wide {
+        format!(" FROM {name} {a} CROSS JOIN urls u ON u.id = {a}.target CROSS JOIN hosts h ON h.id = u.host_id")
+    } else {
+        format!(" FROM hosts h CROSS JOIN urls u ON u.host_id = h.id CROSS JOIN {name} {a} ON {a}.target = u.id")
+    }
+}
+
+/// Whether `scope` covers at least a quarter of the index's hosts (only a `subdomains` scope
+/// can, e.g. a whole TLD): then reading the rows table whole beats walking the scope's URLs.
+/// Counted on the `rhost` index: milliseconds for 50,000 hosts.
+fn is_wide(conn: &Connection, scope: &TargetScope) -> Result<bool> {
+    if !matches!(scope, TargetScope::Subdomains(_)) {
+        return Ok(false);
+    }
+    let (cond, params) = scope_condition(scope);
+    let n: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM hosts h WHERE {cond}"))?
+        .query_row(params_from_iter(params.iter()), |r| r.get(0))?;
+    let total: i64 = conn
+        .prepare_cached("SELECT count(*) FROM hosts")?
+        .query_row([], |r| r.get(0))?;
+    Ok(n > 0 && n * 4 >= total)
 }
 
 /// The default (key) order of a row table: target key, then referring page, then link.
@@ -401,10 +433,10 @@ fn flat_stmt(plan: &Plan) -> Stmt {
             select.join(", "),
             inner.join(", ")
         ));
-        st.push(&from_sql(t, inner_joins));
+        st.push(&from_sql(t, inner_joins, plan.wide));
     } else {
         st.push(&format!("SELECT {}", select.join(", ")));
-        st.push(&from_sql(t, all_joins));
+        st.push(&from_sql(t, all_joins, plan.wide));
     }
     st.push(" WHERE ");
     scope_sql(&mut st, &plan.scope);
@@ -435,7 +467,7 @@ fn flat_stmt(plan: &Plan) -> Stmt {
             .map(|(i, k)| format!("{k} = k.k{i}"))
             .collect();
         st.push(&format!(
-            ") k JOIN {name} {a} ON {} JOIN urls u ON u.id = {a}.target JOIN hosts h ON h.id = u.host_id",
+            ") k CROSS JOIN {name} {a} ON {} CROSS JOIN urls u ON u.id = {a}.target CROSS JOIN hosts h ON h.id = u.host_id",
             on.join(" AND ")
         ));
         st.push(&row_joins(t, all_joins));
@@ -530,12 +562,16 @@ fn counters_stmt(plan: &Plan) -> Stmt {
     // The parameters bound so far belong to this select list.
     st.push(&format!("SELECT {}", cols.join(", ")));
     if daily {
-        st.push(" FROM hosts h JOIN daily dl ON dl.host = h.id WHERE ");
+        st.push(" FROM hosts h CROSS JOIN daily dl ON dl.host = h.id WHERE ");
         scope_sql(&mut st, &plan.scope);
         st.push(" GROUP BY dl.day");
     } else {
         let cols = plan.where_.iter().map(|c| c.col.id);
-        st.push(&from_sql(Table::NewLost, Joins::of(Table::NewLost, cols)));
+        st.push(&from_sql(
+            Table::NewLost,
+            Joins::of(Table::NewLost, cols),
+            plan.wide,
+        ));
         st.push(" WHERE ");
         scope_sql(&mut st, &plan.scope);
         st.push(" GROUP BY c_date, c_url_to");
@@ -557,7 +593,7 @@ fn backlink_groups(plan: &Plan, select: &str, group: &str, row_col: fn(Col) -> b
     let t = plan.table;
     let mut st = Stmt::default();
     st.push(select);
-    st.push(&from_sql(t, ANCHORS_JOINS));
+    st.push(&from_sql(t, ANCHORS_JOINS, plan.wide));
     st.push(" WHERE ");
     scope_sql(&mut st, &plan.scope);
     st.push(" AND b.live = 1");
@@ -633,13 +669,12 @@ fn anchors_stats_stmt(plan: &Plan) -> Stmt {
         st.push(&format!(
             "WITH g AS ({}) SELECT (SELECT coalesce(sum(c_backlinks), 0) FROM g), (SELECT count(DISTINCT b.page){}",
             groups.sql,
-            from_sql(t, ANCHORS_JOINS)
+            from_sql(t, ANCHORS_JOINS, plan.wide)
         ));
         st.params = groups.params;
     } else {
-        st.push(
-            "SELECT count(*), count(DISTINCT b.page) FROM hosts h JOIN urls u ON u.host_id = h.id JOIN backlinks b ON b.target = u.id",
-        );
+        st.push("SELECT count(*), count(DISTINCT b.page)");
+        st.push(&scope_rows_sql("backlinks", "b", plan.wide));
     }
     st.push(" WHERE ");
     scope_sql(&mut st, &plan.scope);
@@ -696,12 +731,22 @@ fn refdomains_stmt(plan: &Plan) -> Stmt {
 /// networks over every group that passes the filters.
 fn refdomains_stats_stmt(plan: &Plan) -> Stmt {
     let t = Table::Refdomains;
-    let groups = refdomains_groups(plan);
     let mut st = Stmt::default();
+    if plan.where_.is_empty() && plan.having.is_empty() {
+        // Every group passes: one pass over the scope's live backlinks, no grouping first.
+        st.push(&format!(
+            "SELECT count(DISTINCT ph.domain), count(DISTINCT nullif(p.ip, '')), count(DISTINCT ld_class_c(p.ip)){} WHERE ",
+            from_sql(t, ANCHORS_JOINS, plan.wide)
+        ));
+        scope_sql(&mut st, &plan.scope);
+        st.push(" AND b.live = 1");
+        return st;
+    }
+    let groups = refdomains_groups(plan);
     st.push(&format!(
         "WITH g AS ({}) SELECT (SELECT count(*) FROM g), count(DISTINCT nullif(p.ip, '')), count(DISTINCT ld_class_c(p.ip)){}",
         groups.sql,
-        from_sql(t, ANCHORS_JOINS)
+        from_sql(t, ANCHORS_JOINS, plan.wide)
     ));
     st.params = groups.params;
     st.push(" WHERE ");
@@ -735,7 +780,7 @@ fn one_per_domain_sql(st: &mut Stmt, plan: &Plan) {
         ref_host: true,
         ..Joins::of(t, cols)
     };
-    st.push(&from_sql(t, joins));
+    st.push(&from_sql(t, joins, plan.wide));
     st.push(" WHERE ");
     scope_sql(st, &plan.scope);
     st.push(" AND b.live = 1");
@@ -749,11 +794,11 @@ fn one_per_domain_sql(st: &mut Stmt, plan: &Plan) {
 /// `c_date, c_type, c_refdomain, c_domain_rating` of a CTE `x` (see the Rust executor's
 /// `refdomain_transitions` for the rule).
 /// `group` is `ph.domain` (registrable domains) or `ph.host` (referring hosts).
-fn refdomain_transitions_sql(st: &mut Stmt, scope: &TargetScope, group: &str) {
+fn refdomain_transitions_sql(st: &mut Stmt, scope: &TargetScope, group: &str, wide: bool) {
     st.push(&format!(
         "WITH d AS (SELECT {group} AS rd, {day} AS day, sum(CASE e.kind WHEN 0 THEN 1 ELSE -1 END) AS delta{from} WHERE ",
         day = row_expr(Table::NewLost, Col::Date),
-        from = from_sql(Table::NewLost, Joins { ref_host: true, ..Joins::default() }),
+        from = from_sql(Table::NewLost, Joins { ref_host: true, ..Joins::default() }, wide),
     ));
     scope_sql(st, scope);
     st.push(
@@ -768,7 +813,7 @@ fn refdomain_transitions_sql(st: &mut Stmt, scope: &TargetScope, group: &str) {
 fn refdomains_new_lost_stmt(plan: &Plan) -> Stmt {
     let t = plan.table;
     let mut st = Stmt::default();
-    refdomain_transitions_sql(&mut st, &plan.scope, "ph.domain");
+    refdomain_transitions_sql(&mut st, &plan.scope, "ph.domain", plan.wide);
     let rows_alias = |c: &Column| alias(c);
     if t == Table::RefdomainsNewLost {
         st.push("SELECT c_date, c_type, c_refdomain, c_domain_rating FROM x WHERE 1");
@@ -858,11 +903,11 @@ fn metrics_stmt(plan: &Plan) -> Stmt {
         "SELECT {} FROM (SELECT {}{} WHERE ",
         outer.join(", "),
         part(&backlink_cols),
-        from_sql(Table::Refdomains, ANCHORS_JOINS)
+        from_sql(Table::Refdomains, ANCHORS_JOINS, plan.wide)
     ));
     scope_sql(&mut st, &plan.scope);
     st.push(&format!(
-        " AND b.live = 1) bb, (SELECT {} FROM hosts h JOIN urls u ON u.host_id = h.id JOIN pages pg ON pg.id = u.id WHERE ",
+        " AND b.live = 1) bb, (SELECT {} FROM hosts h CROSS JOIN urls u ON u.host_id = h.id CROSS JOIN pages pg ON pg.id = u.id WHERE ",
         part(&page_cols)
     ));
     scope_sql(&mut st, &plan.scope);
@@ -893,7 +938,7 @@ fn pages_stmt(plan: &Plan) -> Stmt {
     let cols: Vec<String> = t.columns().iter().map(|c| expr(c.id)).collect();
     let mut st = Stmt::default();
     st.push(&format!(
-        "SELECT {} FROM hosts h JOIN urls u ON u.host_id = h.id JOIN pages pg ON pg.id = u.id WHERE ",
+        "SELECT {} FROM hosts h CROSS JOIN urls u ON u.host_id = h.id CROSS JOIN pages pg ON pg.id = u.id WHERE ",
         cols.join(", ")
     ));
     scope_sql(&mut st, &plan.scope);
@@ -973,9 +1018,66 @@ fn rows(conn: &Connection, st: &Stmt, cols: &[&'static Column]) -> Result<Vec<Ve
     Ok(out)
 }
 
+/// The statements `plan` compiles to (rows, then `stats` where the table has them).
+pub fn statements(plan: &Plan) -> Vec<Stmt> {
+    let mut out = vec![compile(plan)];
+    match plan.table {
+        Table::Anchors => out.push(anchors_stats_stmt(plan)),
+        Table::Refdomains => out.push(refdomains_stats_stmt(plan)),
+        _ => {}
+    }
+    out
+}
+
+/// One line of SQLite's `EXPLAIN QUERY PLAN`: its id, its parent's id and what it does
+/// (`SCAN b`, `SEARCH u USING INDEX …`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanStep {
+    /// The step's id.
+    pub id: i64,
+    /// The enclosing step's id (0 at the top).
+    pub parent: i64,
+    /// SQLite's description.
+    pub detail: String,
+}
+
+/// How the bundled SQLite will run each statement of `plan` (`EXPLAIN QUERY PLAN`, on the
+/// store's own connection, so with its statistics), with the join order `plan.wide` states
+/// (see [`wide`]): for the plan-shape tests and for reading a slow query
+/// (`LINKDIFF_DEBUG_SQL=plan` prints it).
+pub fn explain(store: &SqlStore, plan: &Plan) -> Result<Vec<(String, Vec<PlanStep>)>> {
+    store.read(|conn| {
+        statements(plan)
+            .into_iter()
+            .map(|st| Ok((st.sql.clone(), explain_stmt(conn, &st)?)))
+            .collect()
+    })
+}
+
+fn explain_stmt(conn: &Connection, st: &Stmt) -> Result<Vec<PlanStep>> {
+    let mut q = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", st.sql))?;
+    let rows = q.query_map(params_from_iter(st.params.iter()), |r| {
+        Ok(PlanStep {
+            id: r.get(0)?,
+            parent: r.get(1)?,
+            detail: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<linkdiff_store::rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Whether `run` reads `scope` rows-table first (see `Plan::wide`).
+pub fn wide(store: &SqlStore, scope: &TargetScope) -> Result<bool> {
+    store.read(|conn| is_wide(conn, scope))
+}
+
 /// Answer `plan` on the SQLite store, in one read snapshot.
 pub fn run(store: &SqlStore, plan: &Plan) -> Result<QueryResult> {
     store.read(|conn| {
+        let plan = &Plan {
+            wide: is_wide(conn, &plan.scope)?,
+            ..plan.clone()
+        };
         let st = compile(plan);
         let grouped = plan.table.grouped();
         let all: Vec<&'static Column> = plan.table.columns().iter().collect();
@@ -999,6 +1101,7 @@ pub fn run(store: &SqlStore, plan: &Plan) -> Result<QueryResult> {
         };
         let stats = match stats_stmt {
             Some(s) => {
+                crate::debug_sql(&s.sql);
                 conn.prepare_cached(&s.sql)?
                     .query_row(params_from_iter(s.params.iter()), |r| {
                         names
@@ -1024,9 +1127,10 @@ pub fn run(store: &SqlStore, plan: &Plan) -> Result<QueryResult> {
 pub fn referring_changes(store: &SqlStore, scope: &TargetScope, since: i64) -> Result<[u64; 4]> {
     store.read(|conn| {
         let mut out = [0; 4];
+        let wide = is_wide(conn, scope)?;
         for (i, group) in ["ph.host", "ph.domain"].into_iter().enumerate() {
             let mut st = Stmt::default();
-            refdomain_transitions_sql(&mut st, scope, group);
+            refdomain_transitions_sql(&mut st, scope, group, wide);
             st.push("SELECT coalesce(sum(c_type = 'new'), 0), coalesce(sum(c_type = 'lost'), 0) FROM x WHERE c_date >= ");
             st.bind(Sql::Integer(since));
             let (n, l): (i64, i64) = conn

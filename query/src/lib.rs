@@ -30,10 +30,19 @@ use linkdiff_store::Store;
 /// Print compiled statements (SQLite and ClickHouse) to stderr when `LINKDIFF_DEBUG_SQL` is
 /// set, to read or EXPLAIN them. The variable is read once per process.
 pub(crate) fn debug_sql(sql: &str) {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if *ON.get_or_init(|| std::env::var_os("LINKDIFF_DEBUG_SQL").is_some()) {
+    if debug_level() > 0 {
         eprintln!("{sql};");
     }
+}
+
+/// `LINKDIFF_DEBUG_SQL`: 0 unset, 1 set (statements), 2 `plan` (SQLite's query plans too).
+fn debug_level() -> u8 {
+    static LEVEL: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| match std::env::var_os("LINKDIFF_DEBUG_SQL") {
+        None => 0,
+        Some(v) if v == "plan" => 2,
+        Some(_) => 1,
+    })
 }
 
 /// A query's answer.
@@ -85,7 +94,23 @@ pub fn run_with(
 ) -> Result<QueryResult> {
     let plan = plan(table, p)?;
     match (exec, store.sql(), store.clickhouse()) {
-        (Executor::Sql, Some(sql), _) => exec_sql::run(sql, &plan),
+        (Executor::Sql, Some(sql), _) => {
+            if debug_level() == 2 {
+                let wide = exec_sql::wide(sql, &plan.scope)?;
+                for (_, steps) in exec_sql::explain(
+                    sql,
+                    &Plan {
+                        wide,
+                        ..plan.clone()
+                    },
+                )? {
+                    for s in steps {
+                        eprintln!("-- plan {} <- {}: {}", s.id, s.parent, s.detail);
+                    }
+                }
+            }
+            exec_sql::run(sql, &plan)
+        }
         (Executor::ClickHouse, _, Some(ch)) => match exec_ch::run(ch, &plan)? {
             Some(answer) => Ok(answer),
             None => exec_rust::run(store, &plan),

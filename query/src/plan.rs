@@ -82,6 +82,10 @@ pub struct Plan {
     pub limit: usize,
     /// Rows skipped.
     pub offset: usize,
+    /// The scope holds a large share of the index (a whole TLD): SQL then reads the rows
+    /// table first instead of the scope's hosts and URLs. Decided by the SQL executor from the
+    /// index (`exec_sql::run`); `false` from [`plan`].
+    pub wide: bool,
 }
 
 impl Plan {
@@ -199,5 +203,6 @@ pub fn plan(table: Table, p: &QueryParams) -> Result<Plan> {
         order,
         limit: p.limit,
         offset: p.offset,
+        wide: false,
     })
 }

@@ -182,6 +182,15 @@ pub fn envelope(status_code: u32, status_message: &str, tasks: Vec<J>, started: 
     })
 }
 
+/// A task whose query ran past the time limit: HTTP 200, the envelope `20000`, the task
+/// `50000` with `msg` (what ran too long and which option to raise) and no result.
+fn timed_out_reply(function: &str, msg: &str, echo: Map<String, J>, started: Instant) -> Reply {
+    let t = task_json(function, 50000, msg, echo, J::Null, started);
+    let mut env = envelope(20000, "Ok.", vec![t], started);
+    env["tasks_error"] = J::from(1);
+    (200, env)
+}
+
 pub(crate) fn task_json(
     function: &str,
     status_code: u32,
@@ -285,8 +294,19 @@ impl TargetTask {
         (200, envelope(20000, "Ok.", vec![t], self.started))
     }
 
-    /// The request failed on our side (logged).
+    /// The request failed on our side (logged). A query stopped by the time limit is the
+    /// task's error instead (status 50000 with the sentence saying what to change, HTTP 200),
+    /// logged with the task.
     pub fn internal(&self, e: anyhow::Error) -> Reply {
+        if let Some(t) = super::timed_out(&e) {
+            tracing::warn!(task = %self.raw, "{}: query stopped: {t}", self.function);
+            return timed_out_reply(
+                self.function,
+                &t.to_string(),
+                self.echo.clone(),
+                self.started,
+            );
+        }
         tracing::error!("{}: {e:#}", self.function);
         (
             500,
@@ -348,6 +368,10 @@ pub fn answer(store: &Store, kind: Bulk, body: &[u8], today: i64) -> (u16, J) {
         match kind.item(store, t, task.date_from) {
             Ok(item) => items.push(item),
             Err(e) => {
+                if let Some(err) = super::timed_out(&e) {
+                    tracing::warn!(target = %t, "{}: query stopped: {err}", kind.function());
+                    return timed_out_reply(kind.function(), &err.to_string(), task.echo, started);
+                }
                 tracing::error!("{}: {e:#}", kind.function());
                 return (500, envelope(50000, "Internal Error.", vec![], started));
             }

@@ -391,8 +391,12 @@ fn respond(store: &Store, list: List, task: TargetTask) -> Result<Reply, Reply> 
         Err(e) if e.downcast_ref::<BadField>().is_some() => {
             task.invalid(e.downcast_ref::<BadField>().map_or("filters", |b| b.0))
         }
-        // A filter the query language refuses is the client's field, not our failure.
-        Err(e) if e.downcast_ref::<linkdiff_query::QueryError>().is_some() => {
+        // A filter the query language refuses is the client's field, not our failure (a
+        // store error, the time limit among them, is ours: `internal` says which).
+        Err(e)
+            if e.downcast_ref::<linkdiff_query::QueryError>()
+                .is_some_and(|q| !matches!(q, linkdiff_query::QueryError::Store(_))) =>
+        {
             task.invalid("filters")
         }
         Err(e) => task.internal(e),

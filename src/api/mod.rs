@@ -16,7 +16,7 @@ pub mod tokens;
 pub mod ui;
 
 use linkdiff_query::{self as query, Mode, QueryParams, Table, MAX_LIMIT};
-use linkdiff_store::Store;
+use linkdiff_store::{Store, StoreError};
 use params::Params;
 use render::Format;
 use serde_json::{json, Value as J};
@@ -27,6 +27,11 @@ use std::sync::{Arc, Mutex};
 pub struct ApiContext {
     /// The index.
     pub store: Store,
+    /// Time limit of each request's queries (`serve --query-timeout`; `None`: no limit).
+    pub query_timeout: Option<std::time::Duration>,
+    /// The option that sets `query_timeout`, named in the error (`--query-timeout` for
+    /// `serve`, `--timeout` for `query`).
+    pub timeout_flag: &'static str,
     /// The server listens on a non-loopback address (tokens are then always required).
     pub public: bool,
     /// Serialises quota spending.
@@ -40,6 +45,8 @@ impl ApiContext {
     pub fn new(store: Store, public: bool) -> Self {
         ApiContext {
             store,
+            query_timeout: None,
+            timeout_flag: "--query-timeout",
             public,
             spend_lock: Arc::default(),
             heavy: Arc::new(tokio::sync::Semaphore::new(1)),
@@ -97,6 +104,27 @@ impl From<String> for ApiError {
 impl From<&str> for ApiError {
     fn from(s: &str) -> Self {
         ApiError(s.to_string())
+    }
+}
+
+/// The time-limit error in `e`'s chain, if a query of the request was stopped by it (see
+/// `linkdiff_store::deadline`): found by type, never by its text.
+pub fn timed_out(e: &anyhow::Error) -> Option<&StoreError> {
+    e.chain().find_map(|c| {
+        let store = c.downcast_ref::<StoreError>().or_else(|| {
+            match c.downcast_ref::<query::QueryError>() {
+                Some(query::QueryError::Store(s)) => Some(s),
+                _ => None,
+            }
+        });
+        store.filter(|s| matches!(s, StoreError::TimedOut { .. }))
+    })
+}
+
+impl ApiContext {
+    /// Run `f` (one request's work) under this context's query time limit.
+    pub fn limited<T>(&self, f: impl FnOnce() -> T) -> T {
+        linkdiff_store::deadline::limit(self.query_timeout, self.timeout_flag, f)
     }
 }
 
@@ -241,7 +269,20 @@ pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer,
                 limit: parse_count(p, "limit", 1000)?,
                 offset: parse_count(p, "offset", 0)?,
             };
-            let r = query::run(&ctx.store, table, &qp).map_err(|e| e.to_string())?;
+            let r = query::run(&ctx.store, table, &qp).map_err(|e| {
+                if let query::QueryError::Store(t @ StoreError::TimedOut { .. }) = &e {
+                    tracing::warn!(
+                        from = table.name(),
+                        target = %qp.target,
+                        mode = ?qp.mode,
+                        where_ = qp.where_.as_deref().unwrap_or(""),
+                        having = qp.having.as_deref().unwrap_or(""),
+                        order_by = qp.order_by.as_deref().unwrap_or(""),
+                        "query stopped: {t}"
+                    );
+                }
+                e.to_string()
+            })?;
             let cost = centirows_per_request(table)
                 + centirows_per_result(table) * r.rows.len() as u64
                 + if qp.where_.is_some() { 500 } else { 0 }

@@ -110,7 +110,7 @@ async fn v2(State(ctx): State<ApiContext>, req: Request) -> Response {
             Err(e) => return (Format::Json, Err(e.into())),
         };
         let access = Access::Client(params.get("token").map(str::to_string));
-        (format, answer(&ctx, &params, &access))
+        (format, ctx.limited(|| answer(&ctx, &params, &access)))
     };
     // Cheap requests (an exact target, or a key-order scan that stops after its page: well
     // under a millisecond) run on the I/O thread: the hop to the blocking pool and back cost
@@ -201,8 +201,24 @@ async fn dfs(
 ) -> Response {
     let started = Instant::now();
     let res = tokio::task::spawn_blocking(move || -> anyhow::Result<(u16, J)> {
+        let ctx = &ctx;
+        ctx.limited(|| dfs_answer(endpoint, ctx, &headers, &body, started))
+    })
+    .await;
+    dfs_reply(endpoint, res, started)
+}
+
+/// A DataForSEO request's answer, under the context's query time limit.
+fn dfs_answer(
+    endpoint: Dfs,
+    ctx: &ApiContext,
+    headers: &HeaderMap,
+    body: &Bytes,
+    started: Instant,
+) -> anyhow::Result<(u16, J)> {
+    {
         if ctx.auth_required()? {
-            let ok = match basic_auth(&headers) {
+            let ok = match basic_auth(headers) {
                 Some((name, token)) => tokens::check_pair(&ctx.store, &name, &token)?.is_some(),
                 None => false,
             };
@@ -220,16 +236,23 @@ async fn dfs(
         }
         Ok(match endpoint {
             Dfs::Bulk(kind) => {
-                dataforseo::answer(&ctx.store, kind, &body, chrono::Utc::now().timestamp())
+                dataforseo::answer(&ctx.store, kind, body, chrono::Utc::now().timestamp())
             }
-            Dfs::Summary => super::dfs_summary::answer(&ctx.store, &body),
-            Dfs::List(l) => super::dfs_lists::answer(&ctx.store, l, &body),
+            Dfs::Summary => super::dfs_summary::answer(&ctx.store, body),
+            Dfs::List(l) => super::dfs_lists::answer(&ctx.store, l, body),
             Dfs::Timeseries => {
-                super::dfs_timeseries::answer(&ctx.store, &body, chrono::Utc::now().timestamp())
+                super::dfs_timeseries::answer(&ctx.store, body, chrono::Utc::now().timestamp())
             }
         })
-    })
-    .await;
+    }
+}
+
+/// The HTTP response of a DataForSEO request, logged.
+fn dfs_reply(
+    endpoint: Dfs,
+    res: Result<anyhow::Result<(u16, J)>, tokio::task::JoinError>,
+    started: Instant,
+) -> Response {
     let (status, body) = match res {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {

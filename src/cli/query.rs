@@ -42,6 +42,9 @@ pub struct QueryArgs {
     /// table, json, xml, csv, ndjson or php (default: table on a terminal, else json).
     #[arg(long)]
     output: Option<String>,
+    /// Stop the query after this many seconds with an error saying so (0: no limit).
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    timeout: f64,
     #[command(flatten)]
     db: super::DbArg,
 }
@@ -70,8 +73,10 @@ pub(super) fn query(a: QueryArgs) -> anyhow::Result<()> {
             pairs.push((k.to_string(), v));
         }
     }
-    let ctx = ApiContext::new(store, false);
-    let ans = answer(&ctx, &Params::from_pairs(pairs), &Access::Local);
+    let mut ctx = ApiContext::new(store, false);
+    ctx.query_timeout = time_limit(a.timeout, "--timeout")?;
+    ctx.timeout_flag = "--timeout";
+    let ans = ctx.limited(|| answer(&ctx, &Params::from_pairs(pairs), &Access::Local));
     if let Err(e) = &ans {
         if !matches!(format, Format::Json | Format::Xml | Format::Php) {
             anyhow::bail!(super::UsageError(e.0.clone()));
@@ -159,12 +164,28 @@ pub struct ServeArgs {
     /// the cores, at least 1).
     #[arg(long)]
     heavy_queries: Option<usize>,
+    /// A query running longer is stopped and its client told so in the API's error shape
+    /// (v2 `{"error": …}`, a DataForSEO task status); the request log names the query. 0: no
+    /// limit.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    query_timeout: f64,
+}
+
+/// A `--timeout`/`--query-timeout` value: `None` for 0 (no limit).
+fn time_limit(seconds: f64, flag: &str) -> anyhow::Result<Option<std::time::Duration>> {
+    if !seconds.is_finite() || seconds < 0.0 {
+        anyhow::bail!(super::UsageError(format!(
+            "{flag} {seconds}: give a number of seconds (0 for no limit)"
+        )));
+    }
+    Ok((seconds > 0.0).then(|| std::time::Duration::from_secs_f64(seconds)))
 }
 
 pub(super) fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let store = super::open_index(&a.db.db, "--db")?;
     let public = !a.listen.ip().is_loopback();
-    let ctx = ApiContext::new(store.clone(), public);
+    let mut ctx = ApiContext::new(store.clone(), public);
+    ctx.query_timeout = time_limit(a.query_timeout, "--query-timeout")?;
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(a.listen)

@@ -56,6 +56,14 @@ pub enum StoreError {
         /// The location names a ClickHouse database (created by `clickhouse init`, not a crawl).
         clickhouse: bool,
     },
+    /// A read ran past the request's time limit (see [`crate::deadline`]) and was stopped.
+    #[error("the query ran longer than {seconds} s; narrow the target or raise {flag}")]
+    TimedOut {
+        /// The limit, in seconds.
+        seconds: f64,
+        /// The option that sets it.
+        flag: &'static str,
+    },
     /// A stored value could not be decoded.
     #[error("corrupt record under key {key}: {detail}")]
     Corruption {

@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod clickhouse;
+pub mod deadline;
 mod error;
 pub mod keys;
 mod kv;

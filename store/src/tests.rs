@@ -1,6 +1,7 @@
 //! Runs the conformance suite on every engine, plus engine-specific checks.
 
 use crate::conformance;
+use crate::sql::SqlStore;
 use crate::*;
 use std::sync::Arc;
 
@@ -219,4 +220,31 @@ fn indexes_from_before_broken_since_open_and_keep_their_pages() {
     ));
     kv.apply(b).unwrap();
     assert_eq!(store.page("http://a.test/").unwrap(), Some(page));
+}
+
+#[test]
+fn a_read_past_its_deadline_stops_with_a_sentence_and_the_connection_is_reused() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlStore::open(&dir.path().join("t.db")).unwrap();
+    // Counting to 10^12 takes hours: only the deadline ends it.
+    let endless = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000000000000) SELECT count(*) FROM c";
+    let t0 = Instant::now();
+    let got: crate::Result<i64> =
+        crate::deadline::limit(Some(Duration::from_millis(200)), "--timeout", || {
+            store.read(|c| Ok(c.query_row(endless, [], |r| r.get(0))?))
+        });
+    let took = t0.elapsed();
+    let err = got.unwrap_err();
+    assert!(matches!(err, StoreError::TimedOut { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the query ran longer than 0.2 s; narrow the target or raise --timeout"
+    );
+    assert!(took < Duration::from_millis(1200), "stopped after {took:?}");
+    // The pooled connection answers the next read, with no limit left on it.
+    let n: i64 = store
+        .read(|c| Ok::<_, StoreError>(c.query_row("SELECT count(*) FROM (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 300000) SELECT n FROM c)", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(n, 300000);
 }

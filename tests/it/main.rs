@@ -9,6 +9,8 @@ mod golden_path;
 mod http_edge;
 mod import;
 mod missing_db;
+mod plans;
+mod query_timeout;
 mod recheck;
 mod scale_out;
 mod store_v2;

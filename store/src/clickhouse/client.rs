@@ -157,18 +157,36 @@ impl Client {
         if !query.is_empty() {
             req = req.query("query", query);
         }
+        // A request's time limit (see `crate::deadline`): the server stops the query itself.
+        let deadline = crate::deadline::current();
+        if let Some(d) = deadline {
+            if d.expired() {
+                return Err(d.error());
+            }
+            let secs = d.remaining().as_secs_f64().ceil().max(1.0) as u64;
+            req = req.query("max_execution_time", secs.to_string());
+        }
+        let timed_out = |e: StoreError| match deadline {
+            Some(d) if d.expired() => d.error(),
+            _ => e,
+        };
         let resp = req.send(body).map_err(|e| match e {
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
                 self.error("connection refused (is the server running?)")
             }
-            e => self.error(e),
+            e => timed_out(self.error(e)),
         })?;
         let status = resp.status();
         let body = resp.into_body().into_with_config().limit(u64::MAX).reader();
         if !status.is_success() {
             let mut text = String::new();
             let _ = body.take(4096).read_to_string(&mut text);
-            return Err(self.error(format!("HTTP {}: {}", status.as_u16(), text.trim())));
+            // Code 159 (TIMEOUT_EXCEEDED) once `max_execution_time` is reached.
+            return Err(timed_out(self.error(format!(
+                "HTTP {}: {}",
+                status.as_u16(),
+                text.trim()
+            ))));
         }
         Ok(Box::new(body))
     }

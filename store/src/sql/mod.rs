@@ -258,7 +258,7 @@ impl SqlStore {
     ) -> std::result::Result<T, E> {
         self.flush().map_err(E::from)?;
         let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let conn = match conn {
+        let mut conn = match conn {
             Some(c) => c,
             None => {
                 let c = open_conn(&self.path).map_err(E::from)?;
@@ -268,10 +268,26 @@ impl SqlStore {
         };
         // Cached statements: parsing BEGIN and COMMIT on every read was ~3 % of a cheap
         // request's CPU on `serve`.
-        let cached = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([]));
-        cached("BEGIN").map_err(StoreError::from)?;
+        let cached =
+            |conn: &Connection, sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([]));
+        cached(&conn, "BEGIN").map_err(StoreError::from)?;
+        // The request's time limit: SQLite asks every 4,096 VM steps (a few microseconds)
+        // whether to go on, and the statement fails with SQLITE_INTERRUPT once it has passed.
+        let deadline = crate::deadline::current();
+        if let Some(d) = deadline {
+            conn.progress_handler(4096, Some(move || d.expired()))
+                .map_err(StoreError::from)?;
+        }
         let out = f(&conn);
-        let end = cached("COMMIT").map(drop).map_err(StoreError::from);
+        if deadline.is_some() {
+            conn.progress_handler(0, None::<fn() -> bool>)
+                .map_err(StoreError::from)?;
+        }
+        let out = match (out, deadline) {
+            (Err(_), Some(d)) if d.expired() => Err(E::from(d.error())),
+            (out, _) => out,
+        };
+        let end = cached(&conn, "COMMIT").map(drop).map_err(StoreError::from);
         if end.is_ok() {
             self.readers
                 .lock()
