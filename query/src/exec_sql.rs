@@ -1066,16 +1066,26 @@ fn explain_stmt(conn: &Connection, st: &Stmt) -> Result<Vec<PlanStep>> {
     Ok(rows.collect::<linkdiff_store::rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Whether `run` reads `scope` rows-table first (see `Plan::wide`).
-pub fn wide(store: &SqlStore, scope: &TargetScope) -> Result<bool> {
-    store.read(|conn| is_wide(conn, scope))
+/// Whether `run` reads `plan`'s rows table first (see `Plan::wide`).
+pub fn wide(store: &SqlStore, plan: &Plan) -> Result<bool> {
+    store.read(|conn| plan_is_wide(conn, plan))
+}
+
+/// A wide scope, and a statement that reads every row of it: grouped tables, sorted flat
+/// ones, and `broken_backlinks` (few rows match: it reads the scope to find them). `backlinks`
+/// and `backlinks_new_lost` in key order walk the scope's URLs in order and stop at their page
+/// (rows-first would sort the whole scope: 4.3 s instead of 2 ms at 10M links).
+fn plan_is_wide(conn: &Connection, plan: &Plan) -> Result<bool> {
+    let key_ordered =
+        matches!(plan.table, Table::Backlinks | Table::NewLost) && plan.order.is_empty();
+    Ok(!key_ordered && is_wide(conn, &plan.scope)?)
 }
 
 /// Answer `plan` on the SQLite store, in one read snapshot.
 pub fn run(store: &SqlStore, plan: &Plan) -> Result<QueryResult> {
     store.read(|conn| {
         let plan = &Plan {
-            wide: is_wide(conn, &plan.scope)?,
+            wide: plan_is_wide(conn, plan)?,
             ..plan.clone()
         };
         let st = compile(plan);

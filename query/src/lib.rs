@@ -96,7 +96,7 @@ pub fn run_with(
     match (exec, store.sql(), store.clickhouse()) {
         (Executor::Sql, Some(sql), _) => {
             if debug_level() == 2 {
-                let wide = exec_sql::wide(sql, &plan.scope)?;
+                let wide = exec_sql::wide(sql, &plan)?;
                 for (_, steps) in exec_sql::explain(
                     sql,
                     &Plan {

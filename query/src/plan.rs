@@ -82,9 +82,10 @@ pub struct Plan {
     pub limit: usize,
     /// Rows skipped.
     pub offset: usize,
-    /// The scope holds a large share of the index (a whole TLD): SQL then reads the rows
-    /// table first instead of the scope's hosts and URLs. Decided by the SQL executor from the
-    /// index (`exec_sql::run`); `false` from [`plan`].
+    /// The scope holds a large share of the index (a whole TLD) and the statement reads all
+    /// of it (grouped, or sorted by a column): SQL then reads the rows table first instead of
+    /// the scope's hosts and URLs. Decided by the SQL executor from the index
+    /// (`exec_sql::run`); `false` from [`plan`].
     pub wide: bool,
 }
 
