@@ -46,6 +46,7 @@ pub use log::QuietStderr;
 pub mod alerts;
 pub mod api;
 pub mod cli;
+pub mod exports;
 pub mod log;
 pub mod sink;
 pub mod watched;

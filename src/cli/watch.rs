@@ -3,6 +3,7 @@
 //! crawler normalises them.
 
 use super::{open_index, open_store, UsageError};
+use crate::exports::{self, Format};
 use crate::watched::{key, put, status, watched, Watched};
 use anyhow::Context;
 use clap::{Args, Subcommand};
@@ -69,8 +70,17 @@ pub struct RemoveArgs {
 /// Arguments of `watch import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// CSV file: url_from,url_to[,anchor[,note]].
+    /// A CSV of backlinks: linkdiff's url_from,url_to[,anchor[,note]], or a backlinks export of
+    /// Ahrefs (UTF-16 with tabs, or UTF-8 CSV), Semrush or Majestic.
     file: PathBuf,
+    /// Which tool wrote the file: auto (from the header row), linkdiff, ahrefs, semrush or
+    /// majestic.
+    #[arg(long, default_value = "auto")]
+    format: String,
+    /// Write the referring pages (once each) to this seed list instead of watching the links;
+    /// the index is not touched.
+    #[arg(long, value_name = "OUT")]
+    as_seeds: Option<PathBuf>,
     #[command(flatten)]
     db: super::DbArg,
 }
@@ -79,6 +89,66 @@ fn normalised(flag: &str, u: &str) -> anyhow::Result<String> {
     linkdiff_crawler::normalize::parse_absolute(u)
         .map(|u| u.to_string())
         .map_err(|e| UsageError(format!("{flag} {e}")).into())
+}
+
+/// `watch import`: every row of the file is checked first; one bad row names its line and
+/// nothing is written.
+fn import(a: ImportArgs) -> anyhow::Result<()> {
+    let bytes =
+        std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    let format = match a.format.as_str() {
+        "auto" => None,
+        f => Some(f.parse::<Format>().map_err(UsageError)?),
+    };
+    let file = a.file.display();
+    let (format, rows) = exports::decode(&bytes)
+        .and_then(|text| exports::read(&text, format))
+        .map_err(|e| UsageError(format!("{file}: {e}")))?;
+    let now = linkdiff_query::time::now();
+    let mut links = Vec::with_capacity(rows.len());
+    for r in rows {
+        let place = |e: anyhow::Error| UsageError(format!("{file} line {}: {e}", r.line));
+        links.push(Watched {
+            url_from: normalised("url_from", &r.url_from).map_err(place)?,
+            url_to: normalised("url_to", &r.url_to).map_err(place)?,
+            anchor: r.anchor,
+            note: r.note,
+            added: now,
+        });
+    }
+    if let Some(out) = &a.as_seeds {
+        let mut seen = std::collections::HashSet::new();
+        let mut text = String::new();
+        for l in &links {
+            if seen.insert(l.url_from.as_str()) {
+                text.push_str(&l.url_from);
+                text.push('\n');
+            }
+        }
+        std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;
+        crate::outln!(
+            "wrote {} referring pages of {} {} links to {}",
+            seen.len(),
+            links.len(),
+            format.name(),
+            out.display()
+        );
+        return Ok(());
+    }
+    let store = open_store(&a.db.db)?;
+    let mut w = WriteBatch::new();
+    for l in &links {
+        put(&mut w, l);
+    }
+    store.apply(w)?;
+    store.flush()?;
+    crate::outln!(
+        "watching {} links from {} ({} export)",
+        links.len(),
+        a.file.display(),
+        format.name()
+    );
+    Ok(())
 }
 
 /// Run a `watch` subcommand.
@@ -121,50 +191,7 @@ pub fn run(cmd: WatchCmd) -> anyhow::Result<()> {
             crate::outln!("no longer watching {from} -> {to}");
             Ok(())
         }
-        WatchCmd::Import(a) => {
-            let text = std::fs::read_to_string(&a.file)
-                .with_context(|| format!("cannot read {}", a.file.display()))?;
-            let now = linkdiff_query::time::now();
-            let mut links = Vec::new();
-            for (n, line) in text.lines().enumerate() {
-                let fields = csv_fields(line);
-                if fields.iter().all(|f| f.trim().is_empty()) {
-                    continue;
-                }
-                if n == 0 && fields[0].trim().eq_ignore_ascii_case("url_from") {
-                    continue;
-                }
-                let at = |i: usize| fields.get(i).map(|s| s.trim()).filter(|s| !s.is_empty());
-                let (Some(from), Some(to)) = (at(0), at(1)) else {
-                    return Err(UsageError(format!(
-                        "{} line {}: expected url_from,url_to[,anchor[,note]]",
-                        a.file.display(),
-                        n + 1
-                    ))
-                    .into());
-                };
-                let place = |e: anyhow::Error| {
-                    UsageError(format!("{} line {}: {e}", a.file.display(), n + 1))
-                };
-                links.push(Watched {
-                    url_from: normalised("url_from", from).map_err(place)?,
-                    url_to: normalised("url_to", to).map_err(place)?,
-                    anchor: at(2).map(str::to_string),
-                    note: at(3).map(str::to_string),
-                    added: now,
-                });
-            }
-            // All or nothing: a bad line stops the import before anything is written.
-            let store = open_store(&a.db.db)?;
-            let mut w = WriteBatch::new();
-            for l in &links {
-                put(&mut w, l);
-            }
-            store.apply(w)?;
-            store.flush()?;
-            crate::outln!("watching {} links from {}", links.len(), a.file.display());
-            Ok(())
-        }
+        WatchCmd::Import(a) => import(a),
         WatchCmd::List(a) => {
             let store = open_index(&a.db.db, "--db")?;
             let rows: Vec<J> = watched(&store)?
@@ -203,31 +230,6 @@ pub fn run(cmd: WatchCmd) -> anyhow::Result<()> {
     }
 }
 
-/// Split one CSV line (double quotes with `""` escapes).
-fn csv_fields(line: &str) -> Vec<String> {
-    let mut out = vec![String::new()];
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                chars.next();
-                if let Some(f) = out.last_mut() {
-                    f.push('"');
-                }
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(String::new()),
-            (c, _) => {
-                if let Some(f) = out.last_mut() {
-                    f.push(c)
-                }
-            }
-        }
-    }
-    out
-}
-
 fn print(rows: &[J], output: &str, cols: &[&str]) -> anyhow::Result<()> {
     if output == "json" {
         crate::outln!("{}", serde_json::to_string_pretty(rows)?);
@@ -254,18 +256,4 @@ fn print(rows: &[J], output: &str, cols: &[&str]) -> anyhow::Result<()> {
     );
     crate::out!("{table}");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_lines_split_with_quotes() {
-        assert_eq!(
-            csv_fields(r#"http://a/,http://b/,"anchor, with comma","say ""hi""""#),
-            vec!["http://a/", "http://b/", "anchor, with comma", "say \"hi\""]
-        );
-        assert_eq!(csv_fields("x"), vec!["x"]);
-    }
 }

@@ -173,3 +173,136 @@ async fn watched_links_are_checked_every_crawl_outside_the_scope_and_say_since_w
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
     assert_eq!(status(db_s).len(), 2);
 }
+
+/// Issue 24: the backlink exports users already have (Ahrefs in UTF-16 with tabs, Semrush and
+/// Majestic CSV) become watched links checked by the next crawl, or a seed list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backlink_exports_of_ahrefs_semrush_and_majestic_are_watched_from_day_one() {
+    let w = web(WebConfig {
+        hosts: 6,
+        pages_per_host: 4,
+        ..WebConfig::default()
+    })
+    .await;
+    let t1 = w.web.truth(1, &[]);
+    // Three real links of the web, one per export, each on a page outside the seed's host.
+    let seed_host = url_host(&w.web.seeds()[0]).to_string();
+    let mut picks = t1
+        .iter()
+        .filter(|(url, t)| url_host(url) != seed_host && t.kind == PageKind::Ok)
+        .filter_map(|(url, t)| {
+            external_hrefs(url, t)
+                .next()
+                .map(|l| (url.clone(), l.clone()))
+        });
+    let mut next = || picks.next().expect("enough links");
+    let (a, s, m) = (next(), next(), next());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let db_s = db.to_str().unwrap();
+
+    // Ahrefs: UTF-16LE with a BOM, tab-separated, quoted, its own column names and extras.
+    let ahrefs_text = format!(
+        "\"Referring page title\"\t\"Referring page URL\"\t\"Domain rating\"\t\"Target URL\"\t\"Left context\"\t\"Anchor\"\t\"Right context\"\n\
+         \"A page\"\t\"{}\"\t\"12\"\t\"{}\"\t\"\"\t\"{}\"\t\"\"\n",
+        a.0, a.1.url_to, a.1.anchor
+    );
+    let mut ahrefs = vec![0xFF, 0xFE];
+    for u in ahrefs_text.encode_utf16() {
+        ahrefs.extend_from_slice(&u.to_le_bytes());
+    }
+    let semrush = format!(
+        "Page ascore,Source title,Source url,Target url,Anchor,External links,Internal links,Nofollow\n\
+         7,\"Title, with comma\",{},{},\"{}\",3,10,false\n",
+        s.0, s.1.url_to, s.1.anchor
+    );
+    let majestic = format!(
+        "\u{feff}Source URL,Anchor Text,Source Crawl Date,FlagNoFollow,Target URL\n{},\"{}\",2026-11-01,-,{}\n",
+        m.0, m.1.anchor, m.1.url_to
+    );
+    for (name, bytes, fmt) in [
+        ("ahrefs.csv", ahrefs.clone(), "ahrefs"),
+        ("semrush.csv", semrush.into_bytes(), "semrush"),
+        ("majestic.csv", majestic.into_bytes(), "majestic"),
+    ] {
+        let f = dir.path().join(name);
+        std::fs::write(&f, bytes).unwrap();
+        let out = bin(&["watch", "import", f.to_str().unwrap(), "--db", db_s]);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            said.contains("watching 1 links") && said.contains(fmt),
+            "{said}"
+        );
+    }
+    let before = status(db_s);
+    assert_eq!(before.len(), 3, "{before:?}");
+    for (from, l) in [&a, &s, &m] {
+        let row = &before[&(from.clone(), l.url_to.clone())];
+        assert_eq!(row["anchor"], l.anchor.as_str(), "{row}");
+        assert_eq!(row["state"], "not visited yet");
+    }
+
+    // The crawl checks them although only the seed's host is in scope.
+    let store = Store::open(&db).unwrap();
+    let cfg = linkdiff_crawler::CrawlConfig {
+        seeds: vec![url::Url::parse(&w.web.seeds()[0]).unwrap()],
+        ..crawl_cfg(&w, Some(day("2026-03-01")))
+    };
+    crawl(&store, &cfg).await;
+    drop(store);
+    let after = status(db_s);
+    assert!(after.values().all(|r| r["state"] == "live"), "{after:?}");
+
+    // --as-seeds: the referring pages, once each, and the index untouched.
+    let seeds = dir.path().join("seeds.txt");
+    let f = dir.path().join("ahrefs.csv");
+    let out = bin(&[
+        "watch",
+        "import",
+        f.to_str().unwrap(),
+        "--format",
+        "ahrefs",
+        "--as-seeds",
+        seeds.to_str().unwrap(),
+        "--db",
+        dir.path().join("none.db").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&seeds).unwrap(),
+        format!("{}\n", a.0)
+    );
+    assert!(!dir.path().join("none.db").exists());
+
+    // A bad row names its line and writes nothing; a header nobody wrote is named.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        format!(
+            "Source url,Target url,Anchor\n{},{},x\n\nnot a url,{},y\n",
+            s.0, s.1.url_to, s.1.url_to
+        ),
+    )
+    .unwrap();
+    let out = bin(&["watch", "import", bad.to_str().unwrap(), "--db", db_s]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.csv line 4"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&bad, "Page,Link\nhttp://a.test/,http://b.test/\n").unwrap();
+    let out = bin(&["watch", "import", bad.to_str().unwrap(), "--db", db_s]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give --format"));
+    assert_eq!(status(db_s).len(), 3);
+}
