@@ -97,7 +97,9 @@ impl Fetched {
     }
 }
 
-const KEPT_HEADERS: [&str; 7] = [
+const KEPT_HEADERS: [&str; 9] = [
+    "etag",
+    "last-modified",
     "content-type",
     "content-language",
     "x-robots-tag",
@@ -147,6 +149,25 @@ impl Fetcher {
 
     /// GET with an explicit body cap.
     pub async fn get_capped(&self, url: &url::Url, cap: usize) -> Result<Fetched, FetchError> {
+        self.request(url, cap, None).await
+    }
+
+    /// GET `url` only if it changed since `known` (`If-None-Match` with its `ETag`,
+    /// `If-Modified-Since` with its `Last-Modified`): a `304` comes back as such.
+    pub async fn get_if_changed(
+        &self,
+        url: &url::Url,
+        known: &linkdiff_store::Validators,
+    ) -> Result<Fetched, FetchError> {
+        self.request(url, self.cfg.max_body, Some(known)).await
+    }
+
+    async fn request(
+        &self,
+        url: &url::Url,
+        cap: usize,
+        known: Option<&linkdiff_store::Validators>,
+    ) -> Result<Fetched, FetchError> {
         if let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = url.host() {
             let ip: std::net::IpAddr = url
                 .host_str()
@@ -160,12 +181,16 @@ impl Fetcher {
                 )));
             }
         }
-        let resp = self
-            .client
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(classify)?;
+        let mut req = self.client.get(url.clone());
+        if let Some(k) = known {
+            if !k.etag.is_empty() {
+                req = req.header(reqwest::header::IF_NONE_MATCH, &k.etag);
+            }
+            if !k.last_modified.is_empty() {
+                req = req.header(reqwest::header::IF_MODIFIED_SINCE, &k.last_modified);
+            }
+        }
+        let resp = req.send().await.map_err(classify)?;
         let status = resp.status().as_u16();
         let ip = resp
             .remote_addr()

@@ -108,7 +108,9 @@ impl Indexer {
                 Outcome::Fetched { meta, .. } => {
                     summary.new == 0 && before.as_ref().is_some_and(|b| b.title == meta.title)
                 }
-                Outcome::Redirected { .. } | Outcome::Disallowed => false,
+                Outcome::Redirected { .. } | Outcome::Disallowed | Outcome::Unchanged { .. } => {
+                    false
+                }
             };
         if suspicious {
             extra.extend(held);
@@ -183,7 +185,9 @@ impl Indexer {
         };
         // A broken streak starts at the first 404/410/failure after an answer.
         match &v.outcome {
-            Outcome::Fetched { .. } | Outcome::Redirected { .. } => page.broken_since = None,
+            Outcome::Fetched { .. } | Outcome::Redirected { .. } | Outcome::Unchanged { .. } => {
+                page.broken_since = None
+            }
             Outcome::Gone { .. } | Outcome::Failed { .. } => {
                 page.broken_since = page.broken_since.or(Some(v.time))
             }
@@ -216,6 +220,17 @@ impl Indexer {
                     Origin::Recrawl
                 };
                 ctx.diff(&mut page, prev, meta, std::slice::from_ref(link), origin)
+            }
+            // As the last full fetch left it: the visit dates advance (live links' dates are
+            // derived from them), nothing else changes. The crawler asks for it only after a
+            // successful full fetch; otherwise there is nothing to keep, and nothing changes.
+            Outcome::Unchanged { .. } => {
+                if page.last_ok_visit.is_some() && !page.dropped {
+                    page.prev_ok_visit = page.last_ok_visit;
+                    page.last_ok_visit = Some(v.time);
+                    page.consecutive_failures = 0;
+                    ctx.summary.links = prev.iter().filter(|(_, r)| r.live).count() as u32;
+                }
             }
             Outcome::Gone { http_code } => {
                 page.last_status = *http_code;
@@ -294,7 +309,7 @@ impl Ctx<'_> {
             {
                 LostReason::LostRedirect
             }
-            Outcome::Fetched { .. } => LostReason::RemovedFromHtml,
+            Outcome::Fetched { .. } | Outcome::Unchanged { .. } => LostReason::RemovedFromHtml,
             Outcome::Redirected { .. } if id.link_type == LinkType::Redirect => {
                 LostReason::LostRedirect
             }

@@ -105,6 +105,12 @@ pub struct CrawlArgs {
     /// sets, unsent rows). Default: linkdiff-DATABASE-worker-I-of-N.db in the current directory.
     #[arg(long, value_name = "PATH")]
     state: Option<PathBuf>,
+    /// Conditional recrawls: a page fetched before is asked for with If-None-Match /
+    /// If-Modified-Since (a 304 is an unchanged visit), and a 200 with the same body is
+    /// unchanged too; every Nth visit fetches it whole whatever its validators say. 0: always
+    /// fetch whole.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    revalidate_every: u32,
 }
 
 /// Webhooks given on the command line, and how to deliver.
@@ -239,6 +245,7 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
         max_resident: linkdiff_crawler::MAX_RESIDENT,
         recheck_delay: (a.recheck_delay > 0.0).then(|| Duration::from_secs_f64(a.recheck_delay)),
         partition,
+        revalidate_every: a.revalidate_every,
         fetch: FetchConfig {
             user_agent: a.user_agent.clone(),
             timeout: Duration::from_secs_f64(a.timeout),
@@ -434,6 +441,11 @@ pub async fn crawl_once_with(
         }
     };
     let t0 = Instant::now();
+    let mut unchanged = [0u64; 2];
+    let mut show = |p: &Progress| {
+        unchanged = p.unchanged;
+        show(p)
+    };
     let (run, sink) = crawler.run(sink, stop, &mut show).await?;
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -468,8 +480,16 @@ pub async fn crawl_once_with(
     } else {
         String::new()
     };
+    let unchanged = if unchanged == [0, 0] {
+        String::new()
+    } else {
+        format!(
+            " Unchanged: {} (304), {} (same content).",
+            unchanged[0], unchanged[1]
+        )
+    };
     Ok(format!(
-        "Run {} as of {}: fetched {} pages ({} new) in {:.1} s ({:.0} pages/s), {} bytes; {} links seen, {} new and {} lost backlinks; {} errors{}.{}{alerted}",
+        "Run {} as of {}: fetched {} pages ({} new) in {:.1} s ({:.0} pages/s), {} bytes; {} links seen, {} new and {} lost backlinks; {} errors{}.{unchanged}{}{alerted}",
         run.id,
         iso(run.as_of),
         run.fetched,

@@ -34,6 +34,8 @@ pub const FRONTIER: u8 = b'Q';
 pub const RUN: u8 = b'R';
 /// API tokens.
 pub const TOKEN: u8 = b'T';
+/// Pages' revalidation state (`ETag`, `Last-Modified`, body hash).
+pub const VALIDATORS: u8 = b'V';
 
 /// The reversed form of a host, labels reversed and a trailing dot (`www.example.com` →
 /// `com.example.www.`), so that a host and all its subdomains share a prefix that ends on a

@@ -169,6 +169,15 @@ impl KvStore {
     }
 
     /// A meta value.
+    /// The revalidation state of `url`.
+    pub fn validators(&self, url: &str) -> Result<Option<crate::Validators>> {
+        match self.kv.get(&keys::tagged(keys::VALIDATORS, url))? {
+            Some(v) => Ok(Some(decode(&keys::tagged(keys::VALIDATORS, url), &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A meta value.
     pub fn meta(&self, name: &str) -> Result<Option<String>> {
         Ok(self
             .kv
@@ -393,6 +402,7 @@ fn to_kv(w: WriteBatch) -> Result<Batch> {
             Write::Domain(d, rec) => (keys::tagged(keys::DOMAIN, &d), Some(encode(&rec))),
             Write::Frontier(url, e) => (keys::tagged(keys::FRONTIER, &url), Some(encode(&e))),
             Write::Unqueue(url) => (keys::tagged(keys::FRONTIER, &url), None),
+            Write::Validators(url, v) => (keys::tagged(keys::VALIDATORS, &url), Some(encode(&v))),
             Write::Run(rec) => (keys::run(rec.id), Some(encode(&rec))),
             Write::Token(name, rec) => (keys::tagged(keys::TOKEN, &name), Some(encode(&rec))),
             Write::Untoken(name) => (keys::tagged(keys::TOKEN, &name), None),

@@ -39,7 +39,7 @@ pub use mem_backend::MemBackend;
 pub use model::{registrable_domain, Link, LinkId, LinkType, Outcome, PageMeta, Partition, Visit};
 pub use records::{
     DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, LostReason, Origin,
-    PageRecord, RunRecord, TokenRecord,
+    PageRecord, RunRecord, TokenRecord, Validators,
 };
 pub use rusqlite;
 pub use scope::TargetScope;

@@ -168,6 +168,13 @@ pub enum Outcome {
         /// The `redirect` link to the `Location` target.
         link: Link,
     },
+    /// The page is as the last full fetch left it: a `304 Not Modified` to a conditional
+    /// request, or a 200 whose body hashes the same. Its visit dates advance; its links stay
+    /// as they are (no new or lost events), and it keeps its last full fetch's status.
+    Unchanged {
+        /// 304, or 200 for the same content.
+        http_code: u16,
+    },
     /// 404 or 410: the page is dropped.
     Gone {
         /// 404 or 410.

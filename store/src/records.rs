@@ -343,6 +343,24 @@ pub struct DomainRecord {
     pub ahrefs_top: u64,
 }
 
+/// What a page's last full fetch gave for revalidating it, and how many visits since found it
+/// unchanged. Crawler state, like the frontier: revisits send `If-None-Match` /
+/// `If-Modified-Since` with these, and a 200 whose body hashes the same is unchanged too.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    /// The `ETag` of the last full fetch (empty: none).
+    pub etag: String,
+    /// The `Last-Modified` of the last full fetch (empty: none).
+    pub last_modified: String,
+    /// FNV-1a of the last full fetch's body.
+    pub body_hash: u64,
+    /// Visits since the last full fetch that found the page unchanged (304).
+    pub unchanged: u32,
+    /// The visit (run clock) that wrote these. They describe the page's stored state only
+    /// while it is the page's `last_ok_visit` (a held or failed visit leaves that behind).
+    pub at: i64,
+}
+
 /// A URL waiting in the frontier of the current run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrontierEntry {

@@ -219,6 +219,15 @@ impl Store {
         }
     }
 
+    /// The revalidation state of `url` (`ETag`, `Last-Modified`, body hash), if stored.
+    pub fn validators(&self, url: &str) -> Result<Option<crate::Validators>> {
+        match &*self.engine {
+            Engine::Kv(s) => s.validators(url),
+            Engine::Sql(s) => s.validators(url),
+            Engine::Ch(s) => s.validators(url),
+        }
+    }
+
     /// Every page record, in URL order.
     pub fn pages(&self) -> Iter<'_, (String, PageRecord)> {
         match &*self.engine {

@@ -8,6 +8,7 @@
 use crate::model::LinkId;
 use crate::records::{
     DomainRecord, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord, TokenRecord,
+    Validators,
 };
 use serde::Serialize;
 
@@ -36,6 +37,8 @@ pub(crate) enum Write {
     Domain(String, DomainRecord),
     Frontier(String, FrontierEntry),
     Unqueue(String),
+    /// A page's revalidation state (crawler state, kept where the frontier is).
+    Validators(String, Validators),
     Run(RunRecord),
     Token(String, TokenRecord),
     Untoken(String),
@@ -70,6 +73,11 @@ impl WriteBatch {
     /// True when nothing was written.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
+    }
+
+    /// Store the revalidation state of `url` (see [`Validators`]).
+    pub fn put_validators(&mut self, url: &str, v: &Validators) {
+        self.ops.push(Write::Validators(url.to_string(), v.clone()));
     }
 
     /// Store a page record.

@@ -12,6 +12,7 @@ mod missing_db;
 mod plans;
 mod query_timeout;
 mod recheck;
+mod recrawl;
 mod scale_out;
 mod store_v2;
 mod support;

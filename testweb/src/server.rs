@@ -20,6 +20,8 @@ pub struct RunningWeb {
     pub addr: SocketAddr,
     /// Request log, for politeness tests.
     pub log: RequestLog,
+    /// `304 Not Modified` answers given (conditional requests whose `ETag` matched).
+    pub not_modified: Arc<std::sync::atomic::AtomicU64>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -54,6 +56,7 @@ impl RunningWeb {
             // Rechecks on, and quick: the tests' crawls go through them.
             recheck_delay: Some(Duration::from_millis(20)),
             partition: None,
+            revalidate_every: 8,
             fetch: linkdiff_crawler::fetch::FetchConfig {
                 user_agent: concat!("linkdiff/", env!("CARGO_PKG_VERSION")).into(),
                 timeout: Duration::from_secs(10),
@@ -83,6 +86,7 @@ impl Drop for RunningWeb {
 struct Ctx {
     web: Arc<TestWeb>,
     log: RequestLog,
+    not_modified: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Bind `127.0.0.1:0` (or `port`) and serve `web` on the current tokio runtime.
@@ -92,9 +96,11 @@ pub async fn serve(web: TestWeb, port: u16) -> std::io::Result<RunningWeb> {
     web.set_port(addr.port());
     let web = Arc::new(web);
     let log: RequestLog = Arc::default();
+    let not_modified: Arc<std::sync::atomic::AtomicU64> = Arc::default();
     let ctx = Ctx {
         web: web.clone(),
         log: log.clone(),
+        not_modified: not_modified.clone(),
     };
     let app = axum::Router::new().fallback(handle).with_state(ctx);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -109,6 +115,7 @@ pub async fn serve(web: TestWeb, port: u16) -> std::io::Result<RunningWeb> {
         web,
         addr,
         log,
+        not_modified,
         shutdown: Some(tx),
     })
 }
@@ -138,7 +145,29 @@ async fn handle(State(ctx): State<Ctx>, req: Request) -> Response {
         return resp;
     }
     let (code, headers, body) = ctx.web.respond(&host, &path);
+    // Conditional requests as real servers answer them: a strong `ETag` from the body, and
+    // `304 Not Modified` (no body) when `If-None-Match` names it.
+    let etag = (code == 200).then(|| format!("\"{:016x}\"", fnv(body.as_ref())));
+    if let Some(tag) = &etag {
+        let asked = req
+            .headers()
+            .get("if-none-match")
+            .and_then(|h| h.to_str().ok());
+        if asked.is_some_and(|a| a.split(',').any(|t| t.trim() == tag)) {
+            ctx.not_modified
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut resp = Response::new(Body::empty());
+            *resp.status_mut() = StatusCode::NOT_MODIFIED;
+            if let Ok(v) = HeaderValue::from_str(tag) {
+                resp.headers_mut().insert("etag", v);
+            }
+            return resp;
+        }
+    }
     let mut resp = Response::new(Body::from(body));
+    if let Some(v) = etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        resp.headers_mut().insert("etag", v);
+    }
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (k, v) in headers {
         if let (Ok(name), Ok(val)) = (
@@ -149,6 +178,13 @@ async fn handle(State(ctx): State<Ctx>, req: Request) -> Response {
         }
     }
     resp
+}
+
+/// FNV-1a (64-bit), the test web's `ETag`.
+fn fnv(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325, |h, &x| {
+        (h ^ x as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Misbehaving endpoints for crawler tests (feature `misbehave`), on every host, never linked

@@ -7,7 +7,7 @@ use crate::extract::{extract, is_html, PageInput};
 use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::normalize;
 use crate::robots::{RobotsRules, MAX_ROBOTS_BYTES};
-use linkdiff_store::{Link, LinkType, Outcome, PageMeta};
+use linkdiff_store::{Link, LinkType, Outcome, PageMeta, Store, Validators};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,11 +80,15 @@ pub(crate) enum TaskResult {
         item: Item,
     },
     /// A visit to record: a page, a redirect, gone, disallowed, or a final failure.
+    /// `validators`: the page's revalidation state to store with the visit (`None`: leave it);
+    /// `known_links`: for an unchanged page, the stored links to follow as if extracted.
     Page {
         host: String,
         item: Item,
         outcome: Outcome,
         failure: Option<FetchFailure>,
+        validators: Option<Validators>,
+        known_links: Vec<Link>,
     },
     /// A failure another attempt may fix (`after`: the server's `Retry-After`).
     Retry {
@@ -106,6 +110,53 @@ fn retry_after(f: &Fetched) -> Option<Duration> {
         .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER))
 }
 
+/// How a fetch revalidates a page it fetched before (`--revalidate-every`).
+#[derive(Clone)]
+pub(crate) struct Revalidate {
+    /// Where the validators and the stored links are read.
+    pub store: Store,
+    /// A full fetch at least every this many visits (1: never conditional).
+    pub every: u32,
+}
+
+/// FNV-1a (64-bit) of a body: stable across builds, unlike the standard library's hasher.
+pub fn body_hash(body: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in body {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The stored validators of `url`, when its last visit was a full fetch or unchanged, and the
+/// live links of its stored link set (to follow when it turns out unchanged). Read on a
+/// blocking thread: the store's reads may wait for the writer.
+async fn known(store: &Store, url: &url::Url) -> (Option<Validators>, Vec<Link>) {
+    let (store, url) = (store.clone(), url.to_string());
+    tokio::task::spawn_blocking(move || {
+        // Only what the page's last successful visit wrote describes its stored links.
+        let page = store.page(&url).ok().flatten();
+        let v = store.validators(&url).ok().flatten().filter(|v| {
+            page.as_ref()
+                .is_some_and(|p| p.last_ok_visit == Some(v.at) && !p.dropped)
+        });
+        let links = match &v {
+            Some(_) => store
+                .forward_links(&url)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(_, r)| r.live)
+                .map(|(id, _)| Link::bare(id.url_to, id.link_type))
+                .collect(),
+            None => Vec::new(),
+        };
+        (v, links)
+    })
+    .await
+    .unwrap_or_default()
+}
+
 /// Fetch robots.txt (when `robots` is `None`) or the page of `item`.
 pub(crate) async fn task(
     fetcher: Fetcher,
@@ -113,6 +164,7 @@ pub(crate) async fn task(
     host: String,
     item: Item,
     robots: Option<Arc<RobotsRules>>,
+    revalidate: Option<Revalidate>,
 ) -> TaskResult {
     let Some(robots) = robots else {
         let mut robots_url = item.url.clone();
@@ -144,12 +196,80 @@ pub(crate) async fn task(
             item,
             outcome: Outcome::Disallowed,
             failure: None,
+            validators: None,
+            known_links: Vec::new(),
         };
     }
-    match fetcher.get(&item.url).await {
-        Ok(f) => classify(host, item, f),
-        Err(e) => failed(host, item, FetchFailure::Network(e), None),
+    let Some(rv) = revalidate else {
+        return match fetcher.get(&item.url).await {
+            Ok(f) => classify(host, item, f),
+            Err(e) => failed(host, item, FetchFailure::Network(e), None),
+        };
+    };
+    let (known, known_links) = known(&rv.store, &item.url).await;
+    // Conditional unless this visit is due a full fetch.
+    let conditional = known.as_ref().filter(|k| k.unchanged + 1 < rv.every);
+    let fetched = match conditional {
+        Some(k) => fetcher.get_if_changed(&item.url, k).await,
+        None => fetcher.get(&item.url).await,
+    };
+    let f = match fetched {
+        Ok(f) => f,
+        Err(e) => return failed(host, item, FetchFailure::Network(e), None),
+    };
+    let unchanged = |http_code: u16, v: Validators| TaskResult::Page {
+        host: host.clone(),
+        item: item.clone(),
+        outcome: Outcome::Unchanged { http_code },
+        failure: None,
+        validators: Some(v),
+        known_links: known_links.clone(),
+    };
+    if let (304, Some(k)) = (f.status, conditional) {
+        return unchanged(
+            304,
+            Validators {
+                unchanged: k.unchanged + 1,
+                ..k.clone()
+            },
+        );
     }
+    let fresh = |f: &Fetched, hash: u64| Validators {
+        etag: f.header("etag").unwrap_or("").to_string(),
+        last_modified: f.header("last-modified").unwrap_or("").to_string(),
+        body_hash: hash,
+        unchanged: 0,
+        at: 0, // set to the visit's time where the visit is recorded
+    };
+    if (200..300).contains(&f.status) && !f.truncated {
+        let hash = body_hash(&f.body);
+        let v = fresh(&f, hash);
+        if known.as_ref().is_some_and(|k| k.body_hash == hash) {
+            return unchanged(200, v);
+        }
+        match classify(host, item, f) {
+            TaskResult::Page {
+                host,
+                item,
+                outcome: outcome @ Outcome::Fetched { .. },
+                failure,
+                ..
+            } => {
+                return TaskResult::Page {
+                    host,
+                    item,
+                    outcome,
+                    failure,
+                    validators: Some(v),
+                    known_links: Vec::new(),
+                };
+            }
+            other => return other,
+        }
+    }
+    // Anything but a full fetch leaves the validators alone: they stay tied to the last
+    // successful visit (see `known`).
+    classify(host, item, f)
 }
 
 fn failed(host: String, item: Item, failure: FetchFailure, after: Option<Duration>) -> TaskResult {
@@ -168,6 +288,8 @@ fn failed(host: String, item: Item, failure: FetchFailure, after: Option<Duratio
                 http_code: failure.http_code(),
             },
             failure: Some(failure),
+            validators: None,
+            known_links: Vec::new(),
         }
     }
 }
@@ -180,6 +302,8 @@ pub(crate) fn classify(host: String, item: Item, f: Fetched) -> TaskResult {
             item,
             outcome,
             failure: None,
+            validators: None,
+            known_links: Vec::new(),
         },
         Err(failure) => failed(host, item, failure, retry_after(&f)),
     }

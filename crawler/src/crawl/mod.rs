@@ -13,7 +13,7 @@ pub use scheduler::MAX_RESIDENT;
 
 use crate::fetch::Fetcher;
 use crate::CrawlError;
-use fetch_task::{task, TaskResult};
+use fetch_task::{task, Revalidate, TaskResult};
 use linkdiff_store::{Outcome, RunRecord, Store, Visit, WriteBatch};
 use run_state::{InScope, RunState};
 use scheduler::{url_hash, Item, Next, Scheduler};
@@ -73,6 +73,11 @@ pub struct CrawlConfig {
     /// This worker's share of the domains (`--worker I/N`): URLs on other workers' domains are
     /// out of scope (seeds included). `None`: every domain.
     pub partition: Option<linkdiff_store::Partition>,
+    /// Conditional recrawls: a page fetched before is asked for with `If-None-Match` /
+    /// `If-Modified-Since`, and fetched whole at least every this many visits (servers with
+    /// broken validators exist). 0 turns revalidation off (every visit a full fetch, no
+    /// body-hash check).
+    pub revalidate_every: u32,
 }
 
 /// Counters reported while a run goes.
@@ -86,6 +91,9 @@ pub struct Progress {
     pub queued: u64,
     /// Failed fetches.
     pub errors: u64,
+    /// Visits of this process that found the page unchanged: `[304, same content]` (not
+    /// stored with the run: a resumed run counts from its restart).
+    pub unchanged: [u64; 2],
     /// Fetches in flight.
     pub in_flight: usize,
     /// Time since the run (or its resumption) started.
@@ -302,7 +310,11 @@ impl Crawler {
                     Next::Launch(host, item, robots) => {
                         let fetcher = self.fetcher.clone();
                         let agent = agent.clone();
-                        inflight.spawn(task(fetcher, agent, host, item, robots));
+                        let revalidate = (self.cfg.revalidate_every > 0).then(|| Revalidate {
+                            store: self.store.clone(),
+                            every: self.cfg.revalidate_every,
+                        });
+                        inflight.spawn(task(fetcher, agent, host, item, robots, revalidate));
                     }
                     Next::Skip(url) => {
                         sched.resident.remove(&url_hash(url.as_str()));
@@ -350,6 +362,7 @@ impl Crawler {
                     in_flight: inflight.len(),
                     elapsed: started.elapsed(),
                     notes: std::mem::take(&mut state.notes),
+                    unchanged: [state.unchanged_304, state.unchanged_same],
                 });
             }
             let sleep_for = wait
@@ -397,6 +410,7 @@ impl Crawler {
             in_flight: 0,
             elapsed: started.elapsed(),
             notes: std::mem::take(&mut state.notes),
+            unchanged: [state.unchanged_304, state.unchanged_same],
         });
         Ok((run, sink))
     }
@@ -456,7 +470,7 @@ impl Crawler {
         sched: &mut Scheduler,
         scope: &InScope,
     ) -> Result<Option<(Visit, WriteBatch, bool)>, CrawlError> {
-        let (item, outcome, failure) = match res {
+        let (item, outcome, failure, validators, known_links) = match res {
             TaskResult::Robots { host, rules, item } => {
                 sched.robots_loaded(&host, rules, item);
                 return Ok(None);
@@ -475,19 +489,21 @@ impl Crawler {
                 let outcome = Outcome::Failed {
                     http_code: failure.http_code(),
                 };
-                (item, outcome, Some(failure))
+                (item, outcome, Some(failure), None, Vec::new())
             }
             TaskResult::Page {
                 host,
                 item,
                 outcome,
                 failure,
+                validators,
+                known_links,
             } => {
                 if let Some(f) = &failure {
                     state.note(&item.url, f);
                 }
                 sched.done(&host);
-                (item, outcome, failure)
+                (item, outcome, failure, validators, known_links)
             }
         };
         let time = match self.cfg.as_of {
@@ -496,7 +512,13 @@ impl Crawler {
         };
         let url_key = url_hash(item.url.as_str());
         let may_hold = !item.recheck;
-        let recorded = state.record(item, outcome, failure, scope, time);
+        let url = item.url.to_string();
+        let mut recorded = state.record(item, outcome, failure, &known_links, scope, time);
+        if let Some(v) = validators {
+            recorded
+                .frontier
+                .put_validators(&url, &linkdiff_store::Validators { at: time, ..v });
+        }
         sched.resident.remove(&url_key);
         for q in recorded.queue {
             sched.admit(q);

@@ -6,7 +6,7 @@ use super::fetch_task::FetchFailure;
 use super::scheduler::{authority, url_hash, Item};
 use super::{Scope, MAX_REDIRECTS};
 use crate::follows;
-use linkdiff_store::{FrontierEntry, Outcome, RunRecord, Visit, WriteBatch};
+use linkdiff_store::{FrontierEntry, Link, Outcome, RunRecord, Visit, WriteBatch};
 use std::collections::{HashMap, HashSet};
 use url::Url;
 
@@ -71,6 +71,10 @@ pub(crate) struct RunState {
     errors: HashMap<String, u64>,
     /// Messages for the user, drained by progress reports.
     pub notes: Vec<String>,
+    /// Visits this process made that found the page unchanged: a 304, or the same body.
+    pub unchanged_304: u64,
+    /// (see `unchanged_304`)
+    pub unchanged_same: u64,
 }
 
 impl RunState {
@@ -82,6 +86,8 @@ impl RunState {
             seen: HashSet::new(),
             errors,
             notes: Vec::new(),
+            unchanged_304: 0,
+            unchanged_same: 0,
         }
     }
 
@@ -130,6 +136,7 @@ impl RunState {
         item: Item,
         outcome: Outcome,
         failure: Option<FetchFailure>,
+        known_links: &[Link],
         scope: &InScope,
         time: i64,
     ) -> Recorded {
@@ -137,7 +144,16 @@ impl RunState {
         w.remove_frontier(item.url.as_str());
         let mut queue = Vec::new();
         match &outcome {
-            Outcome::Fetched { links, .. } => {
+            Outcome::Fetched { .. } | Outcome::Unchanged { .. } => {
+                let links = match &outcome {
+                    Outcome::Fetched { links, .. } => links.as_slice(),
+                    _ => known_links,
+                };
+                match &outcome {
+                    Outcome::Unchanged { http_code: 304, .. } => self.unchanged_304 += 1,
+                    Outcome::Unchanged { .. } => self.unchanged_same += 1,
+                    _ => {}
+                }
                 let depth = item.depth.saturating_add(1);
                 for l in links.iter().filter(|l| follows(l.link_type)) {
                     let Ok(u) = Url::parse(&l.url_to) else {
@@ -263,7 +279,7 @@ mod tests {
             Link::bare("http://a.test/f", LinkType::Frame),
         ];
         let item = Item::new(url("http://a.test/"), 4, 0, Vec::new());
-        let r = s.record(item, fetched(links), None, &scope, 1_000);
+        let r = s.record(item, fetched(links), None, &[], &scope, 1_000);
         let queued: Vec<_> = r.queue.iter().map(|i| (i.url.as_str(), i.depth)).collect();
         assert_eq!(queued, [("http://a.test/b", 5), ("http://a.test/f", 5)]);
         assert_eq!((s.run.fetched, s.run.bytes), (1, 100));
@@ -281,14 +297,14 @@ mod tests {
             link: Link::bare(to, LinkType::Redirect),
         };
         let first = Item::new(url("http://a.test/1"), 0, 0, Vec::new());
-        let r = s.record(first, redirect("http://a.test/2"), None, &scope, 0);
+        let r = s.record(first, redirect("http://a.test/2"), None, &[], &scope, 0);
         assert_eq!(r.queue.len(), 1);
         let second = r.queue.into_iter().next().expect("queued");
         assert_eq!(second.redirects, 1);
-        let r = s.record(second, redirect("http://a.test/1"), None, &scope, 0);
+        let r = s.record(second, redirect("http://a.test/1"), None, &[], &scope, 0);
         assert!(r.queue.is_empty());
         let long = Item::new(url("http://a.test/9"), 0, MAX_REDIRECTS, Vec::new());
-        let r = s.record(long, redirect("http://a.test/10"), None, &scope, 0);
+        let r = s.record(long, redirect("http://a.test/10"), None, &[], &scope, 0);
         assert!(r.queue.is_empty());
         assert_eq!(
             s.error_kinds(),
@@ -309,7 +325,14 @@ mod tests {
             let f = FetchFailure::Status(503);
             s.note(&u, &f);
             let item = Item::new(u, 0, 0, Vec::new());
-            s.record(item, Outcome::Failed { http_code: 503 }, Some(f), &scope, 0);
+            s.record(
+                item,
+                Outcome::Failed { http_code: 503 },
+                Some(f),
+                &[],
+                &scope,
+                0,
+            );
         }
         assert_eq!(s.notes.len(), 5);
         let refused = FetchFailure::Network(crate::fetch::FetchError::Blocked("private".into()));

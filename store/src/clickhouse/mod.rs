@@ -423,7 +423,9 @@ impl ChStore {
                         ..DomainRow::new(&d, &r)
                     },
                 ),
-                Write::Frontier(..) | Write::Unqueue(_) => local.ops.push(op),
+                Write::Frontier(..) | Write::Unqueue(_) | Write::Validators(..) => {
+                    local.ops.push(op)
+                }
                 Write::Run(r) => {
                     rows.push(
                         "runs",
@@ -656,6 +658,15 @@ impl ChStore {
     }
 
     /// A page record (a worker's state file, else ClickHouse).
+    /// A page's revalidation state: a worker's local state (readers do not crawl).
+    pub fn validators(&self, url: &str) -> Result<Option<crate::Validators>> {
+        match &self.state {
+            Some(st) => st.local.validators(url),
+            None => Ok(None),
+        }
+    }
+
+    /// The stored record of `url`.
     pub fn page(&self, url: &str) -> Result<Option<PageRecord>> {
         if let Some(st) = &self.state {
             return st.local.page(url);

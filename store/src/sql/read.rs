@@ -243,6 +243,26 @@ impl SqlStore {
         )
     }
 
+    /// The revalidation state of `url`, if a full fetch stored one.
+    pub fn validators(&self, url: &str) -> Result<Option<crate::Validators>> {
+        let Some(id) = self.url_id(url)? else {
+            return Ok(None);
+        };
+        self.one(
+            "SELECT etag, last_modified, body_hash, unchanged, at FROM validators WHERE page = ?",
+            [id],
+            |r| {
+                Ok(crate::Validators {
+                    etag: r.get(0)?,
+                    last_modified: r.get(1)?,
+                    body_hash: r.get::<_, i64>(2)? as u64,
+                    unchanged: r.get(3)?,
+                    at: r.get(4)?,
+                })
+            },
+        )
+    }
+
     /// Every link record of `url_from` (live or not), in the page's order.
     pub fn forward_links(&self, url_from: &str) -> Result<Vec<(LinkId, LinkRecord)>> {
         let Some(id) = self.url_id(url_from)? else {

@@ -1,4 +1,4 @@
-//! The SQLite schema (version 3), connection settings and the SQL functions linkdiff adds.
+//! The SQLite schema (version 7), connection settings and the SQL functions linkdiff adds.
 //!
 //! Written down for users in ARCHITECTURE.md ("SQLite schema"); any change bumps
 //! [`SQL_SCHEMA_VERSION`] (stored as `PRAGMA user_version`).
@@ -8,12 +8,13 @@ use rusqlite::Connection;
 use std::time::Duration;
 
 /// `PRAGMA user_version` of the SQLite layout this build reads and writes.
-pub const SQL_SCHEMA_VERSION: i64 = 6;
+pub const SQL_SCHEMA_VERSION: i64 = 7;
 
 /// Upgrades from an older `user_version` to the next, applied in order on open (each in one
 /// transaction). 3 → 4 added `pages.broken_since` (unknown for pages visited before: set by
 /// their next broken visit); 4 → 5 added `events.reason` (NULL for events recorded before) and
-/// `events.recovered`; 5 → 6 added `outbox` (rows a ClickHouse crawl worker has yet to send).
+/// `events.recovered`; 5 → 6 added `outbox` (rows a ClickHouse crawl worker has yet to send);
+/// 6 → 7 added `validators` (conditional recrawls: every page's first revisit fetches it whole).
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, "ALTER TABLE pages ADD COLUMN broken_since INTEGER"),
     (
@@ -25,7 +26,15 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         5,
         "CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY, rows TEXT NOT NULL)",
     ),
+    (6, VALIDATORS_DDL),
 ];
+
+/// The `validators` table (version 7): a page's `ETag`, `Last-Modified`, body hash and
+/// unchanged-visit count, keyed by its URL id.
+const VALIDATORS_DDL: &str = "CREATE TABLE IF NOT EXISTS validators(
+  page INTEGER PRIMARY KEY, etag TEXT NOT NULL, last_modified TEXT NOT NULL,
+  body_hash INTEGER NOT NULL, unchanged INTEGER NOT NULL, at INTEGER NOT NULL
+)";
 
 /// How long a connection waits for another process's write transaction before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -104,6 +113,10 @@ CREATE TABLE tokens(
   centirows_left INTEGER NOT NULL, created INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE outbox(seq INTEGER PRIMARY KEY, rows TEXT NOT NULL);
+CREATE TABLE validators(
+  page INTEGER PRIMARY KEY, etag TEXT NOT NULL, last_modified TEXT NOT NULL,
+  body_hash INTEGER NOT NULL, unchanged INTEGER NOT NULL, at INTEGER NOT NULL
+);
 CREATE TABLE link_types(code INTEGER PRIMARY KEY, name TEXT NOT NULL);
 INSERT INTO link_types VALUES
   (0,'href'),(1,'redirect'),(2,'frame'),(3,'form'),(4,'canonical'),(5,'rss'),(6,'alternate');

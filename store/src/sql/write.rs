@@ -250,6 +250,14 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                     )?
                     .execute(params![url, e.depth, e.redirects, e.run as i64])?;
             }
+            Write::Validators(url, v) => {
+                let (page, _) = w.url_id(&url)?;
+                w.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO validators(page, etag, last_modified, body_hash, unchanged, at) VALUES (?,?,?,?,?,?)",
+                    )?
+                    .execute(params![page, v.etag, v.last_modified, v.body_hash as i64, v.unchanged, v.at])?;
+            }
             Write::Unqueue(url) => {
                 w.conn
                     .prepare_cached("DELETE FROM frontier WHERE url = ?")?
