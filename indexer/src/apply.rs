@@ -171,7 +171,11 @@ impl Indexer {
         }
         let previous_visit = page.last_visit.replace(v.time);
         page.last_run = v.run;
-        let prev = self.store.forward_links(&v.url)?;
+        // An unchanged page's link set is not read: nothing in it changes.
+        let prev = match v.outcome {
+            Outcome::Unchanged { .. } => Vec::new(),
+            _ => self.store.forward_links(&v.url)?,
+        };
         let mut ctx = Ctx {
             v,
             previous_visit,
@@ -229,7 +233,6 @@ impl Indexer {
                     page.prev_ok_visit = page.last_ok_visit;
                     page.last_ok_visit = Some(v.time);
                     page.consecutive_failures = 0;
-                    ctx.summary.links = prev.iter().filter(|(_, r)| r.live).count() as u32;
                 }
             }
             Outcome::Gone { http_code } => {

@@ -129,32 +129,27 @@ pub fn body_hash(body: &[u8]) -> u64 {
     h
 }
 
-/// The stored validators of `url`, when its last visit was a full fetch or unchanged, and the
-/// live links of its stored link set (to follow when it turns out unchanged). Read on a
-/// blocking thread: the store's reads may wait for the writer.
-async fn known(store: &Store, url: &url::Url) -> (Option<Validators>, Vec<Link>) {
-    let (store, url) = (store.clone(), url.to_string());
-    tokio::task::spawn_blocking(move || {
-        // Only what the page's last successful visit wrote describes its stored links.
-        let page = store.page(&url).ok().flatten();
-        let v = store.validators(&url).ok().flatten().filter(|v| {
-            page.as_ref()
-                .is_some_and(|p| p.last_ok_visit == Some(v.at) && !p.dropped)
-        });
-        let links = match &v {
-            Some(_) => store
-                .forward_links(&url)
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|(_, r)| r.live)
-                .map(|(id, _)| Link::bare(id.url_to, id.link_type))
-                .collect(),
-            None => Vec::new(),
-        };
-        (v, links)
-    })
-    .await
-    .unwrap_or_default()
+/// The stored validators of `url`, when its last successful visit wrote them. Read on the
+/// task's thread, like extraction: two point reads (tens of microseconds; a hop to the
+/// blocking pool cost more CPU and memory than it saved, see BENCHMARKS.md).
+fn known(store: &Store, url: &url::Url) -> Option<Validators> {
+    let url = url.as_str();
+    let v = store.validators(url).ok().flatten()?;
+    // Only what the page's last successful visit wrote describes its stored links.
+    let page = store.page(url).ok().flatten()?;
+    (page.last_ok_visit == Some(v.at) && !page.dropped).then_some(v)
+}
+
+/// The live links of `url`'s stored link set: what an unchanged page links to, followed as
+/// if extracted.
+fn stored_links(store: &Store, url: &url::Url) -> Vec<Link> {
+    store
+        .forward_links(url.as_str())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, r)| r.live)
+        .map(|(id, _)| Link::bare(id.url_to, id.link_type))
+        .collect()
 }
 
 /// Fetch robots.txt (when `robots` is `None`) or the page of `item`.
@@ -206,7 +201,7 @@ pub(crate) async fn task(
             Err(e) => failed(host, item, FetchFailure::Network(e), None),
         };
     };
-    let (known, known_links) = known(&rv.store, &item.url).await;
+    let known = known(&rv.store, &item.url);
     // Conditional unless this visit is due a full fetch.
     let conditional = known.as_ref().filter(|k| k.unchanged + 1 < rv.every);
     let fetched = match conditional {
@@ -217,22 +212,20 @@ pub(crate) async fn task(
         Ok(f) => f,
         Err(e) => return failed(host, item, FetchFailure::Network(e), None),
     };
-    let unchanged = |http_code: u16, v: Validators| TaskResult::Page {
+    let unchanged = |http_code: u16, v: Validators, known_links: Vec<Link>| TaskResult::Page {
         host: host.clone(),
         item: item.clone(),
         outcome: Outcome::Unchanged { http_code },
         failure: None,
         validators: Some(v),
-        known_links: known_links.clone(),
+        known_links,
     };
     if let (304, Some(k)) = (f.status, conditional) {
-        return unchanged(
-            304,
-            Validators {
-                unchanged: k.unchanged + 1,
-                ..k.clone()
-            },
-        );
+        let v = Validators {
+            unchanged: k.unchanged + 1,
+            ..k.clone()
+        };
+        return unchanged(304, v, stored_links(&rv.store, &item.url));
     }
     let fresh = |f: &Fetched, hash: u64| Validators {
         etag: f.header("etag").unwrap_or("").to_string(),
@@ -245,7 +238,7 @@ pub(crate) async fn task(
         let hash = body_hash(&f.body);
         let v = fresh(&f, hash);
         if known.as_ref().is_some_and(|k| k.body_hash == hash) {
-            return unchanged(200, v);
+            return unchanged(200, v, stored_links(&rv.store, &item.url));
         }
         match classify(host, item, f) {
             TaskResult::Page {
