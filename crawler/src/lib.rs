@@ -15,6 +15,7 @@ pub mod normalize;
 pub mod resolve;
 pub mod robots;
 pub mod seeds;
+pub mod sitemap;
 
 pub use crawl::{
     outcome_of, CrawlConfig, Crawler, FetchFailure, Progress, Scope, VisitSink, MAX_RESIDENT,

@@ -42,6 +42,14 @@ impl RobotsRules {
         }
     }
 
+    /// The `Sitemap:` lines, as written.
+    pub fn sitemaps(&self) -> Vec<String> {
+        match self {
+            RobotsRules::Rules(r) => r.sitemaps.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     /// `Crawl-delay` in seconds, capped at [`MAX_CRAWL_DELAY`].
     pub fn crawl_delay(&self) -> Option<f64> {
         match self {

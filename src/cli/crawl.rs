@@ -111,6 +111,14 @@ pub struct CrawlArgs {
     /// fetch whole.
     #[arg(long, default_value_t = 8, value_name = "N")]
     revalidate_every: u32,
+    /// Read each in-scope host's sitemaps (robots.txt Sitemap: lines, else /sitemap.xml) and
+    /// queue the pages they list: on (default with --scope hosts|all) or off (default with
+    /// --scope seeds).
+    #[arg(long, value_parser = ["on", "off"])]
+    sitemaps: Option<String>,
+    /// Most pages taken from one host's sitemaps per run.
+    #[arg(long, default_value_t = 50_000, value_name = "N")]
+    max_sitemap_urls: u64,
 }
 
 /// Webhooks given on the command line, and how to deliver.
@@ -246,6 +254,11 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
         recheck_delay: (a.recheck_delay > 0.0).then(|| Duration::from_secs_f64(a.recheck_delay)),
         partition,
         revalidate_every: a.revalidate_every,
+        sitemaps: match a.sitemaps.as_deref() {
+            Some(s) => s == "on",
+            None => scope != linkdiff_crawler::Scope::Seeds,
+        },
+        max_sitemap_urls: a.max_sitemap_urls,
         fetch: FetchConfig {
             user_agent: a.user_agent.clone(),
             timeout: Duration::from_secs_f64(a.timeout),
@@ -442,8 +455,10 @@ pub async fn crawl_once_with(
     };
     let t0 = Instant::now();
     let mut unchanged = [0u64; 2];
+    let mut from_sitemaps = 0;
     let mut show = |p: &Progress| {
         unchanged = p.unchanged;
+        from_sitemaps = p.sitemap_pages;
         show(p)
     };
     let (run, sink) = crawler.run(sink, stop, &mut show).await?;
@@ -480,6 +495,11 @@ pub async fn crawl_once_with(
     } else {
         String::new()
     };
+    let from_sitemaps = if from_sitemaps == 0 {
+        String::new()
+    } else {
+        format!(" {from_sitemaps} pages first found in sitemaps.")
+    };
     let unchanged = if unchanged == [0, 0] {
         String::new()
     } else {
@@ -489,7 +509,7 @@ pub async fn crawl_once_with(
         )
     };
     Ok(format!(
-        "Run {} as of {}: fetched {} pages ({} new) in {:.1} s ({:.0} pages/s), {} bytes; {} links seen, {} new and {} lost backlinks; {} errors{}.{unchanged}{}{alerted}",
+        "Run {} as of {}: fetched {} pages ({} new) in {:.1} s ({:.0} pages/s), {} bytes; {} links seen, {} new and {} lost backlinks; {} errors{}.{unchanged}{from_sitemaps}{}{alerted}",
         run.id,
         iso(run.as_of),
         run.fetched,

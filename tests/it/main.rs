@@ -14,6 +14,7 @@ mod query_timeout;
 mod recheck;
 mod recrawl;
 mod scale_out;
+mod sitemaps;
 mod store_v2;
 mod support;
 mod ui;

@@ -22,6 +22,9 @@ pub struct WebConfig {
     pub crawl_delay: Option<f64>,
     /// Hosts whose robots.txt answers 500 (so nothing on them may be fetched).
     pub robots_5xx: Vec<usize>,
+    /// Pages per host that nothing links to, listed only in sitemaps (0: no sitemaps at all,
+    /// `/sitemap.xml` answers 404). See `server::sitemaps` for which host lists them how.
+    pub sitemap_orphans: usize,
 }
 
 impl Default for WebConfig {
@@ -34,6 +37,7 @@ impl Default for WebConfig {
             filler_bytes: 0,
             crawl_delay: None,
             robots_5xx: Vec::new(),
+            sitemap_orphans: 0,
         }
     }
 }

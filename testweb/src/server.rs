@@ -57,6 +57,10 @@ impl RunningWeb {
             recheck_delay: Some(Duration::from_millis(20)),
             partition: None,
             revalidate_every: 8,
+            // Off: the tests that count requests per host expect pages only (the sitemap
+            // tests turn it on).
+            sitemaps: false,
+            max_sitemap_urls: 50_000,
             fetch: linkdiff_crawler::fetch::FetchConfig {
                 user_agent: concat!("linkdiff/", env!("CARGO_PKG_VERSION")).into(),
                 timeout: Duration::from_secs(10),
@@ -144,6 +148,11 @@ async fn handle(State(ctx): State<Ctx>, req: Request) -> Response {
     if let Some(resp) = special(&path).await {
         return resp;
     }
+    if ctx.web.config().sitemap_orphans > 0 {
+        if let Some(resp) = sitemaps(&ctx.web, &host, &path) {
+            return resp;
+        }
+    }
     let (code, headers, body) = ctx.web.respond(&host, &path);
     // Conditional requests as real servers answer them: a strong `ETag` from the body, and
     // `304 Not Modified` (no body) when `If-None-Match` names it.
@@ -178,6 +187,90 @@ async fn handle(State(ctx): State<Ctx>, req: Request) -> Response {
         }
     }
     resp
+}
+
+/// The sitemaps of a web with `sitemap_orphans` (N) pages per host that nothing links to
+/// (`/orphan/I.html`, each linking to `h000.test`'s root):
+/// - even hosts: robots.txt names `/maps/index.xml` (and a sitemap on another host, which a
+///   crawler must skip); the index lists `/maps/pages.xml.gz` (gzip, orphans 0..N/2),
+///   `/maps/feed.txt` (plain text, the rest) and itself;
+/// - odd hosts but h003: no `Sitemap:` line; `/sitemap.xml` lists every orphan and one URL on
+///   another host;
+/// - h003: `/sitemap.xml` is malformed XML.
+fn sitemaps(web: &TestWeb, host_header: &str, path: &str) -> Option<Response> {
+    let host = host_header.split(':').next().unwrap_or("");
+    let i: usize = host
+        .strip_prefix('h')?
+        .strip_suffix(".test")?
+        .parse()
+        .ok()?;
+    let n = web.config().sitemap_orphans;
+    let origin = web.origin(i);
+    let ok = |ctype: &str, body: Vec<u8>| {
+        let mut r = Response::new(Body::from(body));
+        r.headers_mut()
+            .insert("content-type", HeaderValue::from_str(ctype).ok()?);
+        Some(r)
+    };
+    let urlset = |range: std::ops::Range<usize>, extra: &str| {
+        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+        for o in range {
+            x.push_str(&format!(
+                "<url><loc>{origin}/orphan/{o}.html</loc><lastmod>2026-11-0{}</lastmod></url>\n",
+                1 + o % 9
+            ));
+        }
+        x.push_str(extra);
+        x.push_str("</urlset>\n");
+        x
+    };
+    match (path, i % 2, i) {
+        ("/robots.txt", 0, _) => {
+            let (_, _, body) = web.respond(host_header, path);
+            let mut t = String::from_utf8_lossy(&body).into_owned();
+            t.push_str(&format!(
+                "\nSitemap: {origin}/maps/index.xml\nSitemap: http://elsewhere.test/maps.xml\n"
+            ));
+            ok("text/plain", t.into_bytes())
+        }
+        ("/maps/index.xml", 0, _) => ok(
+            "application/xml",
+            format!(
+                "<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\"><sitemap><loc>{origin}/maps/pages.xml.gz</loc></sitemap><sitemap><loc>{origin}/maps/feed.txt</loc></sitemap><sitemap><loc>{origin}/maps/index.xml</loc></sitemap></sitemapindex>"
+            )
+            .into_bytes(),
+        ),
+        ("/maps/pages.xml.gz", 0, _) => {
+            use std::io::Write;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(urlset(0..n / 2, "").as_bytes()).ok()?;
+            ok("application/octet-stream", gz.finish().ok()?)
+        }
+        ("/maps/feed.txt", 0, _) => {
+            let lines: String = (n / 2..n)
+                .map(|o| format!("{origin}/orphan/{o}.html\n"))
+                .collect();
+            ok("text/plain", lines.into_bytes())
+        }
+        ("/sitemap.xml", 1, 3) => ok("application/xml", b"<urlset><url><loc>".to_vec()),
+        ("/sitemap.xml", 1, _) => ok(
+            "application/xml",
+            urlset(0..n, "<url><loc>http://elsewhere.test/x.html</loc></url>\n").into_bytes(),
+        ),
+        (p, _, _) if p.starts_with("/orphan/") => {
+            let o: usize = p.strip_prefix("/orphan/")?.strip_suffix(".html")?.parse().ok()?;
+            (o < n).then_some(())?;
+            ok(
+                "text/html; charset=utf-8",
+                format!(
+                    "<!doctype html><html><head><title>Orphan {o} of h{i:03}</title></head><body><p>Only a sitemap lists this page: <a href=\"{}/\">home of h000</a>.</p></body></html>",
+                    web.origin(0)
+                )
+                .into_bytes(),
+            )
+        }
+        _ => None,
+    }
 }
 
 /// FNV-1a (64-bit), the test web's `ETag`.

@@ -90,6 +90,12 @@ pub(crate) enum TaskResult {
         validators: Option<Validators>,
         known_links: Vec<Link>,
     },
+    /// A sitemap was read (or could not be: `sitemap` says what is wrong in `problem`).
+    Sitemap {
+        host: String,
+        item: Item,
+        sitemap: crate::sitemap::Sitemap,
+    },
     /// A failure another attempt may fix (`after`: the server's `Retry-After`).
     Retry {
         host: String,
@@ -193,6 +199,25 @@ pub(crate) async fn task(
             failure: None,
             validators: None,
             known_links: Vec::new(),
+        };
+    }
+    if item.sitemap > 0 {
+        let sitemap = match fetcher
+            .get_capped(&item.url, crate::sitemap::MAX_BYTES)
+            .await
+        {
+            Ok(f) if (200..300).contains(&f.status) => crate::sitemap::parse(&item.url, &f.body),
+            // A missing /sitemap.xml is no problem; a listed one that fails is.
+            Ok(f) if f.status == 404 || f.status == 410 => crate::sitemap::Sitemap::default(),
+            _ => crate::sitemap::Sitemap {
+                problem: Some("sitemap_unreachable"),
+                ..Default::default()
+            },
+        };
+        return TaskResult::Sitemap {
+            host,
+            item,
+            sitemap,
         };
     }
     let Some(rv) = revalidate else {

@@ -78,6 +78,11 @@ pub struct CrawlConfig {
     /// broken validators exist). 0 turns revalidation off (every visit a full fetch, no
     /// body-hash check).
     pub revalidate_every: u32,
+    /// Read each in-scope host's sitemaps (robots.txt `Sitemap:` lines, else `/sitemap.xml`)
+    /// and queue the pages they list.
+    pub sitemaps: bool,
+    /// Most pages taken from one host's sitemaps in a run.
+    pub max_sitemap_urls: u64,
 }
 
 /// Counters reported while a run goes.
@@ -94,6 +99,8 @@ pub struct Progress {
     /// Visits of this process that found the page unchanged: `[304, same content]` (not
     /// stored with the run: a resumed run counts from its restart).
     pub unchanged: [u64; 2],
+    /// Pages first found in a sitemap in this process's part of the run.
+    pub sitemap_pages: u64,
     /// Fetches in flight.
     pub in_flight: usize,
     /// Time since the run (or its resumption) started.
@@ -363,6 +370,7 @@ impl Crawler {
                     elapsed: started.elapsed(),
                     notes: std::mem::take(&mut state.notes),
                     unchanged: [state.unchanged_304, state.unchanged_same],
+                    sitemap_pages: state.sitemap_pages,
                 });
             }
             let sleep_for = wait
@@ -375,6 +383,13 @@ impl Crawler {
                     if let Some((visit, frontier, may_hold)) = self.handle(res, &mut state, &mut sched, &scope)? {
                         let may_hold = may_hold && recheck.is_some();
                         if writer.visit(visit, frontier, &state.run, may_hold).await.is_err() {
+                            return Err(writer_failed(writer).await);
+                        }
+                    }
+                    // Pages a sitemap listed go to the stored frontier like discovered ones.
+                    if !state.sitemap_frontier.is_empty() {
+                        let w = std::mem::take(&mut state.sitemap_frontier);
+                        if writer.batch(w).await.is_err() {
                             return Err(writer_failed(writer).await);
                         }
                     }
@@ -411,6 +426,7 @@ impl Crawler {
             elapsed: started.elapsed(),
             notes: std::mem::take(&mut state.notes),
             unchanged: [state.unchanged_304, state.unchanged_same],
+            sitemap_pages: state.sitemap_pages,
         });
         Ok((run, sink))
     }
@@ -459,6 +475,43 @@ impl Crawler {
         true
     }
 
+    /// The sitemaps to read for `host` once its robots.txt is in: its `Sitemap:` lines on the
+    /// host itself, else `/sitemap.xml`; none when sitemaps are off, the host is out of scope,
+    /// or it was done this run.
+    fn sitemaps_of(
+        &self,
+        host: &str,
+        rules: &crate::robots::RobotsRules,
+        page: &Url,
+        state: &mut RunState,
+        scope: &InScope,
+    ) -> Vec<Item> {
+        let mut root = page.clone();
+        root.set_path("/");
+        root.set_query(None);
+        root.set_fragment(None);
+        if !self.cfg.sitemaps || !scope.allows(&root, Some(1)) || !state.sitemap_host(host) {
+            return Vec::new();
+        }
+        let mut listed: Vec<Url> = Vec::new();
+        for s in rules.sitemaps() {
+            match root.join(s.trim()) {
+                Ok(u) if u.origin() == root.origin() => listed.push(u),
+                _ => state.sitemap_problem("sitemap_other_host"),
+            }
+        }
+        if listed.is_empty() && rules.sitemaps().is_empty() {
+            if let Ok(u) = root.join("/sitemap.xml") {
+                listed.push(u);
+            }
+        }
+        listed
+            .into_iter()
+            .filter(|u| state.see_sitemap(u))
+            .map(|u| Item::sitemap(u, 1))
+            .collect()
+    }
+
     /// A finished task: robots rules to install, a retry to schedule, or a visit to write
     /// (returned, with its frontier writes and whether it may be held for a recheck; the items
     /// it found are queued here).
@@ -472,7 +525,29 @@ impl Crawler {
     ) -> Result<Option<(Visit, WriteBatch, bool)>, CrawlError> {
         let (item, outcome, failure, validators, known_links) = match res {
             TaskResult::Robots { host, rules, item } => {
+                let maps = self.sitemaps_of(&host, &rules, &item.url, state, scope);
                 sched.robots_loaded(&host, rules, item);
+                for m in maps {
+                    sched.admit_after(m, Duration::ZERO);
+                }
+                return Ok(None);
+            }
+            TaskResult::Sitemap {
+                host,
+                item,
+                sitemap,
+            } => {
+                sched.done(&host);
+                sched.resident.remove(&url_hash(item.url.as_str()));
+                let (children, pages) =
+                    state.sitemap_read(&host, &item, sitemap, scope, self.cfg.max_sitemap_urls);
+                for child in children {
+                    sched.admit_after(child, Duration::ZERO);
+                }
+                // Like discovered links: in the stored frontier, queued while there is room.
+                for page in pages {
+                    sched.admit(page);
+                }
                 return Ok(None);
             }
             TaskResult::Retry {

@@ -75,6 +75,14 @@ pub(crate) struct RunState {
     pub unchanged_304: u64,
     /// (see `unchanged_304`)
     pub unchanged_same: u64,
+    /// Pages first found in a sitemap this run.
+    pub sitemap_pages: u64,
+    /// Pages listed by the sitemap being read, to queue.
+    sitemap_queue: Vec<Item>,
+    /// Frontier writes for pages sitemaps listed, written by the loop after each task.
+    pub sitemap_frontier: WriteBatch,
+    /// Hosts whose sitemaps were looked for, and the pages taken from each.
+    sitemap_hosts: HashMap<String, u64>,
 }
 
 impl RunState {
@@ -88,6 +96,10 @@ impl RunState {
             notes: Vec::new(),
             unchanged_304: 0,
             unchanged_same: 0,
+            sitemap_pages: 0,
+            sitemap_queue: Vec::new(),
+            sitemap_frontier: WriteBatch::new(),
+            sitemap_hosts: HashMap::new(),
         }
     }
 
@@ -118,6 +130,75 @@ impl RunState {
             },
         );
         Some(Item::new(u, depth, redirects, chain))
+    }
+
+    /// Whether `host`'s sitemaps are still to be looked for in this run (true once).
+    pub fn sitemap_host(&mut self, host: &str) -> bool {
+        if self.sitemap_hosts.contains_key(host) {
+            return false;
+        }
+        self.sitemap_hosts.insert(host.to_string(), 0);
+        true
+    }
+
+    /// Whether the sitemap at `u` is new in this run (an index listing itself, or two
+    /// indexes listing each other, are read once).
+    pub fn see_sitemap(&mut self, u: &Url) -> bool {
+        self.see(&format!("sitemap {u}"))
+    }
+
+    /// Count a sitemap problem by name (in the run's error kinds, not its failed fetches).
+    pub fn sitemap_problem(&mut self, kind: &str) {
+        self.count(kind.to_string());
+        self.run.error_kinds = self.error_kinds();
+    }
+
+    /// Take what one sitemap of `host` lists: its pages (in scope, up to `max` per host per
+    /// run) into the frontier, returned second to queue, and the nested sitemaps to read (up
+    /// to 3 levels), returned first.
+    pub fn sitemap_read(
+        &mut self,
+        host: &str,
+        item: &Item,
+        sitemap: crate::sitemap::Sitemap,
+        scope: &InScope,
+        max: u64,
+    ) -> (Vec<Item>, Vec<Item>) {
+        if let Some(p) = sitemap.problem {
+            self.sitemap_problem(p);
+        }
+        for _ in 0..sitemap.other_host {
+            self.count("sitemap_other_host".into());
+        }
+        let mut w = std::mem::take(&mut self.sitemap_frontier);
+        for u in sitemap.pages {
+            let taken = self.sitemap_hosts.entry(host.to_string()).or_default();
+            if *taken >= max {
+                self.count("sitemap_over_max_urls".into());
+                break;
+            }
+            if !scope.allows(&u, Some(1)) {
+                continue;
+            }
+            if let Some(page) = self.discover(u, 1, 0, Vec::new(), &mut w) {
+                *self.sitemap_hosts.entry(host.to_string()).or_default() += 1;
+                self.sitemap_pages += 1;
+                self.sitemap_queue.push(page);
+            }
+        }
+        self.sitemap_frontier = w;
+        self.run.error_kinds = self.error_kinds();
+        let mut children = Vec::new();
+        for c in sitemap.children {
+            if item.sitemap >= 3 {
+                self.count("sitemap_too_deep".into());
+                break;
+            }
+            if self.see_sitemap(&c) {
+                children.push(Item::sitemap(c, item.sitemap + 1));
+            }
+        }
+        (children, std::mem::take(&mut self.sitemap_queue))
     }
 
     /// Note a failure for the user: always when the guard refused an address, else the

@@ -34,6 +34,9 @@ pub(crate) struct Item {
     /// A second fetch of a page whose first visit in the run looked like a false alarm: this
     /// one is applied as it comes.
     pub recheck: bool,
+    /// 0 for a page; n for a sitemap at nesting level n (1 from robots.txt or /sitemap.xml).
+    /// A sitemap fetch obeys robots.txt and the host's rate like a page, but is no visit.
+    pub sitemap: u8,
 }
 
 impl Item {
@@ -47,6 +50,15 @@ impl Item {
             not_before: None,
             chain,
             recheck: false,
+            sitemap: 0,
+        }
+    }
+
+    /// A sitemap to read, at nesting `level` (1..=3).
+    pub fn sitemap(url: Url, level: u8) -> Item {
+        Item {
+            sitemap: level,
+            ..Item::new(url, 1, 0, Vec::new())
         }
     }
 }
