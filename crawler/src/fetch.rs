@@ -16,6 +16,9 @@ pub struct FetchConfig {
     pub max_body: usize,
     /// DNS overrides and SSRF guard.
     pub resolver: GuardedResolver,
+    /// Certificates (PEM) trusted besides the public roots (`--ca-cert`): a CA of your own
+    /// for internal or staging hosts.
+    pub ca_certs: Vec<Vec<u8>>,
 }
 
 /// Why a fetch produced no response.
@@ -27,6 +30,8 @@ pub enum FetchError {
     Blocked(String),
     /// DNS or connection failure.
     Connect(String),
+    /// The TLS handshake failed: a certificate not trusted, expired or for another name.
+    Tls(String),
     /// Anything else (protocol error, body error).
     Other(String),
 }
@@ -38,6 +43,7 @@ impl FetchError {
             FetchError::Timeout => "timeout",
             FetchError::Blocked(_) => "blocked",
             FetchError::Connect(_) => "connect",
+            FetchError::Tls(_) => "tls",
             FetchError::Other(_) => "other",
         }
     }
@@ -47,9 +53,10 @@ impl std::fmt::Display for FetchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FetchError::Timeout => f.write_str("timed out"),
-            FetchError::Blocked(m) | FetchError::Connect(m) | FetchError::Other(m) => {
-                f.write_str(m)
-            }
+            FetchError::Blocked(m)
+            | FetchError::Connect(m)
+            | FetchError::Tls(m)
+            | FetchError::Other(m) => f.write_str(m),
         }
     }
 }
@@ -119,7 +126,18 @@ pub struct Fetcher {
 impl Fetcher {
     /// Build the client.
     pub fn new(cfg: FetchConfig) -> Result<Fetcher, String> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for pem in &cfg.ca_certs {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| format!("cannot read the certificate: {e}"))?;
+            if certs.is_empty() {
+                return Err("no PEM certificate in the file".into());
+            }
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        let client = builder
             .user_agent(cfg.user_agent.clone())
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
@@ -225,18 +243,37 @@ impl Fetcher {
     }
 }
 
+/// Whether `e` is rustls's own error, possibly inside (nested) `io::Error`s, which is how the
+/// connector reports a failed handshake.
+fn is_tls(e: &(dyn std::error::Error + 'static)) -> bool {
+    if e.downcast_ref::<rustls::Error>().is_some() {
+        return true;
+    }
+    match e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        Some(inner) => is_tls(inner),
+        None => false,
+    }
+}
+
 fn classify(e: reqwest::Error) -> FetchError {
     let mut msg = e.to_string();
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    let mut tls = false;
     while let Some(s) = src {
         if let Some(refused) = s.downcast_ref::<Refused>() {
             return FetchError::Blocked(refused.to_string());
         }
+        tls |= is_tls(s);
         msg.push_str(": ");
         msg.push_str(&s.to_string());
         src = s.source();
     }
-    if e.is_timeout() {
+    if tls {
+        FetchError::Tls(msg)
+    } else if e.is_timeout() {
         FetchError::Timeout
     } else if e.is_connect() {
         FetchError::Connect(msg)
@@ -255,6 +292,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             max_body: 1024,
             resolver: GuardedResolver::default(),
+            ca_certs: Vec::new(),
         })
         .expect("client builds")
     }

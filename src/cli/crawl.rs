@@ -60,6 +60,10 @@ pub struct CrawlArgs {
     /// Allow private, loopback and link-local addresses.
     #[arg(long)]
     allow_private: bool,
+    /// Also trust the certificates in this PEM file (a CA of your own for internal or staging
+    /// HTTPS hosts); repeatable. The public roots stay trusted.
+    #[arg(long = "ca-cert", value_name = "PATH")]
+    ca_certs: Vec<PathBuf>,
     /// Repeat runs every DURATION (e.g. 90s, 30m, 6h, 1d) until stopped.
     #[arg(long)]
     every: Option<String>,
@@ -238,6 +242,17 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
     };
     // One crawl per index; queries, status and serve go on beside it.
     let _lock = store.crawl_lock()?;
+    let mut ca_certs = Vec::new();
+    for p in &a.ca_certs {
+        let pem = std::fs::read(p).map_err(|e| usage(format!("--ca-cert {}: {e}", p.display())))?;
+        if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            return Err(usage(format!(
+                "--ca-cert {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+                p.display()
+            )));
+        }
+        ca_certs.push(pem);
+    }
     let cfg = CrawlConfig {
         seeds,
         watched: Vec::new(),
@@ -267,6 +282,7 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
                 rules: Arc::new(rules),
                 allow_private: a.allow_private,
             },
+            ca_certs,
         },
     };
     let mut hooks = Vec::new();

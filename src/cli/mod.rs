@@ -44,6 +44,8 @@ pub struct DbArg {
 }
 
 /// Subcommands.
+// Parsed once per process: the size of the crawl's arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Crawl seed URLs and index what changed since the last run.

@@ -7,6 +7,7 @@ mod crawler;
 mod dataforseo;
 mod golden_path;
 mod http_edge;
+mod https;
 mod import;
 mod missing_db;
 mod plans;

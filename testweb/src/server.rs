@@ -73,6 +73,7 @@ impl RunningWeb {
                     }]),
                     allow_private: false,
                 },
+                ca_certs: Vec::new(),
             },
         }
     }
@@ -196,7 +197,8 @@ async fn handle(State(ctx): State<Ctx>, req: Request) -> Response {
 ///   `/maps/feed.txt` (plain text, the rest) and itself;
 /// - odd hosts but h003: no `Sitemap:` line; `/sitemap.xml` lists every orphan and one URL on
 ///   another host;
-/// - h003: `/sitemap.xml` is malformed XML.
+/// - h003: robots.txt names `/sitemap.xml`, which is malformed XML (a guessed `/sitemap.xml`
+///   that is not a sitemap is no problem; a named one is).
 fn sitemaps(web: &TestWeb, host_header: &str, path: &str) -> Option<Response> {
     let host = host_header.split(':').next().unwrap_or("");
     let i: usize = host
@@ -231,6 +233,12 @@ fn sitemaps(web: &TestWeb, host_header: &str, path: &str) -> Option<Response> {
             t.push_str(&format!(
                 "\nSitemap: {origin}/maps/index.xml\nSitemap: http://elsewhere.test/maps.xml\n"
             ));
+            ok("text/plain", t.into_bytes())
+        }
+        ("/robots.txt", 1, 3) => {
+            let (_, _, body) = web.respond(host_header, path);
+            let mut t = String::from_utf8_lossy(&body).into_owned();
+            t.push_str(&format!("\nSitemap: {origin}/sitemap.xml\n"));
             ok("text/plain", t.into_bytes())
         }
         ("/maps/index.xml", 0, _) => ok(

@@ -171,12 +171,13 @@ pub(crate) async fn task(
         let mut robots_url = item.url.clone();
         robots_url.set_path("/robots.txt");
         robots_url.set_query(None);
-        let fetched = match fetcher.get_capped(&robots_url, MAX_ROBOTS_BYTES).await {
+        let fetched = match robots_fetch(&fetcher, robots_url).await {
             Ok(f) => Some(f),
-            Err(FetchError::Blocked(_)) => {
-                // The SSRF guard refused the host before any connection: there are no rules
-                // to honour. Every page of the host goes on to the same guard, which refuses
-                // and counts each one (the host's queue must not wait for rules forever).
+            Err(FetchError::Blocked(_) | FetchError::Tls(_)) => {
+                // The SSRF guard refused the host, or its TLS handshake failed, before any
+                // request: there are no rules to honour and nothing can be fetched. Every page
+                // of the host goes on to the same refusal, counted by kind (`blocked`, `tls`)
+                // instead of silently disallowed (the host's queue must not wait for rules).
                 return TaskResult::Robots {
                     host,
                     rules: RobotsRules::AllowAll,
@@ -202,18 +203,20 @@ pub(crate) async fn task(
         };
     }
     if item.sitemap > 0 {
-        let sitemap = match fetcher
-            .get_capped(&item.url, crate::sitemap::MAX_BYTES)
+        let mut sitemap = match get_following(&fetcher, item.url.clone(), crate::sitemap::MAX_BYTES)
             .await
         {
-            Ok(f) if (200..300).contains(&f.status) => crate::sitemap::parse(&item.url, &f.body),
-            // A missing /sitemap.xml is no problem; a listed one that fails is.
-            Ok(f) if f.status == 404 || f.status == 410 => crate::sitemap::Sitemap::default(),
+            Ok((at, f)) if (200..300).contains(&f.status) => crate::sitemap::parse(&at, &f.body),
+            Ok(f) if f.1.status == 404 || f.1.status == 410 => crate::sitemap::Sitemap::default(),
             _ => crate::sitemap::Sitemap {
                 problem: Some("sitemap_unreachable"),
                 ..Default::default()
             },
         };
+        if item.sitemap_guess {
+            // Only a guess at /sitemap.xml: what is not a sitemap there is no problem.
+            sitemap.problem = None;
+        }
         return TaskResult::Sitemap {
             host,
             item,
@@ -288,6 +291,36 @@ pub(crate) async fn task(
     // Anything but a full fetch leaves the validators alone: they stay tied to the last
     // successful visit (see `known`).
     classify(host, item, f)
+}
+
+/// robots.txt, following up to five redirects (RFC 9309 §2.3.1.2: a host that moved to HTTPS
+/// redirects its robots.txt too); what the last hop answered.
+async fn robots_fetch(fetcher: &Fetcher, url: url::Url) -> Result<Fetched, FetchError> {
+    get_following(fetcher, url, MAX_ROBOTS_BYTES)
+        .await
+        .map(|(_, f)| f)
+}
+
+/// GET `url` following up to five redirects (robots.txt and sitemaps, which are not pages):
+/// the last URL and its answer.
+async fn get_following(
+    fetcher: &Fetcher,
+    mut url: url::Url,
+    cap: usize,
+) -> Result<(url::Url, Fetched), FetchError> {
+    for _ in 0..5 {
+        let f = fetcher.get_capped(&url, cap).await?;
+        let next = f
+            .header("location")
+            .and_then(|l| normalize::resolve(&url, l))
+            .and_then(|n| url::Url::parse(&n).ok());
+        match next {
+            Some(next) if (300..400).contains(&f.status) => url = next,
+            _ => return Ok((url, f)),
+        }
+    }
+    let f = fetcher.get_capped(&url, cap).await?;
+    Ok((url, f))
 }
 
 fn failed(host: String, item: Item, failure: FetchFailure, after: Option<Duration>) -> TaskResult {

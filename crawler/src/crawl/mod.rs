@@ -500,7 +500,8 @@ impl Crawler {
                 _ => state.sitemap_problem("sitemap_other_host"),
             }
         }
-        if listed.is_empty() && rules.sitemaps().is_empty() {
+        let guess = rules.sitemaps().is_empty();
+        if guess {
             if let Ok(u) = root.join("/sitemap.xml") {
                 listed.push(u);
             }
@@ -508,7 +509,11 @@ impl Crawler {
         listed
             .into_iter()
             .filter(|u| state.see_sitemap(u))
-            .map(|u| Item::sitemap(u, 1))
+            .map(|u| {
+                let mut item = Item::sitemap(u, 1);
+                item.sitemap_guess = guess;
+                item
+            })
             .collect()
     }
 

@@ -37,6 +37,9 @@ pub(crate) struct Item {
     /// 0 for a page; n for a sitemap at nesting level n (1 from robots.txt or /sitemap.xml).
     /// A sitemap fetch obeys robots.txt and the host's rate like a page, but is no visit.
     pub sitemap: u8,
+    /// A sitemap looked for at `/sitemap.xml` (robots.txt named none): silent when missing or
+    /// not a sitemap, since many hosts answer that URL with a page or a redirect home.
+    pub sitemap_guess: bool,
 }
 
 impl Item {
@@ -51,6 +54,7 @@ impl Item {
             chain,
             recheck: false,
             sitemap: 0,
+            sitemap_guess: false,
         }
     }
 
