@@ -5,9 +5,95 @@
 //! `http://127.0.0.1:PORT/` (in any notation: the URL parser turns decimal, hex and octal forms
 //! into the same IPv4 address, and IPv4-mapped IPv6 is checked as IPv4).
 
+//!
+//! Names not covered by a rule go to a caching async resolver (hickory-resolver): the
+//! system's configuration (`/etc/resolv.conf`) by default, or the servers of `--dns`;
+//! answers cached by their TTL, failures (NXDOMAIN) by the zone's negative TTL, so a crawl of
+//! ten thousand hosts asks each name once.
+
+use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig, ResolverOpts};
+use hickory_resolver::name_server::TokioConnectionProvider;
+use hickory_resolver::TokioResolver;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// The caching resolver names go to: the system's configuration, or given servers.
+#[derive(Clone, Default)]
+pub struct Dns {
+    /// `None`: the system's (built once per process, on first use).
+    servers: Option<Arc<TokioResolver>>,
+}
+
+impl std::fmt::Debug for Dns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.servers.is_some() {
+            "Dns(--dns)"
+        } else {
+            "Dns(system)"
+        })
+    }
+}
+
+fn options() -> ResolverOpts {
+    let mut o = ResolverOpts::default();
+    o.timeout = Duration::from_secs(5);
+    o.attempts = 2;
+    o.cache_size = 64 * 1024;
+    o
+}
+
+impl Dns {
+    /// Ask these servers (`--dns IP:PORT`, UDP with TCP fallback) instead of the system's.
+    pub fn servers(addrs: &[SocketAddr]) -> Dns {
+        let mut group = NameServerConfigGroup::new();
+        for a in addrs {
+            group.merge(NameServerConfigGroup::from_ips_clear(
+                &[a.ip()],
+                a.port(),
+                true,
+            ));
+        }
+        let cfg = ResolverConfig::from_parts(None, Vec::new(), group);
+        let r = TokioResolver::builder_with_config(cfg, TokioConnectionProvider::default())
+            .with_options(options())
+            .build();
+        Dns {
+            servers: Some(Arc::new(r)),
+        }
+    }
+
+    fn resolver(&self) -> Option<&TokioResolver> {
+        static SYSTEM: OnceLock<Option<TokioResolver>> = OnceLock::new();
+        match &self.servers {
+            Some(r) => Some(r),
+            None => SYSTEM
+                .get_or_init(|| {
+                    TokioResolver::builder_tokio()
+                        .ok()
+                        .map(|b| b.with_options(options()).build())
+                })
+                .as_ref(),
+        }
+    }
+
+    /// The addresses of `host`. Without a readable system configuration, the C library's
+    /// resolver answers instead.
+    async fn lookup(&self, host: &str) -> std::io::Result<Vec<IpAddr>> {
+        match self.resolver() {
+            Some(r) => r
+                .lookup_ip(host)
+                .await
+                .map(|ips| ips.iter().collect())
+                .map_err(|e| std::io::Error::other(e.to_string())),
+            None => Ok(tokio::net::lookup_host((host, 0))
+                .await?
+                .map(|a| a.ip())
+                .collect()),
+        }
+    }
+}
 
 /// One `--resolve HOST:PORT:ADDR` rule; `HOST` may be `*` or `*.suffix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +182,8 @@ pub struct GuardedResolver {
     pub rules: Arc<Vec<ResolveRule>>,
     /// `--allow-private`.
     pub allow_private: bool,
+    /// Where names without a rule are looked up.
+    pub dns: Dns,
 }
 
 impl GuardedResolver {
@@ -120,8 +208,13 @@ impl Resolve for GuardedResolver {
                 let addrs: Addrs = Box::new(std::iter::once(SocketAddr::new(ip, 0)));
                 return Ok(addrs);
             }
-            let found: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let found: Vec<SocketAddr> = this
+                .dns
+                .lookup(&host)
+                .await?
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, 0))
+                .collect();
             let allowed: Vec<SocketAddr> = found
                 .iter()
                 .copied()
@@ -163,6 +256,7 @@ mod tests {
                 ResolveRule::parse("evil.test:18777:127.0.0.1").unwrap()
             ]),
             allow_private: false,
+            dns: Dns::default(),
         };
         for url in [
             "http://127.0.0.1:18777/secret",

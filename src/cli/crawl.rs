@@ -64,6 +64,10 @@ pub struct CrawlArgs {
     /// HTTPS hosts); repeatable. The public roots stay trusted.
     #[arg(long = "ca-cert", value_name = "PATH")]
     ca_certs: Vec<PathBuf>,
+    /// Ask these DNS servers (IP:PORT, repeatable) instead of the system's; names are cached
+    /// by their TTL either way.
+    #[arg(long = "dns", value_name = "IP:PORT")]
+    dns: Vec<std::net::SocketAddr>,
     /// Repeat runs every DURATION (e.g. 90s, 30m, 6h, 1d) until stopped.
     #[arg(long)]
     every: Option<String>,
@@ -281,6 +285,11 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
             resolver: GuardedResolver {
                 rules: Arc::new(rules),
                 allow_private: a.allow_private,
+                dns: if a.dns.is_empty() {
+                    Default::default()
+                } else {
+                    linkdiff_crawler::resolve::Dns::servers(&a.dns)
+                },
             },
             ca_certs,
         },

@@ -5,6 +5,7 @@ mod api;
 mod crawl_e2e;
 mod crawler;
 mod dataforseo;
+mod dns;
 mod golden_path;
 mod http_edge;
 mod https;

@@ -72,6 +72,7 @@ impl RunningWeb {
                         addr: std::net::Ipv4Addr::LOCALHOST.into(),
                     }]),
                     allow_private: false,
+                    dns: Default::default(),
                 },
                 ca_certs: Vec::new(),
             },
