@@ -42,9 +42,11 @@ pub struct CrawlArgs {
     /// Requests per second per host (0 = unlimited, for hosts you own).
     #[arg(long, default_value_t = 1.0)]
     rate: f64,
-    /// Fetches in flight at once.
-    #[arg(long, default_value_t = 32)]
-    concurrency: usize,
+    /// Fetches in flight at once (default: the number of seed hosts, at least 32 and at most
+    /// 256: with one fetch per host at a time, a crawl of many hosts needs many in flight to
+    /// keep each host at its rate).
+    #[arg(long)]
+    concurrency: Option<usize>,
     /// Per-request timeout, seconds.
     #[arg(long, default_value_t = 30.0)]
     timeout: f64,
@@ -257,6 +259,11 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
         }
         ca_certs.push(pem);
     }
+    let concurrency = a.concurrency.unwrap_or_else(|| {
+        let hosts: std::collections::HashSet<&str> =
+            seeds.iter().filter_map(|u| u.host_str()).collect();
+        hosts.len().clamp(32, 256)
+    });
     let cfg = CrawlConfig {
         seeds,
         watched: Vec::new(),
@@ -266,7 +273,7 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
         max_depth: a.max_depth,
         max_pages_per_host: a.max_pages_per_host,
         rate: a.rate,
-        concurrency: a.concurrency.max(1),
+        concurrency: concurrency.max(1),
         retries: a.retries,
         retry_backoff: Duration::from_secs_f64(a.retry_backoff.max(0.0)),
         max_resident: linkdiff_crawler::MAX_RESIDENT,
