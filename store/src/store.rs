@@ -228,6 +228,31 @@ impl Store {
         }
     }
 
+    /// The validators of `url` and its page record as last committed, for a fetch deciding
+    /// whether to revalidate. On SQLite this reads a committed snapshot and never waits for
+    /// the writer (it may miss this process's last 100 ms of writes: a page is fetched once
+    /// per run, so what it needs was committed in an earlier run).
+    pub fn revalidation(&self, url: &str) -> Result<Option<(crate::Validators, PageRecord)>> {
+        match &*self.engine {
+            Engine::Sql(s) => s.committed_revalidation(url),
+            _ => {
+                let Some(v) = self.validators(url)? else {
+                    return Ok(None);
+                };
+                Ok(self.page(url)?.map(|p| (v, p)))
+            }
+        }
+    }
+
+    /// [`Store::forward_links`] as last committed, without waiting for the writer (see
+    /// [`Store::revalidation`]).
+    pub fn committed_forward_links(&self, url_from: &str) -> Result<Vec<(LinkId, LinkRecord)>> {
+        match &*self.engine {
+            Engine::Sql(s) => s.committed_forward_links(url_from),
+            _ => self.forward_links(url_from),
+        }
+    }
+
     /// Every page record, in URL order.
     pub fn pages(&self) -> Iter<'_, (String, PageRecord)> {
         match &*self.engine {

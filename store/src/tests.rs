@@ -248,3 +248,39 @@ fn a_read_past_its_deadline_stops_with_a_sentence_and_the_connection_is_reused()
         .unwrap();
     assert_eq!(n, 300000);
 }
+
+#[test]
+fn a_failed_visit_leaves_the_uncommitted_visits_before_it_whole() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("i.db");
+    let store = Store::open(&path).unwrap();
+    for i in 0..3 {
+        let mut w = WriteBatch::new();
+        w.put_page(&format!("http://a.test/{i}"), &PageRecord::default());
+        store.apply(w).unwrap();
+    }
+    let mut bad = WriteBatch::new();
+    bad.put_page("http://a.test/bad", &PageRecord::default());
+    bad.fail_for_test();
+    assert!(store.apply(bad).is_err());
+    // The writer goes on in the same transaction after the replay.
+    let mut w = WriteBatch::new();
+    w.put_page("http://a.test/3", &PageRecord::default());
+    store.apply(w).unwrap();
+    store.flush().unwrap();
+    // What another process sees once committed.
+    let other = Store::open(&path).unwrap();
+    for i in 0..4 {
+        assert!(
+            other.page(&format!("http://a.test/{i}")).unwrap().is_some(),
+            "page {i}"
+        );
+    }
+    assert_eq!(other.page("http://a.test/bad").unwrap(), None);
+    drop(other);
+    drop(store);
+    // The last connection closed removes the write-ahead log (the committer's checkpoint
+    // connection does not outlive its checkpoint).
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    assert!(!d.path().join("i.db-wal").exists(), "log left behind");
+}

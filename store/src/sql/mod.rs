@@ -1,9 +1,11 @@
 //! The SQLite engine, the default store: one file in WAL mode, so one `crawl` writes while
 //! any number of `query`, `status` and `serve` processes read.
 //!
-//! Writes are batched: each [`WriteBatch`] (one visit) runs inside a savepoint of a longer
-//! transaction that commits every [`COMMIT_EVERY`] (and on [`SqlStore::flush`] and drop). A
-//! crash loses whole visits only; a failed visit rolls back to its savepoint alone.
+//! Writes are batched: each [`WriteBatch`] (one visit) is applied in a longer transaction that
+//! commits every [`COMMIT_EVERY`] (and on [`SqlStore::flush`] and drop). A crash loses whole
+//! visits only. A visit that fails half-way rolls the transaction back and the writer applies
+//! the transaction's earlier batches again (it keeps them until the commit), so the failed
+//! visit alone leaves no trace: per-visit savepoints did the same at 10 % of a crawl's time.
 
 mod read;
 pub mod schema;
@@ -15,6 +17,7 @@ use crate::{Result, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -22,6 +25,13 @@ pub use schema::SQL_SCHEMA_VERSION;
 
 /// Longest time a written visit waits before it is committed (and visible to readers).
 pub const COMMIT_EVERY: Duration = Duration::from_millis(100);
+
+/// Pages of write-ahead log at which the writer checkpoints by itself (SQLite's default is
+/// 1,000): normally the committer thread has checkpointed long before.
+const WRITER_AUTOCHECKPOINT: i64 = 16_384;
+
+/// Size of the write-ahead log past which the committer makes SQLite start it over.
+const WAL_RESTART_BYTES: u64 = 64 << 20;
 
 /// URL ids kept in the writer's cache before it is cleared.
 const URL_CACHE: usize = 200_000;
@@ -41,6 +51,10 @@ pub(crate) struct Writer {
     urls: HashMap<String, (i64, i64)>,
     /// Reused zstd context for link sets.
     pub(crate) zstd: zstd::bulk::Compressor<'static>,
+    /// Set at each commit; the committer thread checkpoints the log when it finds it set.
+    committed: Arc<AtomicBool>,
+    /// The batches applied in the open transaction, to apply again when a later one fails.
+    applied: Vec<WriteBatch>,
 }
 
 impl Writer {
@@ -54,8 +68,41 @@ impl Writer {
 
     fn commit(&mut self) -> Result<()> {
         if self.pending_since.take().is_some() {
+            self.applied.clear();
             self.conn.execute_batch("COMMIT")?;
+            self.committed.store(true, Ordering::Release);
         }
+        Ok(())
+    }
+}
+
+impl Writer {
+    /// Undo a failed batch: roll the open transaction back and apply its earlier batches
+    /// again (the id caches may name rows of the rolled-back transaction: cleared).
+    fn rollback_and_replay(&mut self) -> Result<()> {
+        self.hosts.clear();
+        self.urls.clear();
+        let batches = std::mem::take(&mut self.applied);
+        if self.pending_since.take().is_some() {
+            self.conn.execute_batch("ROLLBACK")?;
+        }
+        if batches.is_empty() {
+            return Ok(());
+        }
+        self.begin()?;
+        for b in &batches {
+            if let Err(e) = write::apply(self, b) {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.pending_since = None;
+                self.hosts.clear();
+                self.urls.clear();
+                return Err(StoreError::Backend(format!(
+                    "{} visits not yet committed were lost after a failed write: {e}",
+                    batches.len()
+                )));
+            }
+        }
+        self.applied = batches;
         Ok(())
     }
 }
@@ -134,15 +181,22 @@ impl SqlStore {
                 expected: SQL_SCHEMA_VERSION as u32,
             });
         }
+        // The writer checkpoints only when the committer thread falls far behind (see
+        // `spawn_committer`): a checkpoint's fsyncs on the writer's thread were a quarter of
+        // its waits while a crawl ingests new pages.
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT)?;
+        let committed = Arc::new(AtomicBool::new(false));
         let writer = Arc::new(Mutex::new(Writer {
             conn,
+            committed: committed.clone(),
+            applied: Vec::new(),
             pending_since: None,
             hosts: HashMap::new(),
             urls: HashMap::new(),
             zstd: zstd::bulk::Compressor::new(write::ZSTD_LEVEL)
                 .map_err(|e| StoreError::Backend(e.to_string()))?,
         }));
-        spawn_committer(Arc::downgrade(&writer));
+        spawn_committer(Arc::downgrade(&writer), path.to_owned(), committed);
         Ok(SqlStore {
             path: path.to_owned(),
             writer,
@@ -217,24 +271,20 @@ impl SqlStore {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Apply a batch inside the open transaction, all or nothing (a savepoint per batch;
-    /// measured: removing it changes ingest speed by less than noise).
+    /// Apply a batch inside the open transaction, all or nothing. When it fails, the whole
+    /// transaction rolls back and the earlier batches of it are applied again; if that fails
+    /// too (the disk is full, say), they are lost as in a crash, whole, and the error says so.
     pub fn apply(&self, w: WriteBatch) -> Result<()> {
         if w.is_empty() {
             return Ok(());
         }
         let mut wr = self.writer();
         wr.begin()?;
-        wr.conn.execute_batch("SAVEPOINT visit")?;
-        match write::apply(&mut wr, w) {
-            Ok(()) => wr.conn.execute_batch("RELEASE visit")?,
-            Err(e) => {
-                wr.conn.execute_batch("ROLLBACK TO visit; RELEASE visit")?;
-                wr.hosts.clear();
-                wr.urls.clear();
-                return Err(e);
-            }
+        if let Err(e) = write::apply(&mut wr, &w) {
+            wr.rollback_and_replay()?;
+            return Err(e);
         }
+        wr.applied.push(w);
         if wr
             .pending_since
             .is_some_and(|t| t.elapsed() >= COMMIT_EVERY)
@@ -257,6 +307,18 @@ impl SqlStore {
         f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         self.flush().map_err(E::from)?;
+        self.read_committed(f)
+    }
+
+    /// Like [`SqlStore::read`] without committing this process's pending writes first: the
+    /// snapshot may miss the last [`COMMIT_EVERY`] of them, and the reader never waits for
+    /// the writer. The crawl's fetch tasks read a page's validators and stored links this
+    /// way: they blocked on the writer's lock while it applied a visit (a third of the
+    /// runtime threads' waits at 50 × 400 pages, BENCHMARKS.md).
+    pub fn read_committed<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut conn = match conn {
             Some(c) => c,
@@ -404,20 +466,48 @@ impl SqlStore {
 }
 
 /// Commit the writer's open transaction once it is [`COMMIT_EVERY`] old, even when no more
-/// visits arrive (a slow crawl's last visit becomes visible to `serve` within that time).
-fn spawn_committer(w: Weak<Mutex<Writer>>) {
+/// visits arrive (a slow crawl's last visit becomes visible to `serve` within that time), and
+/// checkpoint the write-ahead log after commits on a connection of its own, so the fsyncs of
+/// a checkpoint do not stall the writer (passive: readers are never waited for; the writer's
+/// own automatic checkpoint at [`WRITER_AUTOCHECKPOINT`] pages remains as a backstop).
+///
+/// SQLite reuses the log from its start only when a write transaction begins with every
+/// frame already copied back, which the writer's back-to-back transactions rarely allow; so
+/// once the log passes [`WAL_RESTART_BYTES`], the thread commits and checkpoints on the
+/// writer's connection itself (a short stall: the frames are mostly copied already), and the
+/// next transaction starts the log over.
+fn spawn_committer(w: Weak<Mutex<Writer>>, path: PathBuf, committed: Arc<AtomicBool>) {
+    let mut wal = path.clone().into_os_string();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
     let _ = std::thread::Builder::new()
         .name("linkdiff-commit".into())
         .spawn(move || loop {
             std::thread::sleep(COMMIT_EVERY);
             let Some(w) = w.upgrade() else { return };
             if let Ok(mut wr) = w.try_lock() {
-                if wr
-                    .pending_since
-                    .is_some_and(|t| t.elapsed() >= COMMIT_EVERY)
+                let long = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_RESTART_BYTES);
+                if long
+                    || wr
+                        .pending_since
+                        .is_some_and(|t| t.elapsed() >= COMMIT_EVERY)
                 {
                     let _ = wr.commit();
                 }
+                if long {
+                    let _ = wr
+                        .conn
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    committed.store(false, Ordering::Release);
+                }
             };
+            drop(w);
+            if committed.swap(false, Ordering::AcqRel) {
+                // Opened for each checkpoint: a connection left open would keep the last
+                // one closed at exit from removing the log.
+                if let Ok(c) = open_conn(&path) {
+                    let _ = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            }
         });
 }

@@ -166,6 +166,72 @@ fn paged<'a, K: Clone + 'a, T: 'a>(
     })
 }
 
+/// One row of `sql` on `conn`, if any (statements cached per connection).
+fn one_on<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+    f: impl FnOnce(&Row) -> rusqlite::Result<T>,
+) -> Result<Option<T>> {
+    let mut st = conn.prepare_cached(sql)?;
+    Ok(st.query_row(p, f).optional()?)
+}
+
+fn page_on(conn: &rusqlite::Connection, url: &str) -> Result<Option<PageRecord>> {
+    let sql = format!("SELECT {PAGE_COLS} FROM pages WHERE url = ?");
+    Ok(one_on(conn, &sql, [url], page_row)?.map(|(_, p)| p))
+}
+
+fn url_id_on(conn: &rusqlite::Connection, url: &str) -> Result<Option<i64>> {
+    let p = super::urls::split(url);
+    one_on(
+        conn,
+        "SELECT u.id FROM urls u JOIN hosts h ON h.id = u.host_id
+         WHERE h.rhost = ? AND u.tail = ? AND u.scheme = ?",
+        rusqlite::params![p.rhost, p.tail, p.scheme],
+        |r| r.get(0),
+    )
+}
+
+fn validators_on(conn: &rusqlite::Connection, url: &str) -> Result<Option<crate::Validators>> {
+    let Some(id) = url_id_on(conn, url)? else {
+        return Ok(None);
+    };
+    one_on(
+        conn,
+        "SELECT etag, last_modified, body_hash, unchanged, at FROM validators WHERE page = ?",
+        [id],
+        |r| {
+            Ok(crate::Validators {
+                etag: r.get(0)?,
+                last_modified: r.get(1)?,
+                body_hash: r.get::<_, i64>(2)? as u64,
+                unchanged: r.get(3)?,
+                at: r.get(4)?,
+            })
+        },
+    )
+}
+
+fn forward_links_on(
+    conn: &rusqlite::Connection,
+    url_from: &str,
+) -> Result<Vec<(LinkId, LinkRecord)>> {
+    let Some(id) = url_id_on(conn, url_from)? else {
+        return Ok(Vec::new());
+    };
+    let data: Option<Vec<u8>> = one_on(
+        conn,
+        "SELECT data FROM linksets WHERE page = ?",
+        [id],
+        |r| r.get(0),
+    )?;
+    match data {
+        Some(d) => decode_links(&d),
+        None => Ok(Vec::new()),
+    }
+}
+
 impl SqlStore {
     fn one<T>(
         &self,
@@ -217,8 +283,7 @@ impl SqlStore {
 
     /// The page record of `url`.
     pub fn page(&self, url: &str) -> Result<Option<PageRecord>> {
-        let sql = format!("SELECT {PAGE_COLS} FROM pages WHERE url = ?");
-        Ok(self.one(&sql, [url], page_row)?.map(|(_, p)| p))
+        page_on(&self.writer().conn, url)
     }
 
     /// Every page record, in URL order, read in chunks.
@@ -233,49 +298,34 @@ impl SqlStore {
         })
     }
 
-    fn url_id(&self, url: &str) -> Result<Option<i64>> {
-        let p = super::urls::split(url);
-        self.one(
-            "SELECT u.id FROM urls u JOIN hosts h ON h.id = u.host_id
-             WHERE h.rhost = ? AND u.tail = ? AND u.scheme = ?",
-            rusqlite::params![p.rhost, p.tail, p.scheme],
-            |r| r.get(0),
-        )
-    }
-
     /// The revalidation state of `url`, if a full fetch stored one.
     pub fn validators(&self, url: &str) -> Result<Option<crate::Validators>> {
-        let Some(id) = self.url_id(url)? else {
-            return Ok(None);
-        };
-        self.one(
-            "SELECT etag, last_modified, body_hash, unchanged, at FROM validators WHERE page = ?",
-            [id],
-            |r| {
-                Ok(crate::Validators {
-                    etag: r.get(0)?,
-                    last_modified: r.get(1)?,
-                    body_hash: r.get::<_, i64>(2)? as u64,
-                    unchanged: r.get(3)?,
-                    at: r.get(4)?,
-                })
-            },
-        )
+        validators_on(&self.writer().conn, url)
     }
 
     /// Every link record of `url_from` (live or not), in the page's order.
     pub fn forward_links(&self, url_from: &str) -> Result<Vec<(LinkId, LinkRecord)>> {
-        let Some(id) = self.url_id(url_from)? else {
-            return Ok(Vec::new());
-        };
-        let data: Option<Vec<u8>> =
-            self.one("SELECT data FROM linksets WHERE page = ?", [id], |r| {
-                r.get(0)
-            })?;
-        match data {
-            Some(d) => decode_links(&d),
-            None => Ok(Vec::new()),
-        }
+        forward_links_on(&self.writer().conn, url_from)
+    }
+
+    /// The validators of `url` with its page record, from one committed snapshot that does
+    /// not wait for the writer (see [`SqlStore::read_committed`]).
+    pub fn committed_revalidation(
+        &self,
+        url: &str,
+    ) -> Result<Option<(crate::Validators, PageRecord)>> {
+        self.read_committed(|c| {
+            let Some(v) = validators_on(c, url)? else {
+                return Ok(None);
+            };
+            Ok(page_on(c, url)?.map(|p| (v, p)))
+        })
+    }
+
+    /// [`SqlStore::forward_links`] from a committed snapshot that does not wait for the
+    /// writer.
+    pub fn committed_forward_links(&self, url_from: &str) -> Result<Vec<(LinkId, LinkRecord)>> {
+        self.read_committed(|c| forward_links_on(c, url_from))
     }
 
     /// Every link record, grouped by referring page, read in chunks of pages.

@@ -128,14 +128,15 @@ fn put_backlink(
     Ok(())
 }
 
-/// Apply every write of `batch` with the writer's open transaction.
-pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
+/// Apply every write of `batch` with the writer's open transaction (by reference: the writer
+/// keeps the batch until the transaction commits, to replay it after another batch fails).
+pub(super) fn apply(w: &mut Writer, batch: &WriteBatch) -> Result<()> {
     // Pages this batch has written or made sure of.
     let mut pages: HashSet<i64> = HashSet::new();
-    for op in batch.ops {
+    for op in &batch.ops {
         match op {
             Write::Page(url, r) => {
-                let (id, host_id) = w.url_id(&url)?;
+                let (id, host_id) = w.url_id(url)?;
                 pages.insert(id);
                 w.conn
                     .prepare_cached(
@@ -177,7 +178,7 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                     .execute(params![ur, url])?;
             }
             Write::Links(url, links) => {
-                let (id, _) = w.url_id(&url)?;
+                let (id, _) = w.url_id(url)?;
                 let live = links.iter().filter(|(_, r)| r.live).count() as i64;
                 let data = w
                     .zstd
@@ -190,7 +191,7 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                     .execute(params![id, live, data])?;
             }
             Write::Backlink(from, id, r) | Write::Unlist(from, id, r) => {
-                put_backlink(w, &from, &id, &r, &mut pages)?
+                put_backlink(w, from, id, r, &mut pages)?
             }
             Write::Event(ev) => {
                 let (target, host) = w.url_id(&ev.url_to)?;
@@ -251,7 +252,7 @@ pub(super) fn apply(w: &mut Writer, batch: WriteBatch) -> Result<()> {
                     .execute(params![url, e.depth, e.redirects, e.run as i64])?;
             }
             Write::Validators(url, v) => {
-                let (page, _) = w.url_id(&url)?;
+                let (page, _) = w.url_id(url)?;
                 w.conn
                     .prepare_cached(
                         "INSERT OR REPLACE INTO validators(page, etag, last_modified, body_hash, unchanged, at) VALUES (?,?,?,?,?,?)",
