@@ -156,6 +156,8 @@ impl Indexer {
         order: Order,
         w: &mut WriteBatch,
     ) -> Result<ApplySummary> {
+        // No page row: no link set either (every link set is written with its page).
+        let known = page.is_some();
         let mut page = page.unwrap_or_default();
         let replay = match order {
             Order::Runs => page.last_run >= v.run,
@@ -174,6 +176,7 @@ impl Indexer {
         // An unchanged page's link set is not read: nothing in it changes.
         let prev = match v.outcome {
             Outcome::Unchanged { .. } => Vec::new(),
+            _ if !known => Vec::new(),
             _ => self.store.forward_links(&v.url)?,
         };
         let mut ctx = Ctx {

@@ -10,9 +10,9 @@
 //! over ~1 M URLs holds roughly 80 MB of edges plus ~100 MB of URL strings.
 
 use crate::Result;
+use foldhash::HashMap as FastMap;
 use linkdiff_store::model::url_host;
 use linkdiff_store::{registrable_domain, DomainRecord, Store, WriteBatch};
-use std::collections::HashMap;
 
 /// PageRank damping factor.
 pub const DAMPING: f64 = 0.85;
@@ -44,12 +44,17 @@ pub fn pagerank(n: usize, edges: &[(u32, u32)]) -> Vec<f64> {
     let nf = n as f64;
     let mut pr = vec![1.0 / nf; n];
     let mut next = vec![0.0; n];
+    let mut share = vec![0.0; n];
     for _ in 0..MAX_ITERATIONS {
         let dangling: f64 = (0..n).filter(|&i| out_deg[i] == 0).map(|i| pr[i]).sum();
         let base = (1.0 - DAMPING) / nf + DAMPING * dangling / nf;
         next.iter_mut().for_each(|x| *x = base);
+        // What each node gives along each of its links, once per node, not per edge.
+        for (c, (&p, &d)) in share.iter_mut().zip(pr.iter().zip(&out_deg)) {
+            *c = if d == 0 { 0.0 } else { DAMPING * p / d as f64 };
+        }
         for &(a, b) in edges {
-            next[b as usize] += DAMPING * pr[a as usize] / out_deg[a as usize] as f64;
+            next[b as usize] += share[a as usize];
         }
         let delta: f64 = pr.iter().zip(&next).map(|(x, y)| (x - y).abs()).sum();
         std::mem::swap(&mut pr, &mut next);
@@ -81,47 +86,71 @@ pub fn log_scale(pr: &[f64]) -> Vec<u8> {
 /// Interns strings to dense ids.
 #[derive(Default)]
 struct Interner {
-    ids: HashMap<String, u32>,
+    ids: FastMap<String, u32>,
 }
 
 impl Interner {
-    fn id(&mut self, s: &str) -> u32 {
+    /// The id of `s`, and whether it is new.
+    fn id(&mut self, s: &str) -> (u32, bool) {
         if let Some(&i) = self.ids.get(s) {
-            return i;
+            return (i, false);
         }
         let i = self.ids.len() as u32;
         self.ids.insert(s.to_string(), i);
-        i
+        (i, true)
     }
 }
 
-/// Recompute UR for every page and DR / Ahrefs Rank for every domain, and store them.
+/// Pages and domains by dense id, each page with its domain's id (the public suffix list
+/// is asked once per URL, not twice per link).
+#[derive(Default)]
+struct Graph {
+    pages: Interner,
+    domains: Interner,
+    page_domain: Vec<u32>,
+}
+
+impl Graph {
+    fn page(&mut self, url: &str) -> u32 {
+        let (id, new) = self.pages.id(url);
+        if new {
+            let (d, _) = self.domains.id(registrable_domain(url_host(url)));
+            self.page_domain.push(d);
+        }
+        id
+    }
+}
+
 pub fn recompute(store: &Store) -> Result<RankSummary> {
-    let mut pages = Interner::default();
-    let mut domains = Interner::default();
+    let mut g = Graph::default();
     let mut page_edges = Vec::new();
     let mut domain_edges = Vec::new();
+    // The stored rating of every page row, by id: only changed ratings are written.
+    let mut stored = Vec::new();
     for r in store.pages() {
-        let (url, _) = r?;
-        pages.id(&url);
-        domains.id(registrable_domain(url_host(&url)));
+        let (url, rec) = r?;
+        let id = g.page(&url) as usize;
+        if id == stored.len() {
+            stored.push(rec.url_rating);
+        }
     }
+    let page_rows = stored.len();
     for r in store.all_links() {
         let (from, id, rec) = r?;
         if !rec.live || rec.nofollow {
             continue;
         }
-        let a = pages.id(&from);
-        let b = pages.id(&id.url_to);
+        let a = g.page(&from);
+        let b = g.page(&id.url_to);
         if a != b {
             page_edges.push((a, b));
         }
-        let da = domains.id(registrable_domain(url_host(&from)));
-        let db = domains.id(registrable_domain(url_host(&id.url_to)));
+        let (da, db) = (g.page_domain[a as usize], g.page_domain[b as usize]);
         if da != db {
             domain_edges.push((da, db));
         }
     }
+    let Graph { pages, domains, .. } = g;
     page_edges.sort_unstable();
     page_edges.dedup();
     domain_edges.sort_unstable();
@@ -151,14 +180,19 @@ pub fn recompute(store: &Store) -> Result<RankSummary> {
         }
     }
     // Streamed: only changed ratings are written, a batch at a time, as pages are read.
-    for r in store.pages() {
-        let (url, rec) = r?;
-        let v = pages.ids.get(&url).map(|&i| ur[i as usize]).unwrap_or(0);
-        if rec.url_rating != v {
-            w.put_url_rating(&url, v);
-            if w.len() >= 10_000 {
-                store.apply(std::mem::take(&mut w))?;
-            }
+    // Changed ratings in URL order: the updates walk the pages' index in order.
+    let mut changed: Vec<(&String, u8)> = pages
+        .ids
+        .iter()
+        .map(|(url, &i)| (url, i as usize))
+        .filter(|&(_, i)| i < page_rows && stored[i] != ur[i])
+        .map(|(url, i)| (url, ur[i]))
+        .collect();
+    changed.sort_unstable();
+    for (url, v) in changed {
+        w.put_url_rating(url, v);
+        if w.len() >= 10_000 {
+            store.apply(std::mem::take(&mut w))?;
         }
     }
     store.apply(w)?;

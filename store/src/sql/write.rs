@@ -133,6 +133,8 @@ fn put_backlink(
 pub(super) fn apply(w: &mut Writer, batch: &WriteBatch) -> Result<()> {
     // Pages this batch has written or made sure of.
     let mut pages: HashSet<i64> = HashSet::new();
+    // New and lost events per (target host, day), added to `daily` once per batch.
+    let mut daily: Vec<((i64, i64), [i64; 2])> = Vec::new();
     for op in &batch.ops {
         match op {
             Write::Page(url, r) => {
@@ -222,13 +224,11 @@ pub(super) fn apply(w: &mut Writer, batch: &WriteBatch) -> Result<()> {
                         ev.reason.map(|r| r.code())
                     ])?;
                 if inserted == 1 {
-                    w.conn
-                        .prepare_cached(
-                            "INSERT INTO daily(host, day, new, lost) VALUES (?,?,?,?)
-                             ON CONFLICT(host, day) DO UPDATE
-                             SET new = new + excluded.new, lost = lost + excluded.lost",
-                        )?
-                        .execute(params![host, ev.time.div_euclid(86_400), 1 - kind, kind])?;
+                    let key = (host, ev.time.div_euclid(86_400));
+                    match daily.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, n)) => n[kind as usize] += 1,
+                        None => daily.push((key, [1 - kind, kind])),
+                    }
                 }
             }
             Write::Domain(d, r) => {
@@ -351,6 +351,15 @@ pub(super) fn apply(w: &mut Writer, batch: &WriteBatch) -> Result<()> {
                     .execute([name])?;
             }
         }
+    }
+    for ((host, day), [new, lost]) in daily {
+        w.conn
+            .prepare_cached(
+                "INSERT INTO daily(host, day, new, lost) VALUES (?,?,?,?)
+                 ON CONFLICT(host, day) DO UPDATE
+                 SET new = new + excluded.new, lost = lost + excluded.lost",
+            )?
+            .execute(params![host, day, new, lost])?;
     }
     Ok(())
 }
