@@ -18,8 +18,9 @@ NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 cargo build --release --quiet -p linkdiff
 LD=$PWD/target/release/linkdiff
 TMP=$(mktemp -d)
+chmod 755 "$TMP" # nginx workers run as another user
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"' EXIT
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
 
 # 1. The test web, crawled once to list its pages, mirrored page by page.
 "$LD" testweb --port "$PORT" --hosts "$HOSTS" --pages "$PAGES" --filler 16000 \
@@ -90,7 +91,8 @@ crawl() {
   local t
   t=$(grep '^TIME' <<<"$out")
   awk -v who="$2" '{ printf "%-9s %6.2f s wall  %6.2f CPU-s  %5.0f MB", who, $2, $3+$4, $5/1024 }' <<<"$t"
-  echo "  $(grep -oE 'fetched [0-9]+ pages|Unchanged: [^.]*' <<<"$out" | paste -sd' ')"
+  echo "  $(grep -oE 'fetched [0-9]+ pages|[0-9]+ errors[^.]*|Unchanged: [^.]*' <<<"$out" | paste -sd' ')"
 }
+[ -z "${KEEP:-}" ] || echo "files in $TMP"
 crawl 1 first
 for r in $(seq "$ROUNDS"); do crawl $((r + 1)) recrawl; done

@@ -6,7 +6,8 @@
 //! href>`). The protocol's limits hold: at most [`MAX_URLS`] URLs and [`MAX_BYTES`] bytes
 //! (uncompressed) per file. A sitemap lists only URLs of its own host (scheme, host and port):
 //! others are skipped and counted. XML entities beyond the five predefined ones are not expanded
-//! (a DTD is ignored), so entity expansion cannot blow up.
+//! (a DTD is ignored), so entity expansion cannot blow up. A `urlset` entry's `<lastmod>` comes
+//! with its page: the crawl fetches pages changed since its last run first.
 
 use std::io::Read;
 use url::Url;
@@ -16,11 +17,21 @@ pub const MAX_URLS: usize = 50_000;
 /// Largest sitemap file, uncompressed.
 pub const MAX_BYTES: usize = 50 * 1024 * 1024;
 
+/// A page a sitemap lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// The page.
+    pub url: Url,
+    /// Its `<lastmod>` (a `urlset` entry's W3C date or date-time), as Unix seconds; `None`
+    /// when absent or not a date.
+    pub lastmod: Option<i64>,
+}
+
 /// What one sitemap file says.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Sitemap {
     /// Pages listed (`urlset`, text, feeds), on the sitemap's own host.
-    pub pages: Vec<Url>,
+    pub pages: Vec<Listed>,
     /// Further sitemaps (`sitemapindex`), on the sitemap's own host.
     pub children: Vec<Url>,
     /// URLs skipped because they are on another host.
@@ -49,7 +60,7 @@ pub fn parse(at: &Url, body: &[u8]) -> Sitemap {
         .iter()
         .position(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
     let is_xml = first.is_some_and(|i| text[i] == b'<');
-    let push = |out: &mut Sitemap, loc: &str, child: bool| {
+    let push = |out: &mut Sitemap, loc: &str, child: bool, lastmod: Option<i64>| {
         if out.pages.len() + out.children.len() >= MAX_URLS {
             out.problem.get_or_insert("sitemap_too_many_urls");
             return;
@@ -65,17 +76,19 @@ pub fn parse(at: &Url, body: &[u8]) -> Sitemap {
         } else if child {
             out.children.push(u);
         } else {
-            out.pages.push(u);
+            out.pages.push(Listed { url: u, lastmod });
         }
     };
     if !is_xml {
         for line in String::from_utf8_lossy(text).lines() {
             let line = line.trim();
             if line.starts_with("http://") || line.starts_with("https://") {
-                push(&mut out, line, false);
+                push(&mut out, line, false, None);
             }
         }
-    } else if let Err(p) = read_xml(text, |loc, child| push(&mut out, loc, child)) {
+    } else if let Err(p) = read_xml(text, |loc, child, lastmod| {
+        push(&mut out, loc, child, lastmod.and_then(w3c_time))
+    }) {
         out.problem = Some(p);
     }
     if cut {
@@ -98,9 +111,26 @@ fn decompress(body: &[u8]) -> Result<Vec<u8>, &'static str> {
     Ok(out)
 }
 
-/// Every `<loc>` of `<url>`/`<sitemap>`, `<link>` of an RSS `<item>` and `<link href>` of an
-/// Atom `<entry>`, with whether it names another sitemap.
-fn read_xml(text: &[u8], mut found: impl FnMut(&str, bool)) -> Result<(), &'static str> {
+/// A W3C Datetime (the sitemap protocol's `<lastmod>`: `YYYY-MM-DD`, or a date-time with a
+/// zone, seconds optional) as Unix seconds.
+pub fn w3c_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp());
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M%#z") {
+        return Some(t.timestamp());
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp())
+}
+
+/// Every `<loc>` of `<url>` (with its `<lastmod>`) and `<sitemap>`, `<link>` of an RSS
+/// `<item>` and `<link href>` of an Atom `<entry>`, with whether it names another sitemap.
+fn read_xml(
+    text: &[u8],
+    mut found: impl FnMut(&str, bool, Option<&str>),
+) -> Result<(), &'static str> {
     use quick_xml::events::Event;
     let mut r = quick_xml::Reader::from_reader(text);
     r.config_mut().trim_text(true);
@@ -109,6 +139,9 @@ fn read_xml(text: &[u8], mut found: impl FnMut(&str, bool)) -> Result<(), &'stat
     let mut path: Vec<Vec<u8>> = Vec::new();
     let mut root_seen = false;
     let mut text_of_loc = String::new();
+    // The `<loc>` and `<lastmod>` of the open `<url>`.
+    let mut url_loc: Option<String> = None;
+    let mut url_lastmod: Option<String> = None;
     loop {
         let ev = r
             .read_event_into(&mut buf)
@@ -157,9 +190,18 @@ fn read_xml(text: &[u8], mut found: impl FnMut(&str, bool)) -> Result<(), &'stat
                 let name = path.pop().unwrap_or_default();
                 let parent = path.last().map(|p| p.as_slice());
                 match (name.as_slice(), parent) {
-                    (b"loc", Some(b"url")) => found(&text_of_loc, false),
-                    (b"loc", Some(b"sitemap")) => found(&text_of_loc, true),
-                    (b"link", Some(b"item")) => found(&text_of_loc, false),
+                    (b"loc", Some(b"url")) => url_loc = Some(std::mem::take(&mut text_of_loc)),
+                    (b"lastmod", Some(b"url")) => {
+                        url_lastmod = Some(std::mem::take(&mut text_of_loc))
+                    }
+                    (b"url", _) => {
+                        if let Some(loc) = url_loc.take() {
+                            found(&loc, false, url_lastmod.as_deref());
+                        }
+                        url_lastmod = None;
+                    }
+                    (b"loc", Some(b"sitemap")) => found(&text_of_loc, true, None),
+                    (b"link", Some(b"item")) => found(&text_of_loc, false, None),
                     _ => {}
                 }
                 text_of_loc.clear();
@@ -175,7 +217,10 @@ fn read_xml(text: &[u8], mut found: impl FnMut(&str, bool)) -> Result<(), &'stat
     Ok(())
 }
 
-fn atom_href(e: &quick_xml::events::BytesStart<'_>, found: &mut impl FnMut(&str, bool)) {
+fn atom_href(
+    e: &quick_xml::events::BytesStart<'_>,
+    found: &mut impl FnMut(&str, bool, Option<&str>),
+) {
     let is_alternate = e
         .try_get_attribute("rel")
         .ok()
@@ -184,7 +229,7 @@ fn atom_href(e: &quick_xml::events::BytesStart<'_>, found: &mut impl FnMut(&str,
     if let Ok(Some(href)) = e.try_get_attribute("href") {
         if is_alternate {
             if let Ok(v) = href.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
-                found(&v, false);
+                found(&v, false, None);
             }
         }
     }
@@ -202,6 +247,10 @@ mod tests {
         u.iter().map(Url::as_str).collect()
     }
 
+    fn pages(s: &Sitemap) -> Vec<&str> {
+        s.pages.iter().map(|l| l.url.as_str()).collect()
+    }
+
     #[test]
     fn urlset_index_text_rss_and_atom() {
         let set = br#"<?xml version="1.0" encoding="UTF-8"?>
@@ -212,10 +261,14 @@ mod tests {
 </urlset>"#;
         let s = parse(&at(), set);
         assert_eq!(
-            strs(&s.pages),
+            pages(&s),
             ["http://a.test/p1?x=1&y=2", "http://a.test/relative"]
         );
         assert_eq!((s.other_host, s.problem), (1, None));
+        assert_eq!(
+            s.pages.iter().map(|l| l.lastmod).collect::<Vec<_>>(),
+            [w3c_time("2026-11-01T00:00:00Z"), None]
+        );
 
         let idx = br#"<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>http://a.test/s2.xml.gz</loc></sitemap></sitemapindex>"#;
         let s = parse(&at(), idx);
@@ -225,13 +278,36 @@ mod tests {
             &at(),
             b"http://a.test/t1\n\nhttp://a.test/t2\r\nnot a url\n",
         );
-        assert_eq!(strs(&s.pages), ["http://a.test/t1", "http://a.test/t2"]);
+        assert_eq!(pages(&s), ["http://a.test/t1", "http://a.test/t2"]);
 
         let rss = br#"<rss version="2.0"><channel><link>http://a.test/</link><item><title>x</title><link>http://a.test/post</link></item></channel></rss>"#;
-        assert_eq!(strs(&parse(&at(), rss).pages), ["http://a.test/post"]);
+        assert_eq!(pages(&parse(&at(), rss)), ["http://a.test/post"]);
 
         let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><link href="http://a.test/"/><entry><link rel="alternate" href="http://a.test/e1"/><link rel="edit" href="http://a.test/edit"/></entry></feed>"#;
-        assert_eq!(strs(&parse(&at(), atom).pages), ["http://a.test/e1"]);
+        assert_eq!(pages(&parse(&at(), atom)), ["http://a.test/e1"]);
+    }
+
+    #[test]
+    fn lastmod_in_the_protocols_date_formats() {
+        let day = 1_764_547_200; // 2025-12-01T00:00:00Z
+        assert_eq!(w3c_time("2025-12-01"), Some(day));
+        assert_eq!(w3c_time(" 2025-12-01T00:00:00Z "), Some(day));
+        assert_eq!(w3c_time("2025-12-01T01:30:00+01:30"), Some(day));
+        assert_eq!(w3c_time("2025-12-01T02:00+02:00"), Some(day));
+        assert_eq!(w3c_time("2025-12-01T00:00:00.250Z"), Some(day));
+        for bad in ["", "yesterday", "2025-13-01", "1 Dec 2025"] {
+            assert_eq!(w3c_time(bad), None, "{bad}");
+        }
+        // Before or after `<loc>`, in the same `<url>` only.
+        let set = br#"<urlset><url><lastmod>2025-12-01</lastmod><loc>http://a.test/a</loc></url><url><loc>http://a.test/b</loc></url><url><lastmod>2025-12-01</lastmod></url></urlset>"#;
+        let s = parse(&at(), set);
+        assert_eq!(
+            s.pages
+                .iter()
+                .map(|l| (l.url.path(), l.lastmod))
+                .collect::<Vec<_>>(),
+            [("/a", Some(day)), ("/b", None)]
+        );
     }
 
     #[test]
@@ -241,7 +317,7 @@ mod tests {
         gz.write_all(b"<urlset><url><loc>http://a.test/z</loc></url></urlset>")
             .unwrap();
         let s = parse(&at(), &gz.finish().unwrap());
-        assert_eq!(strs(&s.pages), ["http://a.test/z"]);
+        assert_eq!(pages(&s), ["http://a.test/z"]);
 
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         let zeros = vec![b' '; 1 << 20];

@@ -7,6 +7,8 @@ use linkdiff_store::{
     Origin, Outcome, PageMeta, PageRecord, Store, Visit, WriteBatch,
 };
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Consecutive failed runs after which a page is dropped (SPEC §3).
 pub const MAX_FAILED_RUNS: u8 = 3;
@@ -56,12 +58,17 @@ pub enum Archived {
 #[derive(Clone)]
 pub struct Indexer {
     store: Store,
+    /// Whether this indexer (and its clones) already wrote [`crate::rank::RANKS_STALE`].
+    stale_marked: Arc<AtomicBool>,
 }
 
 impl Indexer {
     /// An indexer writing to `store`.
     pub fn new(store: Store) -> Self {
-        Indexer { store }
+        Indexer {
+            store,
+            stale_marked: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// The store.
@@ -188,6 +195,7 @@ impl Indexer {
                 new_page,
                 ..Default::default()
             },
+            links_written: false,
             w,
         };
         // A broken streak starts at the first 404/410/failure after an answer.
@@ -252,6 +260,11 @@ impl Indexer {
             }
         }
         ctx.w.put_page(&v.url, &page);
+        // The link graph changed (a new page, or links written): ranks are stale until
+        // recomputed. Marked once per indexer, in the batch of the first such visit.
+        if (new_page || ctx.links_written) && !self.stale_marked.swap(true, Ordering::Relaxed) {
+            ctx.w.put_meta(crate::rank::RANKS_STALE, "1");
+        }
         Ok(ctx.summary)
     }
 }
@@ -270,6 +283,8 @@ struct Ctx<'a> {
     previous_visit: Option<i64>,
     from_domain: String,
     summary: ApplySummary,
+    /// The visit rewrote the page's link set.
+    links_written: bool,
     w: &'a mut WriteBatch,
 }
 
@@ -499,6 +514,7 @@ impl Ctx<'_> {
         // Visit dates of live links are derived from the page: an unchanged page rewrites no
         // link data at all.
         if next != prev {
+            self.links_written = true;
             self.w.put_links(&self.v.url, &next);
         }
     }
@@ -517,6 +533,7 @@ impl Ctx<'_> {
             next.push((id, rec));
         }
         if changed {
+            self.links_written = true;
             self.w.put_links(&self.v.url, &next);
         }
     }

@@ -16,6 +16,16 @@ use linkdiff_store::{registrable_domain, DomainRecord, Store, WriteBatch};
 
 /// PageRank damping factor.
 pub const DAMPING: f64 = 0.85;
+
+/// Meta key the indexer sets when a visit changes the link graph (a new page, a link set
+/// rewritten) and [`recompute`] removes: a crawl whose pages all came back unchanged, or with
+/// the same links, skips recomputing (see [`ranks_stale`]).
+pub const RANKS_STALE: &str = "ranks_stale";
+
+/// Whether a visit changed the link graph since ranks were last recomputed.
+pub fn ranks_stale(store: &Store) -> Result<bool> {
+    Ok(store.meta(RANKS_STALE)?.is_some())
+}
 const MAX_ITERATIONS: usize = 100;
 const TOLERANCE: f64 = 1e-10;
 
@@ -195,6 +205,7 @@ pub fn recompute(store: &Store) -> Result<RankSummary> {
             store.apply(std::mem::take(&mut w))?;
         }
     }
+    w.remove_meta(RANKS_STALE);
     store.apply(w)?;
     store.flush()?;
     Ok(RankSummary {

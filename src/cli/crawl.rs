@@ -500,6 +500,10 @@ pub async fn crawl_once_with(
     let secs = t0.elapsed().as_secs_f64();
     let ranked = if run.finished.is_some() && store.clickhouse().is_some() {
         " Ranks: run `linkdiff rank` on the ClickHouse index once every worker is done.".to_string()
+    } else if run.finished.is_some()
+        && !linkdiff_indexer::rank::ranks_stale(store).context("reading the index failed")?
+    {
+        " Ranks unchanged (no link changed since they were computed).".to_string()
     } else if run.finished.is_some() {
         let r = linkdiff_indexer::rank::recompute(store).context("ranking failed")?;
         format!(

@@ -253,6 +253,18 @@ impl Store {
         }
     }
 
+    /// `(url, depth, last_run)` of every page, in URL order: the part of each record a crawl
+    /// reads to queue the known pages again (SQLite reads only those columns).
+    pub fn page_heads(&self) -> Iter<'_, (String, u16, u64)> {
+        match &*self.engine {
+            Engine::Sql(s) => s.page_heads(),
+            _ => Box::new(
+                self.pages()
+                    .map(|r| r.map(|(u, p)| (u, p.depth, p.last_run))),
+            ),
+        }
+    }
+
     /// Every page record, in URL order.
     pub fn pages(&self) -> Iter<'_, (String, PageRecord)> {
         match &*self.engine {

@@ -73,7 +73,12 @@ async fn two_workers_on_a_cluster_answer_every_table_like_one_sqlite_process() {
     let qs = questions(port);
     let mut nonempty = 0;
     for i in 0..qs.len() {
-        assert_eq!(a[i], b[i], "SQLite vs ClickHouse differ for {:?}", qs[i]);
+        assert!(
+            a[i] == b[i],
+            "SQLite vs ClickHouse differ for {:?}: {}",
+            qs[i],
+            crate::support::first_difference(&a[i], &b[i])
+        );
         assert!(!b[i].contains("\"error\""), "{:?}: {}", qs[i], b[i]);
         nonempty += (a[i].len() > 300) as usize;
     }

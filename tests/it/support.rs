@@ -321,3 +321,29 @@ pub fn clickhouse_skipped(test: &str) {
          LINKDIFF_TEST_CLICKHOUSE=HOST:PORT,HOST:PORT) ***\n"
     );
 }
+
+/// Where two long answers first differ, with some context from each (an `assert_eq!` on two
+/// 100 KB answers prints both whole).
+pub fn first_difference(a: &str, b: &str) -> String {
+    let at = a
+        .char_indices()
+        .zip(b.chars())
+        .find(|((_, x), y)| x != y)
+        .map_or(a.len().min(b.len()), |((i, _), _)| i);
+    let around = |s: &str| {
+        let mut lo = at.saturating_sub(300).min(s.len());
+        while !s.is_char_boundary(lo) {
+            lo -= 1;
+        }
+        let mut hi = (at + 80).min(s.len());
+        while !s.is_char_boundary(hi) {
+            hi += 1;
+        }
+        s[lo..hi].to_string()
+    };
+    format!(
+        "at byte {at}:\n  left:  …{}…\n  right: …{}…",
+        around(a),
+        around(b)
+    )
+}

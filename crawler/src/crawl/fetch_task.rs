@@ -227,7 +227,14 @@ pub(crate) async fn task(
             Err(e) => failed(host, item, FetchFailure::Network(e), None),
         };
     };
-    let known = known(&rv.store, &item.url);
+    // A recheck (the second fetch of a held visit in this run) is always a full fetch: the
+    // held visit's writes may not be committed yet, and the snapshot `known` reads could
+    // still show the validators from before it.
+    let known = if item.recheck {
+        None
+    } else {
+        known(&rv.store, &item.url)
+    };
     // Conditional unless this visit is due a full fetch.
     let conditional = known.as_ref().filter(|k| k.unchanged + 1 < rv.every);
     let fetched = match conditional {

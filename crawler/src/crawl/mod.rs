@@ -227,9 +227,9 @@ impl Crawler {
                 }
             }
             sched.overflow = true;
-            for r in self.store.pages() {
-                let (url, p) = r?;
-                if p.last_run == run {
+            for r in self.store.page_heads() {
+                let (url, _, last_run) = r?;
+                if last_run == run {
                     state.see(&url);
                 }
             }
@@ -246,11 +246,11 @@ impl Crawler {
                 sched.admit(item);
             }
         }
-        for r in self.store.pages() {
-            let (url, p) = r?;
+        for r in self.store.page_heads() {
+            let (url, depth, _) = r?;
             let Ok(u) = Url::parse(&url) else { continue };
             if scope.allows(&u, None) {
-                if let Some(item) = state.discover(u, p.depth, 0, Vec::new(), &mut w) {
+                if let Some(item) = state.discover(u, depth, 0, Vec::new(), &mut w) {
                     sched.admit(item);
                 }
             }
@@ -286,6 +286,13 @@ impl Crawler {
         let mut sched = Scheduler::new(self.period(), self.cfg.concurrency);
         sched.max_resident = self.cfg.max_resident.max(1);
         let mut state = RunState::new(run);
+        state.changed_since = self
+            .store
+            .runs()?
+            .iter()
+            .rev()
+            .find(|r| r.finished.is_some() && r.id != state.run.id)
+            .map(|r| r.as_of);
         self.start(&mut state, &mut sched, &seeds, &scope, resumed)?;
 
         let (held_tx, mut held_rx) = tokio::sync::mpsc::unbounded_channel::<writer::Held>();
@@ -532,8 +539,10 @@ impl Crawler {
             TaskResult::Robots { host, rules, item } => {
                 let maps = self.sitemaps_of(&host, &rules, &item.url, state, scope);
                 sched.robots_loaded(&host, rules, item);
+                // Sitemaps are read before the host's pages: their `<lastmod>` may reorder
+                // them (pages changed since the last run first).
                 for m in maps {
-                    sched.admit_after(m, Duration::ZERO);
+                    sched.admit_first(m);
                 }
                 return Ok(None);
             }
@@ -544,11 +553,12 @@ impl Crawler {
             } => {
                 sched.done(&host);
                 sched.resident.remove(&url_hash(item.url.as_str()));
-                let (children, pages) =
+                let (children, pages, changed) =
                     state.sitemap_read(&host, &item, sitemap, scope, self.cfg.max_sitemap_urls);
                 for child in children {
-                    sched.admit_after(child, Duration::ZERO);
+                    sched.admit_first(child);
                 }
+                state.sitemap_promoted += sched.promote(&host, &changed) as u64;
                 // Like discovered links: in the stored frontier, queued while there is room.
                 for page in pages {
                     sched.admit(page);

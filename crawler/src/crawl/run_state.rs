@@ -83,6 +83,13 @@ pub(crate) struct RunState {
     pub sitemap_frontier: WriteBatch,
     /// Hosts whose sitemaps were looked for, and the pages taken from each.
     sitemap_hosts: HashMap<String, u64>,
+    /// When the last finished run began (its `as_of`): a known page whose sitemap
+    /// `<lastmod>` is later changed since, and is fetched first. `None` on a first run.
+    pub changed_since: Option<i64>,
+    /// Known pages the sitemap being read says changed, most recently modified first.
+    sitemap_changed: Vec<Url>,
+    /// Known pages moved to the front of their host's queue by a sitemap's `<lastmod>`.
+    pub sitemap_promoted: u64,
 }
 
 impl RunState {
@@ -100,6 +107,9 @@ impl RunState {
             sitemap_queue: Vec::new(),
             sitemap_frontier: WriteBatch::new(),
             sitemap_hosts: HashMap::new(),
+            changed_since: None,
+            sitemap_changed: Vec::new(),
+            sitemap_promoted: 0,
         }
     }
 
@@ -154,8 +164,9 @@ impl RunState {
     }
 
     /// Take what one sitemap of `host` lists: its pages (in scope, up to `max` per host per
-    /// run) into the frontier, returned second to queue, and the nested sitemaps to read (up
-    /// to 3 levels), returned first.
+    /// run, most recently modified first) into the frontier, returned second to queue; the
+    /// nested sitemaps to read (up to 3 levels), returned first; and the known pages whose
+    /// `<lastmod>` is after [`RunState::changed_since`], returned third to fetch first.
     pub fn sitemap_read(
         &mut self,
         host: &str,
@@ -163,7 +174,7 @@ impl RunState {
         sitemap: crate::sitemap::Sitemap,
         scope: &InScope,
         max: u64,
-    ) -> (Vec<Item>, Vec<Item>) {
+    ) -> (Vec<Item>, Vec<Item>, Vec<Url>) {
         if let Some(p) = sitemap.problem {
             self.sitemap_problem(p);
         }
@@ -171,7 +182,14 @@ impl RunState {
             self.count("sitemap_other_host".into());
         }
         let mut w = std::mem::take(&mut self.sitemap_frontier);
-        for u in sitemap.pages {
+        // Most recently modified first: new pages are queued in that order, and known pages
+        // modified since the last finished run are promoted in it.
+        let mut listed = sitemap.pages;
+        listed.sort_by_key(|l| std::cmp::Reverse(l.lastmod));
+        for l in listed {
+            let u = l.url;
+            let changed =
+                matches!((l.lastmod, self.changed_since), (Some(m), Some(since)) if m > since);
             let taken = self.sitemap_hosts.entry(host.to_string()).or_default();
             if *taken >= max {
                 self.count("sitemap_over_max_urls".into());
@@ -180,10 +198,13 @@ impl RunState {
             if !scope.allows(&u, Some(1)) {
                 continue;
             }
+            let again = changed.then(|| u.clone());
             if let Some(page) = self.discover(u, 1, 0, Vec::new(), &mut w) {
                 *self.sitemap_hosts.entry(host.to_string()).or_default() += 1;
                 self.sitemap_pages += 1;
                 self.sitemap_queue.push(page);
+            } else if let Some(u) = again {
+                self.sitemap_changed.push(u);
             }
         }
         self.sitemap_frontier = w;
@@ -198,7 +219,11 @@ impl RunState {
                 children.push(Item::sitemap(c, item.sitemap + 1));
             }
         }
-        (children, std::mem::take(&mut self.sitemap_queue))
+        (
+            children,
+            std::mem::take(&mut self.sitemap_queue),
+            std::mem::take(&mut self.sitemap_changed),
+        )
     }
 
     /// Note a failure for the user: always when the guard refused an address, else the
@@ -325,6 +350,47 @@ mod tests {
             id: 3,
             ..Default::default()
         })
+    }
+
+    #[test]
+    fn sitemap_pages_come_newest_first_and_known_changed_pages_are_named() {
+        use crate::sitemap::{Listed, Sitemap};
+        let mut st = state();
+        st.changed_since = Some(100);
+        let scope = InScope::new(Scope::Hosts, &[url("http://a.test/")], None);
+        for known in ["http://a.test/old-changed", "http://a.test/old-same"] {
+            st.see(known);
+        }
+        let listed = |u: &str, lastmod| Listed {
+            url: url(u),
+            lastmod,
+        };
+        let map = Sitemap {
+            pages: vec![
+                listed("http://a.test/old-same", Some(50)),
+                listed("http://a.test/new-undated", None),
+                listed("http://a.test/old-changed", Some(200)),
+                listed("http://a.test/new-recent", Some(300)),
+                listed("http://a.test/new-older", Some(10)),
+            ],
+            ..Default::default()
+        };
+        let item = Item::sitemap(url("http://a.test/sitemap.xml"), 1);
+        let (_, queue, changed) = st.sitemap_read("a.test", &item, map, &scope, 100);
+        let paths: Vec<&str> = queue.iter().map(|i| i.url.path()).collect();
+        assert_eq!(paths, ["/new-recent", "/new-older", "/new-undated"]);
+        assert_eq!(changed, [url("http://a.test/old-changed")]);
+        // A first run (nothing to compare with) promotes nothing.
+        let mut first = state();
+        first.see("http://a.test/x");
+        let map = Sitemap {
+            pages: vec![listed("http://a.test/x", Some(300))],
+            ..Default::default()
+        };
+        assert!(first
+            .sitemap_read("a.test", &item, map, &scope, 100)
+            .2
+            .is_empty());
     }
 
     #[test]

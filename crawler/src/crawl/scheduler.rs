@@ -214,6 +214,49 @@ impl<C: Clock + Clone> Scheduler<C> {
         self.mark_ready(&host);
     }
 
+    /// Queue `item` at the front of its host's queue (a sitemap: read before the pages it
+    /// may reorder).
+    pub fn admit_first(&mut self, item: Item) {
+        let host = authority(&item.url);
+        self.resident.insert(url_hash(item.url.as_str()));
+        self.host_mut(&host).queue.push_front(item);
+        self.queued += 1;
+        self.mark_ready(&host);
+    }
+
+    /// Move the queued pages of `host` among `urls` (most recently modified first) to the
+    /// front of its queue, in that order, behind nothing but what is already promoted; pages
+    /// not queued (fetched, in flight, or waiting in the stored frontier) are left alone.
+    /// One pass over the host's queue. Returns how many moved.
+    pub fn promote(&mut self, host: &str, urls: &[Url]) -> usize {
+        let Some(hq) = self.hosts.get_mut(host) else {
+            return 0;
+        };
+        let rank: std::collections::HashMap<u64, usize> = urls
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, u)| (url_hash(u.as_str()), i))
+            .collect();
+        let mut moved: Vec<(usize, Item)> = Vec::new();
+        let mut rest = VecDeque::with_capacity(hq.queue.len());
+        for item in hq.queue.drain(..) {
+            match rank.get(&url_hash(item.url.as_str())) {
+                Some(&r) if item.sitemap == 0 && item.attempts == 0 => moved.push((r, item)),
+                _ => rest.push_back(item),
+            }
+        }
+        moved.sort_by_key(|(r, _)| *r);
+        let n = moved.len();
+        // Sitemaps still to read stay first (they may reorder more).
+        let maps = rest.iter().take_while(|i| i.sitemap > 0).count();
+        let mut queue: VecDeque<Item> = rest.drain(..maps).collect();
+        queue.extend(moved.into_iter().map(|(_, i)| i));
+        queue.extend(rest);
+        hq.queue = queue;
+        n
+    }
+
     /// A fetch of `host` ended (page or failure).
     pub fn done(&mut self, host: &str) {
         let hq = self.host_mut(host);
@@ -377,6 +420,33 @@ mod tests {
             Next::Skip(u) => panic!("skipped {u}"),
             Next::Wait(w) => panic!("waits {w:?}"),
         }
+    }
+
+    #[test]
+    fn changed_pages_move_to_the_front_newest_first_and_sitemaps_stay_ahead() {
+        let (mut s, _) = sched(None, 1);
+        s.robots_loaded(
+            "a.test",
+            RobotsRules::from_fetch("linkdiff", Some((404, b""))),
+            item("http://a.test/"),
+        );
+        for p in ["/1", "/2", "/3", "/4"] {
+            s.admit(item(&format!("http://a.test{p}")));
+        }
+        s.admit_first(Item::sitemap(Url::parse("http://a.test/s.xml").unwrap(), 1));
+        let urls: Vec<Url> = ["/4", "/9", "/2"]
+            .iter()
+            .map(|p| Url::parse(&format!("http://a.test{p}")).unwrap())
+            .collect();
+        assert_eq!(s.promote("a.test", &urls), 2, "/9 is not queued");
+        assert_eq!(s.promote("b.test", &urls), 0);
+        let mut order = Vec::new();
+        for _ in 0..6 {
+            let (_, path, _) = launch(&mut s);
+            order.push(path);
+            s.done("a.test");
+        }
+        assert_eq!(order, ["/s.xml", "/4", "/2", "/", "/1", "/3"]);
     }
 
     fn waits<C: Clock + Clone>(s: &mut Scheduler<C>) -> Option<Duration> {

@@ -298,6 +298,20 @@ impl SqlStore {
         })
     }
 
+    /// `(url, depth, last_run)` of every page row, in URL order, read in chunks: what a
+    /// crawl needs to queue the known pages again, without the rest of each record.
+    pub fn page_heads(&self) -> Box<dyn Iterator<Item = Result<(String, u16, u64)>> + '_> {
+        paged(move |after: Option<&String>| {
+            let sql = format!(
+                "SELECT url, depth, last_run FROM pages WHERE url > ? ORDER BY url LIMIT {CHUNK}"
+            );
+            self.all(&sql, [after.map_or("", |s| s.as_str())], |r| {
+                let u: String = r.get(0)?;
+                Ok((u.clone(), (u, r.get(1)?, r.get::<_, i64>(2)? as u64)))
+            })
+        })
+    }
+
     /// The revalidation state of `url`, if a full fetch stored one.
     pub fn validators(&self, url: &str) -> Result<Option<crate::Validators>> {
         validators_on(&self.writer().conn, url)
