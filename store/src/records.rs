@@ -352,7 +352,7 @@ pub struct Validators {
     pub etag: String,
     /// The `Last-Modified` of the last full fetch (empty: none).
     pub last_modified: String,
-    /// FNV-1a of the last full fetch's body.
+    /// XXH3 of the last full fetch's body (FNV-1a in indexes written before 2026-12-07).
     pub body_hash: u64,
     /// Visits since the last full fetch that found the page unchanged (304).
     pub unchanged: u32,
