@@ -16,8 +16,9 @@
 //! names it. `min` skips documents with fewer changes (events + watched changes).
 
 use crate::watched::{self as watch, Watched};
+use linkdiff_model::registrable_domain;
 use linkdiff_query::time::{date, iso};
-use linkdiff_store::{registrable_domain, EventKind, RunRecord, Store, TargetScope, WriteBatch};
+use linkdiff_store::{EventKind, RunRecord, Store, TargetScope, WriteBatch};
 use serde_json::{json, Value as J};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -119,7 +120,7 @@ pub fn watch_states(store: &Store) -> anyhow::Result<WatchStates> {
 }
 
 fn covers(domain: &str, url: &str) -> bool {
-    let host = linkdiff_store::model::url_host(url);
+    let host = linkdiff_model::url_host(url);
     host == domain || host.ends_with(&format!(".{domain}"))
 }
 
@@ -248,7 +249,7 @@ pub async fn deliver(
     let after = watch_states(store)?;
     let watched_targets: BTreeSet<String> = after
         .values()
-        .map(|(w, _)| registrable_domain(linkdiff_store::model::url_host(&w.url_to)).to_string())
+        .map(|(w, _)| registrable_domain(linkdiff_model::url_host(&w.url_to)).to_string())
         .collect();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

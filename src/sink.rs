@@ -3,7 +3,8 @@
 use linkdiff_archive::import::{Applied, ImportSink};
 use linkdiff_crawler::VisitSink;
 use linkdiff_indexer::{Archived, Indexer};
-use linkdiff_store::{Visit, WriteBatch};
+use linkdiff_model::Visit;
+use linkdiff_store::WriteBatch;
 
 /// [`VisitSink`] that applies visits with the indexer and counts events.
 pub struct IndexSink {

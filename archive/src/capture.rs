@@ -3,7 +3,7 @@
 use crate::http::{parse_response, HttpError};
 use crate::warc::Record;
 use crate::wat::{self, WatError};
-use linkdiff_store::Outcome;
+use linkdiff_model::Outcome;
 
 /// A page as an archive captured it: the visit it becomes.
 #[derive(Debug, Clone)]

@@ -19,7 +19,8 @@
 
 use crate::capture::{capture, target_host, Capture};
 use crate::warc::{Item, Position, Problem, Record, WarcReader};
-use linkdiff_store::{Outcome, RunRecord, Store, Visit, WriteBatch};
+use linkdiff_model::{Outcome, Visit};
+use linkdiff_store::{RunRecord, Store, WriteBatch};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
@@ -98,7 +99,7 @@ impl DomainSet {
 
     /// Whether the host of `url` (a normalised URL: its host is lowercase) is covered.
     pub fn covers_url(&self, url: &str) -> bool {
-        self.covers(linkdiff_store::model::url_host(url))
+        self.covers(linkdiff_model::url_host(url))
     }
 }
 

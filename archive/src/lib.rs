@@ -21,7 +21,7 @@ pub mod warc;
 pub mod wat;
 
 use linkdiff_crawler::fetch::Fetched;
-use linkdiff_store::Outcome;
+use linkdiff_model::Outcome;
 
 /// The visit outcome of an archived response: the crawler's rules, with every failure final
 /// (an archive cannot be asked again).

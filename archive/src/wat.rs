@@ -19,7 +19,7 @@
 use linkdiff_crawler::extract::{refresh_target, robots_nofollow, robots_noindex};
 use linkdiff_crawler::fetch::Fetched;
 use linkdiff_crawler::{extract_found, FoundLink, FoundPage, PageInput};
-use linkdiff_store::{LinkType, Outcome, PageMeta};
+use linkdiff_model::{LinkType, Outcome, PageMeta};
 use serde_json::Value;
 
 /// Why a WAT record gives no visit.

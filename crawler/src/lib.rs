@@ -2,7 +2,7 @@
 //!
 //! [`extract()`] turns one fetched page into page fields and links (pure, no I/O).
 //! [`Crawler::run`] performs one crawl run: a frontier persisted in the store, per-host
-//! politeness (governor) and robots.txt, an SSRF guard, and one [`linkdiff_store::Visit`] per
+//! politeness (governor) and robots.txt, an SSRF guard, and one [`linkdiff_model::Visit`] per
 //! fetch handed to a [`VisitSink`] together with the frontier changes it causes, so the two are
 //! committed in one atomic batch. The crawler never writes the link index itself: the binary
 //! plugs the indexer in as the sink.
@@ -25,7 +25,7 @@ pub use extract::{
     PageFields, PageInput,
 };
 
-use linkdiff_store::LinkType;
+use linkdiff_model::LinkType;
 
 /// Errors that end a crawl run (per-page problems are data, recorded in the visit).
 #[derive(Debug, thiserror::Error)]

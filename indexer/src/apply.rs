@@ -1,10 +1,10 @@
 //! Applying one visit: diff against the previous visit, write links, index and events.
 
 use crate::Result;
-use linkdiff_store::model::url_host;
+use linkdiff_model::url_host;
+use linkdiff_model::{registrable_domain, Link, LinkId, LinkType, Outcome, PageMeta, Visit};
 use linkdiff_store::{
-    registrable_domain, EventKind, EventRecord, Link, LinkId, LinkRecord, LinkType, LostReason,
-    Origin, Outcome, PageMeta, PageRecord, Store, Visit, WriteBatch,
+    EventKind, EventRecord, LinkRecord, LostReason, Origin, PageRecord, Store, WriteBatch,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -299,7 +299,7 @@ pub fn canonical_elsewhere(url: &str, links: &[Link]) -> bool {
 
 /// Give repeated identical links on a page their occurrence number `n`.
 pub fn number_links(links: &[Link]) -> Vec<(LinkId, &Link)> {
-    let mut seen: HashMap<(&str, linkdiff_store::LinkType, &str), u16> = HashMap::new();
+    let mut seen: HashMap<(&str, linkdiff_model::LinkType, &str), u16> = HashMap::new();
     links
         .iter()
         .map(|l| {

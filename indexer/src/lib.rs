@@ -9,7 +9,6 @@ pub mod apply;
 pub mod rank;
 
 pub use apply::{ApplySummary, Archived, Indexer};
-pub use linkdiff_store::{Link, LinkType, Outcome, PageMeta, Visit};
 
 /// Every way indexing or querying can fail.
 #[derive(Debug, thiserror::Error)]

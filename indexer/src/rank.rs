@@ -11,8 +11,9 @@
 
 use crate::Result;
 use foldhash::HashMap as FastMap;
-use linkdiff_store::model::url_host;
-use linkdiff_store::{registrable_domain, DomainRecord, Store, WriteBatch};
+use linkdiff_model::registrable_domain;
+use linkdiff_model::url_host;
+use linkdiff_store::{DomainRecord, Store, WriteBatch};
 
 /// PageRank damping factor.
 pub const DAMPING: f64 = 0.85;
@@ -261,7 +262,8 @@ mod tests {
 
     #[test]
     fn many_pages_of_one_domain_count_once_for_dr() {
-        use linkdiff_store::{LinkId, LinkRecord, LinkType, PageRecord};
+        use linkdiff_model::{LinkId, LinkType};
+        use linkdiff_store::{LinkRecord, PageRecord};
         // big.test has 50 pages each linking to x.test; small.test has one page linking to
         // y.test. On the domain graph both are one edge, so x.test and y.test tie on DR.
         let store = Store::memory();

@@ -7,12 +7,11 @@ use crate::filter::{matches, Cond};
 use crate::plan::Plan;
 use crate::value::Value;
 use crate::QueryResult;
-use linkdiff_store::model::url_host;
-use linkdiff_store::model::{class_c, domain_kind};
-use linkdiff_store::LinkType;
-use linkdiff_store::{
-    registrable_domain, EventKind, EventRecord, LinkId, LinkRecord, PageRecord, Store, TargetScope,
-};
+use linkdiff_model::url_host;
+use linkdiff_model::LinkType;
+use linkdiff_model::{class_c, domain_kind};
+use linkdiff_model::{registrable_domain, LinkId};
+use linkdiff_store::{EventKind, EventRecord, LinkRecord, PageRecord, Store, TargetScope};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 

@@ -411,7 +411,7 @@ fn literal(c: &Column, v: &str) -> Result<Lit> {
 }
 
 fn host_of(url: &str) -> String {
-    linkdiff_store::model::url_host(url).to_ascii_lowercase()
+    linkdiff_model::url_host(url).to_ascii_lowercase()
 }
 
 impl Cond {

@@ -4,7 +4,7 @@
 use crate::catalogue::{Col, Column, Table};
 use crate::error::{QueryError, Result};
 use crate::filter::{self, Cond};
-use linkdiff_store::model::url_host;
+use linkdiff_model::url_host;
 use linkdiff_store::TargetScope;
 use std::str::FromStr;
 

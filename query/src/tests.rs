@@ -1,7 +1,8 @@
 //! Tables on a small hand-built index with the expected rows written out.
 
 use crate::*;
-use linkdiff_indexer::{Indexer, Link, LinkType, Outcome, PageMeta, Visit};
+use linkdiff_indexer::Indexer;
+use linkdiff_model::{Link, LinkType, Outcome, PageMeta, Visit};
 use linkdiff_store::Store;
 
 const DAY: i64 = 86_400;

@@ -2,8 +2,9 @@
 //! per target, counts of new and lost backlinks (events) or referring domains (the
 //! `refdomains_new_lost` rule) since `date_from`, in DataForSEO's envelope.
 
+use linkdiff_model::registrable_domain;
 use linkdiff_query::time;
-use linkdiff_store::{registrable_domain, Store, TargetScope};
+use linkdiff_store::{Store, TargetScope};
 use serde_json::{json, Map, Value as J};
 use std::time::Instant;
 

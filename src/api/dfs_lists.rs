@@ -367,7 +367,7 @@ fn respond(store: &Store, list: List, task: TargetTask) -> Result<Reply, Reply> 
                 match mode {
                     Mode1::AsIs => {}
                     Mode1::OnePerDomain => strongest_per(&mut items, &rules, |i| {
-                        linkdiff_store::registrable_domain(i["domain_from"].as_str().unwrap_or(""))
+                        linkdiff_model::registrable_domain(i["domain_from"].as_str().unwrap_or(""))
                             .to_string()
                     }),
                     Mode1::OnePerAnchor => strongest_per(&mut items, &rules, |i| {
@@ -502,7 +502,7 @@ fn backlink_item<'a>(get: &dyn Fn(&str) -> Option<&'a Value>) -> J {
         (t.len() >= 19).then(|| format!("{} {} +00:00", &t[..10], &t[11..19]))
     };
     let (from, to) = (text("url_from"), text("url_to"));
-    let host = |u: &str| linkdiff_store::model::url_host(u).to_string();
+    let host = |u: &str| linkdiff_model::url_host(u).to_string();
     let nofollow = text("nofollow") == "true";
     let item_type = match text("link_type").as_str() {
         "href" if text("alt").is_empty() => "anchor",

@@ -3,9 +3,10 @@
 //! `null` (see README, "DataForSEO summary").
 
 use super::dataforseo::{Reply, TargetTask};
+use linkdiff_model::{class_c, url_host};
+use linkdiff_model::{registrable_domain, LinkType};
 use linkdiff_query::{Mode, QueryParams, Table};
-use linkdiff_store::model::{class_c, url_host};
-use linkdiff_store::{registrable_domain, LinkType, Store, TargetScope};
+use linkdiff_store::{Store, TargetScope};
 use serde_json::{json, Value as J};
 use std::collections::{BTreeMap, HashSet};
 

@@ -247,8 +247,8 @@ pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer,
             if target.is_empty() {
                 return Err("Parameter 'target' is required".into());
             }
-            let host = linkdiff_store::model::url_host(target.trim_start_matches("https://").trim_start_matches("http://")).to_ascii_lowercase();
-            let d = linkdiff_store::registrable_domain(&host).to_string();
+            let host = linkdiff_model::url_host(target.trim_start_matches("https://").trim_start_matches("http://")).to_ascii_lowercase();
+            let d = linkdiff_model::registrable_domain(&host).to_string();
             let rec = ctx.store.domain(&d).map_err(|e| internal(e.into()))?.unwrap_or_default();
             (V2Body::Tree(json!({"domain": {"domain_rating": rec.domain_rating, "ahrefs_top": rec.ahrefs_top}})), 100)
         }

@@ -5,8 +5,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use linkdiff_crawler::{extract_with, PageInput};
 use linkdiff_indexer::Indexer;
+use linkdiff_model::{Link, LinkType, Outcome, PageMeta, Visit};
 use linkdiff_query::{self as query, Mode, QueryParams, Table};
-use linkdiff_store::{Link, LinkType, Outcome, PageMeta, Visit};
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -478,8 +478,10 @@ fn index_rounds(
 /// index as a whole (all workers), rows and bytes on disk per link after merging.
 fn bench_index_clickhouse(a: &IndexBench, spec: &str) -> anyhow::Result<()> {
     let part = match &a.worker {
-        Some(w) => linkdiff_store::Partition::parse(w).map_err(super::UsageError)?,
-        None => linkdiff_store::Partition { index: 0, count: 1 },
+        Some(w) => {
+            linkdiff_model::Partition::parse(w).map_err(|e| super::UsageError(e.to_string()))?
+        }
+        None => linkdiff_model::Partition { index: 0, count: 1 },
     };
     let state = a.state.clone().unwrap_or_else(|| {
         PathBuf::from(format!("bench-worker-{}-of-{}.db", part.index, part.count))
@@ -734,8 +736,9 @@ pub struct SqliteBench {
 /// the target host and URL, and the `bench query` questions asked in SQL.
 #[cfg(feature = "sqlite-bench")]
 pub fn bench_sqlite(a: SqliteBench) -> anyhow::Result<()> {
-    use linkdiff_store::model::url_host;
-    use linkdiff_store::{registrable_domain, TargetScope};
+    use linkdiff_model::registrable_domain;
+    use linkdiff_model::url_host;
+    use linkdiff_store::TargetScope;
     let store = super::open_store(&a.db)?;
     let _ = std::fs::remove_file(&a.sqlite);
     let mut conn = rusqlite::Connection::open(&a.sqlite)?;

@@ -216,12 +216,12 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
     let partition = a
         .worker
         .as_deref()
-        .map(linkdiff_store::Partition::parse)
+        .map(linkdiff_model::Partition::parse)
         .transpose()
-        .map_err(usage)?;
+        .map_err(|e| usage(e.to_string()))?;
     let store = match linkdiff_store::Location::parse(&a.db.db) {
         linkdiff_store::Location::ClickHouse(spec) => {
-            let p = partition.unwrap_or(linkdiff_store::Partition { index: 0, count: 1 });
+            let p = partition.unwrap_or(linkdiff_model::Partition { index: 0, count: 1 });
             let state = a.state.clone().unwrap_or_else(|| {
                 let db = spec.rsplit('/').find(|s| !s.is_empty()).unwrap_or("index");
                 PathBuf::from(format!(

@@ -3,6 +3,7 @@
 //! `for (name, check) in conformance::all() { check(&fresh_store(), name) }`.
 
 use crate::*;
+use linkdiff_model::*;
 
 fn id(url_to: &str, anchor: &str, n: u16) -> LinkId {
     LinkId {

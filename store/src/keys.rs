@@ -14,7 +14,7 @@
 //! | `R` | run id | [`crate::RunRecord`] |
 //! | `T` | token name | [`crate::TokenRecord`] |
 
-use crate::model::{LinkId, LinkType};
+use linkdiff_model::{LinkId, LinkType};
 
 /// Meta entries.
 pub const META: u8 = b'M';

@@ -5,7 +5,6 @@ use crate::keys;
 use crate::kv::KvBackend;
 use crate::kv::{Batch, Op};
 use crate::mem_backend::MemBackend;
-use crate::model::LinkId;
 use crate::records::{
     DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord,
     TokenRecord,
@@ -15,6 +14,7 @@ use crate::sled_backend::SledBackend;
 use crate::store::Stats;
 use crate::write::{encode, Write, WriteBatch};
 use crate::{Result, StoreError};
+use linkdiff_model::LinkId;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

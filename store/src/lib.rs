@@ -19,7 +19,6 @@ mod kv;
 mod kv_store;
 mod mem_backend;
 pub mod migrate;
-pub mod model;
 pub mod records;
 mod scope;
 mod sled_backend;
@@ -36,7 +35,6 @@ pub use error::StoreError;
 pub use kv::{Batch, KvBackend, KvIter, Op};
 pub use kv_store::KV_SCHEMA_VERSION;
 pub use mem_backend::MemBackend;
-pub use model::{registrable_domain, Link, LinkId, LinkType, Outcome, PageMeta, Partition, Visit};
 pub use records::{
     DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, LostReason, Origin,
     PageRecord, RunRecord, TokenRecord, Validators,

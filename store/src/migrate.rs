@@ -4,7 +4,8 @@
 use crate::records::LinkRecord;
 use crate::store::Store;
 use crate::write::WriteBatch;
-use crate::{LinkId, Result};
+use crate::Result;
+use linkdiff_model::LinkId;
 
 /// What [`copy`] moved.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

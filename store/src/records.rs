@@ -265,7 +265,7 @@ pub struct EventRecord {
     /// Target URL.
     pub url_to: String,
     /// Link type.
-    pub link_type: crate::LinkType,
+    pub link_type: linkdiff_model::LinkType,
     /// Anchor.
     pub anchor: String,
     /// Occurrence number of the link on the page.
@@ -292,7 +292,7 @@ pub(crate) struct EventRecordV2 {
     pub time: i64,
     pub url_from: String,
     pub url_to: String,
-    pub link_type: crate::LinkType,
+    pub link_type: linkdiff_model::LinkType,
     pub anchor: String,
     pub n: u16,
     pub http_code: u16,
@@ -322,8 +322,8 @@ impl From<EventRecordV2> for EventRecord {
 
 impl EventRecord {
     /// The identity of the link the event is about.
-    pub fn link_id(&self) -> crate::LinkId {
-        crate::LinkId {
+    pub fn link_id(&self) -> linkdiff_model::LinkId {
+        linkdiff_model::LinkId {
             url_to: self.url_to.clone(),
             link_type: self.link_type,
             anchor: self.anchor.clone(),

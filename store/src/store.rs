@@ -6,7 +6,6 @@ use crate::clickhouse::client::ChLocation;
 use crate::clickhouse::ChStore;
 use crate::kv::KvBackend;
 use crate::kv_store::KvStore;
-use crate::model::LinkId;
 use crate::records::{
     DomainRecord, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord, TokenRecord,
 };
@@ -14,6 +13,7 @@ use crate::scope::TargetScope;
 use crate::sql::SqlStore;
 use crate::write::WriteBatch;
 use crate::{Result, StoreError};
+use linkdiff_model::LinkId;
 use std::path::Path;
 use std::sync::Arc;
 

@@ -5,11 +5,11 @@
 //! (see [`crate::keys`]), the SQLite engine into rows of its tables. Either way the whole
 //! batch commits or none of it does.
 
-use crate::model::LinkId;
 use crate::records::{
     DomainRecord, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord, TokenRecord,
     Validators,
 };
+use linkdiff_model::LinkId;
 use serde::Serialize;
 
 /// Records are bincode with variable-length integers (small on disk).

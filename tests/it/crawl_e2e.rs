@@ -2,7 +2,8 @@
 //! the web's ground truth, computed here independently by the rules of SPEC §5.
 
 use crate::support::*;
-use linkdiff_store::{model::url_host, registrable_domain, EventKind, Store, TargetScope};
+use linkdiff_model::{registrable_domain, url_host};
+use linkdiff_store::{EventKind, Store, TargetScope};
 use linkdiff_testweb::{GenLink, PageKind, PageTruth, WebConfig};
 use std::collections::{BTreeMap, HashMap};
 
@@ -271,7 +272,7 @@ async fn two_epochs(max_resident: usize) {
             PageKind::Ok => "removedfromhtml",
             PageKind::Gone(_) => "notfound",
             PageKind::Disallowed => "robotsblocked",
-            PageKind::Redirect(..) if e.link_type == linkdiff_store::LinkType::Redirect => {
+            PageKind::Redirect(..) if e.link_type == linkdiff_model::LinkType::Redirect => {
                 "lostredirect"
             }
             PageKind::Redirect(..) => "pageredirected",

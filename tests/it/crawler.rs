@@ -155,7 +155,7 @@ async fn redirect_chains_and_loops_end_with_recorded_errors() {
     let hop = store
         .forward_links(&format!("http://h000.test:{port}/special/chain/3"))
         .unwrap();
-    assert_eq!(hop[0].0.link_type, linkdiff_store::LinkType::Redirect);
+    assert_eq!(hop[0].0.link_type, linkdiff_model::LinkType::Redirect);
     assert_eq!(hop[0].1.redirect, 302);
     assert!(summary.contains("redirect_chain_too_long"), "{summary}");
     assert!(summary.contains("redirect_loop"), "{summary}");

@@ -162,8 +162,8 @@ async fn official_python_client_reads_the_ground_truth_counts() {
     ] {
         let expect = |t: &str| {
             let hit = |to: &str| match t {
-                "h001.test" => linkdiff_store::model::url_host(to).ends_with("h001.test"),
-                "www.h003.test" => linkdiff_store::model::url_host(to) == "www.h003.test",
+                "h001.test" => linkdiff_model::url_host(to).ends_with("h001.test"),
+                "www.h003.test" => linkdiff_model::url_host(to) == "www.h003.test",
                 "nothing.test" => false,
                 _ => to == page,
             };
@@ -206,7 +206,7 @@ async fn official_python_client_reads_the_ground_truth_counts() {
     // Referring domains: with two crawls, those linking on day 1 are new then; on day 2 those
     // linking only now are new and those no longer linking are lost. Hosts and registrable
     // domains (DataForSEO's "main domains") are counted apart.
-    use linkdiff_store::model::url_host;
+    use linkdiff_model::url_host;
     use std::collections::BTreeSet;
     let hit = |t: &str, to: &str| match t {
         "h001.test" => url_host(to).ends_with("h001.test"),
@@ -236,7 +236,7 @@ async fn official_python_client_reads_the_ground_truth_counts() {
             (first + gained, lost)
         };
         let host = |u: &str| url_host(u).to_string();
-        let domain = |u: &str| linkdiff_store::registrable_domain(url_host(u)).to_string();
+        let domain = |u: &str| linkdiff_model::registrable_domain(url_host(u)).to_string();
         let mut args = vec![
             format!("http://{addr}"),
             "agency".into(),
@@ -277,7 +277,7 @@ async fn official_client_reads_the_summary_of_a_crawled_target() {
         eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
         return;
     };
-    use linkdiff_store::model::url_host;
+    use linkdiff_model::url_host;
     use std::collections::BTreeSet;
     let (d1, d2) = (day("2026-01-05"), day("2026-01-12"));
     let cfg = WebConfig {
@@ -302,7 +302,7 @@ async fn official_client_reads_the_summary_of_a_crawled_target() {
     let hosts: BTreeSet<&str> = links.iter().map(|(k, _)| url_host(&k.0)).collect();
     let domains: BTreeSet<&str> = hosts
         .iter()
-        .map(|h| linkdiff_store::registrable_domain(h))
+        .map(|h| linkdiff_model::registrable_domain(h))
         .collect();
 
     let args = vec![
@@ -344,8 +344,8 @@ async fn official_client_reads_weekly_new_and_lost_of_a_crawled_target() {
         eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
         return;
     };
-    use linkdiff_store::model::url_host;
-    use linkdiff_store::registrable_domain;
+    use linkdiff_model::registrable_domain;
+    use linkdiff_model::url_host;
     use std::collections::BTreeSet;
     // Two crawls on Mondays, a week apart.
     let (ds1, ds2) = ("2026-01-05", "2026-01-12");
@@ -456,7 +456,7 @@ async fn official_client_lists_backlinks_referring_domains_and_anchors_of_a_craw
         eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
         return;
     };
-    use linkdiff_store::model::url_host;
+    use linkdiff_model::url_host;
     use std::collections::BTreeMap;
     let cfg = WebConfig {
         hosts: 8,
@@ -478,7 +478,7 @@ async fn official_client_lists_backlinks_referring_domains_and_anchors_of_a_craw
         .filter(|(k, _)| url_host(&k.1).ends_with(target))
     {
         *by_domain
-            .entry(linkdiff_store::registrable_domain(url_host(&k.0)).to_string())
+            .entry(linkdiff_model::registrable_domain(url_host(&k.0)).to_string())
             .or_default() += *n as u64;
         *by_anchor.entry(k.3.clone()).or_default() += *n as u64;
     }

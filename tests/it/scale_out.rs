@@ -3,9 +3,10 @@
 
 use crate::store_v2::{answers, questions};
 use crate::support::*;
+use linkdiff_model::Partition;
 use linkdiff_store::clickhouse::client::ChLocation;
 use linkdiff_store::clickhouse::ChStore;
-use linkdiff_store::{Partition, Store};
+use linkdiff_store::Store;
 use linkdiff_testweb::WebConfig;
 use std::path::Path;
 use std::time::Duration;

@@ -2,7 +2,8 @@
 //! crawl's scope, and their status says what happened and since when.
 
 use crate::support::*;
-use linkdiff_store::{model::url_host, registrable_domain, LinkType, Store};
+use linkdiff_model::{registrable_domain, url_host, LinkType};
+use linkdiff_store::Store;
 use linkdiff_testweb::{GenLink, PageKind, PageTruth, WebConfig};
 use std::collections::BTreeMap;
 

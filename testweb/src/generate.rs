@@ -1,6 +1,6 @@
 //! The deterministic generator behind the test web.
 
-use linkdiff_store::LinkType;
+use linkdiff_model::LinkType;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU32, Ordering};

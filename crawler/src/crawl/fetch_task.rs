@@ -7,7 +7,8 @@ use crate::extract::{extract, is_html, PageInput};
 use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::normalize;
 use crate::robots::{RobotsRules, MAX_ROBOTS_BYTES};
-use linkdiff_store::{Link, LinkType, Outcome, PageMeta, Store, Validators};
+use linkdiff_model::{Link, LinkType, Outcome, PageMeta};
+use linkdiff_store::{Store, Validators};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -14,7 +14,8 @@ pub use scheduler::MAX_RESIDENT;
 use crate::fetch::Fetcher;
 use crate::CrawlError;
 use fetch_task::{task, Revalidate, TaskResult};
-use linkdiff_store::{Outcome, RunRecord, Store, Visit, WriteBatch};
+use linkdiff_model::{Outcome, Visit};
+use linkdiff_store::{RunRecord, Store, WriteBatch};
 use run_state::{InScope, RunState};
 use scheduler::{url_hash, Item, Next, Scheduler};
 use std::time::{Duration, Instant};
@@ -72,7 +73,7 @@ pub struct CrawlConfig {
     pub recheck_delay: Option<Duration>,
     /// This worker's share of the domains (`--worker I/N`): URLs on other workers' domains are
     /// out of scope (seeds included). `None`: every domain.
-    pub partition: Option<linkdiff_store::Partition>,
+    pub partition: Option<linkdiff_model::Partition>,
     /// Conditional recrawls: a page fetched before is asked for with `If-None-Match` /
     /// `If-Modified-Since`, and fetched whole at least every this many visits (servers with
     /// broken validators exist). 0 turns revalidation off (every visit a full fetch, no

@@ -6,7 +6,8 @@ use super::fetch_task::FetchFailure;
 use super::scheduler::{authority, url_hash, Item};
 use super::{Scope, MAX_REDIRECTS};
 use crate::follows;
-use linkdiff_store::{FrontierEntry, Link, Outcome, RunRecord, Visit, WriteBatch};
+use linkdiff_model::{Link, Outcome, Visit};
+use linkdiff_store::{FrontierEntry, RunRecord, WriteBatch};
 use std::collections::{HashMap, HashSet};
 use url::Url;
 
@@ -17,7 +18,7 @@ pub(crate) struct InScope {
     seed_hosts: HashSet<String>,
     seed_urls: HashSet<String>,
     max_depth: Option<u16>,
-    partition: Option<linkdiff_store::Partition>,
+    partition: Option<linkdiff_model::Partition>,
 }
 
 impl InScope {
@@ -33,7 +34,7 @@ impl InScope {
     }
 
     /// Only URLs on this worker's domains (`--worker I/N`).
-    pub fn partitioned(mut self, p: Option<linkdiff_store::Partition>) -> InScope {
+    pub fn partitioned(mut self, p: Option<linkdiff_model::Partition>) -> InScope {
         self.partition = p;
         self
     }
@@ -329,7 +330,7 @@ impl RunState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use linkdiff_store::{Link, LinkType, PageMeta};
+    use linkdiff_model::{Link, LinkType, PageMeta};
 
     fn url(s: &str) -> Url {
         Url::parse(s).expect("valid")

@@ -9,7 +9,8 @@
 
 use super::VisitSink;
 use crate::CrawlError;
-use linkdiff_store::{FrontierEntry, RunRecord, Store, Visit, WriteBatch};
+use linkdiff_model::Visit;
+use linkdiff_store::{FrontierEntry, RunRecord, Store, WriteBatch};
 use tokio::sync::{mpsc, oneshot};
 
 /// Visits waiting to be written before the run loop waits for the writer.

@@ -36,7 +36,7 @@ mod walker;
 
 use crate::charset;
 use crate::normalize;
-use linkdiff_store::{registrable_domain, Link, LinkType};
+use linkdiff_model::{registrable_domain, Link, LinkType};
 use serde::Serialize;
 use url::Url;
 use walker::Walker;

@@ -6,7 +6,7 @@
 use super::tag::Tag;
 use super::text::{cut_post, cut_pre, head_words, push_collapsed, tail_start, tail_words};
 use super::{MAX_ANCHOR, MAX_CONTEXT, MAX_LINKS};
-use linkdiff_store::LinkType;
+use linkdiff_model::LinkType;
 use std::collections::VecDeque;
 
 /// `text` with whitespace collapsed, not trimmed (trimmed and capped at the end).

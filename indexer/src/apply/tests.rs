@@ -1,7 +1,8 @@
 //! One test per indexing rule of SPEC §5.
 
 use super::*;
-use linkdiff_store::{EventKind, LinkType, LostReason, Origin, TargetScope};
+use linkdiff_model::LinkType;
+use linkdiff_store::{EventKind, LostReason, Origin, TargetScope};
 
 const DAY: i64 = 86_400;
 const FROM: &str = "http://ref.test/page";

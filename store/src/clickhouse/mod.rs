@@ -23,7 +23,6 @@ mod rows;
 pub mod schema;
 
 use crate::keys::target_key;
-use crate::model::LinkId;
 use crate::records::{
     DomainRecord, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord, TokenRecord,
 };
@@ -32,6 +31,7 @@ use crate::sql::SqlStore;
 use crate::write::{Write, WriteBatch};
 use crate::{Result, StoreError};
 use client::{quote, ChLocation, Client};
+use linkdiff_model::LinkId;
 use rows::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -745,7 +745,7 @@ impl ChStore {
             Box::new(r.targets.into_iter().map(move |to| {
                 let id = LinkId {
                     url_to: to,
-                    link_type: crate::LinkType::Href,
+                    link_type: linkdiff_model::LinkType::Href,
                     anchor: String::new(),
                     n: 0,
                 };

@@ -2,11 +2,11 @@
 //! the store's records. One struct per table serves both directions (`JSONEachRow`).
 
 use crate::keys::target_key;
-use crate::model::{LinkId, LinkType};
 use crate::records::{
     DomainRecord, EventKind, EventRecord, LinkRecord, LostReason, Origin, PageRecord, RunRecord,
     TokenRecord,
 };
+use linkdiff_model::{LinkId, LinkType};
 use serde::{Deserialize, Serialize};
 
 /// A link of a page to another registrable domain, live or lost (`links`).
@@ -239,9 +239,9 @@ impl PageRow {
             depth: p.depth,
             last_run: p.last_run,
             broken_since: p.broken_since,
-            domain: crate::model::registrable_domain(crate::model::url_host(url)).to_string(),
-            host: crate::model::url_host(url).to_string(),
-            class_c: crate::model::class_c(&p.ip).unwrap_or_default(),
+            domain: linkdiff_model::registrable_domain(linkdiff_model::url_host(url)).to_string(),
+            host: linkdiff_model::url_host(url).to_string(),
+            class_c: linkdiff_model::class_c(&p.ip).unwrap_or_default(),
             tkey: target_key(url),
             url_rating: 0,
             ver: 0,

@@ -4,13 +4,13 @@
 use super::schema::url_expr;
 use super::urls::scope_condition;
 use super::SqlStore;
-use crate::model::{LinkId, LinkType};
 use crate::records::{
     DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, Origin, PageRecord, RunRecord,
     TokenRecord,
 };
 use crate::scope::TargetScope;
 use crate::{Result, StoreError};
+use linkdiff_model::{LinkId, LinkType};
 use rusqlite::{params_from_iter, OptionalExtension, Row};
 
 /// Rows per chunk of the paged iterators.

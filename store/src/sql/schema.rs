@@ -167,8 +167,8 @@ pub fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
 /// `ld_word(text, needle)`: `needle` (lowercase) is a whole word of `text` (split at
 /// non-alphanumerics, ASCII case-insensitive); `ld_subdomain(url, host)`: the URL's host is
 /// `host` or a subdomain of it (the `where` functions of the query language);
-/// `ld_class_c(ip)`: [`crate::model::class_c`] (`refdomains` stats); `ld_domain_kind(domain,
-/// kind)`: [`crate::model::domain_kind`] (`metrics` gov/edu).
+/// `ld_class_c(ip)`: [`linkdiff_model::class_c`] (`refdomains` stats); `ld_domain_kind(domain,
+/// kind)`: [`linkdiff_model::domain_kind`] (`metrics` gov/edu).
 fn add_functions(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function("ld_word", 2, flags, |ctx| {
@@ -181,15 +181,17 @@ fn add_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function("ld_subdomain", 2, flags, |ctx| {
         let s = ctx.get_raw(0).as_str().unwrap_or("");
         let needle = ctx.get_raw(1).as_str().unwrap_or("");
-        let h = crate::model::url_host(s).to_ascii_lowercase();
+        let h = linkdiff_model::url_host(s).to_ascii_lowercase();
         Ok(h == needle || h.ends_with(&format!(".{needle}")))
     })?;
     conn.create_scalar_function("ld_class_c", 1, flags, |ctx| {
-        Ok(crate::model::class_c(ctx.get_raw(0).as_str().unwrap_or("")))
+        Ok(linkdiff_model::class_c(
+            ctx.get_raw(0).as_str().unwrap_or(""),
+        ))
     })?;
     conn.create_scalar_function("ld_domain_kind", 2, flags, |ctx| {
         let domain = ctx.get_raw(0).as_str().unwrap_or("");
-        Ok(crate::model::domain_kind(
+        Ok(linkdiff_model::domain_kind(
             domain,
             ctx.get_raw(1).as_str().unwrap_or(""),
         ))

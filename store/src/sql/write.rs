@@ -2,10 +2,10 @@
 
 use super::urls::split;
 use super::{Writer, URL_CACHE};
-use crate::model::{registrable_domain, LinkId};
 use crate::records::{EventKind, LinkRecord, Origin};
 use crate::write::{encode, Write, WriteBatch};
 use crate::Result;
+use linkdiff_model::{registrable_domain, LinkId};
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashSet;
 
