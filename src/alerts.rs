@@ -17,8 +17,9 @@
 
 use crate::watched::{self as watch, Watched};
 use linkdiff_model::registrable_domain;
+use linkdiff_model::Target;
 use linkdiff_query::time::{date, iso};
-use linkdiff_store::{EventKind, RunRecord, Store, TargetScope, WriteBatch};
+use linkdiff_store::{EventKind, RunRecord, Store, WriteBatch};
 use serde_json::{json, Value as J};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -134,7 +135,7 @@ fn document(
 ) -> anyhow::Result<(J, u64)> {
     let (mut new, mut lost) = (0u64, 0u64);
     let mut events = Vec::new();
-    for e in store.events(&TargetScope::Subdomains(target.to_string())) {
+    for e in store.events(&Target::Subdomains(target.to_string())) {
         let e = e?;
         if e.time < run.as_of {
             continue;

@@ -3,8 +3,9 @@
 //! index and need no schema of their own), and their state as the index sees it. Used by
 //! `linkdiff watch`, the crawl (their pages are fetched every run), the alerts and the dashboard.
 
+use linkdiff_model::Target;
 use linkdiff_query::time::iso;
-use linkdiff_store::{EventKind, Store, TargetScope, WriteBatch};
+use linkdiff_store::{EventKind, Store, WriteBatch};
 use serde_json::{json, Value as J};
 
 const PREFIX: &str = "watch\t";
@@ -109,7 +110,7 @@ pub fn status(store: &Store, w: &Watched) -> anyhow::Result<J> {
     if live.is_empty() {
         // Since the visit that found it gone: its lost event (with the reason).
         let lost = store
-            .events(&TargetScope::Exact(w.url_to.clone()))
+            .events(&Target::Exact(w.url_to.clone()))
             .filter_map(Result::ok)
             .filter(|e| e.url_from == w.url_from && e.kind == EventKind::Lost)
             .max_by_key(|e| e.time);

@@ -57,8 +57,8 @@ pub enum QueryError {
     #[error("limit {0} is over the maximum of {max}", max = crate::MAX_LIMIT)]
     LimitTooLarge(usize),
     /// No target.
-    #[error("The target is empty; give a URL, a host or a prefix")]
-    EmptyTarget,
+    #[error(transparent)]
+    EmptyTarget(#[from] linkdiff_model::EmptyTarget),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

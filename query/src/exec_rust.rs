@@ -2,6 +2,7 @@
 //! engine (`sled:`, memory) and checks the SQL executor in differential tests.
 
 use crate::catalogue::{Col, ColType, Table};
+use crate::changes::{PeriodChanges, ReferringChanges};
 use crate::error::Result;
 use crate::filter::{matches, Cond};
 use crate::plan::Plan;
@@ -9,9 +10,11 @@ use crate::value::Value;
 use crate::QueryResult;
 use linkdiff_model::url_host;
 use linkdiff_model::LinkType;
+use linkdiff_model::Target;
 use linkdiff_model::{class_c, domain_kind};
 use linkdiff_model::{registrable_domain, LinkId};
-use linkdiff_store::{EventKind, EventRecord, LinkRecord, PageRecord, Store, TargetScope};
+use linkdiff_store::CoversUrl;
+use linkdiff_store::{EventKind, EventRecord, LinkRecord, PageRecord, Store};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
@@ -248,7 +251,7 @@ impl<'a> Ctx<'a> {
         }
         if !self.linking.contains_key(to) {
             let mut pages: HashMap<String, HashSet<String>> = HashMap::new();
-            for r in self.store.backlinks(&TargetScope::Exact(to.to_string())) {
+            for r in self.store.backlinks(&Target::Exact(to.to_string())) {
                 let (url_from, ..) = r?;
                 pages
                     .entry(registrable_domain(url_host(&url_from)).to_string())
@@ -684,7 +687,7 @@ fn refdomains(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<(Rows, Stats)> {
 /// returns to 0 (changes inside one day net out). `(day, is_new, domain)`, by day then domain.
 /// `hosts`: count referring hosts instead of registrable domains.
 fn refdomain_transitions(
-    scope: &TargetScope,
+    scope: &Target,
     ctx: &mut Ctx<'_>,
     hosts: bool,
 ) -> Result<Vec<(i64, bool, String)>> {
@@ -782,14 +785,14 @@ fn refdomains_new_lost(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<Rows> {
 }
 
 /// Referring hosts and registrable domains gained and lost on or after `since` (a day start,
-/// Unix seconds): `[new hosts, lost hosts, new domains, lost domains]`.
-pub fn referring_changes(store: &Store, scope: &TargetScope, since: i64) -> Result<[u64; 4]> {
+/// Unix seconds).
+pub fn referring_changes(store: &Store, scope: &Target, since: i64) -> Result<ReferringChanges> {
     let mut ctx = Ctx::new(store);
-    let mut out = [0; 4];
-    for (i, hosts) in [true, false].into_iter().enumerate() {
+    let mut out = ReferringChanges::default();
+    for hosts in [true, false] {
         for (day, new, _) in refdomain_transitions(scope, &mut ctx, hosts)? {
             if day * 86_400 >= since {
-                out[i * 2 + usize::from(!new)] += 1;
+                out.of(hosts).count(new);
             }
         }
     }
@@ -897,19 +900,26 @@ fn pages(plan: &Plan, ctx: &mut Ctx<'_>) -> Result<Rows> {
     Ok(finish(plan, rows))
 }
 
-/// Per day (its start, Unix seconds) in `scope`: `[new backlinks, lost backlinks, new
-/// referring hosts, lost hosts, new referring domains, lost domains]`, days with any change.
-pub fn daily_changes(store: &Store, scope: &TargetScope) -> Result<BTreeMap<i64, [u64; 6]>> {
-    let mut out: BTreeMap<i64, [u64; 6]> = BTreeMap::new();
+/// Per day (its start, Unix seconds) in `scope`, days with any change: new and lost
+/// backlinks, referring hosts and referring domains.
+pub fn daily_changes(store: &Store, scope: &Target) -> Result<BTreeMap<i64, PeriodChanges>> {
+    let mut out: BTreeMap<i64, PeriodChanges> = BTreeMap::new();
     for r in store.events(scope) {
         let ev = r?;
         let day = crate::time::day(ev.time) * 86_400;
-        out.entry(day).or_default()[usize::from(ev.kind != EventKind::New)] += 1;
+        out.entry(day)
+            .or_default()
+            .backlinks
+            .count(ev.kind == EventKind::New);
     }
     let mut ctx = Ctx::new(store);
-    for (i, hosts) in [true, false].into_iter().enumerate() {
+    for hosts in [true, false] {
         for (day, new, _) in refdomain_transitions(scope, &mut ctx, hosts)? {
-            out.entry(day * 86_400).or_default()[2 + i * 2 + usize::from(!new)] += 1;
+            out.entry(day * 86_400)
+                .or_default()
+                .referring
+                .of(hosts)
+                .count(new);
         }
     }
     Ok(out)

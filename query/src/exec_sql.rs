@@ -3,18 +3,19 @@
 //! Filtering, grouping, `having`, ordering, counters, anchors and `stats` run in SQLite.
 
 use crate::catalogue::{Col, ColType, Column, Table};
+use crate::changes::{Changes, ReferringChanges};
 use crate::error::Result;
 use crate::exec_rust::{anchors_row_col, refdomains_row_col};
 use crate::filter::{Cond, Func, Lit, Op, Test};
 use crate::plan::Plan;
 use crate::value::Value;
 use crate::QueryResult;
+use linkdiff_model::Target;
 use linkdiff_store::rusqlite::types::{Value as Sql, ValueRef};
 use linkdiff_store::rusqlite::{params_from_iter, Connection};
 use linkdiff_store::sql::schema::url_expr;
 use linkdiff_store::sql::urls::scope_condition;
 use linkdiff_store::sql::SqlStore;
-use linkdiff_store::TargetScope;
 
 /// A SQL statement under construction: text and its parameters in order.
 #[derive(Debug, Default, Clone)]
@@ -230,7 +231,7 @@ fn order_sql(plan: &Plan, expr: impl Fn(&Column) -> String) -> String {
         .collect()
 }
 
-fn scope_sql(st: &mut Stmt, scope: &TargetScope) {
+fn scope_sql(st: &mut Stmt, scope: &Target) {
     let (cond, params) = scope_condition(scope);
     st.push(&cond);
     st.params.extend(params);
@@ -328,8 +329,8 @@ fn scope_rows_sql(name: &str, a: &str, wide: bool) -> String {
 /// Whether `scope` covers at least a quarter of the index's hosts (only a `subdomains` scope
 /// can, e.g. a whole TLD): then reading the rows table whole beats walking the scope's URLs.
 /// Counted on the `rhost` index: milliseconds for 50,000 hosts.
-fn is_wide(conn: &Connection, scope: &TargetScope) -> Result<bool> {
-    if !matches!(scope, TargetScope::Subdomains(_)) {
+fn is_wide(conn: &Connection, scope: &Target) -> Result<bool> {
+    if !matches!(scope, Target::Subdomains(_)) {
         return Ok(false);
     }
     let (cond, params) = scope_condition(scope);
@@ -500,7 +501,7 @@ fn counters_from_daily(plan: &Plan) -> bool {
         && !plan.counters_by_url()
         && matches!(
             plan.scope,
-            TargetScope::Domain(_) | TargetScope::Subdomains(_) | TargetScope::Host(_)
+            Target::Domain(_) | Target::Subdomains(_) | Target::Host(_)
         )
 }
 
@@ -794,7 +795,7 @@ fn one_per_domain_sql(st: &mut Stmt, plan: &Plan) {
 /// `c_date, c_type, c_refdomain, c_domain_rating` of a CTE `x` (see the Rust executor's
 /// `refdomain_transitions` for the rule).
 /// `group` is `ph.domain` (registrable domains) or `ph.host` (referring hosts).
-fn refdomain_transitions_sql(st: &mut Stmt, scope: &TargetScope, group: &str, wide: bool) {
+fn refdomain_transitions_sql(st: &mut Stmt, scope: &Target, group: &str, wide: bool) {
     st.push(&format!(
         "WITH d AS (SELECT {group} AS rd, {day} AS day, sum(CASE e.kind WHEN 0 THEN 1 ELSE -1 END) AS delta{from} WHERE ",
         day = row_expr(Table::NewLost, Col::Date),
@@ -1133,12 +1134,12 @@ pub fn run(store: &SqlStore, plan: &Plan) -> Result<QueryResult> {
 }
 
 /// Referring hosts and registrable domains gained and lost on or after `since` (a day start,
-/// Unix seconds): `[new hosts, lost hosts, new domains, lost domains]`, in one read snapshot.
-pub fn referring_changes(store: &SqlStore, scope: &TargetScope, since: i64) -> Result<[u64; 4]> {
+/// Unix seconds), in one read snapshot.
+pub fn referring_changes(store: &SqlStore, scope: &Target, since: i64) -> Result<ReferringChanges> {
     store.read(|conn| {
-        let mut out = [0; 4];
+        let mut out = ReferringChanges::default();
         let wide = is_wide(conn, scope)?;
-        for (i, group) in ["ph.host", "ph.domain"].into_iter().enumerate() {
+        for (by_host, group) in [(true, "ph.host"), (false, "ph.domain")] {
             let mut st = Stmt::default();
             refdomain_transitions_sql(&mut st, scope, group, wide);
             st.push("SELECT coalesce(sum(c_type = 'new'), 0), coalesce(sum(c_type = 'lost'), 0) FROM x WHERE c_date >= ");
@@ -1148,8 +1149,10 @@ pub fn referring_changes(store: &SqlStore, scope: &TargetScope, since: i64) -> R
                 .query_row(params_from_iter(st.params.iter()), |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })?;
-            out[i * 2] = n as u64;
-            out[i * 2 + 1] = l as u64;
+            *out.of(by_host) = Changes {
+                new: n as u64,
+                lost: l as u64,
+            };
         }
         Ok(out)
     })

@@ -105,7 +105,15 @@ pub struct Filter {
     pub terms: Vec<Term>,
 }
 
+/// `s` as a literal of the language: bare when it is a plain word, number or date (as users
+/// write `nofollow=true`), else quoted with backslash escapes.
 fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'))
+    {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

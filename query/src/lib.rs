@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod catalogue;
+mod changes;
 mod error;
 pub mod exec_ch;
 pub mod exec_rust;
@@ -21,8 +22,10 @@ pub mod value;
 mod tests;
 
 pub use catalogue::{Col, ColType, Column, Table};
+pub use changes::{Changes, PeriodChanges, ReferringChanges};
 pub use error::{QueryError, Result};
-pub use plan::{plan, scope, Mode, Plan, QueryParams, MAX_LIMIT};
+pub use filter::Filter;
+pub use plan::{parse_clause, plan, Plan, QueryParams, MAX_LIMIT};
 pub use value::Value;
 
 use linkdiff_store::Store;
@@ -120,13 +123,13 @@ pub fn run_with(
 }
 
 /// Referring hosts and registrable domains of `scope` gained and lost on or after `since` (a
-/// day start, Unix seconds), by the `refdomains_new_lost` rule: `[new hosts, lost hosts, new
-/// domains, lost domains]` (DataForSEO's referring domains and main domains).
+/// day start, Unix seconds), by the `refdomains_new_lost` rule (DataForSEO's referring
+/// domains and main domains).
 pub fn referring_changes(
     store: &Store,
-    scope: &linkdiff_store::TargetScope,
+    scope: &linkdiff_model::Target,
     since: i64,
-) -> Result<[u64; 4]> {
+) -> Result<ReferringChanges> {
     if let Some(ch) = store.clickhouse() {
         if let Some(c) = exec_ch::referring_changes(ch, scope, since)? {
             return Ok(c);
@@ -138,12 +141,11 @@ pub fn referring_changes(
     }
 }
 
-/// Per day of `scope` with any change: `[new backlinks, lost backlinks, new referring hosts,
-/// lost hosts, new referring domains, lost domains]` (DataForSEO's time series). Keyed by the
-/// day's start, Unix seconds.
+/// Per day of `scope` with any change: new and lost backlinks, referring hosts and referring
+/// domains (DataForSEO's time series). Keyed by the day's start, Unix seconds.
 pub fn daily_changes(
     store: &Store,
-    scope: &linkdiff_store::TargetScope,
-) -> Result<std::collections::BTreeMap<i64, [u64; 6]>> {
+    scope: &linkdiff_model::Target,
+) -> Result<std::collections::BTreeMap<i64, PeriodChanges>> {
     exec_rust::daily_changes(store, scope)
 }

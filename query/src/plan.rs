@@ -3,58 +3,24 @@
 
 use crate::catalogue::{Col, Column, Table};
 use crate::error::{QueryError, Result};
-use crate::filter::{self, Cond};
-use linkdiff_model::url_host;
-use linkdiff_store::TargetScope;
-use std::str::FromStr;
+use crate::filter::{self, Cond, Filter};
+use linkdiff_model::Target;
 
 /// Largest `limit` (as in Ahrefs v2).
 pub const MAX_LIMIT: usize = 5_000_000;
 
-/// Target mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// That URL.
-    #[default]
-    Exact,
-    /// Every URL on the host, `www.` folded.
-    Domain,
-    /// The host and its subdomains.
-    Subdomains,
-    /// Every URL starting with the target.
-    Prefix,
-}
-
-impl FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        Ok(match s {
-            "exact" => Mode::Exact,
-            "domain" => Mode::Domain,
-            "subdomains" => Mode::Subdomains,
-            "prefix" => Mode::Prefix,
-            _ => {
-                return Err(format!(
-                    "Unknown mode '{s}' (use exact, domain, subdomains or prefix)"
-                ))
-            }
-        })
-    }
-}
-
-/// Parameters of one query (already split from the wire).
-#[derive(Debug, Clone, Default)]
+/// Parameters of one query, parsed at the edge: the target as a [`Target`], the filters as
+/// [`Filter`] values (v2 text goes through [`parse_clause`]; DataForSEO builds them directly).
+#[derive(Debug, Clone)]
 pub struct QueryParams {
-    /// Target URL, host or prefix.
-    pub target: String,
-    /// Mode.
-    pub mode: Mode,
+    /// The target URLs asked about.
+    pub target: Target,
     /// Columns to return (`None` = default).
     pub select: Option<String>,
-    /// `where` expression.
-    pub where_: Option<String>,
-    /// `having` expression.
-    pub having: Option<String>,
+    /// Row filter (`where`); empty = every row.
+    pub where_: Filter,
+    /// Group or row filter after `where` (`having`); empty = none.
+    pub having: Filter,
     /// `order_by`.
     pub order_by: Option<String>,
     /// Rows returned.
@@ -63,13 +29,35 @@ pub struct QueryParams {
     pub offset: usize,
 }
 
+impl QueryParams {
+    /// A question about `target` with v2's defaults: the default columns, no filter, no
+    /// order, 1,000 rows.
+    pub fn new(target: Target) -> QueryParams {
+        QueryParams {
+            target,
+            select: None,
+            where_: Filter::default(),
+            having: Filter::default(),
+            order_by: None,
+            limit: 1000,
+            offset: 0,
+        }
+    }
+}
+
+/// A `where` or `having` text as written in a v2 request (`None` or blanks = no filter); a
+/// syntax error names the clause.
+pub fn parse_clause(text: Option<&str>, clause: &'static str) -> Result<Filter> {
+    filter::parse(text.unwrap_or("")).map_err(|msg| QueryError::Syntax { clause, msg })
+}
+
 /// A validated query.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The table.
     pub table: Table,
     /// Target URLs covered.
-    pub scope: TargetScope,
+    pub scope: Target,
     /// Row filter (`where`); for `anchors`, terms on group columns apply to the group.
     pub where_: Vec<Cond>,
     /// Group or row filter after `where` (`having`).
@@ -97,43 +85,12 @@ impl Plan {
     }
 }
 
-/// The store scope for a target and mode (scheme stripped, case folded).
-pub fn scope(target: &str, mode: Mode) -> Result<TargetScope> {
-    let t = target.trim();
-    let lower = t.to_ascii_lowercase();
-    let t = if lower.starts_with("http://") {
-        &t[7..]
-    } else if lower.starts_with("https://") {
-        &t[8..]
-    } else {
-        t
-    };
-    if t.is_empty() {
-        return Err(QueryError::EmptyTarget);
-    }
-    let host = url_host(t).to_ascii_lowercase();
-    let authority_end = t.find(['/', '?']).unwrap_or(t.len());
-    let rest = &t[authority_end..];
-    let normalised = format!("{}{}", t[..authority_end].to_ascii_lowercase(), rest);
-    Ok(match mode {
-        Mode::Exact => TargetScope::Exact(normalised),
-        Mode::Domain => TargetScope::Domain(host),
-        Mode::Subdomains => TargetScope::Subdomains(host),
-        Mode::Prefix => TargetScope::Prefix(normalised),
-    })
-}
-
-fn parse_filter(s: Option<&str>, table: Table, clause: &'static str) -> Result<Vec<Cond>> {
-    let f = filter::parse(s.unwrap_or("")).map_err(|msg| QueryError::Syntax { clause, msg })?;
-    filter::compile(&f, table, clause)
-}
-
 /// Validate `p` against `table`'s catalogue into a plan.
 pub fn plan(table: Table, p: &QueryParams) -> Result<Plan> {
     let cols = table.columns();
     let name = table.name();
-    let where_ = parse_filter(p.where_.as_deref(), table, "where")?;
-    let having = parse_filter(p.having.as_deref(), table, "having")?;
+    let where_ = filter::compile(&p.where_, table, "where")?;
+    let having = filter::compile(&p.having, table, "having")?;
     let select: Vec<&'static Column> = match p
         .select
         .as_deref()
@@ -197,7 +154,7 @@ pub fn plan(table: Table, p: &QueryParams) -> Result<Plan> {
     }
     Ok(Plan {
         table,
-        scope: scope(&p.target, p.mode)?,
+        scope: p.target.clone(),
         where_,
         having,
         select,

@@ -2,7 +2,7 @@
 
 use crate::*;
 use linkdiff_indexer::Indexer;
-use linkdiff_model::{Link, LinkType, Outcome, PageMeta, Visit};
+use linkdiff_model::{Link, LinkType, Mode, Outcome, PageMeta, Target, Visit};
 use linkdiff_store::Store;
 
 const DAY: i64 = 86_400;
@@ -139,12 +139,12 @@ fn run(s: &Index, t: Table, p: &QueryParams) -> Result<QueryResult> {
 }
 
 fn params(target: &str, mode: Mode) -> QueryParams {
-    QueryParams {
-        target: target.into(),
-        mode,
-        limit: 1000,
-        ..Default::default()
-    }
+    QueryParams::new(Target::parse(target, mode).expect("a target"))
+}
+
+/// A `where`/`having` text as a filter value.
+fn clause(text: &str) -> Filter {
+    parse_clause(Some(text), "where").expect("a filter")
 }
 
 fn texts(r: &QueryResult) -> Vec<Vec<String>> {
@@ -220,7 +220,7 @@ fn backlinks_where_order_limit_offset() {
     let s = index();
     let mut p = params("t.com", Mode::Subdomains);
     p.select = Some("url_to".into());
-    p.where_ = Some("nofollow=false,substring(anchor,\"o\")".into());
+    p.where_ = clause("nofollow=false,substring(anchor,\"o\")");
     p.order_by = Some("url_to:desc".into());
     let r = run(&s, Table::Backlinks, &p).unwrap();
     // "new page" has no "o"; the nofollow "SEO tools" link is filtered out.
@@ -303,7 +303,7 @@ fn counters_where_drops_new_but_not_totals() {
             vec!["2024-03-01", "4", "0", "4", "0"]
         ]
     );
-    p.where_ = Some("nofollow=true".into());
+    p.where_ = clause("nofollow=true");
     let r = run(&s, Table::Counters, &p).unwrap();
     assert_eq!(
         texts(&r),
@@ -312,7 +312,7 @@ fn counters_where_drops_new_but_not_totals() {
             vec!["2024-03-01", "1", "0", "4", "0"]
         ]
     );
-    p.having = Some("new>=1".into());
+    p.having = clause("new>=1");
     assert_eq!(
         texts(&run(&s, Table::Counters, &p).unwrap()),
         vec![vec!["2024-03-01", "1", "0", "4", "0"]]
@@ -370,7 +370,7 @@ fn anchors_group_case_sensitively_with_stats() {
     );
     assert_eq!(r.stats, [("backlinks", 4), ("refpages", 2)]);
     let mut p = params("t.com", Mode::Subdomains);
-    p.where_ = Some("refdomain=\"b.test\"".into());
+    p.where_ = clause("refdomain=\"b.test\"");
     let r = run(&s, Table::Anchors, &p).unwrap();
     assert_eq!(r.rows.len(), 2);
     assert_eq!(r.stats, [("backlinks", 2), ("refpages", 1)]);
@@ -411,8 +411,15 @@ fn bad_queries_get_one_clear_error() {
         match field {
             "select" => p.select = Some(v.into()),
             "order_by" => p.order_by = Some(v.into()),
-            "having" => p.having = Some(v.into()),
-            _ => p.where_ = Some(v.into()),
+            clause @ ("having" | "where") => match parse_clause(Some(v), clause) {
+                Ok(f) if clause == "having" => p.having = f,
+                Ok(f) => p.where_ = f,
+                Err(e) => {
+                    assert!(e.to_string().contains(want), "{e}");
+                    continue;
+                }
+            },
+            _ => unreachable!("{field}"),
         }
         let e = run(&s, t, &p).unwrap_err().to_string();
         assert!(e.contains(want), "{e}");
@@ -420,7 +427,7 @@ fn bad_queries_get_one_clear_error() {
     let mut p = params("t.com", Mode::Domain);
     p.limit = MAX_LIMIT + 1;
     assert!(run(&s, Table::Backlinks, &p).is_err());
-    assert!(run(&s, Table::Backlinks, &params("", Mode::Domain)).is_err());
+    assert!(Target::parse("", Mode::Domain).is_err());
 }
 
 #[test]
@@ -428,7 +435,7 @@ fn values_are_bound_never_spliced_into_sql() {
     let s = index();
     let evil = r#"x'); DROP TABLE backlinks; --"#;
     let mut p = params("t.com", Mode::Domain);
-    p.where_ = Some(format!(
+    p.where_ = clause(&format!(
         "anchor=\"{}\",substring(title,\"{evil}\")",
         evil.replace('"', "\\\"")
     ));
@@ -499,13 +506,13 @@ fn refdomains_group_live_backlinks_by_referring_domain_with_ip_stats() {
     assert_eq!(r.stats, [("refdomains", 3), ("ips", 3), ("class_c", 2)]);
     // Row filters apply before grouping, group filters after; stats follow the filters.
     let mut p = params("t.com", Mode::Subdomains);
-    p.where_ = Some("first_seen<\"2024-03-05\"".into());
-    p.having = Some("backlinks>=1".into());
+    p.where_ = clause("first_seen<\"2024-03-05\"");
+    p.having = clause("backlinks>=1");
     let r = run(&s, Table::Refdomains, &p).unwrap();
     assert_eq!(r.rows.len(), 2, "c.test links only since day 2");
     assert_eq!(r.stats, [("refdomains", 2), ("ips", 2), ("class_c", 1)]);
     let mut p = params("t.com", Mode::Subdomains);
-    p.having = Some("backlinks=1".into());
+    p.having = clause("backlinks=1");
     p.select = Some("refdomain".into());
     let r = run(&s, Table::Refdomains, &p).unwrap();
     assert_eq!(r.rows, vec![vec![Value::Str("c.test".into())]]);
@@ -546,7 +553,7 @@ fn one_per_domain_keeps_each_referring_domains_strongest_backlink() {
     );
     // Filters choose among the backlinks first.
     let mut p = params("t.com", Mode::Subdomains);
-    p.where_ = Some("nofollow=true".into());
+    p.where_ = clause("nofollow=true");
     let r = run(&s, Table::OnePerDomain, &p).unwrap();
     assert_eq!(
         pairs(&r),
@@ -602,7 +609,7 @@ fn refdomains_new_and_lost_follow_each_domains_live_backlinks() {
         ]
     );
     let mut p = params("t.com", Mode::Subdomains);
-    p.where_ = Some("refdomain=\"b.test\"".into());
+    p.where_ = clause("refdomain=\"b.test\"");
     let r = run(&s, Table::RefdomainsNewLost, &p).unwrap();
     assert_eq!(r.rows.len(), 2);
     // Counters: per day, `where` counted in new/lost, the totals ignore it.
@@ -615,16 +622,21 @@ fn refdomains_new_and_lost_follow_each_domains_live_backlinks() {
         ]
     );
     let mut p = params("t.com", Mode::Subdomains);
-    p.having = Some("lost>0".into());
+    p.having = clause("lost>0");
     let r = run(&s, Table::RefdomainsCounters, &p).unwrap();
     assert_eq!(r.rows.len(), 1);
-    // The DataForSEO counts since a day: [new hosts, lost hosts, new domains, lost domains].
-    let scope = linkdiff_store::TargetScope::Subdomains("t.com".into());
-    for (since, want) in [
-        (D1, [3, 1, 3, 1]),
-        (d3, [1, 1, 1, 1]),
-        (d3 + DAY, [0, 0, 0, 0]),
+    // The DataForSEO counts since a day: (new, lost) hosts, then (new, lost) domains.
+    let scope = linkdiff_model::Target::Subdomains("t.com".into());
+    let counts = |(new, lost)| Changes { new, lost };
+    for (since, hosts, domains) in [
+        (D1, (3, 1), (3, 1)),
+        (d3, (1, 1), (1, 1)),
+        (d3 + DAY, (0, 0), (0, 0)),
     ] {
+        let want = ReferringChanges {
+            hosts: counts(hosts),
+            domains: counts(domains),
+        };
         assert_eq!(referring_changes(&s.sql, &scope, since).unwrap(), want);
         assert_eq!(referring_changes(&s.mem, &scope, since).unwrap(), want);
         assert_eq!(
@@ -699,7 +711,7 @@ fn metrics_count_backlinks_and_crawled_pages_of_the_scope() {
     let r = run(&s, Table::Metrics, &p).unwrap();
     assert_eq!(r.columns.len(), 15);
     let mut p = params("t.com", Mode::Subdomains);
-    p.having = Some("backlinks>100".into());
+    p.having = clause("backlinks>100");
     assert!(run(&s, Table::Metrics, &p).unwrap().rows.is_empty());
 }
 
@@ -733,7 +745,7 @@ fn ahrefs_rank_and_pages_extended_list_the_crawled_pages_of_the_scope() {
     let urls: Vec<String> = r.rows.iter().map(|row| row[0].text()).collect();
     assert_eq!(urls, ["http://a.test/1", "http://b.test/"]);
     p.order_by = Some("url:desc".into());
-    p.where_ = Some("url<>\"http://nothing.test/\"".into());
+    p.where_ = clause("url<>\"http://nothing.test/\"");
     let r = run(&s, Table::AhrefsRank, &p).unwrap();
     assert_eq!(r.rows[0][0].text(), "http://b.test/");
     assert!(
@@ -778,7 +790,7 @@ fn sitewide_links_come_from_most_of_a_domains_visited_pages_and_only_when_select
     };
     let p = QueryParams {
         select: Some("url_from,sitewide".into()),
-        where_: Some("sitewide=true".into()),
+        where_: clause("sitewide=true"),
         ..params("t.com", Mode::Domain)
     };
     let r = run(&s, Table::Backlinks, &p).unwrap();
@@ -832,7 +844,7 @@ fn lost_events_carry_their_reason_only_when_asked() {
         .all(|row| row[2].is_empty()));
     let p = QueryParams {
         select: Some("url_to".into()),
-        where_: Some("reason=\"removedfromhtml\"".into()),
+        where_: clause("reason=\"removedfromhtml\""),
         ..params("t.com", Mode::Subdomains)
     };
     assert_eq!(

@@ -2,9 +2,10 @@
 //! per target, counts of new and lost backlinks (events) or referring domains (the
 //! `refdomains_new_lost` rule) since `date_from`, in DataForSEO's envelope.
 
-use linkdiff_model::registrable_domain;
+use anyhow::Context;
+use linkdiff_model::Target;
 use linkdiff_query::time;
-use linkdiff_store::{Store, TargetScope};
+use linkdiff_store::Store;
 use serde_json::{json, Map, Value as J};
 use std::time::Instant;
 
@@ -13,25 +14,18 @@ pub const MAX_TARGETS: usize = 1000;
 /// Longest tag.
 pub const MAX_TAG: usize = 255;
 
-/// How a target string is read: bare registrable domain → it and its subdomains; other host →
-/// that host; `http(s)://` URL → that page.
-pub fn target_scope(target: &str) -> TargetScope {
-    let t = target.trim();
-    let lower = t.to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        return TargetScope::Exact(t.to_string());
-    }
-    let host = lower.trim_end_matches('/').to_string();
-    if registrable_domain(&host) == host {
-        TargetScope::Subdomains(host)
-    } else {
-        TargetScope::Host(host)
+/// The target a v2 table is asked for to answer a DataForSEO target: v2 has no host-only mode,
+/// so a single host is asked with `mode=domain` (which also folds `www.`).
+pub fn v2_target(target: &Target) -> Target {
+    match target {
+        Target::Host(h) => Target::Domain(h.clone()),
+        t => t.clone(),
     }
 }
 
 /// (new, lost) events for `target` on or after `since` (Unix seconds).
-pub fn count(store: &Store, target: &str, since: i64) -> anyhow::Result<(u64, u64)> {
-    Ok(store.count_events(&target_scope(target), since)?)
+pub fn count(store: &Store, target: &Target, since: i64) -> anyhow::Result<(u64, u64)> {
+    Ok(store.count_events(target, since)?)
 }
 
 /// The bulk endpoints linkdiff answers; they share validation and envelope.
@@ -59,22 +53,26 @@ impl Bulk {
         format!("/v3/backlinks/{}/live", self.function())
     }
 
-    /// One result item for `target` since `since`.
-    fn item(self, store: &Store, target: &str, since: i64) -> anyhow::Result<J> {
+    /// One result item for `target` (as written, and as read) since `since`.
+    fn item(
+        self,
+        store: &Store,
+        (written, target): &(String, Target),
+        since: i64,
+    ) -> anyhow::Result<J> {
         Ok(match self {
             Bulk::NewLostBacklinks => {
                 let (n, l) = count(store, target, since)?;
-                json!({"target": target, "new_backlinks": n, "lost_backlinks": l})
+                json!({"target": written, "new_backlinks": n, "lost_backlinks": l})
             }
             Bulk::NewLostReferringDomains => {
-                let [nh, lh, nd, ld] =
-                    linkdiff_query::referring_changes(store, &target_scope(target), since)?;
+                let c = linkdiff_query::referring_changes(store, target, since)?;
                 json!({
-                    "target": target,
-                    "new_referring_domains": nh,
-                    "lost_referring_domains": lh,
-                    "new_referring_main_domains": nd,
-                    "lost_referring_main_domains": ld,
+                    "target": written,
+                    "new_referring_domains": c.hosts.new,
+                    "lost_referring_domains": c.hosts.lost,
+                    "new_referring_main_domains": c.domains.new,
+                    "lost_referring_main_domains": c.domains.lost,
                 })
             }
         })
@@ -84,32 +82,43 @@ impl Bulk {
 /// A validated task.
 #[derive(Debug, Clone)]
 pub struct Task {
-    /// Targets in request order.
-    pub targets: Vec<String>,
+    /// Targets in request order: as written (echoed in the items), and as read.
+    pub targets: Vec<(String, Target)>,
     /// Start day, Unix seconds at 00:00Z.
     pub date_from: i64,
     /// The request object as sent (echoed in `data`).
     pub echo: Map<String, J>,
 }
 
-/// Validate one task object against today's date (`today` = Unix seconds now). Returns the
-/// name of the bad field on error.
-pub fn validate(task: &J, today: i64) -> Result<Task, String> {
+/// The field of a bulk task that is missing or wrong (DataForSEO answers 40501 naming it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidField {
+    /// `targets`: absent, empty, over [`MAX_TARGETS`], or a blank or non-string entry.
+    #[error("targets")]
+    Targets,
+    /// `date_from`: not `YYYY-MM-DD`, in the future, or over a year back.
+    #[error("date_from")]
+    DateFrom,
+    /// `tag`: not a string, or over [`MAX_TAG`] characters.
+    #[error("tag")]
+    Tag,
+}
+
+/// Validate one task object against today's date (`today` = Unix seconds now).
+pub fn validate(task: &J, today: i64) -> Result<Task, InvalidField> {
     let Some(obj) = task.as_object() else {
-        return Err("targets".into());
+        return Err(InvalidField::Targets);
     };
     let targets = match obj.get("targets") {
         Some(J::Array(a)) if !a.is_empty() && a.len() <= MAX_TARGETS => a
             .iter()
             .map(|t| {
-                t.as_str()
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
+                let written = t.as_str()?.trim();
+                Some((written.to_string(), Target::dataforseo(written).ok()?))
             })
             .collect::<Option<Vec<_>>>()
-            .ok_or("targets")?,
-        _ => return Err("targets".into()),
+            .ok_or(InvalidField::Targets)?,
+        _ => return Err(InvalidField::Targets),
     };
     let today_day = time::day(today) * 86_400;
     let min = time::parse(&chrono_shift(today_day, -12)).unwrap_or(today_day - 365 * 86_400);
@@ -118,18 +127,18 @@ pub fn validate(task: &J, today: i64) -> Result<Task, String> {
             time::parse(&chrono_shift(today_day, -1)).unwrap_or(today_day - 30 * 86_400)
         }
         Some(J::String(s)) if s.len() == 10 => {
-            let d = time::parse(s).ok_or("date_from")?;
+            let d = time::parse(s).ok_or(InvalidField::DateFrom)?;
             if d < min || d > today_day {
-                return Err("date_from".into());
+                return Err(InvalidField::DateFrom);
             }
             d
         }
-        _ => return Err("date_from".into()),
+        _ => return Err(InvalidField::DateFrom),
     };
     match obj.get("tag") {
         None | Some(J::Null) => {}
         Some(J::String(s)) if s.chars().count() <= MAX_TAG => {}
-        _ => return Err("tag".into()),
+        _ => return Err(InvalidField::Tag),
     }
     let mut echo = Map::new();
     for (k, v) in obj {
@@ -325,10 +334,11 @@ impl TargetTask {
 
     /// The scope of `target`: a bare registrable domain includes its subdomains unless
     /// `include_subdomains` is false (then only that host).
-    pub fn scope(&self, target: &str) -> Result<TargetScope, Reply> {
-        match (target_scope(target), self.raw.get("include_subdomains")) {
-            (TargetScope::Subdomains(h), Some(J::Bool(false))) => Ok(TargetScope::Host(h)),
-            (s, None | Some(J::Null) | Some(J::Bool(_))) => Ok(s),
+    pub fn scope(&self, target: &str) -> Result<Target, Reply> {
+        let t = Target::dataforseo(target).map_err(|_| self.invalid("target"))?;
+        match self.raw.get("include_subdomains") {
+            Some(J::Bool(false)) => Ok(t.without_subdomains()),
+            None | Some(J::Null) | Some(J::Bool(_)) => Ok(t),
             _ => Err(self.invalid("include_subdomains")),
         }
     }
@@ -364,23 +374,32 @@ pub fn answer(store: &Store, kind: Bulk, body: &[u8], today: i64) -> (u16, J) {
             return (200, envelope(20000, "Ok.", vec![t], started));
         }
     };
-    let mut items = Vec::with_capacity(task.targets.len());
-    for t in &task.targets {
-        match kind.item(store, t, task.date_from) {
-            Ok(item) => items.push(item),
-            Err(e) => {
-                if let Some(err) = super::timed_out(&e) {
-                    tracing::warn!(target = %t, "{}: query stopped: {err}", kind.function());
-                    return timed_out_reply(kind.function(), &err.to_string(), task.echo, started);
-                }
-                tracing::error!("{}: {e:#}", kind.function());
-                return (500, envelope(50000, "Internal Error.", vec![], started));
+    let items = match items(store, kind, &task) {
+        Ok(items) => items,
+        Err(e) => {
+            if let Some(err) = super::timed_out(&e) {
+                tracing::warn!("{}: query stopped: {err}", kind.function());
+                return timed_out_reply(kind.function(), &err.to_string(), task.echo, started);
             }
+            tracing::error!("{}: {e:#}", kind.function());
+            return (500, envelope(50000, "Internal Error.", vec![], started));
         }
-    }
+    };
     let result = json!([{ "items_count": items.len(), "items": items }]);
     let t = task_json(kind.function(), 20000, "Ok.", task.echo, result, started);
     (200, envelope(20000, "Ok.", vec![t], started))
+}
+
+/// The items of a validated bulk task, one per target in request order (`linkdiff
+/// bulk-new-lost` prints them; [`answer`] wraps them in DataForSEO's envelope).
+pub fn items(store: &Store, kind: Bulk, task: &Task) -> anyhow::Result<Vec<J>> {
+    task.targets
+        .iter()
+        .map(|t| {
+            kind.item(store, t, task.date_from)
+                .with_context(|| format!("target {}", t.0))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -390,18 +409,30 @@ mod tests {
     const TODAY: i64 = 1_763_769_600; // 2025-11-22
 
     #[test]
-    fn target_kinds() {
+    fn targets_are_read_once_when_the_task_is_validated() {
+        let t = validate(
+            &json!({"targets": ["forbes.com", " www.trustpilot.com ", "https://ahrefs.com/blog/"]}),
+            TODAY,
+        )
+        .unwrap();
+        let read: Vec<(&str, &Target)> = t.targets.iter().map(|(w, t)| (w.as_str(), t)).collect();
         assert_eq!(
-            target_scope("forbes.com"),
-            TargetScope::Subdomains("forbes.com".into())
+            read,
+            [
+                ("forbes.com", &Target::Subdomains("forbes.com".into())),
+                (
+                    "www.trustpilot.com",
+                    &Target::Host("www.trustpilot.com".into())
+                ),
+                (
+                    "https://ahrefs.com/blog/",
+                    &Target::Exact("ahrefs.com/blog/".into())
+                ),
+            ]
         );
         assert_eq!(
-            target_scope("www.trustpilot.com"),
-            TargetScope::Host("www.trustpilot.com".into())
-        );
-        assert_eq!(
-            target_scope("https://ahrefs.com/blog/"),
-            TargetScope::Exact("https://ahrefs.com/blog/".into())
+            validate(&json!({"targets": ["https://"]}), TODAY).unwrap_err(),
+            InvalidField::Targets
         );
     }
 

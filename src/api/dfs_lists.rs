@@ -7,10 +7,12 @@
 //! list is read and `dfs_filter` filters, groups and sorts the items. Fields the index cannot
 //! know are `null`.
 
+use super::dataforseo::v2_target;
 use super::dataforseo::{Reply, TargetTask};
 use super::dfs_filter::{self, Filter};
-use linkdiff_query::{Mode, QueryParams, QueryResult, Table, Value};
-use linkdiff_store::{Store, TargetScope};
+use linkdiff_query::filter::{Filter as QueryFilter, Func, Op, Term};
+use linkdiff_query::{QueryParams, QueryResult, Table, Value};
+use linkdiff_store::Store;
 use serde_json::{json, Map, Value as J};
 
 /// The list endpoints.
@@ -131,63 +133,82 @@ impl List {
         J::Object(m)
     }
 
-    /// One DataForSEO filter condition `[field, op, value]` as a query-language term.
-    fn condition(self, c: &[J]) -> Option<String> {
+    /// One DataForSEO filter condition `[field, op, value]` as a query filter term.
+    fn condition(self, c: &[J]) -> Option<Term> {
         let [J::String(field), J::String(op), value] = c else {
             return None;
+        };
+        let cmp = |col: &str, op: Op, value: String| Term::Cmp {
+            col: col.to_string(),
+            op,
+            value,
         };
         if self == List::Backlinks && field == "dofollow" {
             let b = value.as_bool()?;
             return match op.as_str() {
-                "=" => Some(format!("nofollow={}", !b)),
-                "<>" => Some(format!("nofollow={b}")),
+                "=" => Some(cmp("nofollow", Op::Eq, (!b).to_string())),
+                "<>" => Some(cmp("nofollow", Op::Eq, b.to_string())),
                 _ => None,
             };
         }
         let (col, factor) = self.column(field)?;
         let lit = |v: &J| -> Option<String> {
             Some(match v {
-                J::String(s) if col == "first_seen" => format!("\"{}\"", s.get(..10)?),
-                J::String(s) => format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")),
+                J::String(s) if col == "first_seen" => s.get(..10)?.to_string(),
+                J::String(s) => s.clone(),
                 J::Number(n) => (n.as_i64()? / factor).to_string(),
                 J::Bool(b) => b.to_string(),
                 _ => return None,
             })
         };
-        match op.to_ascii_lowercase().as_str() {
-            o @ ("=" | "<>" | "<" | "<=" | ">" | ">=") => Some(format!("{col}{o}{}", lit(value)?)),
+        let op = match op.to_ascii_lowercase().as_str() {
+            "=" => Op::Eq,
+            "<>" => Op::Ne,
+            "<" => Op::Lt,
+            "<=" => Op::Le,
+            ">" => Op::Gt,
+            ">=" => Op::Ge,
             "like" | "ilike" => {
                 let p = value.as_str()?;
                 let inner = p.strip_prefix('%')?.strip_suffix('%')?;
                 if inner.contains('%') || inner.is_empty() {
                     return None;
                 }
-                Some(format!("substring({col},{})", lit(&J::from(inner))?))
+                return Some(Term::Call {
+                    func: Func::Substring,
+                    col: col.to_string(),
+                    value: inner.to_string(),
+                });
             }
-            _ => None,
-        }
+            _ => return None,
+        };
+        Some(cmp(col, op, lit(value)?))
     }
 
-    /// `filters` (a condition, or conditions joined by `"and"`) as a `having` expression.
-    fn filters(self, f: &J) -> Option<String> {
-        let a = f.as_array()?;
-        if a.is_empty() {
-            return Some(String::new());
-        }
-        if a.first().is_some_and(J::is_string) {
-            return self.condition(a);
-        }
+    /// `filters` (a condition, or conditions joined by `"and"`) as a query filter; `None`
+    /// when the query language cannot say it (the items are then filtered by `dfs_filter`).
+    fn filters(self, f: &J) -> Option<QueryFilter> {
         let mut terms = Vec::new();
+        self.collect_terms(f, &mut terms)?;
+        Some(QueryFilter { terms })
+    }
+
+    fn collect_terms(self, f: &J, terms: &mut Vec<Term>) -> Option<()> {
+        let a = f.as_array()?;
+        if a.first().is_some_and(J::is_string) {
+            terms.push(self.condition(a)?);
+            return Some(());
+        }
         for (i, part) in a.iter().enumerate() {
             if i % 2 == 1 {
                 if !part.as_str().is_some_and(|s| s.eq_ignore_ascii_case("and")) {
                     return None;
                 }
             } else {
-                terms.push(self.filters(part)?);
+                self.collect_terms(part, terms)?;
             }
         }
-        Some(terms.join(","))
+        Some(())
     }
 
     /// `order_by` (`["backlinks,desc", …]`) in the query language.
@@ -206,18 +227,6 @@ impl List {
             parts.push(format!("{col}:{dir}"));
         }
         Some(parts.join(","))
-    }
-}
-
-/// Mode and target for the v2 query of a DataForSEO scope (a single host is queried with
-/// `mode=domain`, which also folds `www.`).
-fn mode_of(scope: &TargetScope) -> (Mode, String) {
-    match scope {
-        TargetScope::Exact(u) => (Mode::Exact, u.clone()),
-        TargetScope::Subdomains(h) => (Mode::Subdomains, h.clone()),
-        TargetScope::Host(h) | TargetScope::Domain(h) | TargetScope::Prefix(h) => {
-            (Mode::Domain, h.clone())
-        }
     }
 }
 
@@ -278,7 +287,7 @@ fn respond(store: &Store, list: List, task: TargetTask) -> Result<Reply, Reply> 
     // The query language takes and-joined comparisons on mapped fields; anything else is
     // evaluated on the items (`dfs_filter`).
     let pushed_filter = match raw.get("filters") {
-        None | Some(J::Null) => Some(String::new()),
+        None | Some(J::Null) => Some(QueryFilter::default()),
         Some(f) => list.filters(f),
     };
     let pushed_order = match raw.get("order_by") {
@@ -286,19 +295,18 @@ fn respond(store: &Store, list: List, task: TargetTask) -> Result<Reply, Reply> 
         Some(o) => list.order(o).map(Some),
     };
     let scope = task.scope(&target)?;
-    let (qmode, query_target) = mode_of(&scope);
-    let params = |table: Table, filter: &str, order_by: Option<String>, limit, offset| {
+    let query_target = v2_target(&scope);
+    let params = |table: Table, filter: &QueryFilter, order_by: Option<String>, limit, offset| {
+        let none = QueryFilter::default();
         QueryParams {
-            target: query_target.clone(),
-            mode: qmode,
-            select: None,
             // Item fields of the grouped tables are group columns (`having`); backlink fields
             // are row columns (`where`).
-            where_: Some(filter.to_string()).filter(|f| !f.is_empty() && !table.grouped()),
-            having: Some(filter.to_string()).filter(|f| !f.is_empty() && table.grouped()),
+            where_: if table.grouped() { &none } else { filter }.clone(),
+            having: if table.grouped() { filter } else { &none }.clone(),
             order_by,
             limit,
             offset,
+            ..QueryParams::new(query_target.clone())
         }
     };
     let pushed = match (pushed_filter, pushed_order) {
@@ -345,7 +353,7 @@ fn respond(store: &Store, list: List, task: TargetTask) -> Result<Reply, Reply> 
                     Some(o) => dfs_filter::parse_order(o, &fields)
                         .ok_or_else(|| anyhow::Error::new(BadField("order_by")))?,
                 };
-                let all = |table: Table, filter: &str| {
+                let all = |table: Table, filter: &QueryFilter| {
                     linkdiff_query::run(
                         store,
                         table,
@@ -354,12 +362,17 @@ fn respond(store: &Store, list: List, task: TargetTask) -> Result<Reply, Reply> 
                 };
                 let mut items = Vec::new();
                 if list != List::Backlinks || status != Status::Lost {
-                    let r = all(table, "")?;
+                    let r = all(table, &QueryFilter::default())?;
                     items.extend(r.rows.iter().map(|row| list.item(&r, row)));
                 }
                 if list == List::Backlinks && status != Status::Live {
-                    let live = live_identities(&all(Table::Backlinks, "")?);
-                    let r = all(Table::NewLost, "type=\"lost\"")?;
+                    let live = live_identities(&all(Table::Backlinks, &QueryFilter::default())?);
+                    let lost = Term::Cmp {
+                        col: "type".into(),
+                        op: Op::Eq,
+                        value: "lost".into(),
+                    };
+                    let r = all(Table::NewLost, &QueryFilter { terms: vec![lost] })?;
                     items.extend(lost_items(&r, &live));
                 }
                 items.retain(|i| filter.as_ref().is_none_or(|f| f.test(i)));
@@ -568,16 +581,18 @@ mod tests {
 
     #[test]
     fn filters_and_order_translate_to_the_query_language() {
+        let text = |t: &str| Some(linkdiff_query::parse_clause(Some(t), "where").unwrap());
         let l = List::ReferringDomains;
         let f = json!([["rank", ">=", 300], "and", ["domain", "like", "%news%"]]);
         assert_eq!(
-            l.filters(&f).as_deref(),
-            Some("domain_rating>=30,substring(refdomain,\"news\")")
+            l.filters(&f),
+            text("domain_rating>=30,substring(refdomain,\"news\")")
         );
         assert_eq!(
-            l.filters(&json!(["backlinks", ">", 5])).as_deref(),
-            Some("backlinks>5")
+            l.filters(&json!(["backlinks", ">", 5])),
+            text("backlinks>5")
         );
+        assert_eq!(l.filters(&json!([])), text(""));
         assert_eq!(
             l.filters(&json!([["backlinks", ">", 5], "or", ["rank", "<", 1]])),
             None
@@ -591,9 +606,17 @@ mod tests {
         assert_eq!(l.order(&json!(["backlinks,sideways"])), None);
         let a = List::Anchors;
         assert_eq!(
-            a.filters(&json!(["first_seen", ">", "2026-01-06 00:00:00 +00:00"]))
-                .as_deref(),
-            Some("first_seen>\"2026-01-06\"")
+            a.filters(&json!(["first_seen", ">", "2026-01-06 00:00:00 +00:00"])),
+            text("first_seen>\"2026-01-06\"")
+        );
+        let b = List::Backlinks;
+        assert_eq!(
+            b.filters(&json!(["dofollow", "=", true])),
+            text("nofollow=false")
+        );
+        assert_eq!(
+            b.filters(&json!(["anchor", "=", "say \"hi\" \\o/"])),
+            text("anchor=\"say \\\"hi\\\" \\\\o/\"")
         );
     }
 }

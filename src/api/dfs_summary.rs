@@ -3,17 +3,18 @@
 //! `null` (see README, "DataForSEO summary").
 
 use super::dataforseo::{Reply, TargetTask};
+use linkdiff_model::Target;
 use linkdiff_model::{class_c, url_host};
 use linkdiff_model::{registrable_domain, LinkType};
-use linkdiff_query::{Mode, QueryParams, Table};
-use linkdiff_store::{Store, TargetScope};
+use linkdiff_query::{QueryParams, Table};
+use linkdiff_store::Store;
 use serde_json::{json, Value as J};
 use std::collections::{BTreeMap, HashSet};
 
 const FUNCTION: &str = "summary";
 
 /// The summary item of `target` (within `scope`) over live backlinks.
-pub fn summary(store: &Store, target: &str, scope: &TargetScope) -> anyhow::Result<J> {
+pub fn summary(store: &Store, target: &str, scope: &Target) -> anyhow::Result<J> {
     let scope = scope.clone();
     let (mut hosts, mut domains, mut pages) = (HashSet::new(), HashSet::new(), HashSet::new());
     let (mut hosts_nf, mut domains_nf, mut pages_nf) =
@@ -65,15 +66,9 @@ pub fn summary(store: &Store, target: &str, scope: &TargetScope) -> anyhow::Resu
     }
     // Crawled pages of the target: the `pages_extended` rows (no limit).
     let p = QueryParams {
-        target: target.to_string(),
-        mode: match &scope {
-            TargetScope::Exact(_) => Mode::Exact,
-            TargetScope::Subdomains(_) => Mode::Subdomains,
-            _ => Mode::Domain,
-        },
         select: Some("http_code,links_internal,links_external".into()),
         limit: linkdiff_query::MAX_LIMIT,
-        ..Default::default()
+        ..QueryParams::new(super::dataforseo::v2_target(&scope))
     };
     let crawled = linkdiff_query::run(store, Table::PagesExtended, &p)?;
     let int = |v: &linkdiff_query::Value| v.text().parse::<u64>().unwrap_or(0);
@@ -85,7 +80,7 @@ pub fn summary(store: &Store, target: &str, scope: &TargetScope) -> anyhow::Resu
     let internal: u64 = crawled.rows.iter().map(|r| int(&r[1])).sum();
     let external: u64 = crawled.rows.iter().map(|r| int(&r[2])).sum();
     let rank = store
-        .domain(registrable_domain(url_host(target.trim())))?
+        .domain(scope.registrable_domain())?
         .map_or(0, |d| d.domain_rating as u64 * 10);
     let time = |t: i64| {
         chrono::DateTime::from_timestamp(t, 0)

@@ -4,8 +4,9 @@
 
 use super::dataforseo::{Reply, TargetTask};
 use chrono::{Datelike, NaiveDate};
+use linkdiff_model::Target;
 use linkdiff_query::time;
-use linkdiff_store::{Store, TargetScope};
+use linkdiff_store::Store;
 use serde_json::{json, Value as J};
 
 const FUNCTION: &str = "timeseries_new_lost_summary";
@@ -79,7 +80,7 @@ fn secs(d: NaiveDate) -> i64 {
 /// zeros included, oldest first.
 pub fn series(
     store: &Store,
-    scope: &TargetScope,
+    scope: &Target,
     from: i64,
     to: i64,
     group: GroupRange,
@@ -90,21 +91,19 @@ pub fn series(
     while secs(start) <= to {
         let end = group.next(start);
         let (lo, hi) = (secs(start).max(from), secs(end).min(to + 86_400));
-        let mut sum = [0u64; 6];
-        for (_, counts) in days.range(lo..hi) {
-            for (s, c) in sum.iter_mut().zip(counts) {
-                *s += c;
-            }
+        let mut sum = linkdiff_query::PeriodChanges::default();
+        for (_, day) in days.range(lo..hi) {
+            sum += *day;
         }
         items.push(json!({
             "type": "backlinks_timeseries_new_lost_summary",
             "date": format!("{} 00:00:00 +00:00", start.format("%Y-%m-%d")),
-            "new_backlinks": sum[0],
-            "lost_backlinks": sum[1],
-            "new_referring_domains": sum[2],
-            "lost_referring_domains": sum[3],
-            "new_referring_main_domains": sum[4],
-            "lost_referring_main_domains": sum[5],
+            "new_backlinks": sum.backlinks.new,
+            "lost_backlinks": sum.backlinks.lost,
+            "new_referring_domains": sum.referring.hosts.new,
+            "lost_referring_domains": sum.referring.hosts.lost,
+            "new_referring_main_domains": sum.referring.domains.new,
+            "lost_referring_main_domains": sum.referring.domains.lost,
         }));
         start = end;
     }

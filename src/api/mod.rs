@@ -15,7 +15,8 @@ pub mod server;
 pub mod tokens;
 pub mod ui;
 
-use linkdiff_query::{self as query, Mode, QueryParams, Table, MAX_LIMIT};
+use linkdiff_model::{Mode, Target};
+use linkdiff_query::{self as query, QueryParams, Table, MAX_LIMIT};
 use linkdiff_store::{Store, StoreError};
 use params::Params;
 use render::Format;
@@ -36,7 +37,7 @@ pub struct ApiContext {
     pub public: bool,
     /// Serialises quota spending.
     pub spend_lock: Arc<Mutex<()>>,
-    /// Turns for [`is_heavy`] requests (set from `server::Limits::heavy_queries`).
+    /// Turns for [`V2Request::is_heavy`] requests (set from `server::Limits::heavy_queries`).
     pub heavy: Arc<tokio::sync::Semaphore>,
 }
 
@@ -167,27 +168,89 @@ pub fn centirows_per_result(t: Table) -> u64 {
     }
 }
 
-/// Whether a v2 request may read a large part of the index: a target wider than one URL
-/// with a grouped table (anchors, counters, refdomains…), `backlinks_one_per_domain`,
-/// `broken_backlinks`, an
-/// `order_by` or a filter. Those take turns so that they cannot starve the cheap ones: an
-/// exact target, or a scan in key order that stops after its page of rows.
-pub fn is_heavy(p: &Params) -> bool {
-    let Ok(table) = p.get("from").unwrap_or("").trim().parse::<Table>() else {
-        return false;
-    };
-    let mode = p.get("mode").map(str::trim).unwrap_or("");
-    if mode.is_empty() || mode.eq_ignore_ascii_case("exact") {
-        return false;
+/// A v2 request parsed at the edge: what is asked, with its target and filters as values.
+#[derive(Debug, Clone)]
+pub enum V2Request {
+    /// `from=subscription_info`.
+    SubscriptionInfo,
+    /// `from=domain_rating`: the rating of the target's registrable domain.
+    DomainRating(Target),
+    /// A table (`from=backlinks`, `anchors`, …) and its parameters.
+    Table {
+        /// The table.
+        table: Table,
+        /// Target, filters, columns, order and page.
+        params: QueryParams,
+    },
+}
+
+impl V2Request {
+    /// Read `p`: `from`, then `mode`, `target`, `limit`, `offset`, `where` and `having`, each
+    /// checked in that order (the first problem is the error).
+    pub fn parse(p: &Params) -> Result<V2Request, ApiError> {
+        let from = p.get("from").unwrap_or("").trim();
+        let target = || -> Result<&str, ApiError> {
+            match p.get("target").unwrap_or("").trim() {
+                "" => Err("Parameter 'target' is required".into()),
+                t => Ok(t),
+            }
+        };
+        Ok(match from {
+            "" => return Err("Parameter 'from' is required (backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank, pages_extended, broken_backlinks, domain_rating or subscription_info)".into()),
+            "subscription_info" => V2Request::SubscriptionInfo,
+            "domain_rating" => V2Request::DomainRating(
+                Target::parse(target()?, Mode::Exact).map_err(|e| ApiError(e.to_string()))?,
+            ),
+            t => {
+                let table: Table = t.parse::<Table>().map_err(ApiError)?;
+                let mode: Mode = p
+                    .get("mode")
+                    .map(str::trim)
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or("exact")
+                    .parse::<Mode>()
+                    .map_err(|e| ApiError(e.to_string()))?;
+                let target =
+                    Target::parse(target()?, mode).map_err(|e| ApiError(e.to_string()))?;
+                let limit = parse_count(p, "limit", 1000)?;
+                let offset = parse_count(p, "offset", 0)?;
+                let clause = |name: &'static str| {
+                    query::parse_clause(p.get(name), name).map_err(|e| ApiError(e.to_string()))
+                };
+                let params = QueryParams {
+                    select: p.get("select").map(str::to_string),
+                    where_: clause("where")?,
+                    having: clause("having")?,
+                    order_by: p.get("order_by").map(str::to_string),
+                    limit,
+                    offset,
+                    ..QueryParams::new(target)
+                };
+                V2Request::Table { table, params }
+            }
+        })
     }
-    let given = |k: &str| p.get(k).is_some_and(|v| !v.trim().is_empty());
-    table.grouped()
-        || table == Table::OnePerDomain
-        // Reads every backlink of the scope to find the few whose target is broken.
-        || table == Table::BrokenBacklinks
-        || given("order_by")
-        || given("where")
-        || given("having")
+
+    /// Whether the request may read a large part of the index: a target wider than one URL
+    /// with a grouped table (anchors, counters, refdomains…), `backlinks_one_per_domain`,
+    /// `broken_backlinks`, an `order_by` or a filter. Those take turns so that they cannot
+    /// starve the cheap ones: an exact target, or a scan in key order that stops after its
+    /// page of rows.
+    pub fn is_heavy(&self) -> bool {
+        let V2Request::Table { table, params } = self else {
+            return false;
+        };
+        if matches!(params.target, Target::Exact(_)) {
+            return false;
+        }
+        table.grouped()
+            || *table == Table::OnePerDomain
+            // Reads every backlink of the scope to find the few whose target is broken.
+            || *table == Table::BrokenBacklinks
+            || params.order_by.as_deref().is_some_and(|o| !o.trim().is_empty())
+            || !params.where_.terms.is_empty()
+            || !params.having.terms.is_empty()
+    }
 }
 
 /// Rows a request costs before its results, in hundredths: 1, or 10 for
@@ -212,6 +275,16 @@ fn parse_count(p: &Params, name: &str, default: usize) -> Result<usize, String> 
 
 /// Answer Ahrefs v2 parameters for `access`: the one core behind `serve`, `query` and `demo`.
 pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer, ApiError> {
+    answer_request(ctx, V2Request::parse(p), access)
+}
+
+/// Answer a request already read by [`V2Request::parse`] (the server reads it first to know
+/// whether it is heavy). The token is checked before a problem of the request is reported.
+pub fn answer_request(
+    ctx: &ApiContext,
+    request: Result<V2Request, ApiError>,
+    access: &Access,
+) -> Result<V2Answer, ApiError> {
     let internal = |e: anyhow::Error| format!("Internal error: {e}");
     let token = match access {
         Access::Client(sent) if ctx.auth_required().map_err(internal)? => {
@@ -232,51 +305,39 @@ pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer,
     } else {
         None
     };
-    let from = p.get("from").unwrap_or("").trim();
-    let (body, cost) = match from {
-        "" => return Err("Parameter 'from' is required (backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank, pages_extended, broken_backlinks, domain_rating or subscription_info)".into()),
-        "subscription_info" => {
+    let (body, cost) = match request? {
+        V2Request::SubscriptionInfo => {
             let info = match &token {
-                Some((name, rec)) => json!({"rows_left": rec.centirows_left / 100, "rows_limit": rec.rows_limit, "subscription": format!("linkdiff token {name}")}),
-                None => json!({"rows_left": 0, "rows_limit": 0, "subscription": "linkdiff (no tokens: unlimited)"}),
+                Some((name, rec)) => {
+                    json!({"rows_left": rec.centirows_left / 100, "rows_limit": rec.rows_limit, "subscription": format!("linkdiff token {name}")})
+                }
+                None => {
+                    json!({"rows_left": 0, "rows_limit": 0, "subscription": "linkdiff (no tokens: unlimited)"})
+                }
             };
             (V2Body::Tree(json!({ "info": info })), 0)
         }
-        "domain_rating" => {
-            let target = p.get("target").unwrap_or("").trim();
-            if target.is_empty() {
-                return Err("Parameter 'target' is required".into());
-            }
-            let host = linkdiff_model::url_host(target.trim_start_matches("https://").trim_start_matches("http://")).to_ascii_lowercase();
-            let d = linkdiff_model::registrable_domain(&host).to_string();
-            let rec = ctx.store.domain(&d).map_err(|e| internal(e.into()))?.unwrap_or_default();
-            (V2Body::Tree(json!({"domain": {"domain_rating": rec.domain_rating, "ahrefs_top": rec.ahrefs_top}})), 100)
+        V2Request::DomainRating(target) => {
+            let rec = ctx
+                .store
+                .domain(target.registrable_domain())
+                .map_err(|e| internal(e.into()))?
+                .unwrap_or_default();
+            (
+                V2Body::Tree(
+                    json!({"domain": {"domain_rating": rec.domain_rating, "ahrefs_top": rec.ahrefs_top}}),
+                ),
+                100,
+            )
         }
-        t => {
-            let table: Table = t.parse::<Table>().map_err(ApiError)?;
-            let mode: Mode = p.get("mode").map(str::trim).filter(|m| !m.is_empty()).unwrap_or("exact").parse::<Mode>().map_err(ApiError)?;
-            let target = p.get("target").unwrap_or("").trim();
-            if target.is_empty() {
-                return Err("Parameter 'target' is required".into());
-            }
-            let qp = QueryParams {
-                target: target.to_string(),
-                mode,
-                select: p.get("select").map(str::to_string),
-                where_: p.get("where").map(str::to_string).filter(|s| !s.trim().is_empty()),
-                having: p.get("having").map(str::to_string).filter(|s| !s.trim().is_empty()),
-                order_by: p.get("order_by").map(str::to_string),
-                limit: parse_count(p, "limit", 1000)?,
-                offset: parse_count(p, "offset", 0)?,
-            };
+        V2Request::Table { table, params: qp } => {
             let r = query::run(&ctx.store, table, &qp).map_err(|e| {
                 if let query::QueryError::Store(t @ StoreError::TimedOut { .. }) = &e {
                     tracing::warn!(
                         from = table.name(),
-                        target = %qp.target,
-                        mode = ?qp.mode,
-                        where_ = qp.where_.as_deref().unwrap_or(""),
-                        having = qp.having.as_deref().unwrap_or(""),
+                        target = ?qp.target,
+                        where_ = %qp.where_,
+                        having = %qp.having,
                         order_by = qp.order_by.as_deref().unwrap_or(""),
                         "query stopped: {t}"
                     );
@@ -285,8 +346,8 @@ pub fn answer(ctx: &ApiContext, p: &Params, access: &Access) -> Result<V2Answer,
             })?;
             let cost = centirows_per_request(table)
                 + centirows_per_result(table) * r.rows.len() as u64
-                + if qp.where_.is_some() { 500 } else { 0 }
-                + if qp.having.is_some() { 500 } else { 0 };
+                + if qp.where_.terms.is_empty() { 0 } else { 500 }
+                + if qp.having.terms.is_empty() { 0 } else { 500 };
             (V2Body::Table(r), cost)
         }
     };
@@ -322,7 +383,7 @@ mod tests {
     use super::*;
 
     fn heavy(q: &str) -> bool {
-        is_heavy(&Params::parse(q).expect("valid query"))
+        V2Request::parse(&Params::parse(q).expect("valid query")).is_ok_and(|r| r.is_heavy())
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The axum router and server loop.
 
 use super::render::Format;
-use super::{answer, dataforseo, params::Params, render_result, tokens, Access, ApiContext};
+use super::{
+    answer_request, dataforseo, params::Params, render_result, tokens, Access, ApiContext,
+};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -86,22 +88,24 @@ async fn v2(State(ctx): State<ApiContext>, req: Request) -> Response {
             })
     };
     // A heavy request waits for its turn; cheap ones never wait.
-    let heavy = matches!(&params, Ok(p) if super::is_heavy(p));
-    let turn = match &params {
-        Ok(p) if super::is_heavy(p) => {
-            match tokio::time::timeout(HEAVY_WAIT, ctx.heavy.clone().acquire_owned()).await {
-                Ok(Ok(permit)) => Some(permit),
-                _ => {
-                    let busy = "The server is busy with other large queries (whole domains, grouped tables, sorted or filtered scans); retry later";
-                    return json_response(200, &serde_json::json!({ "error": busy }));
-                }
+    let params = params.map(|p| {
+        let request = super::V2Request::parse(&p);
+        (p, request)
+    });
+    let heavy = matches!(&params, Ok((_, Ok(r))) if r.is_heavy());
+    let turn = match heavy {
+        true => match tokio::time::timeout(HEAVY_WAIT, ctx.heavy.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Some(permit),
+            _ => {
+                let busy = "The server is busy with other large queries (whole domains, grouped tables, sorted or filtered scans); retry later";
+                return json_response(200, &serde_json::json!({ "error": busy }));
             }
-        }
-        _ => None,
+        },
+        false => None,
     };
     let work = move || {
         let _turn = turn;
-        let params = match params {
+        let (params, request) = match params {
             Ok(p) => p,
             Err(e) => return (Format::Json, Err(e.into())),
         };
@@ -110,7 +114,10 @@ async fn v2(State(ctx): State<ApiContext>, req: Request) -> Response {
             Err(e) => return (Format::Json, Err(e.into())),
         };
         let access = Access::Client(params.get("token").map(str::to_string));
-        (format, ctx.limited(|| answer(&ctx, &params, &access)))
+        (
+            format,
+            ctx.limited(|| answer_request(&ctx, request, &access)),
+        )
     };
     // Cheap requests (an exact target, or a key-order scan that stops after its page: well
     // under a millisecond) run on the I/O thread: the hop to the blocking pool and back cost
@@ -305,7 +312,7 @@ pub struct Limits {
     /// A connection that has not sent a complete request head this long after it opened or
     /// after its last answer is closed (slow or idle clients cannot hold connections).
     pub header_timeout: std::time::Duration,
-    /// Heavy requests ([`super::is_heavy`]) running at once; the others wait their turn (up
+    /// Heavy requests ([`super::V2Request::is_heavy`]) running at once; the others wait their turn (up
     /// to [`HEAVY_WAIT`]) while cheap requests go straight on.
     pub heavy_queries: usize,
 }

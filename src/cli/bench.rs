@@ -5,8 +5,9 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use linkdiff_crawler::{extract_with, PageInput};
 use linkdiff_indexer::Indexer;
+use linkdiff_model::Target;
 use linkdiff_model::{Link, LinkType, Outcome, PageMeta, Visit};
-use linkdiff_query::{self as query, Mode, QueryParams, Table};
+use linkdiff_query::{self as query, QueryParams, Table};
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -535,126 +536,105 @@ fn bench_query(a: QueryBench) -> anyhow::Result<()> {
             "backlinks domain limit=1000",
             Table::Backlinks,
             QueryParams {
-                target: "big.bench".into(),
-                mode: Mode::Domain,
                 limit: 1000,
-                ..Default::default()
+                ..QueryParams::new(Target::Domain("big.bench".into()))
             },
         ),
         (
             "backlinks + order_by=domain_rating:desc",
             Table::Backlinks,
             QueryParams {
-                target: "big.bench".into(),
-                mode: Mode::Domain,
                 limit: 1000,
                 order_by: Some("domain_rating:desc".into()),
-                ..Default::default()
+                ..QueryParams::new(Target::Domain("big.bench".into()))
             },
         ),
         (
             "backlinks + where nofollow=false,substring(anchor)",
             Table::Backlinks,
             QueryParams {
-                target: "big.bench".into(),
-                mode: Mode::Domain,
                 limit: 1000,
-                where_: Some("nofollow=false,substring(anchor,\"engine\")".into()),
-                ..Default::default()
+                where_: query::parse_clause(
+                    Some("nofollow=false,substring(anchor,\"engine\")"),
+                    "where",
+                )?,
+                ..QueryParams::new(Target::Domain("big.bench".into()))
             },
         ),
         (
             "anchors domain limit=1000",
             Table::Anchors,
             QueryParams {
-                target: "big.bench".into(),
-                mode: Mode::Domain,
                 limit: 1000,
-                ..Default::default()
+                ..QueryParams::new(Target::Domain("big.bench".into()))
             },
         ),
         (
             "new_lost domain limit=1000",
             Table::NewLost,
             QueryParams {
-                target: "big.bench".into(),
-                mode: Mode::Domain,
                 limit: 1000,
-                ..Default::default()
+                ..QueryParams::new(Target::Domain("big.bench".into()))
             },
         ),
         (
             "new_lost where type=lost order_by domain_rating:desc",
             Table::NewLost,
             QueryParams {
-                target: "big.bench".into(),
-                mode: Mode::Domain,
                 limit: 1000,
-                where_: Some("type=\"lost\"".into()),
+                where_: query::parse_clause(Some("type=\"lost\""), "where")?,
                 order_by: Some("domain_rating:desc".into()),
-                ..Default::default()
+                ..QueryParams::new(Target::Domain("big.bench".into()))
             },
         ),
         (
             "refdomains domain limit=1000",
             Table::Refdomains,
             QueryParams {
-                target: "big.bench".into(),
-                mode: Mode::Domain,
                 limit: 1000,
-                ..Default::default()
+                ..QueryParams::new(Target::Domain("big.bench".into()))
             },
         ),
         (
             "refdomains_new_lost domain",
             Table::RefdomainsNewLost,
             QueryParams {
-                target: "big.bench".into(),
-                mode: Mode::Domain,
                 limit: 1000,
-                ..Default::default()
+                ..QueryParams::new(Target::Domain("big.bench".into()))
             },
         ),
         (
             "metrics_extended domain",
             Table::MetricsExtended,
             QueryParams {
-                target: "big.bench".into(),
-                mode: Mode::Domain,
                 limit: 1000,
-                ..Default::default()
+                ..QueryParams::new(Target::Domain("big.bench".into()))
             },
         ),
         (
             "counters domain",
             Table::Counters,
             QueryParams {
-                target: "big.bench".into(),
-                mode: Mode::Domain,
                 limit: 1000,
                 select: Some("date,new,lost,new_total,lost_total".into()),
-                ..Default::default()
+                ..QueryParams::new(Target::Domain("big.bench".into()))
             },
         ),
         (
             "whole TLD (1M links): backlinks subdomains=bench order_by=domain_rating:desc",
             Table::Backlinks,
             QueryParams {
-                target: "bench".into(),
-                mode: Mode::Subdomains,
                 limit: 1000,
                 order_by: Some("domain_rating:desc".into()),
-                ..Default::default()
+                ..QueryParams::new(Target::Subdomains("bench".into()))
             },
         ),
         (
             "backlinks exact (one page, ~20 backlinks)",
             Table::Backlinks,
             QueryParams {
-                target: "https://www.big.bench/page41".into(),
-                mode: Mode::Exact,
                 limit: 1000,
-                ..Default::default()
+                ..QueryParams::new(Target::Exact("www.big.bench/page41".into()))
             },
         ),
     ];
@@ -668,10 +648,8 @@ fn bench_query(a: QueryBench) -> anyhow::Result<()> {
             format!("whole TLD: {} subdomains=bench limit=1000", t.name()),
             t,
             QueryParams {
-                target: "bench".into(),
-                mode: Mode::Subdomains,
                 limit: 1000,
-                ..Default::default()
+                ..QueryParams::new(Target::Subdomains("bench".into()))
             },
         ));
     }
@@ -738,7 +716,7 @@ pub struct SqliteBench {
 pub fn bench_sqlite(a: SqliteBench) -> anyhow::Result<()> {
     use linkdiff_model::registrable_domain;
     use linkdiff_model::url_host;
-    use linkdiff_store::TargetScope;
+    use linkdiff_model::Target;
     let store = super::open_store(&a.db)?;
     let _ = std::fs::remove_file(&a.sqlite);
     let mut conn = rusqlite::Connection::open(&a.sqlite)?;
@@ -757,7 +735,7 @@ pub fn bench_sqlite(a: SqliteBench) -> anyhow::Result<()> {
             "INSERT INTO backlinks VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
         )?;
         let mut dr_cache: std::collections::HashMap<String, i64> = Default::default();
-        for r in store.backlinks(&TargetScope::Subdomains("bench".into())) {
+        for r in store.backlinks(&Target::Subdomains("bench".into())) {
             let (from, id, rec) = r?;
             let page = store.page(&from)?.unwrap_or_default();
             let (last, _) = rec.visits(&page);
@@ -792,7 +770,7 @@ pub fn bench_sqlite(a: SqliteBench) -> anyhow::Result<()> {
             n += 1;
         }
         let mut ins = tx.prepare("INSERT INTO events VALUES (?1,?2,?3,?4,?5,?6,?7)")?;
-        for e in store.events(&TargetScope::Subdomains("bench".into())) {
+        for e in store.events(&Target::Subdomains("bench".into())) {
             let e = e?;
             ins.execute(rusqlite::params![
                 e.url_from,

@@ -123,30 +123,21 @@ pub(super) fn bulk(a: BulkArgs) -> anyhow::Result<()> {
     } else {
         dataforseo::Bulk::NewLostBacklinks
     };
-    let (_, resp) = dataforseo::answer(
-        &store,
-        kind,
-        task.to_string().as_bytes(),
-        chrono::Utc::now().timestamp(),
-    );
-    let t = &resp["tasks"][0];
-    if t["status_code"].as_u64() != Some(20000) {
-        let msg = t["status_message"]
-            .as_str()
-            .or(resp["status_message"].as_str())
-            .unwrap_or("failed");
-        let hint = if msg.contains("date_from") {
-            " (YYYY-MM-DD, within the last year)"
-        } else {
-            ""
+    let now = chrono::Utc::now().timestamp();
+    let valid = dataforseo::validate(&task[0], now).map_err(|field| {
+        let hint = match field {
+            dataforseo::InvalidField::DateFrom => " (YYYY-MM-DD, within the last year)",
+            _ => "",
         };
-        anyhow::bail!(super::UsageError(format!("{msg}{hint}")));
-    }
+        super::UsageError(format!("Invalid Field: '{field}'.{hint}"))
+    })?;
     if a.output == "json" {
+        // The DataForSEO response itself, envelope and all.
+        let (_, resp) = dataforseo::answer(&store, kind, task.to_string().as_bytes(), now);
         crate::outln!("{}", serde_json::to_string_pretty(&resp)?);
         return Ok(());
     }
-    let items = serde_json::json!({"items": t["result"][0]["items"].clone()});
+    let items = serde_json::json!({"items": dataforseo::items(&store, kind, &valid)?});
     crate::out!("{}", render::render(&items, Format::Table));
     Ok(())
 }

@@ -72,7 +72,7 @@ pub fn sample(store: &Store) {
 }
 
 /// The sorted `url_to` of the backlinks in `scope`.
-pub fn targets(store: &Store, scope: TargetScope) -> Vec<String> {
+pub fn targets(store: &Store, scope: Target) -> Vec<String> {
     let mut v: Vec<String> = store
         .backlinks(&scope)
         .map(|r| r.unwrap().1.url_to)
@@ -151,12 +151,12 @@ pub fn scopes_select_exactly_their_urls(store: &Store, name: &str) {
     {
         sample(store);
         assert_eq!(
-            targets(store, TargetScope::Exact("example.com".into())),
+            targets(store, Target::Exact("example.com".into())),
             vec!["https://example.com/"],
             "{name}"
         );
         assert_eq!(
-            targets(store, TargetScope::Domain("example.com".into())),
+            targets(store, Target::Domain("example.com".into())),
             vec![
                 "http://www.example.com/blog/y",
                 "https://example.com/",
@@ -165,7 +165,7 @@ pub fn scopes_select_exactly_their_urls(store: &Store, name: &str) {
             "{name}"
         );
         assert_eq!(
-            targets(store, TargetScope::Subdomains("shop.example.com".into())),
+            targets(store, Target::Subdomains("shop.example.com".into())),
             vec![
                 "http://deep.shop.example.com:8080/z",
                 "http://shop.example.com/"
@@ -173,12 +173,12 @@ pub fn scopes_select_exactly_their_urls(store: &Store, name: &str) {
             "{name}"
         );
         assert_eq!(
-            targets(store, TargetScope::Subdomains("example.com".into())).len(),
+            targets(store, Target::Subdomains("example.com".into())).len(),
             5,
             "{name}: subdomains stop at label boundaries (not notexample.com, example.community)"
         );
         assert_eq!(
-            targets(store, TargetScope::Prefix("example.com/blog".into())),
+            targets(store, Target::Prefix("example.com/blog".into())),
             vec!["https://example.com/blog/x"],
             "{name}"
         );
@@ -232,9 +232,7 @@ pub fn a_visit_is_applied_wholly_or_not_at_all(store: &Store, name: &str) {
         "{name}"
     );
     assert_eq!(
-        store
-            .backlinks(&TargetScope::Domain("x.test".into()))
-            .count(),
+        store.backlinks(&Target::Domain("x.test".into())).count(),
         0,
         "{name}"
     );
@@ -274,7 +272,7 @@ pub fn events_are_scoped_and_reapplying_does_not_duplicate(store: &Store, name: 
         w.put_event(&lost);
         store.apply(w).unwrap();
         let got: Vec<_> = store
-            .events(&TargetScope::Domain("reason.example".into()))
+            .events(&Target::Domain("reason.example".into()))
             .map(|r| r.unwrap())
             .collect();
         assert_eq!(
@@ -286,7 +284,7 @@ pub fn events_are_scoped_and_reapplying_does_not_duplicate(store: &Store, name: 
         w.mark_recovered(&lost);
         store.apply(w).unwrap();
         let got: Vec<_> = store
-            .events(&TargetScope::Domain("reason.example".into()))
+            .events(&Target::Domain("reason.example".into()))
             .map(|r| r.unwrap())
             .collect();
         assert!(
@@ -317,16 +315,11 @@ pub fn events_are_scoped_and_reapplying_does_not_duplicate(store: &Store, name: 
             store.apply(w).unwrap();
         }
         let got: Vec<_> = store
-            .events(&TargetScope::Domain("example.com".into()))
+            .events(&Target::Domain("example.com".into()))
             .map(|r| r.unwrap())
             .collect();
         assert_eq!(got, vec![ev], "{name}");
-        assert_eq!(
-            store
-                .events(&TargetScope::Domain("other.com".into()))
-                .count(),
-            0
-        );
+        assert_eq!(store.events(&Target::Domain("other.com".into())).count(), 0);
     }
 }
 

@@ -9,12 +9,12 @@ use crate::records::{
     DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord,
     TokenRecord,
 };
-use crate::scope::TargetScope;
 use crate::sled_backend::SledBackend;
 use crate::store::Stats;
 use crate::write::{encode, Write, WriteBatch};
 use crate::{Result, StoreError};
 use linkdiff_model::LinkId;
+use linkdiff_model::Target;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -243,7 +243,7 @@ impl KvStore {
     /// in key order (target, then referring page).
     pub fn backlinks(
         &self,
-        scope: &TargetScope,
+        scope: &Target,
     ) -> impl Iterator<Item = Result<(String, LinkId, LinkRecord)>> + '_ {
         self.scan_scope(scope, keys::BACKLINK).map(|r| {
             let (k, v) = r?;
@@ -254,7 +254,7 @@ impl KvStore {
     }
 
     /// Events whose `url_to` is in `scope`, in key order (target, then time).
-    pub fn events(&self, scope: &TargetScope) -> impl Iterator<Item = Result<EventRecord>> + '_ {
+    pub fn events(&self, scope: &Target) -> impl Iterator<Item = Result<EventRecord>> + '_ {
         self.scan_scope(scope, keys::EVENT)
             .map(|r| r.and_then(|(k, v)| decode_event(&k, &v)))
     }
@@ -268,11 +268,10 @@ impl KvStore {
 
     fn scan_scope(
         &self,
-        scope: &TargetScope,
+        scope: &Target,
         tag: u8,
     ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
-        scope
-            .scans(tag)
+        crate::scope::scans(scope, tag)
             .into_iter()
             .flat_map(move |prefix| self.kv.scan_prefix(&prefix))
     }

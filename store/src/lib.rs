@@ -40,7 +40,7 @@ pub use records::{
     PageRecord, RunRecord, TokenRecord, Validators,
 };
 pub use rusqlite;
-pub use scope::TargetScope;
+pub use scope::CoversUrl;
 pub use sled_backend::SledBackend;
 pub use sql::SQL_SCHEMA_VERSION;
 pub use store::{Location, Stats, Store};

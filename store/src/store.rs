@@ -9,11 +9,11 @@ use crate::kv_store::KvStore;
 use crate::records::{
     DomainRecord, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord, TokenRecord,
 };
-use crate::scope::TargetScope;
 use crate::sql::SqlStore;
 use crate::write::WriteBatch;
 use crate::{Result, StoreError};
 use linkdiff_model::LinkId;
+use linkdiff_model::Target;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -306,7 +306,7 @@ impl Store {
 
     /// Live external backlinks whose `url_to` is in `scope`, as `(url_from, LinkId, record)`,
     /// in key order (target, then referring page).
-    pub fn backlinks(&self, scope: &TargetScope) -> Iter<'_, (String, LinkId, LinkRecord)> {
+    pub fn backlinks(&self, scope: &Target) -> Iter<'_, (String, LinkId, LinkRecord)> {
         match &*self.engine {
             Engine::Kv(s) => Box::new(s.backlinks(scope)),
             Engine::Sql(s) => vec_iter(s.backlinks(scope)),
@@ -315,7 +315,7 @@ impl Store {
     }
 
     /// Events whose `url_to` is in `scope`, in key order (target, then time).
-    pub fn events(&self, scope: &TargetScope) -> Iter<'_, EventRecord> {
+    pub fn events(&self, scope: &Target) -> Iter<'_, EventRecord> {
         match &*self.engine {
             Engine::Kv(s) => Box::new(s.events(scope)),
             Engine::Sql(s) => vec_iter(s.events(Some(scope))),
@@ -333,7 +333,7 @@ impl Store {
     }
 
     /// (new, lost) events whose target is in `scope`, at or after `since` (Unix seconds).
-    pub fn count_events(&self, scope: &TargetScope, since: i64) -> Result<(u64, u64)> {
+    pub fn count_events(&self, scope: &Target, since: i64) -> Result<(u64, u64)> {
         match &*self.engine {
             Engine::Sql(s) => s.count_events(scope, since),
             Engine::Ch(s) => s.count_events(scope, since),

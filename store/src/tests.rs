@@ -3,6 +3,7 @@
 use crate::conformance;
 use crate::sql::SqlStore;
 use crate::*;
+use linkdiff_model::Target;
 use std::sync::Arc;
 
 type Fresh = Box<dyn Fn() -> (Store, tempfile::TempDir)>;
@@ -71,7 +72,7 @@ fn both_engines_reopen_with_their_data() {
         }
         let store = reopen(&path);
         assert_eq!(
-            conformance::targets(&store, TargetScope::Subdomains("example.com".into())).len(),
+            conformance::targets(&store, Target::Subdomains("example.com".into())).len(),
             5,
             "{}",
             path.display()

@@ -118,12 +118,7 @@ async fn every_table_golden_json_and_xml_and_the_cli_agrees() {
 async fn requests_as_the_public_clients_send_them() {
     let (_w, _dir, store) = indexed_web(web_cfg(), day("2026-01-05"), day("2026-01-12")).await;
     // A two-word anchor that exists in this web.
-    let p = linkdiff_query::QueryParams {
-        target: "h001.test".into(),
-        mode: linkdiff_query::Mode::Domain,
-        limit: 1000,
-        ..Default::default()
-    };
+    let p = linkdiff_query::QueryParams::new(linkdiff_model::Target::Domain("h001.test".into()));
     let rows = linkdiff_query::run(&store, linkdiff_query::Table::Anchors, &p).unwrap();
     let anchor = rows
         .rows

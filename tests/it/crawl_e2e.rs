@@ -2,8 +2,9 @@
 //! the web's ground truth, computed here independently by the rules of SPEC §5.
 
 use crate::support::*;
+use linkdiff_model::Target;
 use linkdiff_model::{registrable_domain, url_host};
-use linkdiff_store::{EventKind, Store, TargetScope};
+use linkdiff_store::{EventKind, Store};
 use linkdiff_testweb::{GenLink, PageKind, PageTruth, WebConfig};
 use std::collections::{BTreeMap, HashMap};
 
@@ -131,7 +132,7 @@ pub(crate) fn oracle(
 
 pub(crate) fn index_backlinks(store: &Store) -> BTreeMap<Key, u32> {
     let mut out = BTreeMap::new();
-    for r in store.backlinks(&TargetScope::Subdomains("test".into())) {
+    for r in store.backlinks(&Target::Subdomains("test".into())) {
         let (from, id, rec) = r.unwrap();
         // The reverse index's copy of the record is the current one.
         assert_eq!(
@@ -310,10 +311,8 @@ async fn two_epochs(max_resident: usize) {
         }
     }
     let p = linkdiff_query::QueryParams {
-        target: "test".into(),
-        mode: linkdiff_query::Mode::Subdomains,
         limit: 100_000,
-        ..Default::default()
+        ..linkdiff_query::QueryParams::new(Target::Subdomains("test".into()))
     };
     let r = linkdiff_query::run(&store, linkdiff_query::Table::BrokenBacklinks, &p).unwrap();
     let col = |name: &str| r.columns.iter().position(|c| c.name == name).unwrap();
@@ -360,12 +359,7 @@ async fn two_epochs(max_resident: usize) {
                 g.1.insert(from.clone());
             }
         }
-        let p = linkdiff_query::QueryParams {
-            target: target.into(),
-            mode: linkdiff_query::Mode::Domain,
-            limit: 1000,
-            ..Default::default()
-        };
+        let p = linkdiff_query::QueryParams::new(Target::Domain(target.into()));
         let r = linkdiff_query::run(&store, linkdiff_query::Table::Refdomains, &p).unwrap();
         let got: BTreeMap<String, (i64, i64)> = r
             .rows

@@ -2,7 +2,8 @@
 //! network safety, resume and schedules. Every test is bounded in time.
 
 use crate::support::*;
-use linkdiff_store::{Store, TargetScope};
+use linkdiff_model::Target;
+use linkdiff_store::Store;
 use linkdiff_testweb::WebConfig;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -278,7 +279,7 @@ async fn loopback_seed_is_refused_without_resolve_or_allow_private() {
 fn snapshot(db: &std::path::Path) -> (Vec<String>, Vec<String>, usize) {
     let store = Store::open(db).unwrap();
     let mut bl: Vec<String> = store
-        .backlinks(&TargetScope::Subdomains("test".into()))
+        .backlinks(&Target::Subdomains("test".into()))
         .map(|r| format!("{:?}", r.unwrap()))
         .collect();
     bl.sort();

@@ -5,8 +5,9 @@
 
 use crate::store_v2::questions;
 use crate::support::*;
+use linkdiff_model::{Mode, Target};
 use linkdiff_query::exec_sql::{explain, PlanStep};
-use linkdiff_query::{plan, Mode, QueryParams, Table};
+use linkdiff_query::{parse_clause, plan, QueryParams, Table};
 use linkdiff_store::Store;
 use linkdiff_testweb::WebConfig;
 
@@ -76,14 +77,19 @@ fn params(q: &[(&str, String)]) -> (Table, QueryParams) {
     (
         table,
         QueryParams {
-            target: get("target").unwrap(),
-            mode: get("mode").map_or(Mode::Exact, |m| m.parse().unwrap()),
             select: get("select"),
-            where_: get("where"),
-            having: get("having"),
+            where_: parse_clause(get("where").as_deref(), "where").unwrap(),
+            having: parse_clause(get("having").as_deref(), "having").unwrap(),
             order_by: get("order_by"),
             limit: get("limit").map_or(1000, |l| l.parse().unwrap()),
             offset: get("offset").map_or(0, |o| o.parse().unwrap()),
+            ..QueryParams::new(
+                Target::parse(
+                    &get("target").unwrap(),
+                    get("mode").map_or(Mode::Exact, |m| m.parse().unwrap()),
+                )
+                .unwrap(),
+            )
         },
     )
 }
@@ -109,7 +115,7 @@ async fn every_statement_shape_plans_without_a_full_scan_in_a_loop() {
             continue; // bad-input questions
         };
         // A narrow scope must plan well hosts-first; a subdomains scope may also run wide.
-        let orders: &[bool] = if qp.mode == Mode::Subdomains {
+        let orders: &[bool] = if matches!(qp.target, Target::Subdomains(_)) {
             &[false, true]
         } else {
             &[false]

@@ -2,7 +2,8 @@
 
 use super::*;
 use linkdiff_model::LinkType;
-use linkdiff_store::{EventKind, LostReason, Origin, TargetScope};
+use linkdiff_model::Target;
+use linkdiff_store::{EventKind, LostReason, Origin};
 
 const DAY: i64 = 86_400;
 const FROM: &str = "http://ref.test/page";
@@ -70,7 +71,7 @@ impl T {
     fn backlinks(&self, target: &str) -> Vec<(String, LinkId)> {
         self.ix
             .store()
-            .backlinks(&TargetScope::Subdomains(target.into()))
+            .backlinks(&Target::Subdomains(target.into()))
             .map(|r| {
                 let (from, id, _) = r.unwrap();
                 (from, id)

@@ -6,8 +6,8 @@ use super::{alias_conds, alias_order, cond_sql, limit_sql, order_term};
 use crate::catalogue::{Col, ColType, Table};
 use crate::filter::Cond;
 use crate::plan::Plan;
+use linkdiff_model::Target;
 use linkdiff_store::clickhouse::{scope_sql, ChStore};
-use linkdiff_store::TargetScope;
 
 /// The live backlinks of the scope with what the grouped tables read of them (`anchor`,
 /// `url_from`, `first_seen`, `last_visited`, the referring domain `p_domain`), filtered by
@@ -240,7 +240,7 @@ pub(super) fn metrics_sql(ch: &ChStore, plan: &Plan) -> Option<String> {
 /// domain's daily deltas are sorted and summed as arrays).
 /// `group` is the pages column the transitions are counted by: `domain` (registrable
 /// domains) or `host` (referring hosts).
-pub(super) fn refdomain_transitions_sql(ch: &ChStore, scope: &TargetScope, group: &str) -> String {
+pub(super) fn refdomain_transitions_sql(ch: &ChStore, scope: &Target, group: &str) -> String {
     let events = ch.table_name("events");
     let scope = scope_sql(scope);
     let day = "(time - ((time % 86400) + 86400) % 86400)";

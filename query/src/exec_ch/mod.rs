@@ -23,6 +23,7 @@ mod flat;
 mod grouped;
 
 use crate::catalogue::{ColType, Table};
+use crate::changes::{Changes, ReferringChanges};
 use crate::error::Result;
 use crate::filter::{Cond, Func, Lit, Op, Test};
 use crate::plan::Plan;
@@ -32,9 +33,9 @@ use flat::{run_flat, Source};
 use grouped::{
     anchors_sql, counters_sql, metrics_sql, pages_sql, refdomains_new_lost_sql, refdomains_sql,
 };
+use linkdiff_model::Target;
 use linkdiff_store::clickhouse::client::quote;
 use linkdiff_store::clickhouse::ChStore;
-use linkdiff_store::TargetScope;
 
 /// `x <cond>` in ClickHouse SQL, or `None` for functions not compiled.
 fn cond_sql(x: &str, c: &Cond) -> Option<String> {
@@ -125,18 +126,17 @@ fn cell(ty: ColType, v: Option<&serde_json::Value>) -> Value {
 }
 
 /// Referring hosts and registrable domains of `scope` gained and lost on or after `since`:
-/// `[new hosts, lost hosts, new domains, lost domains]` (see [`crate::referring_changes`]).
-/// `None` on a crawl worker.
+/// (see [`crate::referring_changes`]). `None` on a crawl worker.
 pub fn referring_changes(
     ch: &ChStore,
-    scope: &TargetScope,
+    scope: &Target,
     since: i64,
-) -> Result<Option<[u64; 4]>> {
+) -> Result<Option<ReferringChanges>> {
     if ch.is_worker() {
         return Ok(None);
     }
-    let mut out = [0; 4];
-    for (i, group) in ["host", "domain"].into_iter().enumerate() {
+    let mut out = ReferringChanges::default();
+    for (by_host, group) in [(true, "host"), (false, "domain")] {
         let x = grouped::refdomain_transitions_sql(ch, scope, group);
         let sql = format!(
             "SELECT countIf(c_type = 'new') AS s_new, countIf(c_type = 'lost') AS s_lost \
@@ -150,8 +150,10 @@ pub fn referring_changes(
                 .and_then(|v| v.as_u64())
                 .unwrap_or(0)
         };
-        out[i * 2] = get("s_new");
-        out[i * 2 + 1] = get("s_lost");
+        *out.of(by_host) = Changes {
+            new: get("s_new"),
+            lost: get("s_lost"),
+        };
     }
     Ok(Some(out))
 }

@@ -26,12 +26,12 @@ use crate::keys::target_key;
 use crate::records::{
     DomainRecord, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord, TokenRecord,
 };
-use crate::scope::TargetScope;
 use crate::sql::SqlStore;
 use crate::write::{Write, WriteBatch};
 use crate::{Result, StoreError};
 use client::{quote, ChLocation, Client};
 use linkdiff_model::LinkId;
+use linkdiff_model::Target;
 use rows::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -157,12 +157,11 @@ impl Rows {
 }
 
 /// `tkey` conditions of a scope: equality for one URL, key ranges for the others.
-pub fn scope_sql(scope: &TargetScope) -> String {
-    if let TargetScope::Exact(url) = scope {
+pub fn scope_sql(scope: &Target) -> String {
+    if let Target::Exact(url) = scope {
         return format!("tkey = {}", quote(&target_key(url)));
     }
-    let parts: Vec<String> = scope
-        .prefixes()
+    let parts: Vec<String> = crate::scope::prefixes(scope)
         .iter()
         .map(|p| {
             let q = quote(p);
@@ -759,7 +758,7 @@ impl ChStore {
     }
 
     /// Live external backlinks of `scope`, in key order.
-    pub fn backlinks(&self, scope: &TargetScope) -> Result<Vec<(String, LinkId, LinkRecord)>> {
+    pub fn backlinks(&self, scope: &Target) -> Result<Vec<(String, LinkId, LinkRecord)>> {
         let rows: Vec<LinkRow> = self.client.select(&format!(
             "SELECT {LINK_COLS} FROM {} FINAL WHERE live = 1 AND external = 1 AND {}
              ORDER BY tkey, url_from, link_type, anchor, n, url_to",
@@ -779,7 +778,7 @@ impl ChStore {
     }
 
     /// Events of `scope` (all when `None`), in key order, with their recovered marks.
-    pub fn events(&self, scope: Option<&TargetScope>) -> Result<Vec<EventRecord>> {
+    pub fn events(&self, scope: Option<&Target>) -> Result<Vec<EventRecord>> {
         let cond = scope.map_or("1".to_string(), scope_sql);
         let rows: Vec<EventRow> = self.client.select(&format!(
             "SELECT {EVENT_COLS}, (url_to, time, url_from, link_type, anchor, n) GLOBAL IN
@@ -811,7 +810,7 @@ impl ChStore {
     }
 
     /// (new, lost) events of `scope` at or after `since`.
-    pub fn count_events(&self, scope: &TargetScope, since: i64) -> Result<(u64, u64)> {
+    pub fn count_events(&self, scope: &Target, since: i64) -> Result<(u64, u64)> {
         #[derive(serde::Deserialize)]
         struct C {
             new: u64,

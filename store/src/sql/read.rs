@@ -8,8 +8,8 @@ use crate::records::{
     DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, Origin, PageRecord, RunRecord,
     TokenRecord,
 };
-use crate::scope::TargetScope;
 use crate::{Result, StoreError};
+use linkdiff_model::Target;
 use linkdiff_model::{LinkId, LinkType};
 use rusqlite::{params_from_iter, OptionalExtension, Row};
 
@@ -371,7 +371,7 @@ impl SqlStore {
     }
 
     /// Live external backlinks of `scope` in target-key order, then referring page.
-    pub fn backlinks(&self, scope: &TargetScope) -> Result<Vec<(String, LinkId, LinkRecord)>> {
+    pub fn backlinks(&self, scope: &Target) -> Result<Vec<(String, LinkId, LinkRecord)>> {
         let (cond, params) = scope_condition(scope);
         let sql = format!(
             "SELECT {uf}, {ut}, {BACKLINK_COLS}
@@ -390,7 +390,7 @@ impl SqlStore {
     }
 
     /// Events of `scope` (every event with `None`) in target-key order, then time.
-    pub fn events(&self, scope: Option<&TargetScope>) -> Result<Vec<EventRecord>> {
+    pub fn events(&self, scope: Option<&Target>) -> Result<Vec<EventRecord>> {
         let (cond, params) = scope.map(scope_condition).unwrap_or(("1".into(), vec![]));
         let sql = format!(
             "SELECT {uf}, {ut}, e.time, e.link_type, e.anchor, e.n, e.kind, e.origin, e.http_code,
@@ -434,11 +434,11 @@ impl SqlStore {
 
     /// (new, lost) events of `scope` at or after `since`. Host scopes on a day boundary sum
     /// the `daily` table (O(hosts × days)); other scopes count events.
-    pub fn count_events(&self, scope: &TargetScope, since: i64) -> Result<(u64, u64)> {
+    pub fn count_events(&self, scope: &Target, since: i64) -> Result<(u64, u64)> {
         let (cond, mut params) = scope_condition(scope);
         let host_level = matches!(
             scope,
-            TargetScope::Domain(_) | TargetScope::Subdomains(_) | TargetScope::Host(_)
+            Target::Domain(_) | Target::Subdomains(_) | Target::Host(_)
         );
         let sql = if host_level && since.rem_euclid(86_400) == 0 {
             params.push(rusqlite::types::Value::Integer(since.div_euclid(86_400)));

@@ -2,7 +2,7 @@
 //! becomes a condition on them.
 
 use crate::keys::{reverse_host, target_key};
-use crate::scope::TargetScope;
+use linkdiff_model::Target;
 use rusqlite::types::Value;
 
 /// A URL split for storage: reversed host, the rest after the host (`:port/path?query` or
@@ -77,15 +77,15 @@ fn after_prefix(p: &str) -> String {
 
 /// A SQL condition on `hosts` aliased `h` and `urls` aliased `u` selecting the URLs of
 /// `scope`, with its bound parameters (values are never spliced into SQL text).
-pub fn scope_condition(scope: &TargetScope) -> (String, Vec<Value>) {
+pub fn scope_condition(scope: &Target) -> (String, Vec<Value>) {
     let t = |s: &str| Value::Text(s.to_string());
     match scope {
-        TargetScope::Exact(url) => {
+        Target::Exact(url) => {
             let k = target_key(url);
             let (r, tail) = split_target_key(&k);
             ("h.rhost = ? AND u.tail = ?".into(), vec![t(r), t(tail)])
         }
-        TargetScope::Domain(h) => {
+        Target::Domain(h) => {
             let bare = h.strip_prefix("www.").unwrap_or(h);
             (
                 "h.rhost IN (?, ?)".into(),
@@ -95,7 +95,7 @@ pub fn scope_condition(scope: &TargetScope) -> (String, Vec<Value>) {
                 ],
             )
         }
-        TargetScope::Subdomains(h) => {
+        Target::Subdomains(h) => {
             let r = reverse_host(h);
             let upper = format!("{}/", &r[..r.len() - 1]);
             (
@@ -103,7 +103,7 @@ pub fn scope_condition(scope: &TargetScope) -> (String, Vec<Value>) {
                 vec![t(&r), t(&upper)],
             )
         }
-        TargetScope::Prefix(p) => {
+        Target::Prefix(p) => {
             let k = target_key(p);
             let (r, tail) = split_target_key(&k);
             (
@@ -111,7 +111,7 @@ pub fn scope_condition(scope: &TargetScope) -> (String, Vec<Value>) {
                 vec![t(r), t(tail), t(&after_prefix(tail))],
             )
         }
-        TargetScope::Host(h) => ("h.rhost = ?".into(), vec![t(&reverse_host(h))]),
+        Target::Host(h) => ("h.rhost = ?".into(), vec![t(&reverse_host(h))]),
     }
 }
 
