@@ -2,7 +2,7 @@
 
 use linkdiff_archive::import::{Applied, ImportSink};
 use linkdiff_crawler::VisitSink;
-use linkdiff_indexer::{Archived, Indexer};
+use linkdiff_indexer::{Archived, IndexError, Indexer};
 use linkdiff_model::Visit;
 use linkdiff_store::WriteBatch;
 
@@ -31,11 +31,10 @@ impl IndexSink {
 }
 
 impl VisitSink for IndexSink {
-    fn apply(&mut self, visit: &Visit, frontier: WriteBatch) -> Result<(), String> {
-        let s = self
-            .indexer
-            .apply_with(visit, frontier)
-            .map_err(|e| e.to_string())?;
+    type Error = IndexError;
+
+    fn apply(&mut self, visit: &Visit, frontier: WriteBatch) -> Result<(), IndexError> {
+        let s = self.indexer.apply_with(visit, frontier)?;
         self.count(&s);
         Ok(())
     }
@@ -45,11 +44,10 @@ impl VisitSink for IndexSink {
         visit: &Visit,
         frontier: WriteBatch,
         requeue: WriteBatch,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, IndexError> {
         match self
             .indexer
-            .apply_unless_suspicious(visit, frontier, requeue)
-            .map_err(|e| e.to_string())?
+            .apply_unless_suspicious(visit, frontier, requeue)?
         {
             Some(s) => {
                 self.count(&s);
@@ -69,11 +67,10 @@ impl IndexSink {
 }
 
 impl ImportSink for IndexSink {
-    fn apply(&mut self, visit: &Visit, extra: WriteBatch) -> Result<Applied, String> {
-        let a = self
-            .indexer
-            .apply_archived(visit, extra)
-            .map_err(|e| e.to_string())?;
+    type Error = IndexError;
+
+    fn apply(&mut self, visit: &Visit, extra: WriteBatch) -> Result<Applied, IndexError> {
+        let a = self.indexer.apply_archived(visit, extra)?;
         Ok(match a {
             Archived::Applied(s) => {
                 self.new += s.new as u64;

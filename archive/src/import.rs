@@ -48,6 +48,22 @@ impl Input {
     }
 }
 
+/// Why a domain list (`--target-domains`) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadDomainList {
+    /// A line that is neither a domain nor a URL.
+    #[error("line {line}: {text:?} is not a domain")]
+    NotADomain {
+        /// Line number, from 1.
+        line: usize,
+        /// The line without its comment.
+        text: String,
+    },
+    /// Nothing but blanks and comments.
+    #[error("no domains listed")]
+    Empty,
+}
+
 /// A set of domains; a host is covered when it or one of its parent domains is listed
 /// (`example.com` covers `www.example.com` and `example.com`, not `notexample.com`).
 #[derive(Debug, Clone, Default)]
@@ -56,7 +72,7 @@ pub struct DomainSet(HashSet<String>);
 impl DomainSet {
     /// One domain per line; blank lines and `#` comments ignored; a URL gives its host;
     /// a leading `www.` or `*.` is kept as written (so list the bare domain to cover all).
-    pub fn parse(text: &str) -> Result<DomainSet, String> {
+    pub fn parse(text: &str) -> Result<DomainSet, BadDomainList> {
         let mut set = HashSet::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
@@ -72,12 +88,15 @@ impl DomainSet {
             };
             let host = host.to_ascii_lowercase();
             if host.is_empty() || host.contains(['/', ' ', ':']) {
-                return Err(format!("line {}: {line:?} is not a domain", n + 1));
+                return Err(BadDomainList::NotADomain {
+                    line: n + 1,
+                    text: line.to_string(),
+                });
             }
             set.insert(host);
         }
         if set.is_empty() {
-            return Err("no domains listed".into());
+            return Err(BadDomainList::Empty);
         }
         Ok(DomainSet(set))
     }
@@ -161,9 +180,12 @@ pub enum Applied {
 
 /// Where imported visits go: the binary plugs the indexer in (time-ordered apply).
 pub trait ImportSink {
+    /// Why a visit could not be applied (kept as the source of [`ImportError::Sink`]).
+    type Error: std::error::Error + Send + Sync + 'static;
+
     /// Apply `visit` and `extra` (the checkpoint) in one atomic batch, if the visit is later
     /// than the page's last one; `extra` is written either way.
-    fn apply(&mut self, visit: &Visit, extra: WriteBatch) -> Result<Applied, String>;
+    fn apply(&mut self, visit: &Visit, extra: WriteBatch) -> Result<Applied, Self::Error>;
 }
 
 /// Why an import stopped before its end (per-record problems are counted, not errors).
@@ -180,9 +202,9 @@ pub enum ImportError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] linkdiff_store::StoreError),
-    /// The sink (indexer) failed.
+    /// The sink (indexer) failed; its own error is the source.
     #[error("indexing failed: {0}")]
-    Sink(String),
+    Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A crawl run was interrupted; its resume must come first.
     #[error(
         "crawl run {0} was interrupted; finish it first (`linkdiff crawl` resumes it), then import"
@@ -888,7 +910,10 @@ impl Writer<'_> {
             depth: 0,
             outcome,
         };
-        match sink.apply(&visit, extra).map_err(ImportError::Sink)? {
+        match sink
+            .apply(&visit, extra)
+            .map_err(|e| ImportError::Sink(Box::new(e)))?
+        {
             Applied::Visit {
                 new,
                 lost,
@@ -952,8 +977,18 @@ mod tests {
         assert!(d.covers("blog.other.org") && !d.covers("other.org"));
         assert!(d.covers("x.wild.net") && d.covers("wild.net"));
         assert!(d.covers_url("http://www.example.com:8080/x"));
-        assert!(DomainSet::parse("# nothing\n").is_err());
+        assert_eq!(
+            DomainSet::parse("# nothing\n").unwrap_err(),
+            BadDomainList::Empty
+        );
         let err = DomainSet::parse("ok.com\nnot a domain\n").unwrap_err();
-        assert!(err.starts_with("line 2:"), "{err}");
+        assert_eq!(
+            err,
+            BadDomainList::NotADomain {
+                line: 2,
+                text: "not a domain".into()
+            }
+        );
+        assert_eq!(err.to_string(), "line 2: \"not a domain\" is not a domain");
     }
 }

@@ -123,15 +123,29 @@ pub struct Fetcher {
     cfg: Arc<FetchConfig>,
 }
 
+/// Why the HTTP client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// A `--ca-cert` file is not PEM.
+    #[error("cannot read the certificate: {0}")]
+    Certificate(#[source] reqwest::Error),
+    /// A `--ca-cert` file holds no certificate.
+    #[error("no PEM certificate in the file")]
+    NoCertificate,
+    /// The TLS backend refused the configuration.
+    #[error("cannot build the HTTP client: {0}")]
+    Build(#[source] reqwest::Error),
+}
+
 impl Fetcher {
     /// Build the client.
-    pub fn new(cfg: FetchConfig) -> Result<Fetcher, String> {
+    pub fn new(cfg: FetchConfig) -> Result<Fetcher, ClientError> {
         let mut builder = reqwest::Client::builder();
         for pem in &cfg.ca_certs {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| format!("cannot read the certificate: {e}"))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(pem).map_err(ClientError::Certificate)?;
             if certs.is_empty() {
-                return Err("no PEM certificate in the file".into());
+                return Err(ClientError::NoCertificate);
             }
             for c in certs {
                 builder = builder.add_root_certificate(c);
@@ -148,7 +162,7 @@ impl Fetcher {
             .tcp_nodelay(true)
             .dns_resolver(Arc::new(cfg.resolver.clone()))
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(ClientError::Build)?;
         Ok(Fetcher {
             client,
             cfg: Arc::new(cfg),

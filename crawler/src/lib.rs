@@ -25,6 +25,7 @@ pub use extract::{
     PageFields, PageInput,
 };
 
+use fetch::ClientError;
 use linkdiff_model::LinkType;
 
 /// Errors that end a crawl run (per-page problems are data, recorded in the visit).
@@ -52,11 +53,21 @@ pub enum CrawlError {
         detail: String,
     },
     /// The HTTP client could not be built.
-    #[error("{0}")]
-    Client(String),
-    /// The visit sink (indexer) failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The visit sink (indexer) failed; its own error is the source.
     #[error("indexing failed: {0}")]
-    Sink(String),
+    Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The writer thread could not be started.
+    #[error("indexing failed: cannot start the writer thread: {0}")]
+    WriterThread(#[source] std::io::Error),
+    /// The writer thread stopped without an error of the sink (it panicked, or its channel
+    /// closed): what happened.
+    #[error("indexing failed: {0}")]
+    WriterStopped(&'static str),
+    /// A fetch task panicked or was cancelled.
+    #[error("indexing failed: fetch task failed: {0}")]
+    FetchTask(#[from] tokio::task::JoinError),
     /// Nothing to crawl.
     #[error("no seed URLs: give a seed file or --url, or crawl a db that already has pages")]
     NoSeeds,

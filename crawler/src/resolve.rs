@@ -106,10 +106,15 @@ pub struct ResolveRule {
     pub addr: IpAddr,
 }
 
+/// A `--resolve` value that is not `HOST:PORT:ADDR`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--resolve '{0}' is not HOST:PORT:ADDR")]
+pub struct BadResolveRule(pub String);
+
 impl ResolveRule {
     /// Parse `HOST:PORT:ADDR` (ADDR may be `[v6]`).
-    pub fn parse(s: &str) -> Result<ResolveRule, String> {
-        let bad = || format!("--resolve '{s}' is not HOST:PORT:ADDR");
+    pub fn parse(s: &str) -> Result<ResolveRule, BadResolveRule> {
+        let bad = || BadResolveRule(s.to_string());
         let (host, rest) = s.split_once(':').ok_or_else(bad)?;
         let (port, addr) = rest.split_once(':').ok_or_else(bad)?;
         let port: u16 = port.parse().map_err(|_| bad())?;

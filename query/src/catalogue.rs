@@ -452,12 +452,17 @@ impl fmt::Display for Table {
     }
 }
 
+/// A `from` that names none of the tables.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Unknown table '{0}' (use backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank, pages_extended or broken_backlinks)")]
+pub struct UnknownTable(pub String);
+
 impl FromStr for Table {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownTable;
+    fn from_str(s: &str) -> Result<Self, UnknownTable> {
         Table::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| format!("Unknown table '{s}' (use backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank, pages_extended or broken_backlinks)"))
+            .ok_or_else(|| UnknownTable(s.to_string()))
     }
 }

@@ -7,12 +7,13 @@ use linkdiff_store::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// `where`/`having` does not parse.
-    #[error("Bad '{clause}': {msg}")]
+    #[error("Bad '{clause}': {error}")]
     Syntax {
         /// `where` or `having`.
         clause: &'static str,
         /// Where and what.
-        msg: String,
+        #[source]
+        error: crate::filter::SyntaxError,
     },
     /// A column the table does not have.
     #[error("Unknown column '{col}'{place} for table {table}")]
@@ -66,7 +67,7 @@ pub enum QueryError {
 
 impl From<linkdiff_store::rusqlite::Error> for QueryError {
     fn from(e: linkdiff_store::rusqlite::Error) -> Self {
-        QueryError::Store(StoreError::Backend(e.to_string()))
+        QueryError::Store(StoreError::Sqlite(e))
     }
 }
 

@@ -9,6 +9,11 @@ use crate::value::{cmp_ci, Value};
 use std::cmp::Ordering;
 use std::fmt;
 
+/// Why a `where`/`having` text does not parse: where and what.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SyntaxError(pub String);
+
 /// Longest expression accepted, in bytes.
 pub const MAX_EXPR: usize = 16 * 1024;
 
@@ -238,7 +243,11 @@ impl<'a> P<'a> {
 }
 
 /// Parse a filter expression. An empty string is an empty filter.
-pub fn parse(s: &str) -> Result<Filter, String> {
+pub fn parse(s: &str) -> Result<Filter, SyntaxError> {
+    parse_terms(s).map_err(SyntaxError)
+}
+
+fn parse_terms(s: &str) -> Result<Filter, String> {
     if s.len() > MAX_EXPR {
         return Err(format!(
             "expression is {} bytes long; the limit is {MAX_EXPR}",
@@ -504,14 +513,20 @@ mod tests {
     fn errors_name_the_problem() {
         assert!(parse(r#"anchor="abc"#)
             .unwrap_err()
+            .0
             .contains("unterminated string"));
         assert!(parse("anchor")
             .unwrap_err()
+            .0
             .contains("expected an operator"));
         assert!(parse("foo(x,1)")
             .unwrap_err()
+            .0
             .contains("unknown function 'foo'"));
-        assert!(parse(&"a=1,".repeat(10_000)).unwrap_err().contains("limit"));
+        assert!(parse(&"a=1,".repeat(10_000))
+            .unwrap_err()
+            .0
+            .contains("limit"));
         let f = parse("url_from=x").unwrap();
         assert_eq!(
             compile(&f, Table::Counters, "having")

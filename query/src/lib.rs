@@ -21,7 +21,7 @@ pub mod value;
 #[cfg(test)]
 mod tests;
 
-pub use catalogue::{Col, ColType, Column, Table};
+pub use catalogue::{Col, ColType, Column, Table, UnknownTable};
 pub use changes::{Changes, PeriodChanges, ReferringChanges};
 pub use error::{QueryError, Result};
 pub use filter::Filter;

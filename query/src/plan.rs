@@ -48,7 +48,7 @@ impl QueryParams {
 /// A `where` or `having` text as written in a v2 request (`None` or blanks = no filter); a
 /// syntax error names the clause.
 pub fn parse_clause(text: Option<&str>, clause: &'static str) -> Result<Filter> {
-    filter::parse(text.unwrap_or("")).map_err(|msg| QueryError::Syntax { clause, msg })
+    filter::parse(text.unwrap_or("")).map_err(|error| QueryError::Syntax { clause, error })
 }
 
 /// A validated query.

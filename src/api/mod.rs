@@ -91,20 +91,49 @@ pub struct V2Answer {
     pub rows_left: Option<u64>,
 }
 
-/// A v2 error: the sentence the API returns as `{"error": ...}`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ApiError(pub String);
-
-impl From<String> for ApiError {
-    fn from(s: String) -> Self {
-        ApiError(s)
-    }
+/// Why a v2 request got no answer. Its `Display` is the sentence the API returns as
+/// `{"error": ...}`; [`ApiError::http_status`] is the status it goes with. Both are decided
+/// here, once, for the server and the CLI.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A parameter is missing or wrong (`from`, `target`, `mode`, `limit`, `where`, a body
+    /// over the size limit…): the client can fix it.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The server requires a token and none was sent.
+    #[error("This server requires a token: add token=... (see linkdiff token create)")]
+    NoToken,
+    /// The token sent is not one of the index's.
+    #[error("Invalid token")]
+    InvalidToken,
+    /// The token's rows are spent.
+    #[error("Row quota exhausted: this request costs {} rows and token '{token}' has {} left", tokens::rows_text(*cost), tokens::rows_text(*left))]
+    QuotaExhausted {
+        /// The token's name.
+        token: String,
+        /// What the request costs, in hundredths of rows.
+        cost: u64,
+        /// What the token has left, in hundredths of rows.
+        left: u64,
+    },
+    /// The query failed: a column or value the table does not take, the time limit, or the
+    /// store.
+    #[error(transparent)]
+    Query(#[from] query::QueryError),
+    /// Something on the server's side failed (the token table could not be read).
+    #[error("Internal error: {0}")]
+    Internal(String),
 }
 
-impl From<&str> for ApiError {
-    fn from(s: &str) -> Self {
-        ApiError(s.to_string())
+impl ApiError {
+    /// The HTTP status of the error's answer: 200 for every v2 error, as Ahrefs' v2 API
+    /// answered them (clients read the `error` field, not the status).
+    pub fn http_status(&self) -> u16 {
+        200
+    }
+
+    fn bad(e: impl std::fmt::Display) -> ApiError {
+        ApiError::BadRequest(e.to_string())
     }
 }
 
@@ -144,7 +173,7 @@ pub fn render_result(r: &Result<V2Answer, ApiError>, format: Format) -> String {
             } else {
                 Format::Json
             };
-            render::render(&render::error_tree(&e.0), format)
+            render::render(&render::error_tree(&e.to_string()), format)
         }
     }
 }
@@ -191,31 +220,30 @@ impl V2Request {
         let from = p.get("from").unwrap_or("").trim();
         let target = || -> Result<&str, ApiError> {
             match p.get("target").unwrap_or("").trim() {
-                "" => Err("Parameter 'target' is required".into()),
+                "" => Err(ApiError::bad("Parameter 'target' is required")),
                 t => Ok(t),
             }
         };
         Ok(match from {
-            "" => return Err("Parameter 'from' is required (backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank, pages_extended, broken_backlinks, domain_rating or subscription_info)".into()),
+            "" => return Err(ApiError::bad("Parameter 'from' is required (backlinks, backlinks_one_per_domain, backlinks_new_lost, backlinks_new_lost_counters, anchors, refdomains, refdomains_new_lost, refdomains_new_lost_counters, metrics, metrics_extended, ahrefs_rank, pages_extended, broken_backlinks, domain_rating or subscription_info)")),
             "subscription_info" => V2Request::SubscriptionInfo,
             "domain_rating" => V2Request::DomainRating(
-                Target::parse(target()?, Mode::Exact).map_err(|e| ApiError(e.to_string()))?,
+                Target::parse(target()?, Mode::Exact).map_err(ApiError::bad)?,
             ),
             t => {
-                let table: Table = t.parse::<Table>().map_err(ApiError)?;
+                let table: Table = t.parse::<Table>().map_err(ApiError::bad)?;
                 let mode: Mode = p
                     .get("mode")
                     .map(str::trim)
                     .filter(|m| !m.is_empty())
                     .unwrap_or("exact")
                     .parse::<Mode>()
-                    .map_err(|e| ApiError(e.to_string()))?;
-                let target =
-                    Target::parse(target()?, mode).map_err(|e| ApiError(e.to_string()))?;
+                    .map_err(ApiError::bad)?;
+                let target = Target::parse(target()?, mode).map_err(ApiError::bad)?;
                 let limit = parse_count(p, "limit", 1000)?;
                 let offset = parse_count(p, "offset", 0)?;
                 let clause = |name: &'static str| {
-                    query::parse_clause(p.get(name), name).map_err(|e| ApiError(e.to_string()))
+                    query::parse_clause(p.get(name), name).map_err(ApiError::from)
                 };
                 let params = QueryParams {
                     select: p.get("select").map(str::to_string),
@@ -262,14 +290,14 @@ pub fn centirows_per_request(t: Table) -> u64 {
     }
 }
 
-fn parse_count(p: &Params, name: &str, default: usize) -> Result<usize, String> {
+fn parse_count(p: &Params, name: &str, default: usize) -> Result<usize, ApiError> {
     match p.get(name).map(str::trim) {
         None | Some("") => Ok(default),
         Some(v) => v
             .parse::<usize>()
             .ok()
             .filter(|&n| n <= MAX_LIMIT || name == "offset")
-            .ok_or_else(|| format!("Parameter '{name}' must be a whole number between 0 and {MAX_LIMIT}, not '{v}'")),
+            .ok_or_else(|| ApiError::BadRequest(format!("Parameter '{name}' must be a whole number between 0 and {MAX_LIMIT}, not '{v}'"))),
     }
 }
 
@@ -285,7 +313,7 @@ pub fn answer_request(
     request: Result<V2Request, ApiError>,
     access: &Access,
 ) -> Result<V2Answer, ApiError> {
-    let internal = |e: anyhow::Error| format!("Internal error: {e}");
+    let internal = |e: anyhow::Error| ApiError::Internal(format!("{e}"));
     let token = match access {
         Access::Client(sent) if ctx.auth_required().map_err(internal)? => {
             Some(sent.as_deref().unwrap_or("").trim())
@@ -294,13 +322,11 @@ pub fn answer_request(
     };
     let token = if let Some(t) = token {
         if t.is_empty() {
-            return Err(
-                "This server requires a token: add token=... (see linkdiff token create)".into(),
-            );
+            return Err(ApiError::NoToken);
         }
         match tokens::find(&ctx.store, t).map_err(internal)? {
             Some((name, rec)) => Some((name, rec)),
-            None => return Err("Invalid token".into()),
+            None => return Err(ApiError::InvalidToken),
         }
     } else {
         None
@@ -342,7 +368,7 @@ pub fn answer_request(
                         "query stopped: {t}"
                     );
                 }
-                e.to_string()
+                ApiError::Query(e)
             })?;
             let cost = centirows_per_request(table)
                 + centirows_per_result(table) * r.rows.len() as u64
@@ -357,16 +383,15 @@ pub fn answer_request(
             let _guard = ctx
                 .spend_lock
                 .lock()
-                .map_err(|_| "Internal error: quota lock".to_string())?;
+                .map_err(|_| ApiError::Internal("quota lock".into()))?;
             match tokens::spend(&ctx.store, &name, cost).map_err(internal)? {
                 Ok(left) => Some(left),
                 Err(left) => {
-                    return Err(format!(
-                        "Row quota exhausted: this request costs {} rows and token '{name}' has {} left",
-                        tokens::rows_text(cost),
-                        tokens::rows_text(left)
-                    )
-                    .into())
+                    return Err(ApiError::QuotaExhausted {
+                        token: name,
+                        cost,
+                        left,
+                    })
                 }
             }
         }

@@ -107,11 +107,11 @@ async fn v2(State(ctx): State<ApiContext>, req: Request) -> Response {
         let _turn = turn;
         let (params, request) = match params {
             Ok(p) => p,
-            Err(e) => return (Format::Json, Err(e.into())),
+            Err(e) => return (Format::Json, Err(super::ApiError::BadRequest(e))),
         };
         let format = match Format::for_api(params.get("output").unwrap_or("json").trim()) {
             Ok(f) => f,
-            Err(e) => return (Format::Json, Err(e.into())),
+            Err(e) => return (Format::Json, Err(super::ApiError::BadRequest(e))),
         };
         let access = Access::Client(params.get("token").map(str::to_string));
         (

@@ -192,7 +192,7 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
         .iter()
         .map(|r| ResolveRule::parse(r))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(usage)?;
+        .map_err(|e| usage(e.to_string()))?;
     if a.rate.is_nan() || a.rate < 0.0 || !a.rate.is_finite() {
         return Err(usage(format!("--rate {} must be 0 or more", a.rate)));
     }

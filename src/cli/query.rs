@@ -79,7 +79,7 @@ pub(super) fn query(a: QueryArgs) -> anyhow::Result<()> {
     let ans = ctx.limited(|| answer(&ctx, &Params::from_pairs(pairs), &Access::Local));
     if let Err(e) = &ans {
         if !matches!(format, Format::Json | Format::Xml | Format::Php) {
-            anyhow::bail!(super::UsageError(e.0.clone()));
+            anyhow::bail!(super::UsageError(e.to_string()));
         }
     }
     // API formats print the error as the API answers it, for scripts that parse it.

@@ -3,9 +3,30 @@ use std::path::PathBuf;
 /// Every way a store operation can fail.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The backend (sled) reported an I/O or internal error.
+    /// SQLite reported an error.
     #[error("storage backend error: {0}")]
-    Backend(String),
+    Sqlite(#[from] rusqlite::Error),
+    /// sled reported an I/O or internal error.
+    #[error("storage backend error: {0}")]
+    Sled(#[from] sled::Error),
+    /// A file of the index could not be opened, locked, listed or compressed into.
+    #[error("cannot {what}: {source}")]
+    Io {
+        /// What was being done (`open /path/x.db-crawl.lock`).
+        what: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A write failed, and so did re-applying the visits of the open transaction after the
+    /// rollback (disk full): those visits are lost whole, as in a crash, and will be fetched
+    /// again.
+    #[error("{visits} visits not yet committed were lost after a failed write: {source}")]
+    LostVisits {
+        /// Visits lost.
+        visits: usize,
+        /// Why the re-application failed.
+        source: Box<StoreError>,
+    },
     /// The database was written by a schema version this build does not know.
     #[error("the database at {path} has schema version {found}, but this linkdiff understands only version {expected}; use a matching linkdiff release")]
     UnknownSchema {
@@ -73,20 +94,20 @@ pub enum StoreError {
         detail: String,
     },
     /// A ClickHouse server refused a statement or did not answer.
-    #[error("ClickHouse at {server}: {detail}")]
+    #[error("ClickHouse at {server}: {}", match status {
+        Some(code) => format!("HTTP {code}: {detail}"),
+        None => detail.clone(),
+    })]
     ClickHouse {
         /// `http://HOST:PORT`.
         server: String,
-        /// What went wrong, with the server's own message when it sent one.
+        /// The HTTP status the server answered with; `None` when it did not answer (refused,
+        /// reset, timed out) or the answer could not be read.
+        status: Option<u16>,
+        /// The server's own message, or what went wrong on the way.
         detail: String,
     },
     /// A write was aborted on purpose (failure injection in tests) or by a caller's check.
     #[error("write aborted: {0}")]
     Aborted(String),
-}
-
-impl From<sled::Error> for StoreError {
-    fn from(e: sled::Error) -> Self {
-        StoreError::Backend(e.to_string())
-    }
 }

@@ -69,7 +69,10 @@ impl KvStore {
         }
         if path.is_dir() {
             let non_empty = std::fs::read_dir(path)
-                .map_err(|e| StoreError::Backend(e.to_string()))?
+                .map_err(|source| StoreError::Io {
+                    what: format!("list {}", path.display()),
+                    source,
+                })?
                 .next()
                 .is_some();
             if non_empty && !path.join("conf").exists() {
@@ -79,13 +82,19 @@ impl KvStore {
                 });
             }
         }
+        // sled takes an exclusive lock on `db` and reports a held one only as text; ask the
+        // lock itself first (the same flock), so a second process gets `Locked` by type.
+        if let Ok(f) = std::fs::File::open(path.join("db")) {
+            if let Err(std::fs::TryLockError::WouldBlock) = f.try_lock() {
+                return Err(StoreError::Locked {
+                    path: path.to_owned(),
+                });
+            }
+        }
         let kv = SledBackend::open(path).map_err(|e| match e {
-            StoreError::Backend(d) if d.contains("could not acquire lock") => StoreError::Locked {
+            StoreError::Sled(e) => StoreError::NotADatabase {
                 path: path.to_owned(),
-            },
-            StoreError::Backend(d) => StoreError::NotADatabase {
-                path: path.to_owned(),
-                detail: d,
+                detail: e.to_string(),
             },
             other => other,
         })?;

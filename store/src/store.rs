@@ -498,10 +498,12 @@ fn ch_location(spec: &str) -> Result<ChLocation> {
         Some(Ok(l)) => Ok(l),
         Some(Err(e)) => Err(StoreError::ClickHouse {
             server: spec.split('@').next_back().unwrap_or(spec).to_string(),
-            detail: e,
+            status: None,
+            detail: e.to_string(),
         }),
         None => Err(StoreError::ClickHouse {
             server: spec.to_string(),
+            status: None,
             detail: "expected clickhouse://HOST:PORT/DATABASE".into(),
         }),
     }

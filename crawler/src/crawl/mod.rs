@@ -111,10 +111,15 @@ pub struct Progress {
     pub notes: Vec<String>,
 }
 
-/// Receives each visit with the frontier writes it caused; must commit both atomically.
+/// Receives each visit with the frontier writes it caused; must commit both atomically. As
+/// ripgrep's `Sink`, it names its own error type, which ends the crawl as
+/// [`CrawlError::Sink`] with the error kept as its source.
 pub trait VisitSink: Send {
+    /// Why a visit could not be committed.
+    type Error: std::error::Error + Send + Sync + 'static;
+
     /// Commit one visit.
-    fn apply(&mut self, visit: &Visit, frontier: WriteBatch) -> Result<(), String>;
+    fn apply(&mut self, visit: &Visit, frontier: WriteBatch) -> Result<(), Self::Error>;
 
     /// Commit one visit unless it looks like a false alarm (lost links from a failing page, or
     /// from a page that otherwise looks unchanged); then commit only `frontier` and `requeue`
@@ -126,7 +131,7 @@ pub trait VisitSink: Send {
         visit: &Visit,
         frontier: WriteBatch,
         requeue: WriteBatch,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, Self::Error> {
         let _ = requeue;
         self.apply(visit, frontier).map(|()| true)
     }
@@ -152,14 +157,14 @@ fn fmt_time(t: i64) -> String {
 async fn writer_failed<S: VisitSink + 'static>(writer: Writer<S>) -> CrawlError {
     match writer.finish().await {
         Err(e) => e,
-        Ok(_) => CrawlError::Sink("the writer stopped".into()),
+        Ok(_) => CrawlError::WriterStopped("the writer stopped"),
     }
 }
 
 impl Crawler {
     /// A crawler over `store` with `cfg`.
     pub fn new(store: Store, cfg: CrawlConfig) -> Result<Crawler, CrawlError> {
-        let fetcher = Fetcher::new(cfg.fetch.clone()).map_err(CrawlError::Client)?;
+        let fetcher = Fetcher::new(cfg.fetch.clone())?;
         Ok(Crawler {
             store,
             cfg,
@@ -386,8 +391,7 @@ impl Crawler {
                 .max(Duration::from_millis(1));
             tokio::select! {
                 Some(joined) = inflight.join_next(), if !inflight.is_empty() => {
-                    let res = joined
-                        .map_err(|e| CrawlError::Sink(format!("fetch task failed: {e}")))?;
+                    let res = joined?;
                     if let Some((visit, frontier, may_hold)) = self.handle(res, &mut state, &mut sched, &scope)? {
                         let may_hold = may_hold && recheck.is_some();
                         if writer.visit(visit, frontier, &state.run, may_hold).await.is_err() {

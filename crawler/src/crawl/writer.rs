@@ -75,7 +75,7 @@ impl<S: VisitSink + 'static> Writer<S> {
                                     } else {
                                         sink.apply(&visit, frontier).map(|()| true)
                                     }
-                                    .map_err(CrawlError::Sink)?;
+                                    .map_err(|e| CrawlError::Sink(Box::new(e)))?;
                                     if applied {
                                         new_pages += u64::from(new_page);
                                     } else {
@@ -96,7 +96,7 @@ impl<S: VisitSink + 'static> Writer<S> {
                 }
                 let _ = done_tx.send(result.map(|()| (sink, new_pages)));
             })
-            .map_err(|e| CrawlError::Sink(format!("cannot start the writer thread: {e}")))?;
+            .map_err(CrawlError::WriterThread)?;
         Ok(Writer { tx, done })
     }
 
@@ -137,7 +137,7 @@ impl<S: VisitSink + 'static> Writer<S> {
         drop(self.tx);
         match self.done.await {
             Ok(r) => r,
-            Err(_) => Err(CrawlError::Sink("the writer thread panicked".into())),
+            Err(_) => Err(CrawlError::WriterStopped("the writer thread panicked")),
         }
     }
 }

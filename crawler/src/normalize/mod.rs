@@ -99,11 +99,30 @@ pub fn normalise(url: &mut Url) -> Option<()> {
 }
 
 /// Parse and normalise an absolute URL given by a user or a seed list.
-pub fn parse_absolute(s: &str) -> Result<Url, String> {
+pub fn parse_absolute(s: &str) -> Result<Url, BadUrl> {
     let s = s.trim();
-    let mut url = Url::parse(s).map_err(|e| format!("'{s}' is not a valid URL ({e})"))?;
-    normalise(&mut url).ok_or_else(|| format!("'{s}' is not an http(s) URL"))?;
+    let mut url = Url::parse(s).map_err(|source| BadUrl::Invalid {
+        url: s.to_string(),
+        source,
+    })?;
+    normalise(&mut url).ok_or_else(|| BadUrl::NotHttp(s.to_string()))?;
     Ok(url)
+}
+
+/// Why a URL given by a user or a seed list was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadUrl {
+    /// Not a URL at all.
+    #[error("'{url}' is not a valid URL ({source})")]
+    Invalid {
+        /// What was given.
+        url: String,
+        /// The parser's reason.
+        source: url::ParseError,
+    },
+    /// A URL, but not one linkdiff fetches (another scheme, no host).
+    #[error("'{0}' is not an http(s) URL")]
+    NotHttp(String),
 }
 
 #[cfg(test)]

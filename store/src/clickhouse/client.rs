@@ -23,36 +23,46 @@ pub struct ChLocation {
     pub password: String,
 }
 
+/// Why a `clickhouse://` location was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadChLocation {
+    /// No `/DATABASE` after the servers.
+    #[error("name the database: clickhouse://HOST:PORT/DATABASE")]
+    NoDatabase,
+    /// A database name with other characters than letters, digits and `_`.
+    #[error("database name {0:?}: use letters, digits and _ only")]
+    DatabaseName(String),
+    /// An empty server or one with a path, query or space.
+    #[error("server {0:?}: expected HOST:PORT")]
+    Server(String),
+}
+
 impl ChLocation {
     /// Parse a `--db clickhouse://…` value (`None` when it is not one). The user and password
     /// come from the URL, else from `CLICKHOUSE_USER` / `CLICKHOUSE_PASSWORD`.
-    pub fn parse(spec: &str) -> Option<std::result::Result<ChLocation, String>> {
+    pub fn parse(spec: &str) -> Option<std::result::Result<ChLocation, BadChLocation>> {
         let rest = spec.strip_prefix("clickhouse://")?;
         Some(Self::parse_rest(rest))
     }
 
-    fn parse_rest(rest: &str) -> std::result::Result<ChLocation, String> {
+    fn parse_rest(rest: &str) -> std::result::Result<ChLocation, BadChLocation> {
         let (auth, rest) = match rest.rsplit_once('@') {
             Some((a, r)) => (Some(a), r),
             None => (None, rest),
         };
-        let (hosts, database) = rest
-            .split_once('/')
-            .ok_or("name the database: clickhouse://HOST:PORT/DATABASE")?;
+        let (hosts, database) = rest.split_once('/').ok_or(BadChLocation::NoDatabase)?;
         let database = database.trim_end_matches('/');
         if database.is_empty()
             || !database
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
-            return Err(format!(
-                "database name {database:?}: use letters, digits and _ only"
-            ));
+            return Err(BadChLocation::DatabaseName(database.to_string()));
         }
         let mut servers = Vec::new();
         for h in hosts.split(',') {
             if h.is_empty() || h.contains(['/', '?', '#', ' ']) {
-                return Err(format!("server {h:?}: expected HOST:PORT"));
+                return Err(BadChLocation::Server(h.to_string()));
             }
             let h = if h.contains(':') && !h.ends_with(']') {
                 h.to_string()
@@ -134,6 +144,7 @@ impl Client {
     fn error(&self, detail: impl std::fmt::Display) -> StoreError {
         StoreError::ClickHouse {
             server: self.server.clone(),
+            status: None,
             detail: detail.to_string(),
         }
     }
@@ -182,11 +193,11 @@ impl Client {
             let mut text = String::new();
             let _ = body.take(4096).read_to_string(&mut text);
             // Code 159 (TIMEOUT_EXCEEDED) once `max_execution_time` is reached.
-            return Err(timed_out(self.error(format!(
-                "HTTP {}: {}",
-                status.as_u16(),
-                text.trim()
-            ))));
+            return Err(timed_out(StoreError::ClickHouse {
+                server: self.server.clone(),
+                status: Some(status.as_u16()),
+                detail: text.trim().to_string(),
+            }));
         }
         Ok(Box::new(body))
     }

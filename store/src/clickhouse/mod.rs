@@ -271,6 +271,7 @@ impl ChStore {
     fn client_error(&self, detail: String) -> StoreError {
         StoreError::ClickHouse {
             server: self.client.server().to_string(),
+            status: None,
             detail,
         }
     }
@@ -728,6 +729,7 @@ impl ChStore {
             let sent = client.select_each(&sql, |row: LinkSetRow| {
                 tx.send(Ok(row)).map_err(|_| StoreError::ClickHouse {
                     server: client.server().to_string(),
+                    status: None,
                     detail: "the reader of the edges stopped".into(),
                 })
             });

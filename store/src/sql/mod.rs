@@ -43,12 +43,6 @@ const WAL_RESTART_BYTES: u64 = 64 << 20;
 /// URL ids kept in the writer's cache before it is cleared.
 const URL_CACHE: usize = 200_000;
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Backend(e.to_string())
-    }
-}
-
 /// The one connection that writes, with its open transaction and id caches.
 pub(crate) struct Writer {
     pub(crate) conn: Connection,
@@ -103,10 +97,10 @@ impl Writer {
                 self.pending_since = None;
                 self.hosts.clear();
                 self.urls.clear();
-                return Err(StoreError::Backend(format!(
-                    "{} visits not yet committed were lost after a failed write: {e}",
-                    batches.len()
-                )));
+                return Err(StoreError::LostVisits {
+                    visits: batches.len(),
+                    source: Box::new(e),
+                });
             }
         }
         self.applied = batches;
@@ -200,8 +194,12 @@ impl SqlStore {
             pending_since: None,
             hosts: FastMap::new(),
             urls: FastMap::new(),
-            zstd: zstd::bulk::Compressor::new(write::ZSTD_LEVEL)
-                .map_err(|e| StoreError::Backend(e.to_string()))?,
+            zstd: zstd::bulk::Compressor::new(write::ZSTD_LEVEL).map_err(|source| {
+                StoreError::Io {
+                    what: "start the link-set compressor".into(),
+                    source,
+                }
+            })?,
         }));
         spawn_committer(Arc::downgrade(&writer), path.to_owned(), committed);
         Ok(SqlStore {
@@ -412,7 +410,10 @@ impl SqlStore {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+            .map_err(|source| StoreError::Io {
+                what: format!("open {}", path.display()),
+                source,
+            })?;
         match f.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -428,11 +429,11 @@ impl SqlStore {
                     },
                 });
             }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(StoreError::Backend(format!(
-                    "cannot lock {}: {e}",
-                    path.display()
-                )))
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(StoreError::Io {
+                    what: format!("lock {}", path.display()),
+                    source,
+                })
             }
         }
         let _ = f.set_len(0);

@@ -182,10 +182,13 @@ pub(super) fn apply(w: &mut Writer, batch: &WriteBatch) -> Result<()> {
             Write::Links(url, links) => {
                 let (id, _) = w.url_id(url)?;
                 let live = links.iter().filter(|(_, r)| r.live).count() as i64;
-                let data = w
-                    .zstd
-                    .compress(&encode(&links))
-                    .map_err(|e| crate::StoreError::Backend(e.to_string()))?;
+                let data =
+                    w.zstd
+                        .compress(&encode(&links))
+                        .map_err(|source| crate::StoreError::Io {
+                            what: "compress a link set".into(),
+                            source,
+                        })?;
                 w.conn
                     .prepare_cached(
                         "INSERT OR REPLACE INTO linksets(page, live_links, data) VALUES (?,?,?)",
