@@ -225,7 +225,7 @@ async fn post(
             Ok(r) if r.status().is_success() => return Ok(attempts),
             Ok(r) => format!("HTTP {}", r.status().as_u16()),
             Err(e) if e.is_timeout() => "timed out".to_string(),
-            Err(e) => crate::cli::sentence(&anyhow::Error::new(e)),
+            Err(e) => crate::sentence::of(&anyhow::Error::new(e)),
         };
         if attempts > d.retries {
             return Err((attempts, why));

@@ -48,5 +48,6 @@ pub mod api;
 pub mod cli;
 pub mod exports;
 pub mod log;
+pub mod sentence;
 pub mod sink;
 pub mod watched;

@@ -58,7 +58,7 @@ fn main() -> ExitCode {
                 }
             }
             let usage = e.downcast_ref::<linkdiff::cli::UsageError>().is_some();
-            linkdiff::eprint_quiet!("linkdiff: {}", linkdiff::cli::sentence(&e));
+            linkdiff::eprint_quiet!("linkdiff: {}", linkdiff::sentence::of(&e));
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }

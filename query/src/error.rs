@@ -3,6 +3,11 @@
 
 use linkdiff_store::StoreError;
 
+/// Why a `where`/`having` text does not parse: where and what.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SyntaxError(pub String);
+
 /// A query error.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -13,7 +18,7 @@ pub enum QueryError {
         clause: &'static str,
         /// Where and what.
         #[source]
-        error: crate::filter::SyntaxError,
+        error: SyntaxError,
     },
     /// A column the table does not have.
     #[error("Unknown column '{col}'{place} for table {table}")]

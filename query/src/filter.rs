@@ -3,16 +3,11 @@
 //! `word(col,"v")`. Strings in double quotes with backslash escapes; numbers bare or quoted.
 
 use crate::catalogue::{Col, ColType, Column, Table};
-use crate::error::{QueryError, Result};
+use crate::error::{QueryError, Result, SyntaxError};
 use crate::time;
 use crate::value::{cmp_ci, Value};
 use std::cmp::Ordering;
 use std::fmt;
-
-/// Why a `where`/`having` text does not parse: where and what.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SyntaxError(pub String);
 
 /// Longest expression accepted, in bytes.
 pub const MAX_EXPR: usize = 16 * 1024;

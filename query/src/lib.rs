@@ -23,7 +23,7 @@ mod tests;
 
 pub use catalogue::{Col, ColType, Column, Table, UnknownTable};
 pub use changes::{Changes, PeriodChanges, ReferringChanges};
-pub use error::{QueryError, Result};
+pub use error::{QueryError, Result, SyntaxError};
 pub use filter::Filter;
 pub use plan::{parse_clause, plan, Plan, QueryParams, MAX_LIMIT};
 pub use value::Value;

@@ -74,7 +74,7 @@ async fn blocking(ctx: ApiContext, f: fn(&ApiContext) -> anyhow::Result<J>) -> R
         Ok(Ok(v)) => json_reply(StatusCode::OK, v),
         Ok(Err(e)) => json_reply(
             StatusCode::INTERNAL_SERVER_ERROR,
-            json!({"error": crate::cli::sentence(&e)}),
+            json!({"error": crate::sentence::of(&e)}),
         ),
         Err(_) => json_reply(
             StatusCode::INTERNAL_SERVER_ERROR,

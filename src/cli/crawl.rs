@@ -527,7 +527,7 @@ pub async fn crawl_once_with(
     let alerted = if run.finished.is_some() {
         crate::alerts::deliver(store, &run, &before, &hooks, &alerting.delivery)
             .await
-            .unwrap_or_else(|e| format!(" Webhooks not sent: {}.", super::sentence(&e)))
+            .unwrap_or_else(|e| format!(" Webhooks not sent: {}.", crate::sentence::of(&e)))
     } else {
         String::new()
     };

@@ -1,8 +1,6 @@
 //! Command-line interface (SPEC §2). Names here are stable: scripts depend on them.
 
 pub mod bench;
-mod bench_http;
-mod bench_import;
 mod clickhouse;
 pub mod crawl;
 mod demo;
@@ -221,17 +219,5 @@ fn value_source(flag: &str, value: &Path) -> String {
         "from $LINKDIFF_DB".into()
     } else {
         "the default --db".into()
-    }
-}
-
-/// One sentence from an error chain: the outermost context and its root cause.
-pub fn sentence(e: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-    parts.dedup();
-    let s = parts.join(": ");
-    if s.ends_with('.') {
-        s
-    } else {
-        format!("{s}.")
     }
 }

@@ -5,12 +5,12 @@ use crate::keys;
 use crate::kv::KvBackend;
 use crate::kv::{Batch, Op};
 use crate::mem_backend::MemBackend;
+use crate::records::Stats;
 use crate::records::{
     DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord,
     TokenRecord,
 };
 use crate::sled_backend::SledBackend;
-use crate::store::Stats;
 use crate::write::{encode, Write, WriteBatch};
 use crate::{Result, StoreError};
 use linkdiff_model::LinkId;

@@ -37,13 +37,13 @@ pub use kv_store::KV_SCHEMA_VERSION;
 pub use mem_backend::MemBackend;
 pub use records::{
     DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, LostReason, Origin,
-    PageRecord, RunRecord, TokenRecord, Validators,
+    PageRecord, RunRecord, Stats, TokenRecord, Validators,
 };
 pub use rusqlite;
 pub use scope::CoversUrl;
 pub use sled_backend::SledBackend;
 pub use sql::SQL_SCHEMA_VERSION;
-pub use store::{Location, Stats, Store};
+pub use store::{Location, Store};
 pub use write::WriteBatch;
 
 /// Result alias for store operations.

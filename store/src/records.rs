@@ -420,3 +420,20 @@ pub struct TokenRecord {
     /// Creation time.
     pub created: i64,
 }
+
+/// Totals for `linkdiff status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Page records.
+    pub pages: u64,
+    /// Link records that are live.
+    pub links: u64,
+    /// Live external backlinks.
+    pub backlinks: u64,
+    /// New/lost events.
+    pub events: u64,
+    /// Runs.
+    pub runs: u64,
+    /// Bytes on disk.
+    pub size_bytes: u64,
+}

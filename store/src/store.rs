@@ -7,7 +7,7 @@ use crate::clickhouse::ChStore;
 use crate::kv::KvBackend;
 use crate::kv_store::KvStore;
 use crate::records::{
-    DomainRecord, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord, TokenRecord,
+    DomainRecord, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord, Stats, TokenRecord,
 };
 use crate::sql::SqlStore;
 use crate::write::WriteBatch;
@@ -16,23 +16,6 @@ use linkdiff_model::LinkId;
 use linkdiff_model::Target;
 use std::path::Path;
 use std::sync::Arc;
-
-/// Totals for `linkdiff status`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Page records.
-    pub pages: u64,
-    /// Link records that are live.
-    pub links: u64,
-    /// Live external backlinks.
-    pub backlinks: u64,
-    /// New/lost events.
-    pub events: u64,
-    /// Runs.
-    pub runs: u64,
-    /// Bytes on disk.
-    pub size_bytes: u64,
-}
 
 /// Which engine a `--db` value names.
 #[derive(Debug, Clone, PartialEq, Eq)]

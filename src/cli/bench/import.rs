@@ -1,7 +1,7 @@
 //! `linkdiff bench import`: end-to-end archive import throughput (read, decompress, parse,
 //! extract, index) on a generated Common-Crawl-like file.
 
-use super::bench::realistic_page;
+use super::pages::realistic_page;
 use clap::Args;
 use linkdiff_archive::import::{DomainSet, ImportConfig, Input};
 use linkdiff_archive::testfiles;
@@ -111,7 +111,7 @@ pub(super) fn bench_import(a: ImportBench) -> anyhow::Result<()> {
     anyhow::ensure!(!db.exists(), "{} exists; give an empty --dir", db.display());
     let (file, raw) = generate(&a)?;
     let compressed = std::fs::metadata(&file)?.len();
-    let store = super::open_store(&db)?;
+    let store = super::super::open_store(&db)?;
     let mut cfg = ImportConfig::new(vec![Input::Path(file)]);
     if let Some(t) = &a.targets {
         cfg.target_domains = Some(
@@ -125,7 +125,8 @@ pub(super) fn bench_import(a: ImportBench) -> anyhow::Result<()> {
     let threads = cfg.threads;
     let cpu0 = cpu_secs();
     let t0 = Instant::now();
-    let summary = super::import::import(&store, cfg, Arc::new(AtomicBool::new(false)), "off")?;
+    let summary =
+        super::super::import::import(&store, cfg, Arc::new(AtomicBool::new(false)), "off")?;
     let secs = t0.elapsed().as_secs_f64();
     let cpu = cpu_secs() - cpu0;
     crate::outln!("{summary}");

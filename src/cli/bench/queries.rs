@@ -1,0 +1,184 @@
+//! `bench query`: p50/p99 latency of the v2 tables and DataForSEO answers on an index with one target of 100,000 backlinks.
+
+use super::*;
+
+/// Arguments of `bench query`.
+#[derive(Debug, Args)]
+pub struct QueryBench {
+    /// A database built by `bench index`.
+    #[arg(long)]
+    db: PathBuf,
+    /// Repetitions per query.
+    #[arg(long, default_value_t = 30)]
+    runs: usize,
+    /// Only the queries whose name contains one of these (comma-separated), e.g.
+    /// `--only backlinks,anchors`.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+pub(super) fn bench_query(a: QueryBench) -> anyhow::Result<()> {
+    let store = super::super::open_store(&a.db)?;
+    let cases: Vec<(&str, Table, QueryParams)> = vec![
+        (
+            "backlinks domain limit=1000",
+            Table::Backlinks,
+            QueryParams {
+                limit: 1000,
+                ..QueryParams::new(Target::Domain("big.bench".into()))
+            },
+        ),
+        (
+            "backlinks + order_by=domain_rating:desc",
+            Table::Backlinks,
+            QueryParams {
+                limit: 1000,
+                order_by: Some("domain_rating:desc".into()),
+                ..QueryParams::new(Target::Domain("big.bench".into()))
+            },
+        ),
+        (
+            "backlinks + where nofollow=false,substring(anchor)",
+            Table::Backlinks,
+            QueryParams {
+                limit: 1000,
+                where_: query::parse_clause(
+                    Some("nofollow=false,substring(anchor,\"engine\")"),
+                    "where",
+                )?,
+                ..QueryParams::new(Target::Domain("big.bench".into()))
+            },
+        ),
+        (
+            "anchors domain limit=1000",
+            Table::Anchors,
+            QueryParams {
+                limit: 1000,
+                ..QueryParams::new(Target::Domain("big.bench".into()))
+            },
+        ),
+        (
+            "new_lost domain limit=1000",
+            Table::NewLost,
+            QueryParams {
+                limit: 1000,
+                ..QueryParams::new(Target::Domain("big.bench".into()))
+            },
+        ),
+        (
+            "new_lost where type=lost order_by domain_rating:desc",
+            Table::NewLost,
+            QueryParams {
+                limit: 1000,
+                where_: query::parse_clause(Some("type=\"lost\""), "where")?,
+                order_by: Some("domain_rating:desc".into()),
+                ..QueryParams::new(Target::Domain("big.bench".into()))
+            },
+        ),
+        (
+            "refdomains domain limit=1000",
+            Table::Refdomains,
+            QueryParams {
+                limit: 1000,
+                ..QueryParams::new(Target::Domain("big.bench".into()))
+            },
+        ),
+        (
+            "refdomains_new_lost domain",
+            Table::RefdomainsNewLost,
+            QueryParams {
+                limit: 1000,
+                ..QueryParams::new(Target::Domain("big.bench".into()))
+            },
+        ),
+        (
+            "metrics_extended domain",
+            Table::MetricsExtended,
+            QueryParams {
+                limit: 1000,
+                ..QueryParams::new(Target::Domain("big.bench".into()))
+            },
+        ),
+        (
+            "counters domain",
+            Table::Counters,
+            QueryParams {
+                limit: 1000,
+                select: Some("date,new,lost,new_total,lost_total".into()),
+                ..QueryParams::new(Target::Domain("big.bench".into()))
+            },
+        ),
+        (
+            "whole TLD (1M links): backlinks subdomains=bench order_by=domain_rating:desc",
+            Table::Backlinks,
+            QueryParams {
+                limit: 1000,
+                order_by: Some("domain_rating:desc".into()),
+                ..QueryParams::new(Target::Subdomains("bench".into()))
+            },
+        ),
+        (
+            "backlinks exact (one page, ~20 backlinks)",
+            Table::Backlinks,
+            QueryParams {
+                limit: 1000,
+                ..QueryParams::new(Target::Exact("www.big.bench/page41".into()))
+            },
+        ),
+    ];
+    // Every table over the whole TLD (issue 32: each within 2 s at 1M links).
+    let mut cases: Vec<(String, Table, QueryParams)> = cases
+        .into_iter()
+        .map(|(n, t, p)| (n.to_string(), t, p))
+        .collect();
+    for t in Table::ALL {
+        cases.push((
+            format!("whole TLD: {} subdomains=bench limit=1000", t.name()),
+            t,
+            QueryParams {
+                limit: 1000,
+                ..QueryParams::new(Target::Subdomains("bench".into()))
+            },
+        ));
+    }
+    let wanted = |name: &str| a.only.is_empty() || a.only.iter().any(|o| name.contains(o.as_str()));
+    for (name, table, p) in cases.into_iter().filter(|c| wanted(&c.0)) {
+        let runs = if name.starts_with("whole TLD") {
+            a.runs.min(5)
+        } else {
+            a.runs
+        };
+        let mut times = Vec::with_capacity(runs);
+        let mut rows = 0;
+        for _ in 0..runs {
+            let t0 = Instant::now();
+            rows = query::run(&store, table, &p)?.rows.len();
+            times.push(t0.elapsed());
+        }
+        let (p50, p99) = percentiles(times);
+        crate::outln!("query {name}: {rows} rows, p50 {p50:.2} ms, p99 {p99:.2} ms ({runs} runs)");
+    }
+    if !wanted("dataforseo") {
+        return Ok(());
+    }
+    // DataForSEO bulk new/lost with 1,000 targets: 999 registrable domains and big.bench.
+    let mut targets: Vec<String> = (0..999).map(|i| format!("t{}.bench", i * 50)).collect();
+    targets.push("big.bench".into());
+    let body = serde_json::json!([{ "targets": targets, "date_from": "2024-10-01" }]).to_string();
+    let today = 20_010 * 86_400;
+    let mut times = Vec::new();
+    for _ in 0..a.runs.min(10) {
+        let t0 = Instant::now();
+        let (status, _) = crate::api::dataforseo::answer(
+            &store,
+            crate::api::dataforseo::Bulk::NewLostBacklinks,
+            body.as_bytes(),
+            today,
+        );
+        anyhow::ensure!(status == 200, "DataForSEO answered {status}");
+        times.push(t0.elapsed());
+    }
+    let (p50, p99) = percentiles(times);
+    crate::outln!("dataforseo bulk new/lost, 1,000 targets: p50 {p50:.2} ms, p99 {p99:.2} ms");
+    Ok(())
+}
