@@ -174,16 +174,87 @@ fn secs(t: Instant) -> String {
     format!("{:.4} sec.", t.elapsed().as_secs_f64())
 }
 
+/// Every status linkdiff answers a DataForSEO client with — its code, its message and the HTTP
+/// status it goes with — decided here, once, for the envelope and for tasks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DfsStatus {
+    /// 20000 `Ok.`
+    Ok,
+    /// 40000: more than one task in the body.
+    OneTaskAtATime,
+    /// 40100 (HTTP 401): no or wrong Basic credentials while tokens are required.
+    Unauthorized,
+    /// 40400 (HTTP 404): a path under `/v3` that is not an endpoint linkdiff answers.
+    NotFound,
+    /// 40501 on the task: a field missing or wrong, named.
+    InvalidField(String),
+    /// 40502: an empty body or an empty task array.
+    NoPostData,
+    /// 40503: a body that is not a JSON array of task objects.
+    PostDataInvalid,
+    /// 50000 on the task (HTTP 200): the query ran past the time limit; the sentence says
+    /// what to narrow or which option to raise. DataForSEO documents no code for this.
+    TimedOut(String),
+    /// 50000 (HTTP 500): something failed on our side (logged).
+    Internal,
+}
+
+impl DfsStatus {
+    /// The `status_code`.
+    pub fn code(&self) -> u32 {
+        match self {
+            DfsStatus::Ok => 20000,
+            DfsStatus::OneTaskAtATime => 40000,
+            DfsStatus::Unauthorized => 40100,
+            DfsStatus::NotFound => 40400,
+            DfsStatus::InvalidField(_) => 40501,
+            DfsStatus::NoPostData => 40502,
+            DfsStatus::PostDataInvalid => 40503,
+            DfsStatus::TimedOut(_) | DfsStatus::Internal => 50000,
+        }
+    }
+
+    /// The `status_message`.
+    pub fn message(&self) -> String {
+        match self {
+            DfsStatus::Ok => "Ok.".into(),
+            DfsStatus::OneTaskAtATime => "You can set only one task at a time.".into(),
+            DfsStatus::Unauthorized => "You are not authorized to access this resource.".into(),
+            DfsStatus::NotFound => "Not Found.".into(),
+            DfsStatus::InvalidField(f) => format!("Invalid Field: '{f}'."),
+            DfsStatus::NoPostData => "No POST data.".into(),
+            DfsStatus::PostDataInvalid => "POST Data Is Invalid.".into(),
+            DfsStatus::TimedOut(sentence) => sentence.clone(),
+            DfsStatus::Internal => "Internal Error.".into(),
+        }
+    }
+
+    /// The HTTP status of a reply whose envelope has this status.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            DfsStatus::Unauthorized => 401,
+            DfsStatus::NotFound => 404,
+            DfsStatus::Internal => 500,
+            _ => 200,
+        }
+    }
+
+    /// The whole reply for an error of the request itself (no task): HTTP status and envelope.
+    pub fn reply(self, started: Instant) -> Reply {
+        (self.http_status(), envelope(&self, vec![], started))
+    }
+}
+
 /// The top-level envelope around `tasks`.
-pub fn envelope(status_code: u32, status_message: &str, tasks: Vec<J>, started: Instant) -> J {
+pub fn envelope(status: &DfsStatus, tasks: Vec<J>, started: Instant) -> J {
     let errors = tasks
         .iter()
-        .filter(|t| t["status_code"].as_u64() != Some(20000))
+        .filter(|t| t["status_code"].as_u64() != Some(DfsStatus::Ok.code().into()))
         .count();
     json!({
         "version": concat!("linkdiff-", env!("CARGO_PKG_VERSION")),
-        "status_code": status_code,
-        "status_message": status_message,
+        "status_code": status.code(),
+        "status_message": status.message(),
         "time": secs(started),
         "cost": 0,
         "tasks_count": tasks.len(),
@@ -195,16 +266,19 @@ pub fn envelope(status_code: u32, status_message: &str, tasks: Vec<J>, started: 
 /// A task whose query ran past the time limit: HTTP 200, the envelope `20000`, the task
 /// `50000` with `msg` (what ran too long and which option to raise) and no result.
 fn timed_out_reply(function: &str, msg: &str, echo: Map<String, J>, started: Instant) -> Reply {
-    let t = task_json(function, 50000, msg, echo, J::Null, started);
-    let mut env = envelope(20000, "Ok.", vec![t], started);
-    env["tasks_error"] = J::from(1);
-    (200, env)
+    let t = task_json(
+        function,
+        &DfsStatus::TimedOut(msg.to_string()),
+        echo,
+        J::Null,
+        started,
+    );
+    (200, envelope(&DfsStatus::Ok, vec![t], started))
 }
 
 pub(crate) fn task_json(
     function: &str,
-    status_code: u32,
-    msg: &str,
+    status: &DfsStatus,
     data: Map<String, J>,
     result: J,
     started: Instant,
@@ -215,8 +289,8 @@ pub(crate) fn task_json(
     data.insert("function".into(), J::from(function));
     json!({
         "id": uuid::Uuid::new_v4().to_string(),
-        "status_code": status_code,
-        "status_message": msg,
+        "status_code": status.code(),
+        "status_message": status.message(),
         "time": secs(started),
         "cost": 0,
         "result_count": count,
@@ -227,24 +301,18 @@ pub(crate) fn task_json(
 }
 
 /// The one task object of a request body, or the envelope answering why there is none.
-pub(crate) fn one_task(body: &[u8], started: Instant) -> Result<J, J> {
+pub(crate) fn one_task(body: &[u8]) -> Result<J, DfsStatus> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(envelope(40502, "No POST data.", vec![], started));
+        return Err(DfsStatus::NoPostData);
     }
-    let parsed: J = serde_json::from_slice(body)
-        .map_err(|_| envelope(40503, "POST Data Is Invalid.", vec![], started))?;
+    let parsed: J = serde_json::from_slice(body).map_err(|_| DfsStatus::PostDataInvalid)?;
     let Some(tasks) = parsed.as_array() else {
-        return Err(envelope(40503, "POST Data Is Invalid.", vec![], started));
+        return Err(DfsStatus::PostDataInvalid);
     };
     match tasks.len() {
-        0 => Err(envelope(40502, "No POST data.", vec![], started)),
+        0 => Err(DfsStatus::NoPostData),
         1 => Ok(tasks[0].clone()),
-        _ => Err(envelope(
-            40000,
-            "You can set only one task at a time.",
-            vec![],
-            started,
-        )),
+        _ => Err(DfsStatus::OneTaskAtATime),
     }
 }
 
@@ -266,7 +334,7 @@ impl TargetTask {
     /// The single task of `body`, or the envelope saying why there is none.
     pub fn parse(function: &'static str, body: &[u8]) -> Result<TargetTask, Reply> {
         let started = Instant::now();
-        let raw = one_task(body, started).map_err(|e| (200, e))?;
+        let raw = one_task(body).map_err(|s| s.reply(started))?;
         let echo = raw
             .as_object()
             .map(|o| {
@@ -286,22 +354,26 @@ impl TargetTask {
 
     /// The task answered with `Invalid Field: 'field'.`.
     pub fn invalid(&self, field: &str) -> Reply {
-        let msg = format!("Invalid Field: '{field}'.");
         let t = task_json(
             self.function,
-            40501,
-            &msg,
+            &DfsStatus::InvalidField(field.to_string()),
             self.echo.clone(),
             J::Null,
             self.started,
         );
-        (200, envelope(20000, "Ok.", vec![t], self.started))
+        (200, envelope(&DfsStatus::Ok, vec![t], self.started))
     }
 
     /// The task answered with `result`.
     pub fn ok(self, result: J) -> Reply {
-        let t = task_json(self.function, 20000, "Ok.", self.echo, result, self.started);
-        (200, envelope(20000, "Ok.", vec![t], self.started))
+        let t = task_json(
+            self.function,
+            &DfsStatus::Ok,
+            self.echo,
+            result,
+            self.started,
+        );
+        (200, envelope(&DfsStatus::Ok, vec![t], self.started))
     }
 
     /// The request failed on our side (logged). A query stopped by the time limit is the
@@ -318,10 +390,7 @@ impl TargetTask {
             );
         }
         tracing::error!("{}: {e:#}", self.function);
-        (
-            500,
-            envelope(50000, "Internal Error.", vec![], self.started),
-        )
+        DfsStatus::Internal.reply(self.started)
     }
 
     /// The required `target`, trimmed.
@@ -355,9 +424,9 @@ impl TargetTask {
 /// Answer a request body of endpoint `kind` (auth already checked): `(HTTP status, JSON)`.
 pub fn answer(store: &Store, kind: Bulk, body: &[u8], today: i64) -> (u16, J) {
     let started = Instant::now();
-    let raw = match one_task(body, started) {
+    let raw = match one_task(body) {
         Ok(t) => t,
-        Err(e) => return (200, e),
+        Err(s) => return s.reply(started),
     };
     let task = match validate(&raw, today) {
         Ok(t) => t,
@@ -365,13 +434,12 @@ pub fn answer(store: &Store, kind: Bulk, body: &[u8], today: i64) -> (u16, J) {
             let echo = raw.as_object().cloned().unwrap_or_default();
             let t = task_json(
                 kind.function(),
-                40501,
-                &format!("Invalid Field: '{field}'."),
+                &DfsStatus::InvalidField(field.to_string()),
                 echo,
                 J::Null,
                 started,
             );
-            return (200, envelope(20000, "Ok.", vec![t], started));
+            return (200, envelope(&DfsStatus::Ok, vec![t], started));
         }
     };
     let items = match items(store, kind, &task) {
@@ -382,12 +450,12 @@ pub fn answer(store: &Store, kind: Bulk, body: &[u8], today: i64) -> (u16, J) {
                 return timed_out_reply(kind.function(), &err.to_string(), task.echo, started);
             }
             tracing::error!("{}: {e:#}", kind.function());
-            return (500, envelope(50000, "Internal Error.", vec![], started));
+            return DfsStatus::Internal.reply(started);
         }
     };
     let result = json!([{ "items_count": items.len(), "items": items }]);
-    let t = task_json(kind.function(), 20000, "Ok.", task.echo, result, started);
-    (200, envelope(20000, "Ok.", vec![t], started))
+    let t = task_json(kind.function(), &DfsStatus::Ok, task.echo, result, started);
+    (200, envelope(&DfsStatus::Ok, vec![t], started))
 }
 
 /// The items of a validated bulk task, one per target in request order (`linkdiff

@@ -1,5 +1,6 @@
 //! The axum router and server loop.
 
+use super::dataforseo::DfsStatus;
 use super::render::Format;
 use super::{
     answer_request, dataforseo, params::Params, render_result, tokens, Access, ApiContext,
@@ -230,15 +231,7 @@ fn dfs_answer(
                 None => false,
             };
             if !ok {
-                return Ok((
-                    401,
-                    dataforseo::envelope(
-                        40100,
-                        "You are not authorized to access this resource.",
-                        vec![],
-                        started,
-                    ),
-                ));
+                return Ok(DfsStatus::Unauthorized.reply(started));
             }
         }
         Ok(match endpoint {
@@ -264,15 +257,9 @@ fn dfs_reply(
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             tracing::error!("{}: {e:#}", endpoint.path());
-            (
-                500,
-                dataforseo::envelope(50000, "Internal Error.", vec![], started),
-            )
+            DfsStatus::Internal.reply(started)
         }
-        Err(_) => (
-            500,
-            dataforseo::envelope(50000, "Internal Error.", vec![], started),
-        ),
+        Err(_) => DfsStatus::Internal.reply(started),
     };
     tracing::info!(
         status,
@@ -294,10 +281,8 @@ async fn not_found(req: Request) -> Response {
     let path = req.uri().path().to_string();
     tracing::info!(path, "404");
     if path.starts_with("/v3") {
-        json_response(
-            404,
-            &dataforseo::envelope(40400, "Not Found.", vec![], Instant::now()),
-        )
+        let (status, body) = DfsStatus::NotFound.reply(Instant::now());
+        json_response(status, &body)
     } else {
         json_response(
             404,
