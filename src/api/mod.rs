@@ -14,6 +14,7 @@ pub mod render;
 pub mod server;
 pub mod tokens;
 pub mod ui;
+pub mod v3;
 
 use linkdiff_model::{Mode, Target};
 use linkdiff_query::{self as query, QueryParams, Table, MAX_LIMIT};

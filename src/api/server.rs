@@ -54,6 +54,8 @@ pub fn router(ctx: ApiContext) -> Router {
             "/v3/backlinks/timeseries_new_lost_summary/live",
             post(|s, h, b| dfs(Dfs::Timeseries, s, h, b)),
         )
+        .route("/v3/site-explorer/{name}", any(v3))
+        .route("/v3/subscription-info/{name}", any(v3))
         .route("/ui", axum::routing::get(super::ui::index))
         .route("/ui/", axum::routing::get(super::ui::index))
         .route("/ui/app.js", axum::routing::get(super::ui::app))
@@ -155,6 +157,77 @@ async fn v2(State(ctx): State<ApiContext>, req: Request) -> Response {
         if let Ok(v) = HeaderValue::from_str(&tokens::rows_text(left)) {
             h.insert("x-rows-left", v);
         }
+    }
+    resp
+}
+
+/// An Ahrefs v3 request (`GET /v3/site-explorer/…`, `/v3/subscription-info/…`): the bearer
+/// token from `Authorization`, the parameters from the query string. List endpoints read a
+/// whole target, so they take turns with the other heavy requests.
+async fn v3(State(ctx): State<ApiContext>, req: Request) -> Response {
+    let started = Instant::now();
+    let path = req.uri().path().trim_start_matches("/v3/").to_string();
+    let Some(endpoint) = super::v3::Endpoint::from_path(&path) else {
+        return not_found(req).await;
+    };
+    let bearer = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::to_string);
+    let params = match Params::parse(req.uri().query().unwrap_or("")) {
+        Ok(p) => p,
+        Err(e) => return json_response(400, &serde_json::json!({ "error": e })),
+    };
+    let heavy = matches!(
+        endpoint,
+        super::v3::Endpoint::AllBacklinks
+            | super::v3::Endpoint::Refdomains
+            | super::v3::Endpoint::Anchors
+            | super::v3::Endpoint::BacklinksStats
+    );
+    let turn = if heavy {
+        match tokio::time::timeout(HEAVY_WAIT, ctx.heavy.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Some(permit),
+            _ => {
+                let busy = "The server is busy with other large queries; retry later";
+                return json_response(429, &serde_json::json!({ "error": busy }));
+            }
+        }
+    } else {
+        None
+    };
+    let reply = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        ctx.limited(|| super::v3::answer(&ctx, endpoint, &params, bearer.as_deref()))
+    })
+    .await;
+    let reply = match reply {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("v3 handler panicked: {e}");
+            return json_response(500, &serde_json::json!({"error": "Internal error"}));
+        }
+    };
+    tracing::info!(
+        status = reply.status,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        path,
+        "GET"
+    );
+    let mut resp = Response::new(Body::from(reply.body));
+    *resp.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert("content-type", HeaderValue::from_static(reply.content_type));
+    if let Some((rows, units)) = reply.cost {
+        h.insert("x-api-rows", HeaderValue::from(rows));
+        h.insert("x-api-units-cost-row", HeaderValue::from_static("1"));
+        h.insert("x-api-units-cost-total-actual", HeaderValue::from(units));
     }
     resp
 }

@@ -20,4 +20,5 @@ mod sitemaps;
 mod store_v2;
 mod support;
 mod ui;
+mod v3;
 mod watch;

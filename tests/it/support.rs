@@ -347,3 +347,30 @@ pub fn first_difference(a: &str, b: &str) -> String {
         around(b)
     )
 }
+
+/// The npm Ahrefs v3 client (`@adobe/spacecat-shared-ahrefs-client`) installed under
+/// `target/v3-client` with Node on the PATH, installing it when npm is there (`.ci/run` does it
+/// first); `None` (the test says SKIPPED) without Node.
+pub fn ahrefs_node_client() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/v3-client");
+    let entry = dir.join("node_modules/@adobe/spacecat-shared-ahrefs-client/src/index.js");
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !node {
+        return None;
+    }
+    if !entry.exists() {
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(AHREFS_NODE_CLIENT)
+            .status();
+    }
+    entry.exists().then_some(dir)
+}
+
+/// The npm package and version the v3 compatibility test runs (`.ci/run` installs the same).
+pub const AHREFS_NODE_CLIENT: &str = "@adobe/spacecat-shared-ahrefs-client@1.2.6";

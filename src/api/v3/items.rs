@@ -1,0 +1,379 @@
+//! v3 items from the index's rows: a backlink as Site Explorer's `all-backlinks` names its
+//! fields, and the referring-domain and anchor groups built from those backlinks. A field a
+//! self-hosted index cannot know (traffic, keywords, spam scores, page categories…) is
+//! `null`, never invented.
+
+use linkdiff_model::{registrable_domain, url_host};
+use linkdiff_query::{QueryResult, Value};
+use serde_json::{json, Map, Value as J};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Every field of an `all-backlinks` item, in the SDK's order.
+pub const BACKLINK_FIELDS: &[&str] = &[
+    "ahrefs_rank_source",
+    "ahrefs_rank_target",
+    "alt",
+    "anchor",
+    "broken_redirect_new_target",
+    "broken_redirect_reason",
+    "broken_redirect_source",
+    "class_c",
+    "discovered_status",
+    "domain_rating_source",
+    "domain_rating_target",
+    "drop_reason",
+    "encoding",
+    "first_seen",
+    "first_seen_link",
+    "http_code",
+    "http_crawl",
+    "ip_source",
+    "is_alternate",
+    "is_canonical",
+    "is_content",
+    "is_dofollow",
+    "is_form",
+    "is_frame",
+    "is_image",
+    "is_lost",
+    "is_new",
+    "is_nofollow",
+    "is_redirect",
+    "is_redirect_lost",
+    "is_root_source",
+    "is_root_target",
+    "is_rss",
+    "is_spam",
+    "is_sponsored",
+    "is_text",
+    "is_ugc",
+    "js_crawl",
+    "languages",
+    "last_seen",
+    "last_visited",
+    "link_group_count",
+    "link_type",
+    "linked_domains_source_domain",
+    "linked_domains_source_page",
+    "linked_domains_target_domain",
+    "links_external",
+    "links_internal",
+    "lost_reason",
+    "name_source",
+    "name_target",
+    "noindex",
+    "page_category_source",
+    "page_size",
+    "page_type_source",
+    "port_source",
+    "port_target",
+    "positions",
+    "powered_by",
+    "redirect_code",
+    "redirect_kind",
+    "refdomains_source",
+    "refdomains_source_domain",
+    "refdomains_target_domain",
+    "root_name_source",
+    "root_name_target",
+    "snippet_left",
+    "snippet_right",
+    "source_page_author",
+    "source_page_publish_date",
+    "title",
+    "tld_class_source",
+    "tld_class_target",
+    "traffic",
+    "traffic_domain",
+    "url_from",
+    "url_from_plain",
+    "url_rating_source",
+    "url_redirect",
+    "url_redirect_with_target",
+    "url_to",
+    "url_to_plain",
+];
+
+/// Every field of a `refdomains` item.
+pub const REFDOMAIN_FIELDS: &[&str] = &[
+    "dofollow_linked_domains",
+    "dofollow_links",
+    "dofollow_refdomains",
+    "domain",
+    "domain_rating",
+    "first_seen",
+    "ip_source",
+    "is_root_domain",
+    "is_spam",
+    "last_seen",
+    "links_to_target",
+    "lost_links",
+    "new_links",
+    "positions_source_domain",
+    "traffic_domain",
+];
+
+/// Every field of an `anchors` item.
+pub const ANCHOR_FIELDS: &[&str] = &[
+    "anchor",
+    "dofollow_links",
+    "first_seen",
+    "is_spam",
+    "last_seen",
+    "links_to_target",
+    "lost_links",
+    "new_links",
+    "refdomains",
+    "refpages",
+    "top_domain_rating",
+];
+
+/// v2 `backlinks` columns a backlink item is built from.
+pub const BACKLINK_COLUMNS: &str = "url_from,url_to,ahrefs_rank,domain_rating,ip_from,links_internal,links_external,page_size,encoding,language,title,first_seen,last_visited,link_type,redirect,nofollow,alt,anchor,text_pre,text_post,url_from_first_seen";
+
+/// v2 `backlinks_new_lost` columns a lost backlink item is built from.
+pub const LOST_COLUMNS: &str = "date,type,url_from,url_to,ahrefs_rank,domain_rating,links_internal,links_external,encoding,title,first_seen,last_visited,link_type,redirect,nofollow,alt,anchor,text_pre,text_post,reason";
+
+/// A time as v3 writes it (`2026-01-05T12:00:00Z`), or null.
+fn time(v: Option<&Value>) -> J {
+    match v {
+        Some(Value::Time(Some(t))) => J::from(linkdiff_query::time::iso(*t)),
+        Some(Value::Date(t)) => J::from(format!("{}T00:00:00Z", linkdiff_query::time::date(*t))),
+        _ => J::Null,
+    }
+}
+
+fn port(url: &str) -> J {
+    match url::Url::parse(url) {
+        Ok(u) => u.port_or_known_default().map_or(J::Null, J::from),
+        Err(_) => J::Null,
+    }
+}
+
+fn plain(url: &str) -> String {
+    url.split_once("://").map_or(url, |(_, r)| r).to_string()
+}
+
+/// The v3 `link_type` of a v2 link type and alt text: `text` for an href, `image` for an href
+/// around an image.
+fn link_type(v2: &str, has_image: bool) -> &'static str {
+    match v2 {
+        "href" if has_image => "image",
+        "href" => "text",
+        "redirect" => "redirect",
+        "frame" => "frame",
+        "form" => "form",
+        "canonical" => "canonical",
+        "rss" => "rss",
+        _ => "alternate",
+    }
+}
+
+/// One `all-backlinks` item (every field) from a row of `r`, a v2 `backlinks` or
+/// `backlinks_new_lost` answer; `lost` marks a lost link (its row's `date` is when).
+pub fn backlink(r: &QueryResult, row: &[Value], lost: bool) -> J {
+    let get = |name: &str| {
+        r.columns
+            .iter()
+            .position(|c| c.name == name)
+            .map(|i| &row[i])
+    };
+    let text = |c: &str| get(c).map(Value::text).unwrap_or_default();
+    let int = |c: &str| match get(c) {
+        Some(Value::Int(i)) => J::from(*i),
+        _ => J::Null,
+    };
+    let url_from = text("url_from");
+    let url_to = text("url_to");
+    let host_from = url_host(&url_from).to_ascii_lowercase();
+    let host_to = url_host(&url_to).to_ascii_lowercase();
+    let root_from = registrable_domain(&host_from).to_string();
+    let root_to = registrable_domain(&host_to).to_string();
+    let v2_type = text("link_type");
+    let alt = text("alt");
+    let lt = link_type(&v2_type, !alt.is_empty());
+    let nofollow = matches!(get("nofollow"), Some(Value::Bool(true)));
+    let redirect = match get("redirect") {
+        Some(Value::Int(c)) if *c > 0 => J::from(*c),
+        _ => J::Null,
+    };
+    let language = text("language");
+    let rating = |c: &str| match get(c) {
+        Some(Value::Int(i)) => J::from(*i as f64),
+        _ => J::Null,
+    };
+    let mut m = Map::new();
+    let mut put = |k: &str, v: J| {
+        m.insert(k.to_string(), v);
+    };
+    for f in BACKLINK_FIELDS {
+        put(f, J::Null);
+    }
+    put("alt", J::from(alt.clone()));
+    put("anchor", J::from(text("anchor")));
+    put("domain_rating_source", rating("domain_rating"));
+    put("encoding", J::from(text("encoding")));
+    put("first_seen", time(get("url_from_first_seen")));
+    put("first_seen_link", time(get("first_seen")));
+    // Found by fetching the page without running scripts: linkdiff does not render yet.
+    put("http_crawl", J::Bool(true));
+    put("js_crawl", J::Bool(false));
+    put(
+        "ip_source",
+        get("ip_from").map_or(J::Null, |v| J::from(v.text())),
+    );
+    put("is_alternate", J::Bool(lt == "alternate"));
+    put("is_canonical", J::Bool(lt == "canonical"));
+    put("is_dofollow", J::Bool(!nofollow));
+    put("is_form", J::Bool(lt == "form"));
+    put("is_frame", J::Bool(lt == "frame"));
+    put("is_image", J::Bool(lt == "image"));
+    put("is_lost", J::Bool(lost));
+    put("is_nofollow", J::Bool(nofollow));
+    put("is_redirect", J::Bool(lt == "redirect"));
+    put("is_root_source", J::Bool(host_from == root_from));
+    put("is_root_target", J::Bool(host_to == root_to));
+    put("is_rss", J::Bool(lt == "rss"));
+    put("is_text", J::Bool(lt == "text" || lt == "image"));
+    put(
+        "languages",
+        if language.is_empty() {
+            json!([])
+        } else {
+            json!([language])
+        },
+    );
+    put("last_seen", if lost { time(get("date")) } else { J::Null });
+    put("last_visited", time(get("last_visited")));
+    put("link_type", J::from(lt));
+    put("links_external", int("links_external"));
+    put("links_internal", int("links_internal"));
+    // v3 has seven lost reasons; a link lost because robots.txt now disallows its page is
+    // what v3 calls dropped as `disallowed`.
+    match get("reason").map(Value::text) {
+        Some(r) if lost && r == "robotsblocked" => put("drop_reason", J::from("disallowed")),
+        Some(r) if lost && !r.is_empty() => put("lost_reason", J::from(r)),
+        _ => {}
+    }
+    put("name_source", J::from(host_from));
+    put("name_target", J::from(host_to));
+    put("page_size", int("page_size"));
+    put("port_source", port(&url_from));
+    put("port_target", port(&url_to));
+    put("redirect_code", redirect);
+    put("root_name_source", J::from(root_from));
+    put("root_name_target", J::from(root_to));
+    put("snippet_left", J::from(text("text_pre")));
+    put("snippet_right", J::from(text("text_post")));
+    put("title", J::from(text("title")));
+    put("url_from_plain", J::from(plain(&url_from)));
+    put("url_rating_source", rating("ahrefs_rank"));
+    put("url_to_plain", J::from(plain(&url_to)));
+    put("url_from", J::from(url_from));
+    put("url_to", J::from(url_to));
+    J::Object(m)
+}
+
+/// The identity of a backlink across its live and lost rows.
+pub fn identity(item: &J) -> (String, String, String, String) {
+    let s = |k: &str| item[k].as_str().unwrap_or("").to_string();
+    (s("url_from"), s("url_to"), s("link_type"), s("anchor"))
+}
+
+fn str_of<'a>(item: &'a J, k: &str) -> &'a str {
+    item[k].as_str().unwrap_or("")
+}
+
+/// Groups of backlink items (live and lost) by a key, summed as the `refdomains` and
+/// `anchors` items count them: live links, dofollow live links, lost links, first seen, and
+/// when the last live link went (null while one is live).
+#[derive(Default)]
+struct Group {
+    live: u64,
+    dofollow: u64,
+    lost: u64,
+    first_seen: Option<String>,
+    last_lost: Option<String>,
+    pages: BTreeSet<String>,
+    domains: BTreeSet<String>,
+    top_rating: Option<f64>,
+    ip: Option<String>,
+}
+
+fn groups(items: &[J], key: &str) -> BTreeMap<String, Group> {
+    let mut out: BTreeMap<String, Group> = BTreeMap::new();
+    for i in items {
+        let g = out.entry(str_of(i, key).to_string()).or_default();
+        let lost = i["is_lost"].as_bool() == Some(true);
+        if lost {
+            g.lost += 1;
+            let at = str_of(i, "last_seen").to_string();
+            if g.last_lost.as_ref().is_none_or(|l| *l < at) {
+                g.last_lost = Some(at);
+            }
+        } else {
+            g.live += 1;
+            g.dofollow += u64::from(i["is_dofollow"].as_bool() == Some(true));
+            g.pages.insert(str_of(i, "url_from").to_string());
+            g.domains.insert(str_of(i, "root_name_source").to_string());
+            let dr = i["domain_rating_source"].as_f64();
+            if dr > g.top_rating || g.top_rating.is_none() {
+                g.top_rating = dr;
+                g.ip = i["ip_source"].as_str().map(str::to_string);
+            }
+        }
+        let seen = str_of(i, "first_seen_link").to_string();
+        if !seen.is_empty() && g.first_seen.as_ref().is_none_or(|f| seen < *f) {
+            g.first_seen = Some(seen);
+        }
+    }
+    out
+}
+
+/// `refdomains` items from backlink items: one per referring registrable domain.
+pub fn refdomains(items: &[J]) -> Vec<J> {
+    groups(items, "root_name_source")
+        .into_iter()
+        .map(|(domain, g)| {
+            json!({
+                "dofollow_linked_domains": null,
+                "dofollow_links": g.dofollow,
+                "dofollow_refdomains": null,
+                "domain": domain,
+                "domain_rating": g.top_rating,
+                "first_seen": g.first_seen,
+                "ip_source": g.ip,
+                "is_root_domain": true,
+                "is_spam": null,
+                "last_seen": if g.live == 0 { g.last_lost } else { None },
+                "links_to_target": g.live,
+                "lost_links": g.lost,
+                "new_links": null,
+                "positions_source_domain": null,
+                "traffic_domain": null,
+            })
+        })
+        .collect()
+}
+
+/// `anchors` items from backlink items: one per anchor text.
+pub fn anchors(items: &[J]) -> Vec<J> {
+    groups(items, "anchor")
+        .into_iter()
+        .map(|(anchor, g)| {
+            json!({
+                "anchor": anchor,
+                "dofollow_links": g.dofollow,
+                "first_seen": g.first_seen,
+                "is_spam": null,
+                "last_seen": if g.live == 0 { g.last_lost } else { None },
+                "links_to_target": g.live,
+                "lost_links": g.lost,
+                "new_links": null,
+                "refdomains": g.domains.len(),
+                "refpages": g.pages.len(),
+                "top_domain_rating": g.top_rating,
+            })
+        })
+        .collect()
+}

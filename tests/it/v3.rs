@@ -1,0 +1,590 @@
+//! Ahrefs API v3 Site Explorer over HTTP (issue 26, first endpoints): every answer agrees with
+//! the v2 tables on the same index; `where`, `order_by`, paging, `history`, `aggregation` and
+//! `output`; bad requests are HTTP 400 with `{"error"}`; keys are bearer tokens whose units are
+//! spent and reported.
+use crate::support::*;
+use linkdiff_model::Target;
+use linkdiff_query::{QueryParams, Table, Value};
+use linkdiff_testweb::WebConfig;
+use serde_json::Value as J;
+use std::collections::BTreeMap;
+
+fn web_cfg() -> WebConfig {
+    WebConfig {
+        hosts: 8,
+        pages_per_host: 6,
+        ..WebConfig::default()
+    }
+}
+
+/// `GET /v3/{path}?{query}` with an optional bearer token: (status, body as JSON or text).
+async fn v3(
+    addr: std::net::SocketAddr,
+    path: &str,
+    query: &str,
+    bearer: Option<&str>,
+) -> (u16, String) {
+    let auth = bearer.map(|b| format!("Bearer {b}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    let (status, _, body) = raw(addr, "GET", &format!("/v3/{path}?{query}"), &headers, b"").await;
+    (status, body)
+}
+
+async fn v3_json(addr: std::net::SocketAddr, path: &str, query: &str) -> J {
+    let (status, body) = v3(addr, path, query, None).await;
+    assert_eq!(status, 200, "{path}?{query}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// A v2 table's rows for `target` (every row), as text cells by column name.
+fn v2(
+    store: &linkdiff_store::Store,
+    table: Table,
+    target: Target,
+    select: &str,
+    where_: &str,
+) -> Vec<BTreeMap<String, String>> {
+    let r = linkdiff_query::run(
+        store,
+        table,
+        &QueryParams {
+            select: Some(select.into()),
+            where_: linkdiff_query::parse_clause(Some(where_), "where").unwrap(),
+            limit: linkdiff_query::MAX_LIMIT,
+            ..QueryParams::new(target)
+        },
+    )
+    .unwrap();
+    r.rows
+        .iter()
+        .map(|row| {
+            r.columns
+                .iter()
+                .zip(row)
+                .map(|(c, v): (_, &Value)| (c.name.to_string(), v.text()))
+                .collect()
+        })
+        .collect()
+}
+
+fn s(j: &J) -> String {
+    match j {
+        J::String(s) => s.clone(),
+        J::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_answers_agree_with_the_v2_tables_on_the_same_index() {
+    let (_w, _dir, store) = indexed_web(web_cfg(), day("2026-01-05"), day("2026-01-12")).await;
+    let addr = api(&store).await;
+    let target = || Target::Subdomains("h001.test".into());
+    let q = "target=h001.test&mode=subdomains";
+
+    // all-backlinks, live, every link: the v2 backlinks rows.
+    let live = v3_json(
+        addr,
+        "site-explorer/all-backlinks",
+        &format!(
+            "{q}&history=live&aggregation=all&select=url_from,url_to,anchor,is_dofollow,is_lost"
+        ),
+    )
+    .await;
+    let mut got: Vec<(String, String, String, bool)> = live["backlinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                s(&i["url_from"]),
+                s(&i["url_to"]),
+                s(&i["anchor"]),
+                i["is_dofollow"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let mut want: Vec<(String, String, String, bool)> = v2(
+        &store,
+        Table::Backlinks,
+        target(),
+        "url_from,url_to,anchor,nofollow",
+        "",
+    )
+    .into_iter()
+    .map(|r| {
+        (
+            r["url_from"].clone(),
+            r["url_to"].clone(),
+            r["anchor"].clone(),
+            r["nofollow"] == "false",
+        )
+    })
+    .collect();
+    got.sort();
+    want.sort();
+    assert!(want.len() > 5, "a target with backlinks");
+    assert_eq!(got, want);
+    assert!(live["backlinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["is_lost"] == J::Bool(false)));
+
+    // refdomains and anchors, live: the v2 groups.
+    let rd = v3_json(
+        addr,
+        "site-explorer/refdomains",
+        &format!("{q}&history=live&select=domain,links_to_target"),
+    )
+    .await;
+    let got: BTreeMap<String, String> = rd["refdomains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (s(&i["domain"]), s(&i["links_to_target"])))
+        .collect();
+    let want: BTreeMap<String, String> = v2(
+        &store,
+        Table::Refdomains,
+        target(),
+        "refdomain,backlinks",
+        "",
+    )
+    .into_iter()
+    .map(|r| (r["refdomain"].clone(), r["backlinks"].clone()))
+    .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+    let an = v3_json(
+        addr,
+        "site-explorer/anchors",
+        &format!("{q}&history=live&select=anchor,links_to_target,refpages,refdomains"),
+    )
+    .await;
+    let got: BTreeMap<String, (String, String, String)> = an["anchors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                s(&i["anchor"]),
+                (
+                    s(&i["links_to_target"]),
+                    s(&i["refpages"]),
+                    s(&i["refdomains"]),
+                ),
+            )
+        })
+        .collect();
+    let want: BTreeMap<String, (String, String, String)> = v2(
+        &store,
+        Table::Anchors,
+        target(),
+        "anchor,backlinks,refpages,refdomains",
+        "",
+    )
+    .into_iter()
+    .map(|r| {
+        (
+            r["anchor"].clone(),
+            (
+                r["backlinks"].clone(),
+                r["refpages"].clone(),
+                r["refdomains"].clone(),
+            ),
+        )
+    })
+    .collect();
+    assert_eq!(got, want);
+
+    // all_time adds the links lost in the second crawl, each with its reason and date, none
+    // of them live.
+    let all = v3_json(addr, "site-explorer/all-backlinks", &format!("{q}&history=all_time&aggregation=all&select=url_from,url_to,anchor,link_type,is_lost,lost_reason,drop_reason,last_seen,first_seen_link")).await;
+    let all = all["backlinks"].as_array().unwrap().clone();
+    let lost: Vec<&J> = all
+        .iter()
+        .filter(|i| i["is_lost"] == J::Bool(true))
+        .collect();
+    assert!(!lost.is_empty(), "the second epoch removes links");
+    assert_eq!(all.len(), want_len(&live) + lost.len());
+    for l in &lost {
+        assert!(
+            // A reason from v3's seven, or, for a page robots.txt now disallows, v3's drop
+            // reason.
+            (l["lost_reason"].is_string() != (l["drop_reason"] == "disallowed"))
+                && s(&l["last_seen"]).starts_with("2026-01-12"),
+            "{l}"
+        );
+    }
+    let v2_lost = v2(
+        &store,
+        Table::NewLost,
+        target(),
+        "url_from,url_to,anchor",
+        "type=lost",
+    );
+    for l in &lost {
+        assert!(
+            v2_lost
+                .iter()
+                .any(|r| r["url_from"] == s(&l["url_from"]) && r["url_to"] == s(&l["url_to"])),
+            "{l}"
+        );
+    }
+
+    // backlinks-stats: the same counts.
+    let st = v3_json(addr, "site-explorer/backlinks-stats", q).await;
+    assert_eq!(st["metrics"]["live"], J::from(want_len(&live)));
+    assert_eq!(st["metrics"]["all_time"], J::from(all.len()));
+    assert_eq!(
+        st["metrics"]["live_refdomains"],
+        J::from(rd["refdomains"].as_array().unwrap().len())
+    );
+    // As of the first crawl's day, nothing the second crawl found or lost counts.
+    let before = v3_json(
+        addr,
+        "site-explorer/backlinks-stats",
+        &format!("{q}&date=2026-01-05"),
+    )
+    .await;
+    let first_day = all
+        .iter()
+        .filter(|i| s(&i["first_seen_link"]).starts_with("2026-01-05"))
+        .count();
+    assert!(
+        first_day > 0 && first_day < all.len(),
+        "both crawls found links"
+    );
+    assert_eq!(before["metrics"]["live"], J::from(first_day));
+    assert_eq!(before["metrics"]["all_time"], J::from(first_day));
+
+    // where: v3's JSON filter, against v2's where.
+    let dofollow = v3_json(
+        addr,
+        "site-explorer/all-backlinks",
+        &format!(
+            "{q}&history=live&aggregation=all&select=url_from&where={}",
+            enc(r#"{"field":"is_dofollow","is":["eq",true]}"#)
+        ),
+    )
+    .await;
+    let v2_dofollow = v2(
+        &store,
+        Table::Backlinks,
+        target(),
+        "url_from",
+        "nofollow=false",
+    );
+    assert_eq!(
+        dofollow["backlinks"].as_array().unwrap().len(),
+        v2_dofollow.len()
+    );
+    let some_anchor = want_first_anchor(&live);
+    let w = format!(
+        r#"{{"or":[{{"field":"anchor","is":["eq","{some_anchor}"]}},{{"not":{{"field":"is_dofollow","is":["eq",true]}}}}]}}"#
+    );
+    let either = v3_json(
+        addr,
+        "site-explorer/all-backlinks",
+        &format!(
+            "{q}&history=live&aggregation=all&select=anchor,is_dofollow&where={}",
+            enc(&w)
+        ),
+    )
+    .await;
+    let expected = live["backlinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| s(&i["anchor"]) == some_anchor || i["is_dofollow"] == J::Bool(false))
+        .count();
+    assert_eq!(either["backlinks"].as_array().unwrap().len(), expected);
+
+    // order_by and paging: pages of a sorted list put back together are the list.
+    let sorted = v3_json(addr, "site-explorer/all-backlinks", &format!("{q}&history=live&aggregation=all&select=url_from,anchor&order_by=url_from:desc,anchor:asc")).await;
+    let sorted = sorted["backlinks"].as_array().unwrap().clone();
+    assert!(sorted
+        .windows(2)
+        .all(|p| s(&p[0]["url_from"]) >= s(&p[1]["url_from"])));
+    let mut pages = Vec::new();
+    for offset in (0..sorted.len()).step_by(3) {
+        let p = v3_json(addr, "site-explorer/all-backlinks", &format!("{q}&history=live&aggregation=all&select=url_from,anchor&order_by=url_from:desc,anchor:asc&limit=3&offset={offset}")).await;
+        pages.extend(p["backlinks"].as_array().unwrap().clone());
+    }
+    assert_eq!(pages, sorted);
+
+    // aggregation: one per referring domain, with the size of each group.
+    let per = v3_json(
+        addr,
+        "site-explorer/all-backlinks",
+        &format!(
+            "{q}&history=live&aggregation=1_per_domain&select=root_name_source,link_group_count"
+        ),
+    )
+    .await;
+    let per = per["backlinks"].as_array().unwrap();
+    assert_eq!(per.len(), rd["refdomains"].as_array().unwrap().len());
+    let grouped: u64 = per
+        .iter()
+        .map(|i| i["link_group_count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(grouped as usize, want_len(&live));
+
+    // output=csv: a header row of the selected fields, one line per item.
+    let (status, csv) = v3(
+        addr,
+        "site-explorer/refdomains",
+        &format!("{q}&history=live&select=domain,links_to_target&output=csv"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("domain,links_to_target"));
+    assert_eq!(lines.count(), rd["refdomains"].as_array().unwrap().len());
+
+    // domain-rating: the rating rank computed for the target's domain.
+    let dr = v3_json(addr, "site-explorer/domain-rating", "target=h001.test").await;
+    let rec = store.domain("h001.test").unwrap().unwrap_or_default();
+    assert_eq!(
+        dr["domain_rating"]["domain_rating"],
+        J::from(rec.domain_rating as f64)
+    );
+}
+
+fn want_len(live: &J) -> usize {
+    live["backlinks"].as_array().unwrap().len()
+}
+
+fn want_first_anchor(live: &J) -> String {
+    live["backlinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| s(&i["anchor"]))
+        .find(|a| !a.is_empty() && !a.contains('"'))
+        .unwrap()
+}
+
+/// Percent-encode a query value.
+fn enc(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_refuses_bad_requests_and_spends_the_keys_units() {
+    let (_w, _dir, store) = indexed_web(web_cfg(), day("2026-01-05"), day("2026-01-12")).await;
+    let addr = api(&store).await;
+    let q = "target=h001.test";
+    let err = |body: &str| {
+        serde_json::from_str::<J>(body).unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (st, body) = v3(addr, "site-explorer/all-backlinks", q, None).await;
+    assert_eq!(
+        (st, err(&body).contains("'select' is required")),
+        (400, true),
+        "{body}"
+    );
+    let (st, body) = v3(
+        addr,
+        "site-explorer/all-backlinks",
+        &format!("{q}&select=url_from,bogus"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, err(&body)),
+        (400, "Unknown column 'bogus' in 'select'".to_string())
+    );
+    let (st, body) = v3(
+        addr,
+        "site-explorer/refdomains",
+        &format!(
+            "{q}&select=domain&where={}",
+            enc(r#"{"field":"domain","is":["like","x"]}"#)
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, err(&body).contains("unknown operator 'like'")),
+        (400, true),
+        "{body}"
+    );
+    let (st, body) = v3(addr, "site-explorer/anchors", "select=anchor", None).await;
+    assert_eq!(
+        (st, err(&body).contains("'target' is required")),
+        (400, true),
+        "{body}"
+    );
+    let (st, body) = v3(
+        addr,
+        "site-explorer/anchors",
+        &format!("{q}&select=anchor&mode=everything"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, err(&body).contains("Unknown mode")),
+        (400, true),
+        "{body}"
+    );
+    let (st, body) = v3(
+        addr,
+        "site-explorer/all-backlinks",
+        &format!("{q}&select=link_group_count&aggregation=all"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, err(&body).contains("link_group_count")),
+        (400, true),
+        "{body}"
+    );
+    let (st, _) = v3(addr, "site-explorer/organic-keywords", q, None).await;
+    assert_eq!(st, 404);
+
+    // Without tokens the server is open; once a token exists, v3 needs it as a bearer key.
+    let (_, body) = v3(addr, "subscription-info/limits-and-usage", "", None).await;
+    assert!(body.contains("no tokens"), "{body}");
+    let key = linkdiff::api::tokens::create(&store, "agency", 1_000).unwrap();
+    let (st, body) = v3(
+        addr,
+        "site-explorer/anchors",
+        &format!("{q}&select=anchor"),
+        None,
+    )
+    .await;
+    assert_eq!((st, err(&body).contains("Bearer")), (401, true), "{body}");
+    let (st, _) = v3(
+        addr,
+        "site-explorer/anchors",
+        &format!("{q}&select=anchor"),
+        Some("wrong"),
+    )
+    .await;
+    assert_eq!(st, 401);
+    let (st, body) = v3(
+        addr,
+        "site-explorer/anchors",
+        &format!("{q}&select=anchor&limit=2"),
+        Some(&key),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = v3(addr, "subscription-info/limits-and-usage", "", Some(&key)).await;
+    assert_eq!(st, 200);
+    let usage: J = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        usage["limits_and_usage"]["units_limit_api_key"],
+        J::from(1_000)
+    );
+    // Two rows, charged at the 50-unit minimum.
+    assert_eq!(
+        usage["limits_and_usage"]["units_usage_api_key"],
+        J::from(50)
+    );
+    for _ in 0..19 {
+        v3(addr, "site-explorer/domain-rating", q, Some(&key)).await;
+    }
+    let (st, body) = v3(addr, "site-explorer/domain-rating", q, Some(&key)).await;
+    assert_eq!(
+        (st, err(&body).contains("Insufficient units")),
+        (403, true),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adobes_published_v3_client_reads_the_index() {
+    let Some(client) = ahrefs_node_client() else {
+        eprintln!("SKIPPED adobes_published_v3_client_reads_the_index: no node/npm to run {AHREFS_NODE_CLIENT}");
+        return;
+    };
+    let (w, _dir, store) = indexed_web(web_cfg(), day("2026-01-05"), day("2026-01-12")).await;
+    let addr = api(&store).await;
+    let key = linkdiff::api::tokens::create(&store, "adobe", 10_000).unwrap();
+    let target = format!("http://h001.test:{}/", w.addr.port());
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/ahrefs_v3.mjs");
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(&client)
+        .arg(&target)
+        .env("AHREFS_API_BASE_URL", format!("http://{addr}/v3"))
+        .env("AHREFS_API_KEY", &key)
+        .env("HELIX_FETCH_FORCE_HTTP1", "true")
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: J = serde_json::from_str(text.trim()).unwrap();
+    // The client's backlinks request (mode=prefix, its own JSON where and order_by) is answered
+    // with a backlinks array; its filter also asks for is_content and traffic_domain, which a
+    // self-hosted index cannot know (null), so no link passes — and none is invented.
+    assert_eq!(j["backlinks"]["ok"], J::Bool(true), "{j}");
+    assert_eq!(j["backlinks"]["rows"], J::from(0), "{j}");
+    assert!(
+        s(&j["backlinks"]["url"])
+            .contains("/v3/site-explorer/all-backlinks?select=title%2Curl_from%2Curl_to"),
+        "{j}"
+    );
+    // It logs the row count and cost from the headers v3 sends.
+    assert!(
+        j["logged"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| s(l).contains("number of rows: 0") && s(l).contains("total cost: 50")),
+        "{j}"
+    );
+    // The same request without the two unknowable fields finds the target's dofollow links
+    // from strong domains, as the v2 table does.
+    let w = r#"{"and":[{"field":"is_dofollow","is":["eq",1]},{"field":"domain_rating_source","is":["gte",29.5]},{"field":"links_external","is":["lte",300]}]}"#;
+    let (st, body) = v3(addr, "site-explorer/all-backlinks", &format!("select=title,url_from,url_to&mode=prefix&target={}&history=live&aggregation=all&where={}", enc(&target), enc(w)), Some(&key)).await;
+    assert_eq!(st, 200);
+    let got = serde_json::from_str::<J>(&body).unwrap()["backlinks"]
+        .as_array()
+        .unwrap()
+        .len();
+    let want = v2(
+        &store,
+        Table::Backlinks,
+        Target::Prefix(target.trim_start_matches("http://").into()),
+        "url_from,nofollow,domain_rating,links_external",
+        "",
+    )
+    .into_iter()
+    .filter(|r| {
+        r["nofollow"] == "false"
+            && r["domain_rating"].parse::<f64>().unwrap() >= 29.5
+            && r["links_external"].parse::<i64>().unwrap() <= 300
+    })
+    .count();
+    assert!(want > 0, "strong dofollow links exist");
+    assert_eq!(got, want);
+    // Its key was charged: the client's request and ours, 50 units each at least.
+    let (_, usage) = v3(addr, "subscription-info/limits-and-usage", "", Some(&key)).await;
+    let usage: J = serde_json::from_str(&usage).unwrap();
+    assert!(
+        usage["limits_and_usage"]["units_usage_api_key"]
+            .as_u64()
+            .unwrap()
+            >= 100,
+        "{usage}"
+    );
+}
