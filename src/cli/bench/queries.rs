@@ -158,6 +158,48 @@ pub(super) fn bench_query(a: QueryBench) -> anyhow::Result<()> {
         let (p50, p99) = percentiles(times);
         crate::outln!("query {name}: {rows} rows, p50 {p50:.2} ms, p99 {p99:.2} ms ({runs} runs)");
     }
+    // Ahrefs v3 (issue 26): all-backlinks of the 100,000-backlink target, a page of 1,000.
+    let ctx = crate::api::ApiContext::new(store.clone(), false);
+    let select = "url_from,url_to,anchor,domain_rating_source,is_dofollow,first_seen_link";
+    for (name, extra) in [
+        ("v3 all-backlinks big.bench limit=1000 (default history, aggregation)", ""),
+        (
+            "v3 all-backlinks big.bench limit=1000 history=live aggregation=all",
+            "&history=live&aggregation=all",
+        ),
+        (
+            "v3 all-backlinks big.bench limit=1000 history=live aggregation=all where is_dofollow order_by dr",
+            "&history=live&aggregation=all&where=%7B%22field%22%3A%22is_dofollow%22%2C%22is%22%3A%5B%22eq%22%2Ctrue%5D%7D&order_by=domain_rating_source%3Adesc",
+        ),
+        (
+            "v3 all-backlinks big.bench limit=1000 (defaults) where is_dofollow order_by dr",
+            "&where=%7B%22field%22%3A%22is_dofollow%22%2C%22is%22%3A%5B%22eq%22%2Ctrue%5D%7D&order_by=domain_rating_source%3Adesc",
+        ),
+    ] {
+        if !wanted(name) {
+            continue;
+        }
+        let p = crate::api::params::Params::parse(&format!(
+            "target=big.bench&mode=domain&limit=1000&select={select}{extra}"
+        ))
+        .map_err(anyhow::Error::msg)?;
+        let mut times = Vec::new();
+        let mut size = 0;
+        for _ in 0..a.runs.min(10) {
+            let t0 = Instant::now();
+            let r = crate::api::v3::answer(
+                &ctx,
+                crate::api::v3::Endpoint::AllBacklinks,
+                &p,
+                None,
+            );
+            anyhow::ensure!(r.status == 200, "v3 answered {}: {}", r.status, r.body);
+            size = r.body.len();
+            times.push(t0.elapsed());
+        }
+        let (p50, p99) = percentiles(times);
+        crate::outln!("{name}: {size} bytes, p50 {p50:.2} ms, p99 {p99:.2} ms");
+    }
     if !wanted("dataforseo") {
         return Ok(());
     }
