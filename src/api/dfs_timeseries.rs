@@ -45,7 +45,7 @@ impl GroupRange {
     }
 
     /// The first day of the period holding `d`.
-    fn start(self, d: NaiveDate) -> NaiveDate {
+    pub(crate) fn start(self, d: NaiveDate) -> NaiveDate {
         match self {
             GroupRange::Day => d,
             GroupRange::Week => d - chrono::Days::new(d.weekday().num_days_from_monday() as u64),
@@ -55,7 +55,7 @@ impl GroupRange {
     }
 
     /// The first day of the next period after the one starting at `start`.
-    fn next(self, start: NaiveDate) -> NaiveDate {
+    pub(crate) fn next(self, start: NaiveDate) -> NaiveDate {
         match self {
             GroupRange::Day => start + chrono::Days::new(1),
             GroupRange::Week => start + chrono::Days::new(7),
@@ -65,13 +65,13 @@ impl GroupRange {
     }
 }
 
-fn naive(t: i64) -> NaiveDate {
+pub(crate) fn naive(t: i64) -> NaiveDate {
     chrono::DateTime::from_timestamp(t, 0)
         .map(|d| d.date_naive())
         .unwrap_or_default()
 }
 
-fn secs(d: NaiveDate) -> i64 {
+pub(crate) fn secs(d: NaiveDate) -> i64 {
     d.and_hms_opt(0, 0, 0)
         .map_or(0, |t| t.and_utc().timestamp())
 }

@@ -183,13 +183,7 @@ async fn v3(State(ctx): State<ApiContext>, req: Request) -> Response {
         Ok(p) => p,
         Err(e) => return json_response(400, &serde_json::json!({ "error": e })),
     };
-    let heavy = matches!(
-        endpoint,
-        super::v3::Endpoint::AllBacklinks
-            | super::v3::Endpoint::Refdomains
-            | super::v3::Endpoint::Anchors
-            | super::v3::Endpoint::BacklinksStats
-    );
+    let heavy = endpoint.is_heavy();
     let turn = if heavy {
         match tokio::time::timeout(HEAVY_WAIT, ctx.heavy.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Some(permit),

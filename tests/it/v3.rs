@@ -644,3 +644,171 @@ async fn adobes_published_v3_client_reads_the_index() {
         "{usage}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_pages_outlinks_and_history_agree_with_the_index() {
+    let (_w, _dir, store) = indexed_web(web_cfg(), day("2026-01-05"), day("2026-01-12")).await;
+    let addr = api(&store).await;
+    let q = "target=h001.test&mode=subdomains";
+    let host = |u: &str| linkdiff_model::url_host(u).to_string();
+    let domain = |u: &str| linkdiff_model::registrable_domain(&host(u)).to_string();
+
+    // pages-by-backlinks (and its former name): the live backlinks counted per target page.
+    let pages = v3_json(addr, "site-explorer/pages-by-backlinks", &format!("{q}&select=url_to,links_to_target,refdomains_target,title_target,http_code_target&history=live")).await;
+    let old = v3_json(addr, "site-explorer/best-by-external-links", &format!("{q}&select=url_to,links_to_target,refdomains_target,title_target,http_code_target&history=live")).await;
+    assert_eq!(pages["pages"], old["pages"]);
+    let mut want: BTreeMap<String, (u64, std::collections::BTreeSet<String>)> = BTreeMap::new();
+    for r in v2(
+        &store,
+        Table::Backlinks,
+        Target::Subdomains("h001.test".into()),
+        "url_from,url_to",
+        "",
+    ) {
+        let e = want.entry(r["url_to"].clone()).or_default();
+        e.0 += 1;
+        e.1.insert(domain(&r["url_from"]));
+    }
+    let got: BTreeMap<String, (u64, usize)> = pages["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                s(&p["url_to"]),
+                (
+                    p["links_to_target"].as_u64().unwrap(),
+                    p["refdomains_target"].as_u64().unwrap() as usize,
+                ),
+            )
+        })
+        .collect();
+    let want: BTreeMap<String, (u64, usize)> = want
+        .into_iter()
+        .map(|(u, (n, d))| (u, (n, d.len())))
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+    assert!(pages["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["http_code_target"] == 200 && p["title_target"].is_string()));
+
+    // What h001.test links to, against the v2 backlinks of the whole test web whose referring
+    // page is on h001.test.
+    let from_h001: Vec<BTreeMap<String, String>> = v2(
+        &store,
+        Table::Backlinks,
+        Target::Subdomains("test".into()),
+        "url_from,url_to,anchor,nofollow",
+        "",
+    )
+    .into_iter()
+    .filter(|r| domain(&r["url_from"]) == "h001.test")
+    .collect();
+    // (v2's backlinks are external links only: internal ones come from the pages' link sets.)
+    let external: Vec<&BTreeMap<String, String>> = from_h001
+        .iter()
+        .filter(|r| domain(&r["url_to"]) != "h001.test")
+        .collect();
+    let mut internal_rows: Vec<BTreeMap<String, String>> = Vec::new();
+    for page in v2(
+        &store,
+        Table::PagesExtended,
+        Target::Subdomains("h001.test".into()),
+        "url",
+        "",
+    ) {
+        for (id, rec) in store.forward_links(&page["url"]).unwrap() {
+            if rec.live && domain(&id.url_to) == "h001.test" {
+                internal_rows.push(BTreeMap::from([("anchor".to_string(), id.anchor.clone())]));
+            }
+        }
+    }
+    let internal: Vec<&BTreeMap<String, String>> = internal_rows.iter().collect();
+    assert!(!external.is_empty() && !internal.is_empty());
+    let st = v3_json(addr, "site-explorer/outlinks-stats", q).await;
+    assert_eq!(st["metrics"]["outgoing_links"], J::from(external.len()));
+    assert_eq!(
+        st["metrics"]["outgoing_links_dofollow"],
+        J::from(external.iter().filter(|r| r["nofollow"] == "false").count())
+    );
+    let domains: std::collections::BTreeSet<String> =
+        external.iter().map(|r| domain(&r["url_to"])).collect();
+    assert_eq!(st["metrics"]["linked_domains"], J::from(domains.len()));
+    let ld = v3_json(
+        addr,
+        "site-explorer/linkeddomains",
+        &format!("{q}&select=domain,links_from_target,linked_pages"),
+    )
+    .await;
+    let got: BTreeMap<String, u64> = ld["linkeddomains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (s(&i["domain"]), i["links_from_target"].as_u64().unwrap()))
+        .collect();
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &external {
+        *want.entry(domain(&r["url_to"])).or_default() += 1;
+    }
+    assert_eq!(got, want);
+    for (path, rows) in [
+        ("linked-anchors-external", &external),
+        ("linked-anchors-internal", &internal),
+    ] {
+        let a = v3_json(
+            addr,
+            &format!("site-explorer/{path}"),
+            &format!("{q}&select=anchor,links_from_target,linked_pages"),
+        )
+        .await;
+        let got: BTreeMap<String, u64> = a["linkedanchors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (s(&i["anchor"]), i["links_from_target"].as_u64().unwrap()))
+            .collect();
+        let mut want: BTreeMap<String, u64> = BTreeMap::new();
+        for r in rows.iter() {
+            *want.entry(r["anchor"].clone()).or_default() += 1;
+        }
+        assert_eq!(got, want, "{path}");
+    }
+
+    // refdomains-history: none before the first crawl, today's live referring domains on the
+    // second crawl's day.
+    let h = v3_json(
+        addr,
+        "site-explorer/refdomains-history",
+        &format!("{q}&date_from=2026-01-04&date_to=2026-01-12&history_grouping=daily"),
+    )
+    .await;
+    let h = h["refdomains"].as_array().unwrap();
+    assert_eq!(h.len(), 9);
+    assert_eq!(
+        h[0],
+        serde_json::json!({"date": "2026-01-04", "refdomains": 0})
+    );
+    let live = v3_json(
+        addr,
+        "site-explorer/refdomains",
+        &format!("{q}&history=live&select=domain"),
+    )
+    .await;
+    assert_eq!(
+        h[8]["refdomains"],
+        J::from(live["refdomains"].as_array().unwrap().len())
+    );
+    assert!(
+        h[1]["refdomains"].as_u64().unwrap() > 0,
+        "the first crawl's day has referring domains"
+    );
+    let (st, body) = v3(addr, "site-explorer/refdomains-history", q, None).await;
+    assert_eq!(
+        (st, body.contains("'date_from' is required")),
+        (400, true),
+        "{body}"
+    );
+}

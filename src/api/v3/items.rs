@@ -418,3 +418,80 @@ pub fn anchors(items: &[J]) -> Vec<J> {
         })
         .collect()
 }
+
+/// Every field of a `pages-by-backlinks` item.
+pub const PAGE_FIELDS: &[&str] = &[
+    "dofollow_to_target",
+    "first_seen_link",
+    "http_code_target",
+    "is_spam",
+    "languages_target",
+    "last_seen",
+    "last_visited_source",
+    "last_visited_target",
+    "links_to_target",
+    "lost_links_to_target",
+    "new_links_to_target",
+    "nofollow_to_target",
+    "powered_by_target",
+    "redirects_to_target",
+    "refdomains_target",
+    "target_redirect",
+    "title_target",
+    "top_domain_rating_source",
+    "url_rating_target",
+    "url_to",
+    "url_to_plain",
+];
+
+/// `pages-by-backlinks` items from backlink items: one per page of the target that has
+/// backlinks, with what the index knows of the page itself (`page` looks its record up).
+pub fn pages(items: &[J], page: impl Fn(&str) -> Option<linkdiff_store::PageRecord>) -> Vec<J> {
+    let mut by_url: BTreeMap<String, (Group, u64, u64, Option<String>)> = BTreeMap::new();
+    for (url, g) in groups(items, "url_to") {
+        by_url.insert(url, (g, 0, 0, None));
+    }
+    for i in items
+        .iter()
+        .filter(|i| i["is_lost"].as_bool() != Some(true))
+    {
+        if let Some(e) = by_url.get_mut(str_of(i, "url_to")) {
+            e.1 += u64::from(i["is_dofollow"].as_bool() == Some(false));
+            e.2 += u64::from(str_of(i, "link_type") == "redirect");
+            let v = str_of(i, "last_visited").to_string();
+            if !v.is_empty() && e.3.as_ref().is_none_or(|l| *l < v) {
+                e.3 = Some(v);
+            }
+        }
+    }
+    by_url
+        .into_iter()
+        .map(|(url, (g, nofollow, redirects, visited))| {
+            let rec = page(&url);
+            let rec = rec.as_ref();
+            json!({
+                "dofollow_to_target": g.dofollow,
+                "first_seen_link": g.first_seen,
+                "http_code_target": rec.filter(|r| r.last_visit.is_some()).map(|r| r.last_status),
+                "is_spam": null,
+                "languages_target": rec.map(|r| if r.language.is_empty() { vec![] } else { vec![r.language.clone()] }),
+                "last_seen": if g.live == 0 { g.last_lost } else { None },
+                "last_visited_source": visited,
+                "last_visited_target": rec.and_then(|r| r.last_visit).map(linkdiff_query::time::iso),
+                "links_to_target": g.live,
+                "lost_links_to_target": g.lost,
+                "new_links_to_target": null,
+                "nofollow_to_target": nofollow,
+                "powered_by_target": null,
+                "redirects_to_target": redirects,
+                "refdomains_target": g.domains.len(),
+                "target_redirect": null,
+                "title_target": rec.filter(|r| r.last_visit.is_some()).map(|r| r.title.clone()),
+                "top_domain_rating_source": g.top_rating,
+                "url_rating_target": rec.filter(|r| r.last_visit.is_some()).map(|r| r.url_rating as f64),
+                "url_to_plain": plain(&url),
+                "url_to": url,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,244 @@
+//! `all-backlinks`, `refdomains` and `anchors`: the target's backlinks read from the index (live, and the lost ones `history` asks for), grouped by `aggregation`, filtered, sorted, paged and projected.
+
+use super::*;
+
+/// Every backlink of `target` the history asks for, as full items (live first, in the
+/// index's key order; then lost ones, the latest loss of each link that is not live again).
+pub(super) fn backlink_items(
+    ctx: &ApiContext,
+    target: &Target,
+    history: History,
+    scheme: Option<&str>,
+    fields: &[&str],
+) -> Result<Vec<J>, V3Error> {
+    let all = |table: Table, select: &str, where_: &str| -> Result<_, V3Error> {
+        Ok(query::run(
+            &ctx.store,
+            table,
+            &QueryParams {
+                select: Some(select.into()),
+                where_: query::parse_clause(Some(where_), "where")?,
+                limit: MAX_LIMIT,
+                ..QueryParams::new(target.clone())
+            },
+        )?)
+    };
+    let live = all(Table::Backlinks, items::BACKLINK_COLUMNS, "")?;
+    let cols = items::Columns::of(&live);
+    let mut out: Vec<J> = cols
+        .rows()
+        .iter()
+        .map(|row| items::backlink(&cols, row, false, fields))
+        .collect();
+    if history != History::Live {
+        let live_ids: std::collections::HashSet<_> = out.iter().map(items::identity).collect();
+        let lost = all(Table::NewLost, items::LOST_COLUMNS, "type=lost")?;
+        let since = match history {
+            History::Since(d) => time::date(d),
+            _ => String::new(),
+        };
+        let mut latest: std::collections::HashMap<_, J> = std::collections::HashMap::new();
+        let cols = items::Columns::of(&lost);
+        for row in cols.rows() {
+            let item = items::backlink(&cols, row, true, fields);
+            let id = items::identity(&item);
+            let at = item["last_seen"].as_str().unwrap_or("").to_string();
+            if live_ids.contains(&id) || at[..10.min(at.len())] < *since {
+                continue;
+            }
+            let newer = latest
+                .get(&id)
+                .is_none_or(|old| old["last_seen"].as_str().unwrap_or("") < at.as_str());
+            if newer {
+                latest.insert(id, item);
+            }
+        }
+        let mut lost: Vec<J> = latest.into_values().collect();
+        lost.sort_by_key(items::identity);
+        out.extend(lost);
+    }
+    if let Some(s) = scheme {
+        out.retain(|i| i["url_to"].as_str().is_some_and(|u| u.starts_with(s)));
+    }
+    Ok(out)
+}
+
+/// Keep the strongest item of each key (highest `domain_rating_source`, then
+/// `url_rating_source`, then the order they came in) and count the group.
+pub(super) fn strongest_per(items: Vec<J>, key: impl Fn(&J) -> String) -> Vec<J> {
+    let mut order: Vec<String> = Vec::new();
+    let mut best: std::collections::HashMap<String, (J, u64)> = std::collections::HashMap::new();
+    let strength = |i: &J| {
+        (
+            i["is_lost"].as_bool() != Some(true),
+            i["domain_rating_source"].as_f64().unwrap_or(0.0),
+            i["url_rating_source"].as_f64().unwrap_or(0.0),
+        )
+    };
+    for i in items {
+        let k = key(&i);
+        match best.get_mut(&k) {
+            Some((b, n)) => {
+                *n += 1;
+                if strength(&i).partial_cmp(&strength(b)) == Some(Ordering::Greater) {
+                    *b = i;
+                }
+            }
+            None => {
+                order.push(k.clone());
+                best.insert(k, (i, 1));
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|k| best.remove(&k))
+        .map(|(mut i, n)| {
+            i["link_group_count"] = J::from(n);
+            i
+        })
+        .collect()
+}
+
+/// `all-backlinks`, `refdomains`, `anchors`: the root tree and the rows answered.
+pub(super) fn list(
+    ctx: &ApiContext,
+    endpoint: Endpoint,
+    p: &Params,
+) -> Result<(J, usize), V3Error> {
+    let fields = endpoint.fields();
+    let select = select(p, fields)?;
+    let target = target(p)?;
+    let scheme = protocol(p)?;
+    let history = history(p)?;
+    let limit = count(p, "limit", 1000)?;
+    let offset = count(p, "offset", 0)?;
+    let order = order_by(p, fields)?;
+    let where_ = match p.get("where").map(str::trim).filter(|w| !w.is_empty()) {
+        Some(w) => Some(filter::parse(w, fields).map_err(V3Error::BadRequest)?),
+        None => None,
+    };
+    let aggregation = match p.get("aggregation").map(str::trim) {
+        None | Some("") | Some("similar_links") => Aggregation::SimilarLinks,
+        Some("1_per_domain") => Aggregation::OnePerDomain,
+        Some("all") => Aggregation::All,
+        Some(a) => {
+            return Err(bad(format!(
+                "Unknown aggregation '{a}' (use similar_links, 1_per_domain or all)"
+            )))
+        }
+    };
+    if aggregation == Aggregation::All && select.contains(&"link_group_count") {
+        return Err(bad(
+            "'link_group_count' cannot be selected with aggregation=all",
+        ));
+    }
+    if endpoint == Endpoint::AllBacklinks
+        && history == History::Live
+        && aggregation == Aggregation::All
+        && scheme.is_none()
+    {
+        if let Some(page) = pushed_down(
+            ctx,
+            &target,
+            &select,
+            where_.as_ref(),
+            &order,
+            limit,
+            offset,
+        )? {
+            let n = page.len();
+            return Ok((json!({ endpoint.root(): page }), n));
+        }
+    }
+    // The fields to compute: those asked for, those the filter and order read, and those the
+    // grouping needs.
+    let mut rows = match endpoint {
+        Endpoint::Linkeddomains => Some(outlinks::linkeddomains(ctx, &target)?),
+        Endpoint::LinkedAnchorsExternal => Some(outlinks::linked_anchors(ctx, &target, true)?),
+        Endpoint::LinkedAnchorsInternal => Some(outlinks::linked_anchors(ctx, &target, false)?),
+        _ => None,
+    };
+    let mut fields: Vec<&str> = items::ALWAYS.to_vec();
+    fields.push("last_visited");
+    if endpoint == Endpoint::AllBacklinks {
+        fields.extend(select.iter().copied());
+        fields.extend(order.iter().map(|(f, _)| *f));
+        if let Some(f) = &where_ {
+            fields.extend(f.fields());
+        }
+    }
+    fields.sort_unstable();
+    fields.dedup();
+    let mut rows = match rows.take() {
+        Some(rows) => rows,
+        None => backlinks_grouped(
+            ctx,
+            endpoint,
+            &target,
+            history,
+            scheme,
+            &fields,
+            aggregation,
+        )?,
+    };
+    if let Some(f) = &where_ {
+        rows.retain(|i| f.test(i));
+    }
+    sort(&mut rows, &order);
+    let page: Vec<J> = rows
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|i| project(&i, &select))
+        .collect();
+    let n = page.len();
+    Ok((json!({ endpoint.root(): page }), n))
+}
+
+/// The items of a backlink-based list: the target's backlinks, grouped as `endpoint` and
+/// `aggregation` say.
+fn backlinks_grouped(
+    ctx: &ApiContext,
+    endpoint: Endpoint,
+    target: &Target,
+    history: History,
+    scheme: Option<&str>,
+    fields: &[&str],
+    aggregation: Aggregation,
+) -> Result<Vec<J>, V3Error> {
+    let backlinks = backlink_items(ctx, target, history, scheme, fields)?;
+    Ok(match endpoint {
+        Endpoint::AllBacklinks => match aggregation {
+            Aggregation::All => backlinks,
+            Aggregation::OnePerDomain => strongest_per(backlinks, |i| {
+                i["root_name_source"].as_str().unwrap_or("").to_string()
+            }),
+            Aggregation::SimilarLinks => strongest_per(backlinks, |i| {
+                format!(
+                    "{}\0{}\0{}\0{}",
+                    i["root_name_source"].as_str().unwrap_or(""),
+                    i["url_to"].as_str().unwrap_or(""),
+                    i["link_type"].as_str().unwrap_or(""),
+                    i["anchor"].as_str().unwrap_or("")
+                )
+            }),
+        },
+        Endpoint::Refdomains => items::refdomains(&backlinks),
+        Endpoint::PagesByBacklinks => {
+            let mut pages = std::collections::HashMap::new();
+            for i in &backlinks {
+                let url = i["url_to"].as_str().unwrap_or("");
+                if !pages.contains_key(url) {
+                    let rec = ctx
+                        .store
+                        .page(url)
+                        .map_err(|e| V3Error::from(anyhow::Error::new(e)))?;
+                    pages.insert(url.to_string(), rec);
+                }
+            }
+            items::pages(&backlinks, |url| pages.get(url).cloned().flatten())
+        }
+        _ => items::anchors(&backlinks),
+    })
+}
