@@ -56,6 +56,7 @@ pub fn router(ctx: ApiContext) -> Router {
         )
         .route("/v3/site-explorer/{name}", any(v3))
         .route("/v3/subscription-info/{name}", any(v3))
+        .route("/v3/batch-analysis/{name}", any(v3))
         .route("/ui", axum::routing::get(super::ui::index))
         .route("/ui/", axum::routing::get(super::ui::index))
         .route("/ui/app.js", axum::routing::get(super::ui::app))
@@ -183,6 +184,13 @@ async fn v3(State(ctx): State<ApiContext>, req: Request) -> Response {
         Ok(p) => p,
         Err(e) => return json_response(400, &serde_json::json!({ "error": e })),
     };
+    let body = match axum::body::to_bytes(req.into_body(), MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            let e = format!("The request body is over {MAX_BODY} bytes or was cut off");
+            return json_response(400, &serde_json::json!({ "error": e }));
+        }
+    };
     let heavy = endpoint.is_heavy();
     let turn = if heavy {
         match tokio::time::timeout(HEAVY_WAIT, ctx.heavy.clone().acquire_owned()).await {
@@ -197,7 +205,7 @@ async fn v3(State(ctx): State<ApiContext>, req: Request) -> Response {
     };
     let reply = tokio::task::spawn_blocking(move || {
         let _turn = turn;
-        ctx.limited(|| super::v3::answer(&ctx, endpoint, &params, bearer.as_deref()))
+        ctx.limited(|| super::v3::answer(&ctx, endpoint, &params, &body, bearer.as_deref()))
     })
     .await;
     let reply = match reply {

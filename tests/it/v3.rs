@@ -777,6 +777,84 @@ async fn v3_pages_outlinks_and_history_agree_with_the_index() {
         assert_eq!(got, want, "{path}");
     }
 
+    // broken-backlinks: the v2 broken_backlinks rows, with the target page's status.
+    let broken = v3_json(
+        addr,
+        "site-explorer/broken-backlinks",
+        "target=test&aggregation=all&select=url_from,url_to,http_code_target",
+    )
+    .await;
+    let broken = broken["backlinks"].as_array().unwrap().clone();
+    let mut got: Vec<(String, String)> = broken
+        .iter()
+        .map(|i| (s(&i["url_from"]), s(&i["url_to"])))
+        .collect();
+    let mut want: Vec<(String, String)> = v2(
+        &store,
+        Table::BrokenBacklinks,
+        Target::Subdomains("test".into()),
+        "url_from,url_to",
+        "",
+    )
+    .into_iter()
+    .map(|r| (r["url_from"].clone(), r["url_to"].clone()))
+    .collect();
+    got.sort();
+    want.sort();
+    assert!(!want.is_empty(), "the second epoch breaks pages");
+    assert_eq!(got, want);
+    assert!(broken
+        .iter()
+        .all(|i| !(200..400).contains(&i["http_code_target"].as_u64().unwrap())));
+
+    // batch-analysis: each target's numbers as the single-target endpoints give them.
+    let body = r#"{"select":["index","url","backlinks","refdomains","outgoing_links","domain_rating"],"targets":[{"url":"h001.test","mode":"subdomains","protocol":"both"},{"url":"h002.test","mode":"subdomains","protocol":"both"}]}"#;
+    let (st, _, answer) = raw(
+        addr,
+        "POST",
+        "/v3/batch-analysis/batch-analysis",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(st, 200, "{answer}");
+    let answer: J = serde_json::from_str(&answer).unwrap();
+    for (i, t) in ["h001.test", "h002.test"].into_iter().enumerate() {
+        let item = &answer["targets"][i];
+        let stats = v3_json(
+            addr,
+            "site-explorer/backlinks-stats",
+            &format!("target={t}"),
+        )
+        .await;
+        let out = v3_json(addr, "site-explorer/outlinks-stats", &format!("target={t}")).await;
+        assert_eq!(item["index"], J::from(i));
+        assert_eq!(item["url"], J::from(t));
+        assert_eq!(item["backlinks"], stats["metrics"]["live"], "{t}");
+        assert_eq!(
+            item["refdomains"], stats["metrics"]["live_refdomains"],
+            "{t}"
+        );
+        assert_eq!(
+            item["outgoing_links"], out["metrics"]["outgoing_links"],
+            "{t}"
+        );
+    }
+    let bad = r#"{"select":["traffic_x"],"targets":[{"url":"h001.test","mode":"subdomains","protocol":"both"}]}"#;
+    let (st, _, answer) = raw(
+        addr,
+        "POST",
+        "/v3/batch-analysis/batch-analysis",
+        &[],
+        bad.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (st, answer.contains("Unknown column 'traffic_x'")),
+        (400, true),
+        "{answer}"
+    );
+
     // refdomains-history: none before the first crawl, today's live referring domains on the
     // second crawl's day.
     let h = v3_json(

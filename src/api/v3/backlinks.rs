@@ -110,7 +110,11 @@ pub(super) fn list(
     let select = select(p, fields)?;
     let target = target(p)?;
     let scheme = protocol(p)?;
-    let history = history(p)?;
+    // broken-backlinks takes no `history`: it lists live links to broken pages.
+    let history = match endpoint {
+        Endpoint::BrokenBacklinks => History::Live,
+        _ => history(p)?,
+    };
     let limit = count(p, "limit", 1000)?;
     let offset = count(p, "offset", 0)?;
     let order = order_by(p, fields)?;
@@ -161,7 +165,7 @@ pub(super) fn list(
     };
     let mut fields: Vec<&str> = items::ALWAYS.to_vec();
     fields.push("last_visited");
-    if endpoint == Endpoint::AllBacklinks {
+    if matches!(endpoint, Endpoint::AllBacklinks | Endpoint::BrokenBacklinks) {
         fields.extend(select.iter().copied());
         fields.extend(order.iter().map(|(f, _)| *f));
         if let Some(f) = &where_ {
@@ -196,6 +200,33 @@ pub(super) fn list(
     Ok((json!({ endpoint.root(): page }), n))
 }
 
+/// The links whose target page is broken (its last visits failed, as the v2
+/// `broken_backlinks` table counts them), with the page's status and last visit.
+fn broken(ctx: &ApiContext, links: Vec<J>) -> Result<Vec<J>, V3Error> {
+    let mut pages: std::collections::HashMap<String, Option<linkdiff_store::PageRecord>> =
+        std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for mut i in links {
+        let url = i["url_to"].as_str().unwrap_or("").to_string();
+        if !pages.contains_key(&url) {
+            let rec = ctx
+                .store
+                .page(&url)
+                .map_err(|e| V3Error::from(anyhow::Error::new(e)))?;
+            pages.insert(url.clone(), rec);
+        }
+        if let Some(Some(p)) = pages
+            .get(&url)
+            .filter(|p| p.as_ref().is_some_and(|p| p.broken_since.is_some()))
+        {
+            i["http_code_target"] = J::from(p.last_status);
+            i["last_visited_target"] = p.last_visit.map_or(J::Null, |t| J::from(time::iso(t)));
+            out.push(i);
+        }
+    }
+    Ok(out)
+}
+
 /// The items of a backlink-based list: the target's backlinks, grouped as `endpoint` and
 /// `aggregation` say.
 fn backlinks_grouped(
@@ -207,9 +238,12 @@ fn backlinks_grouped(
     fields: &[&str],
     aggregation: Aggregation,
 ) -> Result<Vec<J>, V3Error> {
-    let backlinks = backlink_items(ctx, target, history, scheme, fields)?;
+    let mut backlinks = backlink_items(ctx, target, history, scheme, fields)?;
+    if endpoint == Endpoint::BrokenBacklinks {
+        backlinks = broken(ctx, backlinks)?;
+    }
     Ok(match endpoint {
-        Endpoint::AllBacklinks => match aggregation {
+        Endpoint::AllBacklinks | Endpoint::BrokenBacklinks => match aggregation {
             Aggregation::All => backlinks,
             Aggregation::OnePerDomain => strongest_per(backlinks, |i| {
                 i["root_name_source"].as_str().unwrap_or("").to_string()

@@ -21,6 +21,7 @@ use serde_json::{json, Map, Value as J};
 use std::cmp::Ordering;
 
 mod backlinks;
+mod batch;
 mod history;
 mod outlinks;
 mod pushdown;
@@ -58,11 +59,15 @@ pub enum Endpoint {
     LinkedAnchorsInternal,
     /// `site-explorer/refdomains-history`.
     RefdomainsHistory,
+    /// `site-explorer/broken-backlinks`.
+    BrokenBacklinks,
+    /// `POST batch-analysis/batch-analysis`.
+    BatchAnalysis,
 }
 
 impl Endpoint {
     /// Every endpoint with its path under `/v3/`.
-    pub const ALL: [(Endpoint, &'static str); 13] = [
+    pub const ALL: [(Endpoint, &'static str); 15] = [
         (Endpoint::AllBacklinks, "site-explorer/all-backlinks"),
         (Endpoint::Refdomains, "site-explorer/refdomains"),
         (Endpoint::Anchors, "site-explorer/anchors"),
@@ -94,6 +99,8 @@ impl Endpoint {
             Endpoint::RefdomainsHistory,
             "site-explorer/refdomains-history",
         ),
+        (Endpoint::BrokenBacklinks, "site-explorer/broken-backlinks"),
+        (Endpoint::BatchAnalysis, "batch-analysis/batch-analysis"),
     ];
 
     /// The endpoint at `/v3/{path}`.
@@ -114,6 +121,7 @@ impl Endpoint {
     fn fields(self) -> &'static [&'static str] {
         match self {
             Endpoint::AllBacklinks => items::BACKLINK_FIELDS,
+            Endpoint::BrokenBacklinks => items::BROKEN_FIELDS,
             Endpoint::Refdomains => items::REFDOMAIN_FIELDS,
             Endpoint::Anchors => items::ANCHOR_FIELDS,
             Endpoint::PagesByBacklinks => items::PAGE_FIELDS,
@@ -127,7 +135,8 @@ impl Endpoint {
     /// The answer's root key.
     fn root(self) -> &'static str {
         match self {
-            Endpoint::AllBacklinks => "backlinks",
+            Endpoint::AllBacklinks | Endpoint::BrokenBacklinks => "backlinks",
+            Endpoint::BatchAnalysis => "targets",
             Endpoint::Refdomains => "refdomains",
             Endpoint::Anchors => "anchors",
             Endpoint::BacklinksStats => "metrics",
@@ -209,8 +218,14 @@ pub struct V3Reply {
 pub const MIN_UNITS: u64 = 50;
 
 /// Answer `endpoint` for `params` with the `Authorization` header's bearer token.
-pub fn answer(ctx: &ApiContext, endpoint: Endpoint, p: &Params, bearer: Option<&str>) -> V3Reply {
-    match respond(ctx, endpoint, p, bearer) {
+pub fn answer(
+    ctx: &ApiContext,
+    endpoint: Endpoint,
+    p: &Params,
+    body: &[u8],
+    bearer: Option<&str>,
+) -> V3Reply {
+    match respond(ctx, endpoint, p, body, bearer) {
         Ok(r) => r,
         Err(e) => V3Reply {
             status: e.http_status(),
@@ -241,6 +256,7 @@ fn respond(
     ctx: &ApiContext,
     endpoint: Endpoint,
     p: &Params,
+    body: &[u8],
     bearer: Option<&str>,
 ) -> Result<V3Reply, V3Error> {
     let token = authorize(ctx, bearer)?;
@@ -260,6 +276,7 @@ fn respond(
         Endpoint::DomainRating => (domain_rating(ctx, p)?, 1),
         Endpoint::BacklinksStats => (backlinks_stats(ctx, p)?, 1),
         Endpoint::OutlinksStats => (outlinks::outlinks_stats(ctx, p)?, 1),
+        Endpoint::BatchAnalysis => batch::batch_analysis(ctx, body)?,
         Endpoint::RefdomainsHistory => {
             let t = history::refdomains_history(ctx, p)?;
             let n = t["refdomains"].as_array().map_or(0, Vec::len);

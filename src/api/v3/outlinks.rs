@@ -41,11 +41,11 @@ pub const ANCHOR_INTERNAL_FIELDS: &[&str] = &[
 
 /// One live outgoing link of a page of the target.
 pub(super) struct Outlink {
-    url_to: String,
-    anchor: String,
-    nofollow: bool,
-    external: bool,
-    first_seen: i64,
+    pub(super) url_to: String,
+    pub(super) anchor: String,
+    pub(super) nofollow: bool,
+    pub(super) external: bool,
+    pub(super) first_seen: i64,
 }
 
 /// The live links of the target's crawled pages (the `pages_extended` rows of the scope).

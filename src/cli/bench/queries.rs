@@ -191,6 +191,7 @@ pub(super) fn bench_query(a: QueryBench) -> anyhow::Result<()> {
                 &ctx,
                 crate::api::v3::Endpoint::AllBacklinks,
                 &p,
+                b"",
                 None,
             );
             anyhow::ensure!(r.status == 200, "v3 answered {}: {}", r.status, r.body);
