@@ -722,7 +722,10 @@ async fn v3_pages_outlinks_and_history_agree_with_the_index() {
     ) {
         for (id, rec) in store.forward_links(&page["url"]).unwrap() {
             if rec.live && domain(&id.url_to) == "h001.test" {
-                internal_rows.push(BTreeMap::from([("anchor".to_string(), id.anchor.clone())]));
+                internal_rows.push(BTreeMap::from([
+                    ("anchor".to_string(), id.anchor.clone()),
+                    ("url_to".to_string(), id.url_to.clone()),
+                ]));
             }
         }
     }
@@ -776,6 +779,32 @@ async fn v3_pages_outlinks_and_history_agree_with_the_index() {
         }
         assert_eq!(got, want, "{path}");
     }
+
+    // pages-by-internal-links (and its former name): the internal links counted per page.
+    let ip = v3_json(
+        addr,
+        "site-explorer/pages-by-internal-links",
+        &format!("{q}&select=url_to,links_to_target,title_target"),
+    )
+    .await;
+    let old = v3_json(
+        addr,
+        "site-explorer/best-by-internal-links",
+        &format!("{q}&select=url_to,links_to_target,title_target"),
+    )
+    .await;
+    assert_eq!(ip, old);
+    let got: BTreeMap<String, u64> = ip["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (s(&i["url_to"]), i["links_to_target"].as_u64().unwrap()))
+        .collect();
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &internal {
+        *want.entry(r["url_to"].clone()).or_default() += 1;
+    }
+    assert_eq!(got, want);
 
     // broken-backlinks: the v2 broken_backlinks rows, with the target page's status.
     let broken = v3_json(

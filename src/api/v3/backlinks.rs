@@ -159,6 +159,7 @@ pub(super) fn list(
     // grouping needs.
     let mut rows = match endpoint {
         Endpoint::Linkeddomains => Some(outlinks::linkeddomains(ctx, &target)?),
+        Endpoint::PagesByInternalLinks => Some(outlinks::pages_by_internal_links(ctx, &target)?),
         Endpoint::LinkedAnchorsExternal => Some(outlinks::linked_anchors(ctx, &target, true)?),
         Endpoint::LinkedAnchorsInternal => Some(outlinks::linked_anchors(ctx, &target, false)?),
         _ => None,

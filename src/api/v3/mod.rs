@@ -63,11 +63,13 @@ pub enum Endpoint {
     BrokenBacklinks,
     /// `POST batch-analysis/batch-analysis`.
     BatchAnalysis,
+    /// `site-explorer/pages-by-internal-links` (formerly `best-by-internal-links`).
+    PagesByInternalLinks,
 }
 
 impl Endpoint {
     /// Every endpoint with its path under `/v3/`.
-    pub const ALL: [(Endpoint, &'static str); 15] = [
+    pub const ALL: [(Endpoint, &'static str); 17] = [
         (Endpoint::AllBacklinks, "site-explorer/all-backlinks"),
         (Endpoint::Refdomains, "site-explorer/refdomains"),
         (Endpoint::Anchors, "site-explorer/anchors"),
@@ -101,6 +103,14 @@ impl Endpoint {
         ),
         (Endpoint::BrokenBacklinks, "site-explorer/broken-backlinks"),
         (Endpoint::BatchAnalysis, "batch-analysis/batch-analysis"),
+        (
+            Endpoint::PagesByInternalLinks,
+            "site-explorer/pages-by-internal-links",
+        ),
+        (
+            Endpoint::PagesByInternalLinks,
+            "site-explorer/best-by-internal-links",
+        ),
     ];
 
     /// The endpoint at `/v3/{path}`.
@@ -125,6 +135,7 @@ impl Endpoint {
             Endpoint::Refdomains => items::REFDOMAIN_FIELDS,
             Endpoint::Anchors => items::ANCHOR_FIELDS,
             Endpoint::PagesByBacklinks => items::PAGE_FIELDS,
+            Endpoint::PagesByInternalLinks => outlinks::INTERNAL_PAGE_FIELDS,
             Endpoint::Linkeddomains => outlinks::LINKEDDOMAIN_FIELDS,
             Endpoint::LinkedAnchorsExternal => outlinks::ANCHOR_EXTERNAL_FIELDS,
             Endpoint::LinkedAnchorsInternal => outlinks::ANCHOR_INTERNAL_FIELDS,
@@ -142,7 +153,7 @@ impl Endpoint {
             Endpoint::BacklinksStats => "metrics",
             Endpoint::DomainRating => "domain_rating",
             Endpoint::LimitsAndUsage => "limits_and_usage",
-            Endpoint::PagesByBacklinks => "pages",
+            Endpoint::PagesByBacklinks | Endpoint::PagesByInternalLinks => "pages",
             Endpoint::OutlinksStats => "metrics",
             Endpoint::Linkeddomains => "linkeddomains",
             Endpoint::LinkedAnchorsExternal | Endpoint::LinkedAnchorsInternal => "linkedanchors",

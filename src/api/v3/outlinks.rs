@@ -46,6 +46,8 @@ pub(super) struct Outlink {
     pub(super) nofollow: bool,
     pub(super) external: bool,
     pub(super) first_seen: i64,
+    link_type: linkdiff_model::LinkType,
+    from: String,
 }
 
 /// The live links of the target's crawled pages (the `pages_extended` rows of the scope).
@@ -76,6 +78,8 @@ pub(super) fn outlinks(ctx: &ApiContext, target: &Target) -> Result<Vec<Outlink>
                     nofollow: r.nofollow,
                     external: r.external,
                     first_seen: r.first_seen,
+                    link_type: id.link_type,
+                    from: url.clone(),
                 }),
         );
     }
@@ -187,4 +191,78 @@ pub(super) fn linked_anchors(
         item
     })
     .collect())
+}
+
+/// Every field of a `pages-by-internal-links` item.
+pub const INTERNAL_PAGE_FIELDS: &[&str] = &[
+    "canonical_to_target",
+    "dofollow_to_target",
+    "first_seen_link",
+    "http_code_target",
+    "languages_target",
+    "last_seen",
+    "last_visited_source",
+    "last_visited_target",
+    "links_to_target",
+    "nofollow_to_target",
+    "powered_by_target",
+    "redirects_to_target",
+    "target_redirect",
+    "title_target",
+    "url_rating_target",
+    "url_to",
+    "url_to_plain",
+];
+
+/// `pages-by-internal-links` items: one per page the target's own pages link to on its own
+/// registrable domain, with the live internal links counted by kind.
+pub(super) fn pages_by_internal_links(
+    ctx: &ApiContext,
+    target: &Target,
+) -> Result<Vec<J>, V3Error> {
+    use linkdiff_model::LinkType;
+    let links = outlinks(ctx, target)?;
+    let mut by_url: BTreeMap<&str, Vec<&Outlink>> = BTreeMap::new();
+    for l in links.iter().filter(|l| !l.external) {
+        by_url.entry(l.url_to.as_str()).or_default().push(l);
+    }
+    let page = |url: &str| {
+        ctx.store
+            .page(url)
+            .map_err(|e| V3Error::from(anyhow::Error::new(e)))
+    };
+    by_url
+        .into_iter()
+        .map(|(url, ls)| {
+            let rec = page(url)?.filter(|r| r.last_visit.is_some());
+            let mut sources: Vec<i64> = Vec::new();
+            for l in &ls {
+                if let Some(v) = page(&l.from)?.and_then(|p| p.last_ok_visit) {
+                    sources.push(v);
+                }
+            }
+            let count = |t: LinkType| ls.iter().filter(|l| l.link_type == t).count();
+            Ok(json!({
+                "canonical_to_target": count(LinkType::Canonical),
+                "dofollow_to_target": ls.iter().filter(|l| !l.nofollow).count(),
+                "first_seen_link": ls.iter().map(|l| l.first_seen).min().map(time::iso),
+                "http_code_target": rec.as_ref().map(|r| r.last_status),
+                "languages_target": rec.as_ref().map(|r| {
+                    if r.language.is_empty() { vec![] } else { vec![r.language.clone()] }
+                }),
+                "last_seen": null,
+                "last_visited_source": sources.into_iter().max().map(time::iso),
+                "last_visited_target": rec.as_ref().and_then(|r| r.last_visit).map(time::iso),
+                "links_to_target": ls.len(),
+                "nofollow_to_target": ls.iter().filter(|l| l.nofollow).count(),
+                "powered_by_target": null,
+                "redirects_to_target": count(LinkType::Redirect),
+                "target_redirect": null,
+                "title_target": rec.as_ref().map(|r| r.title.clone()),
+                "url_rating_target": rec.as_ref().map(|r| r.url_rating as f64),
+                "url_to": url,
+                "url_to_plain": url.split_once("://").map_or(url, |(_, r)| r),
+            }))
+        })
+        .collect()
 }
