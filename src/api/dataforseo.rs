@@ -37,14 +37,35 @@ pub enum Bulk {
     /// (referring hosts), `new_referring_main_domains`, `lost_referring_main_domains`
     /// (registrable domains).
     NewLostReferringDomains,
+    /// `bulk_ranks`: `rank` of each target (its domain's rating, or a URL's rating), on the
+    /// 0–1000 scale unless `rank_scale` is `one_hundred`.
+    Ranks,
+    /// `bulk_backlinks`: `backlinks` (live) of each target.
+    Backlinks,
+    /// `bulk_referring_domains`: `referring_domains` (hosts), `referring_main_domains`
+    /// (registrable domains) and their `_nofollow` counts (those with at least one nofollow
+    /// link to the target), over live backlinks.
+    ReferringDomains,
 }
 
 impl Bulk {
+    /// Every bulk endpoint.
+    pub const ALL: [Bulk; 5] = [
+        Bulk::NewLostBacklinks,
+        Bulk::NewLostReferringDomains,
+        Bulk::Ranks,
+        Bulk::Backlinks,
+        Bulk::ReferringDomains,
+    ];
+
     /// The function name in paths and in `data.function`.
     pub fn function(self) -> &'static str {
         match self {
             Bulk::NewLostBacklinks => "bulk_new_lost_backlinks",
             Bulk::NewLostReferringDomains => "bulk_new_lost_referring_domains",
+            Bulk::Ranks => "bulk_ranks",
+            Bulk::Backlinks => "bulk_backlinks",
+            Bulk::ReferringDomains => "bulk_referring_domains",
         }
     }
 
@@ -58,9 +79,63 @@ impl Bulk {
         self,
         store: &Store,
         (written, target): &(String, Target),
-        since: i64,
+        task: &Task,
     ) -> anyhow::Result<J> {
+        let since = task.date_from;
         Ok(match self {
+            Bulk::Ranks => {
+                let rating = match target {
+                    // A page's record is under its URL with the scheme: as written, or either.
+                    Target::Exact(u) => {
+                        let mut found = None;
+                        for url in [
+                            written.trim().to_string(),
+                            format!("http://{u}"),
+                            format!("https://{u}"),
+                        ] {
+                            if let Some(p) = store.page(&url)?.filter(|p| p.last_visit.is_some()) {
+                                found = Some(p.url_rating);
+                                break;
+                            }
+                        }
+                        found
+                    }
+                    _ => store
+                        .domain(target.registrable_domain())?
+                        .map(|d| d.domain_rating),
+                };
+                let scale = if task.rank_hundred { 1 } else { 10 };
+                json!({"target": written, "rank": rating.map_or(0, |r| r as u64 * scale)})
+            }
+            Bulk::Backlinks => {
+                let mut n = 0u64;
+                for r in store.backlinks(target) {
+                    r?;
+                    n += 1;
+                }
+                json!({"target": written, "backlinks": n})
+            }
+            Bulk::ReferringDomains => {
+                let mut hosts: std::collections::HashMap<String, bool> = Default::default();
+                let mut domains: std::collections::HashMap<String, bool> = Default::default();
+                for r in store.backlinks(target) {
+                    let (from, _, link) = r?;
+                    let host = linkdiff_model::url_host(&from).to_ascii_lowercase();
+                    let domain = linkdiff_model::registrable_domain(&host).to_string();
+                    *hosts.entry(host).or_default() |= link.nofollow;
+                    *domains.entry(domain).or_default() |= link.nofollow;
+                }
+                let nofollow = |m: &std::collections::HashMap<String, bool>| {
+                    m.values().filter(|v| **v).count()
+                };
+                json!({
+                    "target": written,
+                    "referring_domains": hosts.len(),
+                    "referring_domains_nofollow": nofollow(&hosts),
+                    "referring_main_domains": domains.len(),
+                    "referring_main_domains_nofollow": nofollow(&domains),
+                })
+            }
             Bulk::NewLostBacklinks => {
                 let (n, l) = count(store, target, since)?;
                 json!({"target": written, "new_backlinks": n, "lost_backlinks": l})
@@ -86,6 +161,8 @@ pub struct Task {
     pub targets: Vec<(String, Target)>,
     /// Start day, Unix seconds at 00:00Z.
     pub date_from: i64,
+    /// `rank_scale: "one_hundred"` (ranks 0–100 instead of 0–1000).
+    pub rank_hundred: bool,
     /// The request object as sent (echoed in `data`).
     pub echo: Map<String, J>,
 }
@@ -102,6 +179,9 @@ pub enum InvalidField {
     /// `tag`: not a string, or over [`MAX_TAG`] characters.
     #[error("tag")]
     Tag,
+    /// `rank_scale`: not `one_hundred` or `one_thousand`.
+    #[error("rank_scale")]
+    RankScale,
 }
 
 /// Validate one task object against today's date (`today` = Unix seconds now).
@@ -146,9 +226,16 @@ pub fn validate(task: &J, today: i64) -> Result<Task, InvalidField> {
             echo.insert(k.clone(), v.clone());
         }
     }
+    let rank_hundred = match obj.get("rank_scale") {
+        None | Some(J::Null) => false,
+        Some(J::String(s)) if s == "one_thousand" => false,
+        Some(J::String(s)) if s == "one_hundred" => true,
+        _ => return Err(InvalidField::RankScale),
+    };
     Ok(Task {
         targets,
         date_from,
+        rank_hundred,
         echo,
     })
 }
@@ -464,7 +551,7 @@ pub fn items(store: &Store, kind: Bulk, task: &Task) -> anyhow::Result<Vec<J>> {
     task.targets
         .iter()
         .map(|t| {
-            kind.item(store, t, task.date_from)
+            kind.item(store, t, task)
                 .with_context(|| format!("target {}", t.0))
         })
         .collect()

@@ -19,41 +19,7 @@ use std::time::Instant;
 pub fn router(ctx: ApiContext) -> Router {
     Router::new()
         .route("/", any(v2))
-        .route(
-            &dataforseo::Bulk::NewLostBacklinks.path(),
-            post(|s, h, b| dfs(Dfs::Bulk(dataforseo::Bulk::NewLostBacklinks), s, h, b)),
-        )
-        .route(
-            &dataforseo::Bulk::NewLostReferringDomains.path(),
-            post(|s, h, b| {
-                dfs(
-                    Dfs::Bulk(dataforseo::Bulk::NewLostReferringDomains),
-                    s,
-                    h,
-                    b,
-                )
-            }),
-        )
-        .route(
-            "/v3/backlinks/backlinks/live",
-            post(|s, h, b| dfs(Dfs::List(super::dfs_lists::List::Backlinks), s, h, b)),
-        )
-        .route(
-            "/v3/backlinks/referring_domains/live",
-            post(|s, h, b| dfs(Dfs::List(super::dfs_lists::List::ReferringDomains), s, h, b)),
-        )
-        .route(
-            "/v3/backlinks/anchors/live",
-            post(|s, h, b| dfs(Dfs::List(super::dfs_lists::List::Anchors), s, h, b)),
-        )
-        .route(
-            "/v3/backlinks/summary/live",
-            post(|s, h, b| dfs(Dfs::Summary, s, h, b)),
-        )
-        .route(
-            "/v3/backlinks/timeseries_new_lost_summary/live",
-            post(|s, h, b| dfs(Dfs::Timeseries, s, h, b)),
-        )
+        .route("/v3/backlinks/{function}/{live}", post(dfs_route))
         .route("/v3/site-explorer/{name}", any(v3))
         .route("/v3/subscription-info/{name}", any(v3))
         .route("/v3/batch-analysis/{name}", any(v3))
@@ -265,12 +231,46 @@ enum Dfs {
 }
 
 impl Dfs {
+    /// The endpoint of a function name (`summary`, `bulk_ranks`, …).
+    fn from_function(f: &str) -> Option<Dfs> {
+        use super::dfs_lists::List;
+        Some(match f {
+            "summary" => Dfs::Summary,
+            "timeseries_new_lost_summary" => Dfs::Timeseries,
+            "backlinks" => Dfs::List(List::Backlinks),
+            "referring_domains" => Dfs::List(List::ReferringDomains),
+            "anchors" => Dfs::List(List::Anchors),
+            _ => Dfs::Bulk(
+                dataforseo::Bulk::ALL
+                    .into_iter()
+                    .find(|b| b.function() == f)?,
+            ),
+        })
+    }
+
     fn path(self) -> String {
         match self {
             Dfs::Bulk(k) => k.path(),
             Dfs::Summary => "/v3/backlinks/summary/live".into(),
             Dfs::Timeseries => "/v3/backlinks/timeseries_new_lost_summary/live".into(),
             Dfs::List(l) => format!("/v3/backlinks/{}/live", l.function()),
+        }
+    }
+}
+
+/// `POST /v3/backlinks/{function}/live`, and the same at `live.ai` (the path DataForSEO's MCP
+/// server calls; the answer is the same).
+async fn dfs_route(
+    axum::extract::Path((function, live)): axum::extract::Path<(String, String)>,
+    state: State<ApiContext>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match Dfs::from_function(&function).filter(|_| live == "live" || live == "live.ai") {
+        Some(endpoint) => dfs(endpoint, state, headers, body).await,
+        None => {
+            let (status, body) = DfsStatus::NotFound.reply(Instant::now());
+            json_response(status, &body)
         }
     }
 }

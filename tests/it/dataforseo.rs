@@ -649,3 +649,81 @@ async fn official_client_lists_backlinks_referring_domains_and_anchors_of_a_craw
     assert_eq!(v["task_status"], 40501);
     assert_eq!(v["task_message"], "Invalid Field: 'backlinks_status_type'.");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_client_reads_bulk_ranks_backlinks_and_referring_domains_at_live_and_ai_paths() {
+    let Some(python) = tokio::task::spawn_blocking(client_python).await.unwrap() else {
+        eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
+        return;
+    };
+    use linkdiff_model::{registrable_domain, url_host, Target};
+    let cfg = WebConfig {
+        hosts: 8,
+        pages_per_host: 6,
+        ..WebConfig::default()
+    };
+    let (w, _dir, store) = indexed_web(cfg, day("2026-01-05"), day("2026-01-12")).await;
+    let token = linkdiff::api::tokens::create(&store, "agency", 100_000).unwrap();
+    let addr = api(&store).await;
+    let page = format!("http://h002.test:{}/", w.addr.port());
+    let targets = [
+        "h001.test".to_string(),
+        "www.h003.test".to_string(),
+        page.clone(),
+    ];
+    let mut answers = Vec::new();
+    for ai in [false, true] {
+        let mut args = vec![format!("http://{addr}"), "agency".into(), token.clone()];
+        if ai {
+            args.push("--ai".into());
+        }
+        args.extend(targets.iter().cloned());
+        answers.push(client(&python, "dataforseo_bulk_totals.py", args).await);
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "the .ai paths answer as the live ones"
+    );
+    let v = &answers[0];
+    for (i, t) in targets.iter().enumerate() {
+        let scope = Target::dataforseo(t).unwrap();
+        let links: Vec<(String, bool)> = store
+            .backlinks(&scope)
+            .map(|r| r.map(|(from, _, l)| (from, l.nofollow)).unwrap())
+            .collect();
+        assert_eq!(v["backlinks"][i]["target"], t.as_str());
+        assert_eq!(v["backlinks"][i]["backlinks"], links.len(), "{t}");
+        let count = |key: &dyn Fn(&str) -> String, nofollow: bool| {
+            links
+                .iter()
+                .filter(|(_, n)| !nofollow || *n)
+                .map(|(f, _)| key(f))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        };
+        let host = |u: &str| url_host(u).to_string();
+        let domain = |u: &str| registrable_domain(url_host(u)).to_string();
+        let rd = &v["referring_domains"][i];
+        assert_eq!(rd["referring_domains"], count(&host, false), "{t}");
+        assert_eq!(rd["referring_domains_nofollow"], count(&host, true), "{t}");
+        assert_eq!(rd["referring_main_domains"], count(&domain, false), "{t}");
+        assert_eq!(
+            rd["referring_main_domains_nofollow"],
+            count(&domain, true),
+            "{t}"
+        );
+        let rating = match &scope {
+            Target::Exact(_) => store.page(t).unwrap().unwrap().url_rating as u64,
+            _ => {
+                store
+                    .domain(scope.registrable_domain())
+                    .unwrap()
+                    .unwrap()
+                    .domain_rating as u64
+            }
+        };
+        assert_eq!(v["ranks"][i]["rank"], rating * 10, "{t}");
+        assert_eq!(v["ranks_100"][i]["rank"], rating, "{t}");
+    }
+    assert!(v["backlinks"][0]["backlinks"].as_u64().unwrap() > 0);
+}
