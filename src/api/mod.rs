@@ -4,6 +4,7 @@
 //! prints exactly what the server sends.
 
 pub mod dataforseo;
+pub mod dfs_competitors;
 pub mod dfs_filter;
 pub mod dfs_lists;
 pub mod dfs_summary;

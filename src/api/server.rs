@@ -226,6 +226,7 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
 enum Dfs {
     Bulk(dataforseo::Bulk),
     Summary,
+    Competitors,
     Timeseries,
     List(super::dfs_lists::List),
 }
@@ -236,6 +237,7 @@ impl Dfs {
         use super::dfs_lists::List;
         Some(match f {
             "summary" => Dfs::Summary,
+            "competitors" => Dfs::Competitors,
             "timeseries_new_lost_summary" => Dfs::Timeseries,
             "backlinks" => Dfs::List(List::Backlinks),
             "referring_domains" => Dfs::List(List::ReferringDomains),
@@ -252,6 +254,7 @@ impl Dfs {
         match self {
             Dfs::Bulk(k) => k.path(),
             Dfs::Summary => "/v3/backlinks/summary/live".into(),
+            Dfs::Competitors => "/v3/backlinks/competitors/live".into(),
             Dfs::Timeseries => "/v3/backlinks/timeseries_new_lost_summary/live".into(),
             Dfs::List(l) => format!("/v3/backlinks/{}/live", l.function()),
         }
@@ -314,6 +317,7 @@ fn dfs_answer(
                 dataforseo::answer(&ctx.store, kind, body, chrono::Utc::now().timestamp())
             }
             Dfs::Summary => super::dfs_summary::answer(&ctx.store, body),
+            Dfs::Competitors => super::dfs_competitors::answer(&ctx.store, body),
             Dfs::List(l) => super::dfs_lists::answer(&ctx.store, l, body),
             Dfs::Timeseries => {
                 super::dfs_timeseries::answer(&ctx.store, body, chrono::Utc::now().timestamp())

@@ -727,3 +727,75 @@ async fn official_client_reads_bulk_ranks_backlinks_and_referring_domains_at_liv
     }
     assert!(v["backlinks"][0]["backlinks"].as_u64().unwrap() > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_client_reads_the_competitors_of_a_crawled_target() {
+    let Some(python) = tokio::task::spawn_blocking(client_python).await.unwrap() else {
+        eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
+        return;
+    };
+    use linkdiff_model::{registrable_domain, url_host, Target};
+    use std::collections::{BTreeMap, BTreeSet};
+    let cfg = WebConfig {
+        hosts: 8,
+        pages_per_host: 6,
+        ..WebConfig::default()
+    };
+    let (_w, _dir, store) = indexed_web(cfg, day("2026-01-05"), day("2026-01-12")).await;
+    let token = linkdiff::api::tokens::create(&store, "agency", 100_000).unwrap();
+    let addr = api(&store).await;
+    // Every live link between the web's domains, from the index's backlinks of the whole TLD.
+    let domain = |u: &str| registrable_domain(url_host(u)).to_string();
+    let links: BTreeSet<(String, String)> = store
+        .backlinks(&Target::Subdomains("test".into()))
+        .map(|r| {
+            r.map(|(from, id, _)| (domain(&from), domain(&id.url_to)))
+                .unwrap()
+        })
+        .collect();
+    let target = "h001.test";
+    let referring: BTreeSet<&String> = links
+        .iter()
+        .filter(|(_, to)| to == target)
+        .map(|(f, _)| f)
+        .collect();
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for (from, to) in &links {
+        if referring.contains(from) && to != target && to != from {
+            *want.entry(to.clone()).or_default() += 1;
+        }
+    }
+    assert!(!want.is_empty());
+    let v = client(
+        &python,
+        "dataforseo_competitors.py",
+        vec![
+            format!("http://{addr}"),
+            "agency".into(),
+            token,
+            target.into(),
+        ],
+    )
+    .await;
+    let items = v["items"].as_array().unwrap();
+    let got: BTreeMap<String, u64> = items
+        .iter()
+        .map(|i| {
+            (
+                i["target"].as_str().unwrap().to_string(),
+                i["intersections"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(v["total_count"], want.len());
+    // Most shared first.
+    let shared: Vec<u64> = items
+        .iter()
+        .map(|i| i["intersections"].as_u64().unwrap())
+        .collect();
+    assert!(shared.windows(2).all(|w| w[0] >= w[1]), "{shared:?}");
+    let top = items[0]["target"].as_str().unwrap();
+    let dr = store.domain(top).unwrap().unwrap().domain_rating as u64;
+    assert_eq!(items[0]["rank"], dr * 10);
+}
