@@ -227,6 +227,7 @@ enum Dfs {
     Bulk(dataforseo::Bulk),
     Summary,
     Competitors,
+    Intersection,
     Timeseries,
     List(super::dfs_lists::List),
 }
@@ -238,6 +239,7 @@ impl Dfs {
         Some(match f {
             "summary" => Dfs::Summary,
             "competitors" => Dfs::Competitors,
+            "domain_intersection" => Dfs::Intersection,
             "timeseries_new_lost_summary" => Dfs::Timeseries,
             "backlinks" => Dfs::List(List::Backlinks),
             "referring_domains" => Dfs::List(List::ReferringDomains),
@@ -255,6 +257,7 @@ impl Dfs {
             Dfs::Bulk(k) => k.path(),
             Dfs::Summary => "/v3/backlinks/summary/live".into(),
             Dfs::Competitors => "/v3/backlinks/competitors/live".into(),
+            Dfs::Intersection => "/v3/backlinks/domain_intersection/live".into(),
             Dfs::Timeseries => "/v3/backlinks/timeseries_new_lost_summary/live".into(),
             Dfs::List(l) => format!("/v3/backlinks/{}/live", l.function()),
         }
@@ -318,6 +321,7 @@ fn dfs_answer(
             }
             Dfs::Summary => super::dfs_summary::answer(&ctx.store, body),
             Dfs::Competitors => super::dfs_competitors::answer(&ctx.store, body),
+            Dfs::Intersection => super::dfs_intersection::answer(&ctx.store, body),
             Dfs::List(l) => super::dfs_lists::answer(&ctx.store, l, body),
             Dfs::Timeseries => {
                 super::dfs_timeseries::answer(&ctx.store, body, chrono::Utc::now().timestamp())

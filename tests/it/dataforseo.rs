@@ -799,3 +799,65 @@ async fn official_client_reads_the_competitors_of_a_crawled_target() {
     let dr = store.domain(top).unwrap().unwrap().domain_rating as u64;
     assert_eq!(items[0]["rank"], dr * 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_client_reads_the_link_gap_of_two_targets() {
+    let Some(python) = tokio::task::spawn_blocking(client_python).await.unwrap() else {
+        eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
+        return;
+    };
+    use linkdiff_model::{registrable_domain, url_host, Target};
+    use std::collections::{BTreeMap, BTreeSet};
+    let cfg = WebConfig {
+        hosts: 8,
+        pages_per_host: 6,
+        ..WebConfig::default()
+    };
+    let (_w, _dir, store) = indexed_web(cfg, day("2026-01-05"), day("2026-01-12")).await;
+    let token = linkdiff::api::tokens::create(&store, "agency", 100_000).unwrap();
+    let addr = api(&store).await;
+    let domain = |u: &str| registrable_domain(url_host(u)).to_string();
+    // Live links per (referring domain, target domain), from the index's backlinks.
+    let mut links: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for r in store.backlinks(&Target::Subdomains("test".into())) {
+        let (from, id, _) = r.unwrap();
+        *links
+            .entry((domain(&from), domain(&id.url_to)))
+            .or_default() += 1;
+    }
+    let refs = |t: &str| -> BTreeSet<String> {
+        links
+            .keys()
+            .filter(|(_, to)| to == t)
+            .map(|(f, _)| f.clone())
+            .collect()
+    };
+    let (a, b, mine) = ("h001.test", "h002.test", "h003.test");
+    let both: BTreeSet<String> = refs(a).intersection(&refs(b)).cloned().collect();
+    let gap: BTreeSet<String> = both.difference(&refs(mine)).cloned().collect();
+    assert!(!both.is_empty());
+    for (excluded, want) in [(vec![], &both), (vec![mine.to_string()], &gap)] {
+        let mut args = vec![
+            format!("http://{addr}"),
+            "agency".into(),
+            token.clone(),
+            format!(r#"{{"1": "{a}", "2": "{b}"}}"#),
+        ];
+        args.extend(excluded.clone());
+        let v = client(&python, "dataforseo_intersection.py", args).await;
+        let items = v["items"].as_array().unwrap();
+        let got: BTreeSet<String> = items
+            .iter()
+            .map(|i| i["domains"]["1"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(&got, want, "excluding {excluded:?}");
+        assert_eq!(v["total_count"], want.len());
+        for i in items {
+            let d = i["domains"]["1"].as_str().unwrap();
+            assert_eq!(i["domains"]["2"], d);
+            assert_eq!(i["intersections_count"], 2);
+            assert_eq!(i["backlinks"]["1"], links[&(d.to_string(), a.to_string())]);
+            assert_eq!(i["backlinks"]["2"], links[&(d.to_string(), b.to_string())]);
+        }
+    }
+}

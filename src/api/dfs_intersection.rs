@@ -1,0 +1,189 @@
+//! DataForSEO "Domain Intersection" (`/v3/backlinks/domain_intersection/live`), the link gap:
+//! the referring (registrable) domains that link to every one of up to 20 targets — and, with
+//! `exclude_targets`, not to yours — with each domain's links to each target.
+
+use super::dataforseo::{Reply, TargetTask};
+use linkdiff_model::{registrable_domain, url_host, Target};
+use linkdiff_store::Store;
+use serde_json::{json, Map, Value as J};
+use std::collections::{BTreeMap, BTreeSet};
+
+const FUNCTION: &str = "domain_intersection";
+const MAX_TARGETS: usize = 20;
+const MAX_EXCLUDED: usize = 10;
+const MAX_ITEMS: usize = 1000;
+const DEFAULT_ITEMS: usize = 100;
+
+/// One referring domain's live links to one target.
+#[derive(Default)]
+struct Links {
+    backlinks: u64,
+    nofollow: u64,
+    pages: BTreeSet<String>,
+    pages_nofollow: BTreeSet<String>,
+    hosts: BTreeSet<String>,
+    hosts_nofollow: BTreeSet<String>,
+    first_seen: Option<i64>,
+}
+
+/// The live links to `scope`, by referring registrable domain.
+fn by_domain(store: &Store, scope: &Target) -> anyhow::Result<BTreeMap<String, Links>> {
+    let mut out: BTreeMap<String, Links> = BTreeMap::new();
+    for r in store.backlinks(scope) {
+        let (from, _, link) = r?;
+        let host = url_host(&from).to_ascii_lowercase();
+        let l = out
+            .entry(registrable_domain(&host).to_string())
+            .or_default();
+        l.backlinks += 1;
+        if link.nofollow {
+            l.nofollow += 1;
+            l.pages_nofollow.insert(from.clone());
+            l.hosts_nofollow.insert(host.clone());
+        }
+        l.pages.insert(from);
+        l.hosts.insert(host);
+        l.first_seen = Some(
+            l.first_seen
+                .map_or(link.first_seen, |f| f.min(link.first_seen)),
+        );
+    }
+    Ok(out)
+}
+
+/// Answer a `domain_intersection/live` request body (auth already checked).
+pub fn answer(store: &Store, body: &[u8]) -> Reply {
+    match TargetTask::parse(FUNCTION, body).and_then(|task| respond(store, task)) {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+fn respond(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
+    let raw = &task.raw;
+    // `targets`: {"1": "a.com", "2": "https://b.com/page"}, kept in key order.
+    let targets: Vec<(String, String, Target)> = match raw.get("targets").and_then(J::as_object) {
+        Some(m) if !m.is_empty() && m.len() <= MAX_TARGETS => m
+            .iter()
+            .map(|(k, v)| {
+                let t = v.as_str().map(str::trim).filter(|t| !t.is_empty())?;
+                Some((k.clone(), t.to_string(), Target::dataforseo(t).ok()?))
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(|| task.invalid("targets"))?,
+        _ => return Err(task.invalid("targets")),
+    };
+    let excluded: Vec<Target> = match raw.get("exclude_targets") {
+        None | Some(J::Null) => Vec::new(),
+        Some(J::Array(a)) if a.len() <= MAX_EXCLUDED => a
+            .iter()
+            .map(|v| Target::dataforseo(v.as_str()?.trim()).ok())
+            .collect::<Option<_>>()
+            .ok_or_else(|| task.invalid("exclude_targets"))?,
+        _ => return Err(task.invalid("exclude_targets")),
+    };
+    let every = match raw.get("intersection_mode").and_then(J::as_str) {
+        None | Some("all") => true,
+        Some("partial") => false,
+        Some(_) => return Err(task.invalid("intersection_mode")),
+    };
+    let count = |field: &str, default: usize, max: usize| match raw.get(field) {
+        None | Some(J::Null) => Some(default),
+        Some(v) => v.as_u64().map(|n| n as usize).filter(|&n| n <= max),
+    };
+    let limit = count("limit", DEFAULT_ITEMS, MAX_ITEMS)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| task.invalid("limit"))?;
+    let offset =
+        count("offset", 0, linkdiff_query::MAX_LIMIT).ok_or_else(|| task.invalid("offset"))?;
+    let scale = match raw.get("rank_scale").and_then(J::as_str) {
+        None | Some("one_thousand") => 10,
+        Some("one_hundred") => 1,
+        Some(_) => return Err(task.invalid("rank_scale")),
+    };
+    if raw.get("filters").is_some_and(|f| !f.is_null()) {
+        return Err(task.invalid("filters"));
+    }
+    let run = || -> anyhow::Result<(usize, Vec<J>)> {
+        let per_target: Vec<BTreeMap<String, Links>> = targets
+            .iter()
+            .map(|(_, _, t)| by_domain(store, t))
+            .collect::<anyhow::Result<_>>()?;
+        let mut shut_out: BTreeSet<String> = BTreeSet::new();
+        for t in &excluded {
+            shut_out.extend(by_domain(store, t)?.into_keys());
+        }
+        // Referring domains of every target (or, `partial`, of any), not linking to an
+        // excluded one; most targets linked, then most links, then by name.
+        let mut domains: BTreeMap<&str, (usize, u64)> = BTreeMap::new();
+        for m in &per_target {
+            for (d, l) in m {
+                let e = domains.entry(d.as_str()).or_default();
+                e.0 += 1;
+                e.1 += l.backlinks;
+            }
+        }
+        let mut listed: Vec<(&str, usize, u64)> = domains
+            .into_iter()
+            .filter(|(d, (n, _))| (!every || *n == targets.len()) && !shut_out.contains(*d))
+            .map(|(d, (n, b))| (d, n, b))
+            .collect();
+        listed.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(b.0)));
+        let total = listed.len();
+        let mut items = Vec::new();
+        for (domain, n, _) in listed.into_iter().skip(offset).take(limit) {
+            let rank = store
+                .domain(domain)?
+                .map_or(0, |d| d.domain_rating as u64 * scale);
+            let mut per = Map::new();
+            for ((key, _, _), m) in targets.iter().zip(&per_target) {
+                let Some(l) = m.get(domain) else { continue };
+                let first_seen = l
+                    .first_seen
+                    .and_then(|t| chrono::DateTime::from_timestamp(t, 0));
+                per.insert(key.clone(), json!({
+                    "type": "backlinks_domain_intersection",
+                    "target": domain,
+                    "rank": rank,
+                    "backlinks": l.backlinks,
+                    "first_seen": first_seen.map(|d| d.format("%Y-%m-%d %H:%M:%S +00:00").to_string()),
+                    "lost_date": null,
+                    "backlinks_spam_score": null,
+                    "broken_backlinks": null,
+                    "broken_pages": null,
+                    "referring_domains": l.hosts.len(),
+                    "referring_domains_nofollow": l.hosts_nofollow.len(),
+                    "referring_main_domains": 1,
+                    "referring_main_domains_nofollow": u64::from(l.nofollow > 0),
+                    "referring_ips": null,
+                    "referring_subnets": null,
+                    "referring_pages": l.pages.len(),
+                    "referring_pages_nofollow": l.pages_nofollow.len(),
+                    "referring_links_tld": null,
+                    "referring_links_types": null,
+                    "referring_links_attributes": if l.nofollow > 0 { json!({"nofollow": l.nofollow}) } else { J::Null },
+                    "referring_links_platform_types": null,
+                    "referring_links_semantic_locations": null,
+                    "referring_links_countries": null,
+                }));
+            }
+            items.push(json!({
+                "domain_intersection": per,
+                "summary": {"intersections_count": n},
+            }));
+        }
+        Ok((total, items))
+    };
+    let echo: Map<String, J> = targets
+        .iter()
+        .map(|(k, t, _)| (k.clone(), J::from(t.as_str())))
+        .collect();
+    Ok(match run() {
+        Ok((total, items)) => task.ok(json!([{
+            "targets": echo,
+            "total_count": total,
+            "items_count": items.len(),
+            "items": items,
+        }])),
+        Err(e) => task.internal(e),
+    })
+}

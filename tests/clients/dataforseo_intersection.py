@@ -1,0 +1,41 @@
+"""Call linkdiff's DataForSEO domain_intersection endpoint with the official client.
+
+usage: dataforseo_intersection.py HOST LOGIN PASSWORD TARGETS_JSON [EXCLUDED...]
+TARGETS_JSON is the `targets` object ({"1": "a.test", "2": "b.test"}). Prints one JSON
+object: {"total_count", "items": [{"domains": {key: referring domain}, "backlinks": {key: n},
+"intersections_count"}]}.
+"""
+import json
+import sys
+
+from dataforseo_client import ApiClient, Configuration
+from dataforseo_client.api.backlinks_api import BacklinksApi
+from dataforseo_client.models.backlinks_domain_intersection_live_request_info import (
+    BacklinksDomainIntersectionLiveRequestInfo,
+)
+
+
+def main() -> None:
+    host, login, password, targets, *excluded = sys.argv[1:]
+    config = Configuration(host=host, username=login, password=password)
+    with ApiClient(config) as client:
+        resp = BacklinksApi(client).domain_intersection_live(
+            [BacklinksDomainIntersectionLiveRequestInfo(
+                targets=json.loads(targets), exclude_targets=excluded or None, limit=1000)]
+        )
+    task = resp.tasks[0]
+    assert resp.status_code == 20000 and task.status_code == 20000, task.status_message
+    result = task.result[0]
+    items = [
+        {
+            "domains": {k: v.target for k, v in i.domain_intersection.items()},
+            "backlinks": {k: v.backlinks for k, v in i.domain_intersection.items()},
+            "intersections_count": i.summary.intersections_count,
+        }
+        for i in result.items
+    ]
+    print(json.dumps({"total_count": result.total_count, "items": items}))
+
+
+if __name__ == "__main__":
+    main()
