@@ -201,6 +201,36 @@ pub(super) fn bench_query(a: QueryBench) -> anyhow::Result<()> {
         let (p50, p99) = percentiles(times);
         crate::outln!("{name}: {size} bytes, p50 {p50:.2} ms, p99 {p99:.2} ms");
     }
+    // DataForSEO competitors and domain intersection (issue 26): the 100,000-backlink target.
+    for (name, body) in [
+        (
+            "dataforseo competitors big.bench",
+            r#"[{"target":"big.bench","limit":100}]"#.to_string(),
+        ),
+        (
+            "dataforseo domain_intersection big.bench t0.bench",
+            r#"[{"targets":{"1":"big.bench","2":"t0.bench"},"limit":100}]"#.to_string(),
+        ),
+    ] {
+        if !wanted(name) {
+            continue;
+        }
+        let mut times = Vec::new();
+        let mut items = 0;
+        for _ in 0..a.runs.min(5) {
+            let t0 = Instant::now();
+            let (status, j) = if name.contains("competitors") {
+                crate::api::dfs_competitors::answer(&store, body.as_bytes())
+            } else {
+                crate::api::dfs_intersection::answer(&store, body.as_bytes())
+            };
+            anyhow::ensure!(status == 200 && j["tasks"][0]["status_code"] == 20000, "{j}");
+            items = j["tasks"][0]["result"][0]["total_count"].as_u64().unwrap_or(0);
+            times.push(t0.elapsed());
+        }
+        let (p50, p99) = percentiles(times);
+        crate::outln!("{name}: {items} items in all, p50 {p50:.2} ms, p99 {p99:.2} ms");
+    }
     if !wanted("dataforseo") {
         return Ok(());
     }
