@@ -1,6 +1,8 @@
 //! DataForSEO "Timeseries New & Lost Summary" (`/v3/backlinks/timeseries_new_lost_summary/live`):
 //! new and lost backlinks, referring domains (hosts) and main domains (registrable domains) of
-//! one target per day, week, month or year.
+//! one target per day, week, month or year; "Timeseries Summary" (`timeseries_summary/live`):
+//! the totals at the end of each period; "History" (`history/live`): month by month, both.
+//! All rebuilt from the index's events.
 
 use super::dataforseo::{Reply, TargetTask};
 use chrono::{Datelike, NaiveDate};
@@ -9,7 +11,27 @@ use linkdiff_query::time;
 use linkdiff_store::Store;
 use serde_json::{json, Value as J};
 
-const FUNCTION: &str = "timeseries_new_lost_summary";
+/// Which of the three time series a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Series {
+    /// `timeseries_new_lost_summary`: new and lost per period.
+    NewLost,
+    /// `timeseries_summary`: totals at each period's end.
+    Totals,
+    /// `history`: per month, totals and new/lost.
+    History,
+}
+
+impl Series {
+    /// The function name.
+    pub fn function(self) -> &'static str {
+        match self {
+            Series::NewLost => "timeseries_new_lost_summary",
+            Series::Totals => "timeseries_summary",
+            Series::History => "history",
+        }
+    }
+}
 
 /// How days are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,14 +132,100 @@ pub fn series(
     Ok(items)
 }
 
+/// Totals at the end of each period from `from` to `to` (the live backlinks, referring hosts
+/// and referring registrable domains, summed from the events), oldest first; `history` adds
+/// each period's new and lost. A period's `date` is its first day. What the index keeps no
+/// history of (ranks, pages, IPs, nofollow splits) is `null`.
+pub fn totals(
+    store: &Store,
+    kind: Series,
+    scope: &Target,
+    from: i64,
+    to: i64,
+    group: GroupRange,
+) -> anyhow::Result<Vec<J>> {
+    let days = linkdiff_query::daily_changes(store, scope)?;
+    let mut items = Vec::new();
+    let mut start = group.start(naive(from));
+    while secs(start) <= to {
+        let end = group.next(start);
+        let last = (secs(end) - 86_400).min(to);
+        let mut total = linkdiff_query::PeriodChanges::default();
+        let mut period = linkdiff_query::PeriodChanges::default();
+        for (day, c) in days.range(..=last) {
+            total += *c;
+            if *day >= secs(start).max(from) {
+                period += *c;
+            }
+        }
+        let live = |c: linkdiff_query::Changes| c.new.saturating_sub(c.lost);
+        let date = format!("{} 00:00:00 +00:00", start.format("%Y-%m-%d"));
+        let mut item = json!({
+            "type": if kind == Series::History { "backlinks_history" } else { "backlinks_timeseries_summary" },
+            "date": date,
+            "rank": null,
+            "backlinks": live(total.backlinks),
+            "backlinks_nofollow": null,
+            "referring_pages": null,
+            "referring_pages_nofollow": null,
+            "referring_domains": live(total.referring.hosts),
+            "referring_domains_nofollow": null,
+            "referring_main_domains": live(total.referring.domains),
+            "referring_main_domains_nofollow": null,
+            "referring_ips": null,
+            "referring_subnets": null,
+        });
+        if let (Series::History, Some(o)) = (kind, item.as_object_mut()) {
+            o.remove("backlinks_nofollow");
+            o.insert("new_backlinks".into(), J::from(period.backlinks.new));
+            o.insert("lost_backlinks".into(), J::from(period.backlinks.lost));
+            o.insert(
+                "new_referring_domains".into(),
+                J::from(period.referring.hosts.new),
+            );
+            o.insert(
+                "lost_referring_domains".into(),
+                J::from(period.referring.hosts.lost),
+            );
+            for k in [
+                "crawled_pages",
+                "info",
+                "internal_links_count",
+                "external_links_count",
+                "broken_backlinks",
+                "broken_pages",
+                "referring_links_tld",
+                "referring_links_types",
+                "referring_links_attributes",
+                "referring_links_platform_types",
+                "referring_links_semantic_locations",
+                "referring_links_countries",
+            ] {
+                o.insert(k.into(), J::Null);
+            }
+        }
+        items.push(item);
+        start = end;
+    }
+    Ok(items)
+}
+
 /// Answer a request body (auth already checked; `today` = Unix seconds now).
 pub fn answer(store: &Store, body: &[u8], today: i64) -> Reply {
-    match TargetTask::parse(FUNCTION, body).and_then(|task| respond(store, task, today)) {
+    answer_series(store, Series::NewLost, body, today)
+}
+
+/// Answer a request body of one of the time series (auth already checked; `today` = Unix
+/// seconds now).
+pub fn answer_series(store: &Store, kind: Series, body: &[u8], today: i64) -> Reply {
+    match TargetTask::parse(kind.function(), body)
+        .and_then(|task| respond(store, kind, task, today))
+    {
         Ok(r) | Err(r) => r,
     }
 }
 
-fn respond(store: &Store, task: TargetTask, today: i64) -> Result<Reply, Reply> {
+fn respond(store: &Store, kind: Series, task: TargetTask, today: i64) -> Result<Reply, Reply> {
     let target = task.target()?;
     let today = time::day(today) * 86_400;
     let date = |field: &str, default: i64| match task.raw.get(field) {
@@ -130,22 +238,40 @@ fn respond(store: &Store, task: TargetTask, today: i64) -> Result<Reply, Reply> 
     let from = date("date_from", year_before)
         .filter(|&f| f <= to)
         .ok_or_else(|| task.invalid("date_from"))?;
-    let group = match task.raw.get("group_range") {
-        None | Some(J::Null) => Some(GroupRange::Month),
-        Some(J::String(s)) => GroupRange::parse(s),
+    let group = match (kind, task.raw.get("group_range")) {
+        (Series::History, _) | (_, None | Some(J::Null)) => Some(GroupRange::Month),
+        (_, Some(J::String(s))) => GroupRange::parse(s),
         _ => None,
     }
     .ok_or_else(|| task.invalid("group_range"))?;
+    // Ranks have no history in the index (`rank` is null), but the field is checked.
+    if let Some(s) = task.raw.get("rank_scale").filter(|v| !v.is_null()) {
+        if !matches!(s.as_str(), Some("one_thousand" | "one_hundred")) {
+            return Err(task.invalid("rank_scale"));
+        }
+    }
     let scope = task.scope(&target)?;
-    Ok(match series(store, &scope, from, to, group) {
-        Ok(items) => task.ok(json!([{
-            "target": target,
-            "date_from": time::date(from),
-            "date_to": time::date(to),
-            "group_range": group.name(),
-            "items_count": items.len(),
-            "items": items,
-        }])),
+    let items = match kind {
+        Series::NewLost => series(store, &scope, from, to, group),
+        Series::Totals | Series::History => totals(store, kind, &scope, from, to, group),
+    };
+    Ok(match items {
+        Ok(items) => {
+            let mut result = json!({
+                "target": target,
+                "date_from": time::date(from),
+                "date_to": time::date(to),
+                "group_range": group.name(),
+                "items_count": items.len(),
+                "items": items,
+            });
+            if kind == Series::History {
+                if let Some(o) = result.as_object_mut() {
+                    o.remove("group_range");
+                }
+            }
+            task.ok(json!([result]))
+        }
         Err(e) => task.internal(e),
     })
 }

@@ -228,7 +228,7 @@ enum Dfs {
     Summary,
     Competitors,
     Intersection,
-    Timeseries,
+    Series(super::dfs_timeseries::Series),
     List(super::dfs_lists::List),
 }
 
@@ -240,7 +240,9 @@ impl Dfs {
             "summary" => Dfs::Summary,
             "competitors" => Dfs::Competitors,
             "domain_intersection" => Dfs::Intersection,
-            "timeseries_new_lost_summary" => Dfs::Timeseries,
+            "timeseries_new_lost_summary" => Dfs::Series(super::dfs_timeseries::Series::NewLost),
+            "timeseries_summary" => Dfs::Series(super::dfs_timeseries::Series::Totals),
+            "history" => Dfs::Series(super::dfs_timeseries::Series::History),
             "backlinks" => Dfs::List(List::Backlinks),
             "referring_domains" => Dfs::List(List::ReferringDomains),
             "anchors" => Dfs::List(List::Anchors),
@@ -258,7 +260,7 @@ impl Dfs {
             Dfs::Summary => "/v3/backlinks/summary/live".into(),
             Dfs::Competitors => "/v3/backlinks/competitors/live".into(),
             Dfs::Intersection => "/v3/backlinks/domain_intersection/live".into(),
-            Dfs::Timeseries => "/v3/backlinks/timeseries_new_lost_summary/live".into(),
+            Dfs::Series(k) => format!("/v3/backlinks/{}/live", k.function()),
             Dfs::List(l) => format!("/v3/backlinks/{}/live", l.function()),
         }
     }
@@ -323,9 +325,12 @@ fn dfs_answer(
             Dfs::Competitors => super::dfs_competitors::answer(&ctx.store, body),
             Dfs::Intersection => super::dfs_intersection::answer(&ctx.store, body),
             Dfs::List(l) => super::dfs_lists::answer(&ctx.store, l, body),
-            Dfs::Timeseries => {
-                super::dfs_timeseries::answer(&ctx.store, body, chrono::Utc::now().timestamp())
-            }
+            Dfs::Series(k) => super::dfs_timeseries::answer_series(
+                &ctx.store,
+                k,
+                body,
+                chrono::Utc::now().timestamp(),
+            ),
         })
     }
 }

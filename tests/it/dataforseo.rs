@@ -861,3 +861,78 @@ async fn official_client_reads_the_link_gap_of_two_targets() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_client_reads_totals_over_time_and_history() {
+    let Some(python) = tokio::task::spawn_blocking(client_python).await.unwrap() else {
+        eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
+        return;
+    };
+    use linkdiff_model::{registrable_domain, url_host, Target};
+    use std::collections::BTreeSet;
+    let cfg = WebConfig {
+        hosts: 8,
+        pages_per_host: 6,
+        ..WebConfig::default()
+    };
+    let (_w, _dir, store) = indexed_web(cfg, day("2026-01-05"), day("2026-01-12")).await;
+    let token = linkdiff::api::tokens::create(&store, "agency", 100_000).unwrap();
+    let addr = api(&store).await;
+    let target = "h001.test";
+    let live: Vec<String> = store
+        .backlinks(&Target::dataforseo(target).unwrap())
+        .map(|r| r.unwrap().0)
+        .collect();
+    let hosts: BTreeSet<String> = live.iter().map(|u| url_host(u).to_string()).collect();
+    let domains: BTreeSet<String> = live
+        .iter()
+        .map(|u| registrable_domain(url_host(u)).to_string())
+        .collect();
+    let v = client(
+        &python,
+        "dataforseo_totals_series.py",
+        vec![
+            format!("http://{addr}"),
+            "agency".into(),
+            token,
+            target.into(),
+            "2026-01-01".into(),
+            "2026-01-31".into(),
+        ],
+    )
+    .await;
+    let daily = v["daily"].as_array().unwrap();
+    assert_eq!(daily.len(), 31);
+    let on = |d: &str| {
+        daily
+            .iter()
+            .find(|i| i["date"].as_str().unwrap().starts_with(d))
+            .unwrap()
+    };
+    // Nothing before the first crawl; after the second, what the index holds live now.
+    assert_eq!(on("2026-01-04")["backlinks"], 0);
+    assert!(on("2026-01-05")["backlinks"].as_u64().unwrap() > 0);
+    for d in ["2026-01-12", "2026-01-31"] {
+        assert_eq!(on(d)["backlinks"], live.len(), "{d}");
+        assert_eq!(on(d)["referring_domains"], hosts.len(), "{d}");
+        assert_eq!(on(d)["referring_main_domains"], domains.len(), "{d}");
+    }
+    // History: January, its totals at the month's end and what changed in it.
+    let h = v["history"].as_array().unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0]["backlinks"], live.len());
+    let (new, lost) = linkdiff::api::dataforseo::count(
+        &store,
+        &Target::dataforseo(target).unwrap(),
+        day("2026-01-01"),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            h[0]["new_backlinks"].as_u64().unwrap(),
+            h[0]["lost_backlinks"].as_u64().unwrap()
+        ),
+        (new, lost)
+    );
+    assert!(lost > 0, "the second crawl loses links");
+}

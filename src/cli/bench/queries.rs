@@ -224,8 +224,13 @@ pub(super) fn bench_query(a: QueryBench) -> anyhow::Result<()> {
             } else {
                 crate::api::dfs_intersection::answer(&store, body.as_bytes())
             };
-            anyhow::ensure!(status == 200 && j["tasks"][0]["status_code"] == 20000, "{j}");
-            items = j["tasks"][0]["result"][0]["total_count"].as_u64().unwrap_or(0);
+            anyhow::ensure!(
+                status == 200 && j["tasks"][0]["status_code"] == 20000,
+                "{j}"
+            );
+            items = j["tasks"][0]["result"][0]["total_count"]
+                .as_u64()
+                .unwrap_or(0);
             times.push(t0.elapsed());
         }
         let (p50, p99) = percentiles(times);
