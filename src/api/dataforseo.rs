@@ -46,16 +46,20 @@ pub enum Bulk {
     /// (registrable domains) and their `_nofollow` counts (those with at least one nofollow
     /// link to the target), over live backlinks.
     ReferringDomains,
+    /// `bulk_pages_summary`: each target's summary (as `summary/live` counts it), with `url`,
+    /// the page's `rank` and its domain's `main_domain_rank`.
+    PagesSummary,
 }
 
 impl Bulk {
     /// Every bulk endpoint.
-    pub const ALL: [Bulk; 5] = [
+    pub const ALL: [Bulk; 6] = [
         Bulk::NewLostBacklinks,
         Bulk::NewLostReferringDomains,
         Bulk::Ranks,
         Bulk::Backlinks,
         Bulk::ReferringDomains,
+        Bulk::PagesSummary,
     ];
 
     /// The function name in paths and in `data.function`.
@@ -66,6 +70,7 @@ impl Bulk {
             Bulk::Ranks => "bulk_ranks",
             Bulk::Backlinks => "bulk_backlinks",
             Bulk::ReferringDomains => "bulk_referring_domains",
+            Bulk::PagesSummary => "bulk_pages_summary",
         }
     }
 
@@ -84,28 +89,50 @@ impl Bulk {
         let since = task.date_from;
         Ok(match self {
             Bulk::Ranks => {
-                let rating = match target {
-                    // A page's record is under its URL with the scheme: as written, or either.
-                    Target::Exact(u) => {
-                        let mut found = None;
-                        for url in [
-                            written.trim().to_string(),
-                            format!("http://{u}"),
-                            format!("https://{u}"),
-                        ] {
-                            if let Some(p) = store.page(&url)?.filter(|p| p.last_visit.is_some()) {
-                                found = Some(p.url_rating);
-                                break;
-                            }
-                        }
-                        found
-                    }
-                    _ => store
-                        .domain(target.registrable_domain())?
-                        .map(|d| d.domain_rating),
-                };
+                let rating = rating(store, written, target)?;
                 let scale = if task.rank_hundred { 1 } else { 10 };
                 json!({"target": written, "rank": rating.map_or(0, |r| r as u64 * scale)})
+            }
+            Bulk::PagesSummary => {
+                let summary = super::dfs_summary::summary(store, written, target)?;
+                let scale = if task.rank_hundred { 1 } else { 10 };
+                let page = match target {
+                    Target::Exact(_) => rating(store, written, target)?.map(|r| r as u64 * scale),
+                    _ => None,
+                };
+                let mut m = Map::new();
+                m.insert("type".into(), J::from("backlinks_bulk_pages_summary"));
+                m.insert("url".into(), J::from(written.as_str()));
+                m.insert("rank".into(), page.map_or(J::Null, J::from));
+                m.insert(
+                    "main_domain_rank".into(),
+                    J::from(summary["rank"].as_u64().unwrap_or(0) / 10 * scale),
+                );
+                for k in [
+                    "backlinks",
+                    "first_seen",
+                    "lost_date",
+                    "backlinks_spam_score",
+                    "broken_backlinks",
+                    "broken_pages",
+                    "referring_domains",
+                    "referring_domains_nofollow",
+                    "referring_main_domains",
+                    "referring_main_domains_nofollow",
+                    "referring_ips",
+                    "referring_subnets",
+                    "referring_pages",
+                    "referring_pages_nofollow",
+                    "referring_links_tld",
+                    "referring_links_types",
+                    "referring_links_attributes",
+                    "referring_links_platform_types",
+                    "referring_links_semantic_locations",
+                    "referring_links_countries",
+                ] {
+                    m.insert(k.into(), summary[k].clone());
+                }
+                J::Object(m)
             }
             Bulk::Backlinks => {
                 let mut n = 0u64;
@@ -152,6 +179,28 @@ impl Bulk {
             }
         })
     }
+}
+
+/// The rating of a bulk target: a URL's UR (its page record is under its URL with the
+/// scheme: as written, or either), or a domain's or host's DR; `None` when not rated.
+fn rating(store: &Store, written: &str, target: &Target) -> anyhow::Result<Option<u8>> {
+    Ok(match target {
+        Target::Exact(u) => {
+            for url in [
+                written.trim().to_string(),
+                format!("http://{u}"),
+                format!("https://{u}"),
+            ] {
+                if let Some(p) = store.page(&url)?.filter(|p| p.last_visit.is_some()) {
+                    return Ok(Some(p.url_rating));
+                }
+            }
+            None
+        }
+        _ => store
+            .domain(target.registrable_domain())?
+            .map(|d| d.domain_rating),
+    })
 }
 
 /// A validated task.

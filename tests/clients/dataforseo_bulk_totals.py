@@ -3,7 +3,7 @@ official client, at their `live` paths and (with --ai) their `live.ai` paths.
 
 usage: dataforseo_bulk_totals.py HOST LOGIN PASSWORD [--ai] TARGET...
 Prints one JSON object: {"ranks": [...], "ranks_100": [...], "backlinks": [...],
-"referring_domains": [...]}, each a list of the parsed items (dicts).
+"referring_domains": [...], "pages_summary": [...]}, each a list of the parsed items (dicts).
 """
 import json
 import sys
@@ -12,6 +12,9 @@ from dataforseo_client import ApiClient, Configuration
 from dataforseo_client.api.backlinks_api import BacklinksApi
 from dataforseo_client.models.backlinks_bulk_backlinks_live_request_info import (
     BacklinksBulkBacklinksLiveRequestInfo,
+)
+from dataforseo_client.models.backlinks_bulk_pages_summary_live_request_info import (
+    BacklinksBulkPagesSummaryLiveRequestInfo,
 )
 from dataforseo_client.models.backlinks_bulk_ranks_live_request_info import (
     BacklinksBulkRanksLiveRequestInfo,
@@ -52,6 +55,7 @@ def main() -> None:
             "ranks_100": items(call("bulk_ranks_live", [BacklinksBulkRanksLiveRequestInfo(targets=targets, rank_scale="one_hundred")])),
             "backlinks": items(call("bulk_backlinks_live", [BacklinksBulkBacklinksLiveRequestInfo(targets=targets)])),
             "referring_domains": items(call("bulk_referring_domains_live", [BacklinksBulkReferringDomainsLiveRequestInfo(targets=targets)])),
+            "pages_summary": items(call("bulk_pages_summary_live", [BacklinksBulkPagesSummaryLiveRequestInfo(targets=targets)])),
         }
     print(json.dumps(out))
 

@@ -723,6 +723,16 @@ async fn official_client_reads_bulk_ranks_backlinks_and_referring_domains_at_liv
             }
         };
         assert_eq!(v["ranks"][i]["rank"], rating * 10, "{t}");
+        let ps = &v["pages_summary"][i];
+        assert_eq!(ps["url"], t.as_str());
+        assert_eq!(ps["backlinks"], links.len(), "{t}");
+        assert_eq!(ps["referring_main_domains"], count(&domain, false), "{t}");
+        let main = store
+            .domain(scope.registrable_domain())
+            .unwrap()
+            .unwrap()
+            .domain_rating as u64;
+        assert_eq!(ps["main_domain_rank"], main * 10, "{t}");
         assert_eq!(v["ranks_100"][i]["rank"], rating, "{t}");
     }
     assert!(v["backlinks"][0]["backlinks"].as_u64().unwrap() > 0);
