@@ -8,6 +8,7 @@ pub mod dfs_competitors;
 pub mod dfs_filter;
 pub mod dfs_intersection;
 pub mod dfs_lists;
+pub mod dfs_pages;
 pub mod dfs_summary;
 pub mod dfs_timeseries;
 pub mod params;

@@ -228,6 +228,7 @@ enum Dfs {
     Summary,
     Competitors,
     Intersection,
+    Pages(super::dfs_pages::PagesList),
     Series(super::dfs_timeseries::Series),
     List(super::dfs_lists::List),
 }
@@ -240,6 +241,8 @@ impl Dfs {
             "summary" => Dfs::Summary,
             "competitors" => Dfs::Competitors,
             "domain_intersection" => Dfs::Intersection,
+            "domain_pages_summary" => Dfs::Pages(super::dfs_pages::PagesList::DomainPagesSummary),
+            "referring_networks" => Dfs::Pages(super::dfs_pages::PagesList::ReferringNetworks),
             "timeseries_new_lost_summary" => Dfs::Series(super::dfs_timeseries::Series::NewLost),
             "timeseries_summary" => Dfs::Series(super::dfs_timeseries::Series::Totals),
             "history" => Dfs::Series(super::dfs_timeseries::Series::History),
@@ -260,6 +263,7 @@ impl Dfs {
             Dfs::Summary => "/v3/backlinks/summary/live".into(),
             Dfs::Competitors => "/v3/backlinks/competitors/live".into(),
             Dfs::Intersection => "/v3/backlinks/domain_intersection/live".into(),
+            Dfs::Pages(l) => format!("/v3/backlinks/{}/live", l.function()),
             Dfs::Series(k) => format!("/v3/backlinks/{}/live", k.function()),
             Dfs::List(l) => format!("/v3/backlinks/{}/live", l.function()),
         }
@@ -324,6 +328,7 @@ fn dfs_answer(
             Dfs::Summary => super::dfs_summary::answer(&ctx.store, body),
             Dfs::Competitors => super::dfs_competitors::answer(&ctx.store, body),
             Dfs::Intersection => super::dfs_intersection::answer(&ctx.store, body),
+            Dfs::Pages(l) => super::dfs_pages::answer(&ctx.store, l, body),
             Dfs::List(l) => super::dfs_lists::answer(&ctx.store, l, body),
             Dfs::Series(k) => super::dfs_timeseries::answer_series(
                 &ctx.store,

@@ -946,3 +946,59 @@ async fn official_client_reads_totals_over_time_and_history() {
     );
     assert!(lost > 0, "the second crawl loses links");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_client_reads_domain_pages_and_referring_networks() {
+    let Some(python) = tokio::task::spawn_blocking(client_python).await.unwrap() else {
+        eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
+        return;
+    };
+    use linkdiff_model::Target;
+    use std::collections::BTreeMap;
+    let cfg = WebConfig {
+        hosts: 8,
+        pages_per_host: 6,
+        ..WebConfig::default()
+    };
+    let (_w, _dir, store) = indexed_web(cfg, day("2026-01-05"), day("2026-01-12")).await;
+    let token = linkdiff::api::tokens::create(&store, "agency", 100_000).unwrap();
+    let addr = api(&store).await;
+    let target = "h001.test";
+    let mut per_page: BTreeMap<String, u64> = BTreeMap::new();
+    let mut total = 0u64;
+    for r in store.backlinks(&Target::dataforseo(target).unwrap()) {
+        *per_page.entry(r.unwrap().1.url_to).or_default() += 1;
+        total += 1;
+    }
+    let v = client(
+        &python,
+        "dataforseo_pages_networks.py",
+        vec![
+            format!("http://{addr}"),
+            "agency".into(),
+            token,
+            target.into(),
+        ],
+    )
+    .await;
+    let got: BTreeMap<String, u64> = v["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["url"].as_str().unwrap().to_string(),
+                i["backlinks"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, per_page);
+    assert_eq!(v["pages_total"], per_page.len());
+    // The test web is served from 127.0.0.1: one referring IP and one subnet hold every link.
+    for (key, address) in [("ips", "127.0.0.1"), ("subnets", "127.0.0")] {
+        let n = v[key].as_array().unwrap();
+        assert_eq!(n.len(), 1, "{key}: {n:?}");
+        assert_eq!(n[0]["network_address"], address);
+        assert_eq!(n[0]["backlinks"], total);
+    }
+}
