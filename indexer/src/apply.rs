@@ -28,6 +28,9 @@ pub struct ApplySummary {
     pub dropped: bool,
     /// This was the page's first visit.
     pub new_page: bool,
+    /// The visit's batch carries the mark that ranks are stale (the first change of the link
+    /// graph this indexer saw); a batch that is not written must give the mark back.
+    pub marked_stale: bool,
 }
 
 /// Which stored visits a new visit of the same page must follow to be applied.
@@ -120,6 +123,11 @@ impl Indexer {
                 }
             };
         if suspicious {
+            // The visit's own writes are dropped (it is fetched again later): so is the mark
+            // that ranks are stale, which the next graph-changing visit must write instead.
+            if summary.marked_stale {
+                self.stale_marked.store(false, Ordering::Relaxed);
+            }
             extra.extend(held);
             self.store.apply(extra)?;
             return Ok(None);
@@ -264,6 +272,7 @@ impl Indexer {
         // recomputed. Marked once per indexer, in the batch of the first such visit.
         if (new_page || ctx.links_written) && !self.stale_marked.swap(true, Ordering::Relaxed) {
             ctx.w.put_meta(crate::rank::RANKS_STALE, "1");
+            ctx.summary.marked_stale = true;
         }
         Ok(ctx.summary)
     }

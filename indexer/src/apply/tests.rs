@@ -651,3 +651,35 @@ fn a_page_canonicalising_elsewhere_keeps_only_its_canonical_link() {
     ));
     assert!(!canonical_elsewhere(FROM, &[canonical(FROM)]));
 }
+
+#[test]
+fn a_held_visit_does_not_take_the_mark_that_ranks_are_stale_with_it() {
+    let ix = Indexer::new(Store::memory());
+    let visit = |run: u64, url: &str, outcome: Outcome| Visit {
+        url: url.into(),
+        time: run as i64 * DAY,
+        run,
+        depth: 0,
+        outcome,
+    };
+    let with_link = || fetched(vec![link("https://t.com/", "t")]);
+    ix.apply(&visit(1, FROM, with_link())).unwrap();
+    crate::rank::recompute(ix.store()).unwrap();
+    assert!(!crate::rank::ranks_stale(ix.store()).unwrap());
+    // A later run on a new indexer (a new crawl): its first graph change is a page gone
+    // missing, a suspicious visit held for a recheck, whose writes are not applied.
+    let ix = Indexer::new(ix.store().clone());
+    let held = ix
+        .apply_unless_suspicious(
+            &visit(2, FROM, Outcome::Gone { http_code: 404 }),
+            WriteBatch::new(),
+            WriteBatch::new(),
+        )
+        .unwrap();
+    assert!(held.is_none(), "a lost link from a gone page is held");
+    assert!(!crate::rank::ranks_stale(ix.store()).unwrap());
+    // The next change of the graph marks the ranks stale after all.
+    ix.apply(&visit(2, "http://other.test/", with_link()))
+        .unwrap();
+    assert!(crate::rank::ranks_stale(ix.store()).unwrap());
+}
