@@ -187,3 +187,132 @@ fn respond(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
         Err(e) => task.internal(e),
     })
 }
+
+/// Answer a `page_intersection/live` request body (auth already checked): the referring pages
+/// that link to every target (or, `partial`, to any) and to none of `exclude_targets`, with
+/// their backlinks to each target as `backlinks/live` items.
+pub fn answer_pages(store: &Store, body: &[u8]) -> Reply {
+    match TargetTask::parse("page_intersection", body).and_then(|task| respond_pages(store, task)) {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+/// The live backlinks of `scope` as `backlinks/live` items, by referring page.
+fn items_by_page(store: &Store, scope: &Target) -> anyhow::Result<BTreeMap<String, Vec<J>>> {
+    let r = linkdiff_query::run(
+        store,
+        linkdiff_query::Table::Backlinks,
+        &linkdiff_query::QueryParams {
+            limit: linkdiff_query::MAX_LIMIT,
+            ..linkdiff_query::QueryParams::new(super::dataforseo::v2_target(scope))
+        },
+    )?;
+    let mut out: BTreeMap<String, Vec<J>> = BTreeMap::new();
+    for row in &r.rows {
+        let mut item = super::dfs_lists::List::Backlinks.item(&r, row);
+        item["type"] = J::from("backlinks_page_intersection");
+        let from = item["url_from"].as_str().unwrap_or("").to_string();
+        out.entry(from).or_default().push(item);
+    }
+    Ok(out)
+}
+
+fn respond_pages(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
+    let raw = &task.raw;
+    let targets: Vec<(String, String, Target)> = match raw.get("targets").and_then(J::as_object) {
+        Some(m) if !m.is_empty() && m.len() <= MAX_TARGETS => m
+            .iter()
+            .map(|(k, v)| {
+                let t = v.as_str().map(str::trim).filter(|t| !t.is_empty())?;
+                Some((k.clone(), t.to_string(), Target::dataforseo(t).ok()?))
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(|| task.invalid("targets"))?,
+        _ => return Err(task.invalid("targets")),
+    };
+    let excluded: Vec<Target> = match raw.get("exclude_targets") {
+        None | Some(J::Null) => Vec::new(),
+        Some(J::Array(a)) if a.len() <= MAX_EXCLUDED => a
+            .iter()
+            .map(|v| Target::dataforseo(v.as_str()?.trim()).ok())
+            .collect::<Option<_>>()
+            .ok_or_else(|| task.invalid("exclude_targets"))?,
+        _ => return Err(task.invalid("exclude_targets")),
+    };
+    let every = match raw.get("intersection_mode").and_then(J::as_str) {
+        None | Some("all") => true,
+        Some("partial") => false,
+        Some(_) => return Err(task.invalid("intersection_mode")),
+    };
+    let count = |field: &str, default: usize, max: usize| match raw.get(field) {
+        None | Some(J::Null) => Some(default),
+        Some(v) => v.as_u64().map(|n| n as usize).filter(|&n| n <= max),
+    };
+    let limit = count("limit", DEFAULT_ITEMS, MAX_ITEMS)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| task.invalid("limit"))?;
+    let offset =
+        count("offset", 0, linkdiff_query::MAX_LIMIT).ok_or_else(|| task.invalid("offset"))?;
+    let inner = count("internal_list_limit", 10, 1000)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| task.invalid("internal_list_limit"))?;
+    if raw.get("filters").is_some_and(|f| !f.is_null()) {
+        return Err(task.invalid("filters"));
+    }
+    let run = || -> anyhow::Result<(usize, Vec<J>)> {
+        let per_target: Vec<BTreeMap<String, Vec<J>>> = targets
+            .iter()
+            .map(|(_, _, t)| items_by_page(store, t))
+            .collect::<anyhow::Result<_>>()?;
+        let mut shut_out: BTreeSet<String> = BTreeSet::new();
+        for t in &excluded {
+            shut_out.extend(items_by_page(store, t)?.into_keys());
+        }
+        let mut pages: BTreeMap<&str, usize> = BTreeMap::new();
+        for m in &per_target {
+            for page in m.keys() {
+                *pages.entry(page.as_str()).or_default() += 1;
+            }
+        }
+        let mut listed: Vec<(&str, usize)> = pages
+            .into_iter()
+            .filter(|(p, n)| (!every || *n == targets.len()) && !shut_out.contains(*p))
+            .collect();
+        listed.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let total = listed.len();
+        let items = listed
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(page, n)| {
+                let mut per = Map::new();
+                for ((key, _, _), m) in targets.iter().zip(&per_target) {
+                    if let Some(links) = m.get(page) {
+                        per.insert(
+                            key.clone(),
+                            J::from(links.iter().take(inner).cloned().collect::<Vec<_>>()),
+                        );
+                    }
+                }
+                json!({"page_intersection": per, "summary": {"intersections_count": n}})
+            })
+            .collect();
+        Ok((total, items))
+    };
+    let echo: Map<String, J> = targets
+        .iter()
+        .map(|(k, t, _)| (k.clone(), J::from(t.as_str())))
+        .collect();
+    Ok(match run() {
+        Ok((total, items)) => {
+            let items: Vec<J> = items;
+            task.ok(json!([{
+                "targets": echo,
+                "total_count": total,
+                "items_count": items.len(),
+                "items": items,
+            }]))
+        }
+        Err(e) => task.internal(e),
+    })
+}

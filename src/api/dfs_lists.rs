@@ -57,7 +57,7 @@ impl List {
     }
 
     /// One item from a result row (all columns, catalogue order).
-    fn item(self, r: &QueryResult, row: &[Value]) -> J {
+    pub(crate) fn item(self, r: &QueryResult, row: &[Value]) -> J {
         let get = |name: &str| {
             r.columns
                 .iter()

@@ -870,6 +870,45 @@ async fn official_client_reads_the_link_gap_of_two_targets() {
             assert_eq!(i["backlinks"]["2"], links[&(d.to_string(), b.to_string())]);
         }
     }
+    // page_intersection: the referring pages linking to both, with their links to each.
+    let mut page_links: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for t in [a, b] {
+        for r in store.backlinks(&Target::dataforseo(t).unwrap()) {
+            *page_links.entry((r.unwrap().0, t.to_string())).or_default() += 1;
+        }
+    }
+    let pages_of = |t: &str| -> BTreeSet<String> {
+        page_links
+            .keys()
+            .filter(|(_, to)| to == t)
+            .map(|(p, _)| p.clone())
+            .collect()
+    };
+    let both_pages: BTreeSet<String> = pages_of(a).intersection(&pages_of(b)).cloned().collect();
+    assert!(!both_pages.is_empty(), "a page links to both");
+    let v = client(
+        &python,
+        "dataforseo_intersection.py",
+        vec![
+            format!("http://{addr}"),
+            "agency".into(),
+            token.clone(),
+            "--pages".into(),
+            format!(r#"{{"1": "{a}", "2": "{b}"}}"#),
+        ],
+    )
+    .await;
+    let items = v["items"].as_array().unwrap();
+    let got: BTreeSet<String> = items
+        .iter()
+        .map(|i| i["pages"]["1"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got, both_pages);
+    for i in items {
+        let p = i["pages"]["1"].as_str().unwrap().to_string();
+        assert_eq!(i["links"]["1"], page_links[&(p.clone(), a.to_string())]);
+        assert_eq!(i["links"]["2"], page_links[&(p, b.to_string())]);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
