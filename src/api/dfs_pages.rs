@@ -35,6 +35,8 @@ pub enum PagesList {
     DomainPagesSummary,
     /// `referring_networks`.
     ReferringNetworks,
+    /// `domain_pages`: the target's crawled pages with what the crawl saw and their backlinks.
+    DomainPages,
 }
 
 impl PagesList {
@@ -43,6 +45,7 @@ impl PagesList {
         match self {
             PagesList::DomainPagesSummary => "domain_pages_summary",
             PagesList::ReferringNetworks => "referring_networks",
+            PagesList::DomainPages => "domain_pages",
         }
     }
 }
@@ -144,6 +147,83 @@ fn networks(store: &Store, scope: &Target, by_subnet: bool) -> anyhow::Result<Ve
         .collect())
 }
 
+/// The crawled pages of `scope` (each visited successfully), with the page's own fields and a
+/// summary of its live backlinks.
+fn domain_pages(store: &Store, scope: &Target, scale: u64) -> anyhow::Result<Vec<J>> {
+    let rows = linkdiff_query::run(
+        store,
+        linkdiff_query::Table::PagesExtended,
+        &linkdiff_query::QueryParams {
+            select: Some("url".into()),
+            limit: linkdiff_query::MAX_LIMIT,
+            ..linkdiff_query::QueryParams::new(scope.clone())
+        },
+    )?;
+    let mut out = Vec::with_capacity(rows.rows.len());
+    for row in &rows.rows {
+        let url = row[0].text();
+        let Some(rec) = store.page(&url)? else {
+            continue;
+        };
+        let host = url_host(&url).to_ascii_lowercase();
+        let domain = registrable_domain(&host).to_string();
+        let page = Target::parse(&url, linkdiff_model::Mode::Exact)?;
+        let mut summary = super::dfs_summary::summary(store, &url, &page)?;
+        if let Some(o) = summary.as_object_mut() {
+            for k in [
+                "target",
+                "crawled_pages",
+                "info",
+                "internal_links_count",
+                "external_links_count",
+            ] {
+                o.remove(k);
+            }
+            let rank = (rec.url_rating as u64) * scale;
+            o.insert("rank".into(), J::from(rank));
+        }
+        out.push(json!({
+            "type": "backlinks_domain_pages",
+            "main_domain": domain,
+            "domain": host,
+            "tld": domain.rsplit('.').next().unwrap_or(""),
+            "page": url,
+            "ip": Some(rec.ip.clone()).filter(|ip| !ip.is_empty()),
+            "first_visited": rec.first_ok_visit.or(rec.first_visit).and_then(fmt_time),
+            "prev_visited": rec.prev_ok_visit.and_then(fmt_time),
+            "fetch_time": rec.last_visit.and_then(fmt_time),
+            "status_code": rec.last_status,
+            "location": null,
+            "size": rec.page_size,
+            "encoded_size": null,
+            "content_encoding": null,
+            "media_type": null,
+            "server": null,
+            "meta": {
+                "title": rec.title,
+                "canonical": null,
+                "internal_links_count": rec.links_internal,
+                "external_links_count": rec.links_external,
+                "images_count": null,
+                "words_count": null,
+                "page_spam_score": null,
+                "social_media_tags": null,
+                "h_1": null,
+                "h_2": null,
+                "h_3": null,
+                "images_alt": null,
+                "powered_by": null,
+                "language": Some(rec.language.clone()).filter(|l| !l.is_empty()),
+                "charset": Some(rec.encoding.clone()).filter(|e| !e.is_empty()),
+                "platform_type": null,
+                "technologies": null,
+            },
+            "page_summary": summary,
+        }));
+    }
+    Ok(out)
+}
+
 /// One summary per page of `scope` with live backlinks.
 fn page_summaries(store: &Store, scope: &Target, scale: u64) -> anyhow::Result<Vec<J>> {
     let mut urls: BTreeSet<String> = BTreeSet::new();
@@ -205,19 +285,36 @@ fn respond(store: &Store, list: PagesList, task: TargetTask) -> Result<Reply, Re
     let mut items = match list {
         PagesList::DomainPagesSummary => page_summaries(store, &scope, scale),
         PagesList::ReferringNetworks => networks(store, &scope, by_subnet),
+        PagesList::DomainPages => domain_pages(store, &scope, scale),
     }
     .map_err(|e| task.internal(e))?;
     // The fields `filters` and `order_by` may name: those of the items.
     let mut fields: Vec<String> = COMMON.iter().map(|f| f.to_string()).collect();
-    fields.push(match list {
-        PagesList::DomainPagesSummary => "url".into(),
-        PagesList::ReferringNetworks => "network_address".into(),
-    });
+    if list == PagesList::DomainPages {
+        fields = [
+            "page",
+            "domain",
+            "main_domain",
+            "status_code",
+            "size",
+            "first_visited",
+            "fetch_time",
+            "ip",
+        ]
+        .map(String::from)
+        .to_vec();
+    } else {
+        fields.push(match list {
+            PagesList::ReferringNetworks => "network_address".into(),
+            _ => "url".into(),
+        });
+    }
     if let Some(f) = raw.get("filters").filter(|f| !f.is_null()) {
         let f = Filter::parse(f, &fields).ok_or_else(|| task.invalid("filters"))?;
         items.retain(|i| f.test(i));
     }
     let rules = match raw.get("order_by") {
+        None | Some(J::Null) if list == PagesList::DomainPages => vec![("page".to_string(), false)],
         None | Some(J::Null) => vec![("backlinks".to_string(), true)],
         Some(o) => dfs_filter::parse_order(o, &fields).ok_or_else(|| task.invalid("order_by"))?,
     };

@@ -245,6 +245,7 @@ impl Dfs {
             "page_intersection" => Dfs::PageIntersection,
             "domain_pages_summary" => Dfs::Pages(super::dfs_pages::PagesList::DomainPagesSummary),
             "referring_networks" => Dfs::Pages(super::dfs_pages::PagesList::ReferringNetworks),
+            "domain_pages" => Dfs::Pages(super::dfs_pages::PagesList::DomainPages),
             "timeseries_new_lost_summary" => Dfs::Series(super::dfs_timeseries::Series::NewLost),
             "timeseries_summary" => Dfs::Series(super::dfs_timeseries::Series::Totals),
             "history" => Dfs::Series(super::dfs_timeseries::Series::History),

@@ -988,6 +988,7 @@ async fn official_client_reads_totals_over_time_and_history() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_client_reads_domain_pages_and_referring_networks() {
+    let url_host_of = |u: &str| linkdiff_model::url_host(u).to_string();
     let Some(python) = tokio::task::spawn_blocking(client_python).await.unwrap() else {
         eprintln!("SKIPPED: python3 with dataforseo-client is not available (.ci/run installs it into target/dfs-venv)");
         return;
@@ -1033,6 +1034,36 @@ async fn official_client_reads_domain_pages_and_referring_networks() {
         .collect();
     assert_eq!(got, per_page);
     assert_eq!(v["pages_total"], per_page.len());
+    // domain_pages: every crawled page of the target, with its backlinks counted.
+    let crawled: BTreeMap<String, (u64, u64)> = v["crawled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["page"].as_str().unwrap().to_string(),
+                (
+                    i["status_code"].as_u64().unwrap(),
+                    i["page_summary"]["backlinks"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    let mut want: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for r in store.pages() {
+        let (url, rec) = r.unwrap();
+        if url_host_of(&url).ends_with("h001.test") && rec.last_visit.is_some() {
+            want.insert(
+                url.clone(),
+                (
+                    rec.last_status as u64,
+                    per_page.get(&url).copied().unwrap_or(0),
+                ),
+            );
+        }
+    }
+    assert!(!want.is_empty());
+    assert_eq!(crawled, want);
     // The test web is served from 127.0.0.1: one referring IP and one subnet hold every link.
     for (key, address) in [("ips", "127.0.0.1"), ("subnets", "127.0.0")] {
         let n = v[key].as_array().unwrap();
