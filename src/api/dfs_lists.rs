@@ -68,7 +68,7 @@ impl List {
     }
 
     /// The item fields of this endpoint (what `filters` and `order_by` may name).
-    fn fields(self) -> Vec<String> {
+    pub(crate) fn fields(self) -> Vec<String> {
         match self.item_from(&|_| None) {
             J::Object(m) => m.keys().cloned().collect(),
             _ => Vec::new(),

@@ -6,6 +6,7 @@
 pub mod dataforseo;
 pub mod dfs_competitors;
 pub mod dfs_filter;
+pub mod dfs_filters;
 pub mod dfs_intersection;
 pub mod dfs_lists;
 pub mod dfs_pages;

@@ -20,6 +20,13 @@ pub fn router(ctx: ApiContext) -> Router {
     Router::new()
         .route("/", any(v2))
         .route("/v3/backlinks/{function}/{live}", post(dfs_route))
+        .route(
+            "/v3/backlinks/available_filters",
+            axum::routing::get(|| async {
+                let (status, body) = super::dfs_filters::answer();
+                json_response(status, &body)
+            }),
+        )
         .route("/v3/site-explorer/{name}", any(v3))
         .route("/v3/subscription-info/{name}", any(v3))
         .route("/v3/batch-analysis/{name}", any(v3))

@@ -56,6 +56,7 @@ def main() -> None:
             "backlinks": items(call("bulk_backlinks_live", [BacklinksBulkBacklinksLiveRequestInfo(targets=targets)])),
             "referring_domains": items(call("bulk_referring_domains_live", [BacklinksBulkReferringDomainsLiveRequestInfo(targets=targets)])),
             "pages_summary": items(call("bulk_pages_summary_live", [BacklinksBulkPagesSummaryLiveRequestInfo(targets=targets)])),
+            "available_filters": api.backlinks_available_filters().tasks[0].result[0].to_dict(),
         }
     print(json.dumps(out))
 

@@ -736,6 +736,12 @@ async fn official_client_reads_bulk_ranks_backlinks_and_referring_domains_at_liv
         assert_eq!(v["ranks_100"][i]["rank"], rating, "{t}");
     }
     assert!(v["backlinks"][0]["backlinks"].as_u64().unwrap() > 0);
+    // The fields each endpoint's filters take, as the client reads them.
+    let f = &v["available_filters"];
+    assert_eq!(f["backlinks"]["dofollow"], "bool");
+    assert_eq!(f["backlinks"]["first_seen"], "time");
+    assert_eq!(f["referring_domains"]["rank"], "num");
+    assert_eq!(f["competitors"]["intersections"], "num");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
