@@ -548,6 +548,38 @@ impl TargetTask {
         }
     }
 
+    /// A whole number field between 0 and `max`, `default` when absent.
+    pub fn count(&self, field: &str, default: usize, max: usize) -> Result<usize, Reply> {
+        match self.raw.get(field) {
+            None | Some(J::Null) => Some(default),
+            Some(v) => v.as_u64().map(|n| n as usize).filter(|&n| n <= max),
+        }
+        .ok_or_else(|| self.invalid(field))
+    }
+
+    /// `limit` (1 to `max`, `default` when absent) and `offset` of a list endpoint.
+    pub fn page(&self, default: usize, max: usize) -> Result<(usize, usize), Reply> {
+        let limit = self.count("limit", default, max).and_then(|n| {
+            if n > 0 {
+                Ok(n)
+            } else {
+                Err(self.invalid("limit"))
+            }
+        })?;
+        Ok((limit, self.count("offset", 0, linkdiff_query::MAX_LIMIT)?))
+    }
+
+    /// `rank_scale`: the factor from linkdiff's 0–100 ratings to the answer's scale, 10 for
+    /// `one_thousand` (the default) or 1 for `one_hundred`.
+    pub fn rank_scale(&self) -> Result<u64, Reply> {
+        match self.raw.get("rank_scale") {
+            None | Some(J::Null) => Ok(10),
+            Some(J::String(s)) if s == "one_thousand" => Ok(10),
+            Some(J::String(s)) if s == "one_hundred" => Ok(1),
+            _ => Err(self.invalid("rank_scale")),
+        }
+    }
+
     /// Only live backlinks are answered: `backlinks_status_type` absent or `live`.
     pub fn live_only(&self) -> Result<(), Reply> {
         match self.raw.get("backlinks_status_type").and_then(J::as_str) {

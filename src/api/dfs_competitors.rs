@@ -70,20 +70,8 @@ fn respond(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
     let raw = &task.raw;
     let target = task.target()?;
     let scope = Target::dataforseo(&target).map_err(|_| task.invalid("target"))?;
-    let count = |field: &str, default: usize, max: usize| match raw.get(field) {
-        None | Some(J::Null) => Some(default),
-        Some(v) => v.as_u64().map(|n| n as usize).filter(|&n| n <= max),
-    };
-    let limit = count("limit", DEFAULT_ITEMS, MAX_ITEMS)
-        .filter(|&n| n > 0)
-        .ok_or_else(|| task.invalid("limit"))?;
-    let offset =
-        count("offset", 0, linkdiff_query::MAX_LIMIT).ok_or_else(|| task.invalid("offset"))?;
-    let scale = match raw.get("rank_scale").and_then(J::as_str) {
-        None | Some("one_thousand") => 10,
-        Some("one_hundred") => 1,
-        Some(_) => return Err(task.invalid("rank_scale")),
-    };
+    let (limit, offset) = task.page(DEFAULT_ITEMS, MAX_ITEMS)?;
+    let scale = task.rank_scale()?;
     let fields: Vec<String> = ["type", "target", "rank", "intersections"]
         .map(String::from)
         .to_vec();

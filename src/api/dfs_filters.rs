@@ -56,21 +56,8 @@ fn typed(fields: impl IntoIterator<Item = String>) -> J {
 pub fn answer() -> (u16, J) {
     let started = Instant::now();
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let counts = [
-        "rank",
-        "backlinks",
-        "first_seen",
-        "referring_domains",
-        "referring_domains_nofollow",
-        "referring_main_domains",
-        "referring_main_domains_nofollow",
-        "referring_ips",
-        "referring_subnets",
-        "referring_pages",
-        "referring_pages_nofollow",
-    ];
     let with = |extra: &str| {
-        let mut v = strings(&counts);
+        let mut v = strings(super::dfs_pages::COMMON);
         v.push(extra.to_string());
         v
     };

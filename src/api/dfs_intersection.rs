@@ -51,16 +51,17 @@ fn by_domain(store: &Store, scope: &Target) -> anyhow::Result<BTreeMap<String, L
     Ok(out)
 }
 
-/// Answer a `domain_intersection/live` request body (auth already checked).
-pub fn answer(store: &Store, body: &[u8]) -> Reply {
-    match TargetTask::parse(FUNCTION, body).and_then(|task| respond(store, task)) {
-        Ok(r) | Err(r) => r,
-    }
+/// What both intersection endpoints read: `targets` (`{"1": "a.com", …}`, in key order, as
+/// written and as read), `exclude_targets`, and whether a result must link to every target
+/// (`intersection_mode` `all`, the default) or to any (`partial`).
+struct Sides {
+    targets: Vec<(String, String, Target)>,
+    excluded: Vec<Target>,
+    every: bool,
 }
 
-fn respond(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
+fn sides(task: &TargetTask) -> Result<Sides, Reply> {
     let raw = &task.raw;
-    // `targets`: {"1": "a.com", "2": "https://b.com/page"}, kept in key order.
     let targets: Vec<(String, String, Target)> = match raw.get("targets").and_then(J::as_object) {
         Some(m) if !m.is_empty() && m.len() <= MAX_TARGETS => m
             .iter()
@@ -86,20 +87,30 @@ fn respond(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
         Some("partial") => false,
         Some(_) => return Err(task.invalid("intersection_mode")),
     };
-    let count = |field: &str, default: usize, max: usize| match raw.get(field) {
-        None | Some(J::Null) => Some(default),
-        Some(v) => v.as_u64().map(|n| n as usize).filter(|&n| n <= max),
-    };
-    let limit = count("limit", DEFAULT_ITEMS, MAX_ITEMS)
-        .filter(|&n| n > 0)
-        .ok_or_else(|| task.invalid("limit"))?;
-    let offset =
-        count("offset", 0, linkdiff_query::MAX_LIMIT).ok_or_else(|| task.invalid("offset"))?;
-    let scale = match raw.get("rank_scale").and_then(J::as_str) {
-        None | Some("one_thousand") => 10,
-        Some("one_hundred") => 1,
-        Some(_) => return Err(task.invalid("rank_scale")),
-    };
+    Ok(Sides {
+        targets,
+        excluded,
+        every,
+    })
+}
+
+/// Answer a `domain_intersection/live` request body (auth already checked).
+pub fn answer(store: &Store, body: &[u8]) -> Reply {
+    match TargetTask::parse(FUNCTION, body).and_then(|task| respond(store, task)) {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+fn respond(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
+    let raw = &task.raw;
+    // `targets`: {"1": "a.com", "2": "https://b.com/page"}, kept in key order.
+    let Sides {
+        targets,
+        excluded,
+        every,
+    } = sides(&task)?;
+    let (limit, offset) = task.page(DEFAULT_ITEMS, MAX_ITEMS)?;
+    let scale = task.rank_scale()?;
     if raw.get("filters").is_some_and(|f| !f.is_null()) {
         return Err(task.invalid("filters"));
     }
@@ -219,43 +230,16 @@ fn items_by_page(store: &Store, scope: &Target) -> anyhow::Result<BTreeMap<Strin
 
 fn respond_pages(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
     let raw = &task.raw;
-    let targets: Vec<(String, String, Target)> = match raw.get("targets").and_then(J::as_object) {
-        Some(m) if !m.is_empty() && m.len() <= MAX_TARGETS => m
-            .iter()
-            .map(|(k, v)| {
-                let t = v.as_str().map(str::trim).filter(|t| !t.is_empty())?;
-                Some((k.clone(), t.to_string(), Target::dataforseo(t).ok()?))
-            })
-            .collect::<Option<_>>()
-            .ok_or_else(|| task.invalid("targets"))?,
-        _ => return Err(task.invalid("targets")),
+    let Sides {
+        targets,
+        excluded,
+        every,
+    } = sides(&task)?;
+    let (limit, offset) = task.page(DEFAULT_ITEMS, MAX_ITEMS)?;
+    let inner = match task.count("internal_list_limit", 10, 1000)? {
+        0 => return Err(task.invalid("internal_list_limit")),
+        n => n,
     };
-    let excluded: Vec<Target> = match raw.get("exclude_targets") {
-        None | Some(J::Null) => Vec::new(),
-        Some(J::Array(a)) if a.len() <= MAX_EXCLUDED => a
-            .iter()
-            .map(|v| Target::dataforseo(v.as_str()?.trim()).ok())
-            .collect::<Option<_>>()
-            .ok_or_else(|| task.invalid("exclude_targets"))?,
-        _ => return Err(task.invalid("exclude_targets")),
-    };
-    let every = match raw.get("intersection_mode").and_then(J::as_str) {
-        None | Some("all") => true,
-        Some("partial") => false,
-        Some(_) => return Err(task.invalid("intersection_mode")),
-    };
-    let count = |field: &str, default: usize, max: usize| match raw.get(field) {
-        None | Some(J::Null) => Some(default),
-        Some(v) => v.as_u64().map(|n| n as usize).filter(|&n| n <= max),
-    };
-    let limit = count("limit", DEFAULT_ITEMS, MAX_ITEMS)
-        .filter(|&n| n > 0)
-        .ok_or_else(|| task.invalid("limit"))?;
-    let offset =
-        count("offset", 0, linkdiff_query::MAX_LIMIT).ok_or_else(|| task.invalid("offset"))?;
-    let inner = count("internal_list_limit", 10, 1000)
-        .filter(|&n| n > 0)
-        .ok_or_else(|| task.invalid("internal_list_limit"))?;
     if raw.get("filters").is_some_and(|f| !f.is_null()) {
         return Err(task.invalid("filters"));
     }

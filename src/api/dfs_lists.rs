@@ -256,15 +256,7 @@ enum Mode1 {
 fn respond(store: &Store, list: List, task: TargetTask) -> Result<Reply, Reply> {
     let raw = &task.raw;
     let target = task.target()?;
-    let count = |field: &str, default: usize, max: usize| match raw.get(field) {
-        None | Some(J::Null) => Some(default),
-        Some(v) => v.as_u64().map(|n| n as usize).filter(|&n| n <= max),
-    };
-    let limit = count("limit", DEFAULT_ITEMS, MAX_ITEMS)
-        .filter(|&n| n > 0)
-        .ok_or_else(|| task.invalid("limit"))?;
-    let offset =
-        count("offset", 0, linkdiff_query::MAX_LIMIT).ok_or_else(|| task.invalid("offset"))?;
+    let (limit, offset) = task.page(DEFAULT_ITEMS, MAX_ITEMS)?;
     let mode = match (list, raw.get("mode").and_then(J::as_str)) {
         (List::Backlinks, None | Some("as_is")) | (_, None) => Mode1::AsIs,
         (List::Backlinks, Some("one_per_domain")) => Mode1::OnePerDomain,

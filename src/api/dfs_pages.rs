@@ -11,7 +11,7 @@ use serde_json::{json, Value as J};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The count fields both endpoints' items have.
-const COMMON: &[&str] = &[
+pub(crate) const COMMON: &[&str] = &[
     "rank",
     "backlinks",
     "first_seen",
@@ -262,20 +262,8 @@ fn respond(store: &Store, list: PagesList, task: TargetTask) -> Result<Reply, Re
     let target = task.target()?;
     task.live_only()?;
     let scope = task.scope(&target)?;
-    let count = |field: &str, default: usize, max: usize| match raw.get(field) {
-        None | Some(J::Null) => Some(default),
-        Some(v) => v.as_u64().map(|n| n as usize).filter(|&n| n <= max),
-    };
-    let limit = count("limit", DEFAULT_ITEMS, MAX_ITEMS)
-        .filter(|&n| n > 0)
-        .ok_or_else(|| task.invalid("limit"))?;
-    let offset =
-        count("offset", 0, linkdiff_query::MAX_LIMIT).ok_or_else(|| task.invalid("offset"))?;
-    let scale = match raw.get("rank_scale").and_then(J::as_str) {
-        None | Some("one_thousand") => 10,
-        Some("one_hundred") => 1,
-        Some(_) => return Err(task.invalid("rank_scale")),
-    };
+    let (limit, offset) = task.page(DEFAULT_ITEMS, MAX_ITEMS)?;
+    let scale = task.rank_scale()?;
     let by_subnet = match (list, raw.get("network_address_type").and_then(J::as_str)) {
         (PagesList::ReferringNetworks, None | Some("ip")) => false,
         (PagesList::ReferringNetworks, Some("subnet")) => true,
