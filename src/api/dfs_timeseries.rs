@@ -87,6 +87,19 @@ impl GroupRange {
     }
 }
 
+/// The periods of `group` from `from` to `to` (day starts, inclusive), oldest first: each
+/// one's first day, and its first and last day (Unix seconds) clamped to the range.
+pub(crate) fn periods(from: i64, to: i64, group: GroupRange) -> Vec<(NaiveDate, i64, i64)> {
+    let mut out = Vec::new();
+    let mut start = group.start(naive(from));
+    while secs(start) <= to {
+        let end = group.next(start);
+        out.push((start, secs(start).max(from), (secs(end) - 86_400).min(to)));
+        start = end;
+    }
+    out
+}
+
 pub(crate) fn naive(t: i64) -> NaiveDate {
     chrono::DateTime::from_timestamp(t, 0)
         .map(|d| d.date_naive())
@@ -109,12 +122,9 @@ pub fn series(
 ) -> anyhow::Result<Vec<J>> {
     let days = linkdiff_query::daily_changes(store, scope)?;
     let mut items = Vec::new();
-    let mut start = group.start(naive(from));
-    while secs(start) <= to {
-        let end = group.next(start);
-        let (lo, hi) = (secs(start).max(from), secs(end).min(to + 86_400));
+    for (start, first, last) in periods(from, to, group) {
         let mut sum = linkdiff_query::PeriodChanges::default();
-        for (_, day) in days.range(lo..hi) {
+        for (_, day) in days.range(first..=last) {
             sum += *day;
         }
         items.push(json!({
@@ -127,7 +137,6 @@ pub fn series(
             "new_referring_main_domains": sum.referring.domains.new,
             "lost_referring_main_domains": sum.referring.domains.lost,
         }));
-        start = end;
     }
     Ok(items)
 }
@@ -146,15 +155,12 @@ pub fn totals(
 ) -> anyhow::Result<Vec<J>> {
     let days = linkdiff_query::daily_changes(store, scope)?;
     let mut items = Vec::new();
-    let mut start = group.start(naive(from));
-    while secs(start) <= to {
-        let end = group.next(start);
-        let last = (secs(end) - 86_400).min(to);
+    for (start, first, last) in periods(from, to, group) {
         let mut total = linkdiff_query::PeriodChanges::default();
         let mut period = linkdiff_query::PeriodChanges::default();
         for (day, c) in days.range(..=last) {
             total += *c;
-            if *day >= secs(start).max(from) {
+            if *day >= first {
                 period += *c;
             }
         }
@@ -205,7 +211,6 @@ pub fn totals(
             }
         }
         items.push(item);
-        start = end;
     }
     Ok(items)
 }

@@ -3,7 +3,7 @@
 //! first live link appears and lost when its last one goes).
 
 use super::*;
-use crate::api::dfs_timeseries::{naive, secs, GroupRange};
+use crate::api::dfs_timeseries::{periods, GroupRange};
 
 /// `history_grouping`: `daily`, `weekly` or `monthly` (default).
 fn grouping(p: &Params) -> Result<GroupRange, V3Error> {
@@ -38,10 +38,7 @@ pub(super) fn refdomains_history(ctx: &ApiContext, p: &Params) -> Result<J, V3Er
     let group = grouping(p)?;
     let days = query::daily_changes(&ctx.store, &target)?;
     let mut items = Vec::new();
-    let mut start = group.start(naive(from));
-    while secs(start) <= to {
-        let end = group.next(start);
-        let last = (secs(end) - 86_400).min(to);
+    for (start, _, last) in periods(from, to, group) {
         let count: i64 = days
             .range(..=last)
             .map(|(_, c)| c.referring.domains.new as i64 - c.referring.domains.lost as i64)
@@ -50,7 +47,6 @@ pub(super) fn refdomains_history(ctx: &ApiContext, p: &Params) -> Result<J, V3Er
             "date": start.format("%Y-%m-%d").to_string(),
             "refdomains": count.max(0),
         }));
-        start = end;
     }
     Ok(json!({ "refdomains": items }))
 }
