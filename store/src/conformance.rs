@@ -121,7 +121,33 @@ pub fn round_trip_of_every_record(store: &Store, name: &str) {
         );
         store.apply(w).unwrap();
         assert_eq!(store.page("http://a.test/").unwrap(), Some(page), "{name}");
-        assert_eq!(store.last_run().unwrap(), Some(run), "{name}");
+        assert_eq!(store.last_run().unwrap(), Some(run.clone()), "{name}");
+        // A crawl's per-visit progress keeps the seeds and scope written at the run's start.
+        let started = RunRecord {
+            config: "seeds\nhttp://a.test/".into(),
+            ..run.clone()
+        };
+        let mut w = WriteBatch::new();
+        w.put_run(&started);
+        store.apply(w).unwrap();
+        let mut w = WriteBatch::new();
+        let mut visited = started.progress();
+        visited.fetched = 3;
+        visited.error_kinds = vec![("timeout".into(), 1)];
+        w.put_run_progress(visited.clone());
+        visited.fetched = 4;
+        w.put_run_progress(visited.clone());
+        store.apply(w).unwrap();
+        let stored = store.last_run().unwrap().unwrap();
+        assert_eq!(stored.config, started.config, "{name}");
+        assert_eq!(
+            (stored.fetched, stored.error_kinds.clone()),
+            (4, visited.error_kinds.clone()),
+            "{name}"
+        );
+        let mut w = WriteBatch::new();
+        w.put_run(&run);
+        store.apply(w).unwrap();
         assert_eq!(store.token("ci").unwrap(), Some(tok), "{name}");
         assert_eq!(
             store.frontier_entry("http://a.test/x").unwrap(),

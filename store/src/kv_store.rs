@@ -162,6 +162,30 @@ impl KvStore {
                 }
             }
         }
+        // Run progress keeps the stored config (or one written earlier in this batch).
+        for i in 0..w.ops.len() {
+            if let Write::RunProgress(r) = &w.ops[i] {
+                let id = r.id;
+                let earlier = w.ops[..i].iter().rev().find_map(|op| match op {
+                    Write::Run(prev) | Write::RunProgress(prev) if prev.id == id => {
+                        Some(prev.config.clone())
+                    }
+                    _ => None,
+                });
+                let config = match earlier {
+                    Some(c) => c,
+                    None => self
+                        .get::<RunRecord>(&keys::run(id))?
+                        .map(|stored| stored.config)
+                        .unwrap_or_default(),
+                };
+                if let Write::RunProgress(r) = &mut w.ops[i] {
+                    let mut full = std::mem::replace(r, r.progress());
+                    full.config = config;
+                    w.ops[i] = Write::Run(full);
+                }
+            }
+        }
         self.kv.apply(to_kv(w)?)
     }
 
@@ -412,6 +436,11 @@ fn to_kv(w: WriteBatch) -> Result<Batch> {
             Write::Unqueue(url) => (keys::tagged(keys::FRONTIER, &url), None),
             Write::Validators(url, v) => (keys::tagged(keys::VALIDATORS, &url), Some(encode(&v))),
             Write::Run(rec) => (keys::run(rec.id), Some(encode(&rec))),
+            Write::RunProgress(_) => {
+                return Err(StoreError::Aborted(
+                    "run progress is turned into a whole run record by KvStore::apply".into(),
+                ))
+            }
             Write::Token(name, rec) => (keys::tagged(keys::TOKEN, &name), Some(encode(&rec))),
             Write::Untoken(name) => (keys::tagged(keys::TOKEN, &name), None),
             Write::Meta(name, v) => (keys::tagged(keys::META, &name), Some(v.into_bytes())),

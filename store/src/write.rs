@@ -40,6 +40,8 @@ pub(crate) enum Write {
     /// A page's revalidation state (crawler state, kept where the frontier is).
     Validators(String, Validators),
     Run(RunRecord),
+    /// A run's counters and end time; its `config` (written by [`Write::Run`]) is kept.
+    RunProgress(RunRecord),
     Token(String, TokenRecord),
     Untoken(String),
     Meta(String, String),
@@ -147,6 +149,13 @@ impl WriteBatch {
     /// Store a run record.
     pub fn put_run(&mut self, rec: &RunRecord) {
         self.ops.push(Write::Run(rec.clone()));
+    }
+
+    /// Update a stored run's counters and end time, keeping its `config` (the crawl's
+    /// per-visit write; see [`RunRecord::progress`]). A run not stored yet is stored whole,
+    /// with the (empty) `config` given.
+    pub fn put_run_progress(&mut self, rec: RunRecord) {
+        self.ops.push(Write::RunProgress(rec));
     }
 
     /// Store a token.

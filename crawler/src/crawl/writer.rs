@@ -60,7 +60,7 @@ impl<S: VisitSink + 'static> Writer<S> {
                                 .and_then(|page| {
                                     let new_page = page.is_none();
                                     run.new_pages = new_pages + u64::from(new_page);
-                                    frontier.put_run(&run);
+                                    frontier.put_run_progress(run.clone());
                                     let applied = if may_hold {
                                         let mut requeue = WriteBatch::new();
                                         requeue.put_frontier(
@@ -111,7 +111,7 @@ impl<S: VisitSink + 'static> Writer<S> {
     ) -> Result<(), ()> {
         self.tx
             .send(Job::Visit(
-                Box::new((visit, run.clone())),
+                Box::new((visit, run.progress())),
                 frontier,
                 may_hold,
             ))

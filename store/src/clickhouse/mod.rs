@@ -114,6 +114,9 @@ pub struct ChStore {
     cache: Mutex<ReadCache>,
     /// The compiled statements run so far, while recording (see `record_statements`).
     recorded: Mutex<Option<Vec<String>>>,
+    /// The `config` of the run last written whole, for its progress rows (a ClickHouse row
+    /// replaces the whole run).
+    run_config: Mutex<Option<(u64, String)>>,
 }
 
 /// `tkey` conditions of a scope: equality for one URL, key ranges for the others.
@@ -152,6 +155,7 @@ impl ChStore {
             tokens: Mutex::new(()),
             cache: Mutex::new(ReadCache::new()),
             recorded: Mutex::new(None),
+            run_config: Mutex::new(None),
         };
         store.check_schema(create)?;
         Ok(store)
@@ -184,6 +188,7 @@ impl ChStore {
             tokens: Mutex::new(()),
             cache: Mutex::new(ReadCache::new()),
             recorded: Mutex::new(None),
+            run_config: Mutex::new(None),
         };
         let mut w = WriteBatch::new();
         w.put_meta("clickhouse_schema", &schema::CH_SCHEMA_VERSION.to_string());

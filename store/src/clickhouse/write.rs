@@ -49,6 +49,24 @@ impl Rows {
 }
 
 impl ChStore {
+    /// The `config` of run `id`: the one written last by this process, else the stored one.
+    fn run_config(&self, id: u64) -> Result<String> {
+        if let Some((at, c)) = &*self.run_config.lock().unwrap_or_else(|p| p.into_inner()) {
+            if *at == id {
+                return Ok(c.clone());
+            }
+        }
+        let runs = match &self.state {
+            Some(s) => s.local.runs()?,
+            None => self.runs()?,
+        };
+        Ok(runs
+            .into_iter()
+            .find(|r| r.id == id)
+            .map(|r| r.config)
+            .unwrap_or_default())
+    }
+
     /// Apply a batch: a worker commits the local part and the outbox together, then sends
     /// when due; a reader inserts the rows at once.
     pub fn apply(&self, batch: WriteBatch) -> Result<()> {
@@ -131,7 +149,21 @@ impl ChStore {
                 Write::Frontier(..) | Write::Unqueue(_) | Write::Validators(..) => {
                     local.ops.push(op)
                 }
+                Write::RunProgress(mut r) => {
+                    r.config = self.run_config(r.id)?;
+                    rows.push(
+                        "runs",
+                        &RunRow {
+                            ver,
+                            ..RunRow::new(worker, &r)
+                        },
+                    );
+                    r.config = String::new();
+                    local.ops.push(Write::RunProgress(r));
+                }
                 Write::Run(r) => {
+                    *self.run_config.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some((r.id, r.config.clone()));
                     rows.push(
                         "runs",
                         &RunRow {

@@ -267,30 +267,38 @@ pub(super) fn apply(w: &mut Writer, batch: &WriteBatch) -> Result<()> {
                     .prepare_cached("DELETE FROM frontier WHERE url = ?")?
                     .execute([url])?;
             }
-            Write::Run(r) => {
+            Write::Run(r) | Write::RunProgress(r) => {
                 let kinds: String = r
                     .error_kinds
                     .iter()
                     .map(|(k, n)| format!("{k}\t{n}\n"))
                     .collect();
-                w.conn
-                    .prepare_cached(
-                        "INSERT OR REPLACE INTO runs(id, as_of, started, finished, fetched,
-                           new_pages, errors, bytes, error_kinds, config)
-                         VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    )?
-                    .execute(params![
-                        r.id as i64,
-                        r.as_of,
-                        r.started,
-                        r.finished,
-                        r.fetched as i64,
-                        r.new_pages as i64,
-                        r.errors as i64,
-                        r.bytes as i64,
-                        kinds,
-                        r.config
-                    ])?;
+                let sql = if matches!(op, Write::Run(_)) {
+                    "INSERT OR REPLACE INTO runs(id, as_of, started, finished, fetched,
+                       new_pages, errors, bytes, error_kinds, config)
+                     VALUES (?,?,?,?,?,?,?,?,?,?)"
+                } else {
+                    "INSERT INTO runs(id, as_of, started, finished, fetched,
+                       new_pages, errors, bytes, error_kinds, config)
+                     VALUES (?,?,?,?,?,?,?,?,?,?)
+                     ON CONFLICT(id) DO UPDATE SET as_of = excluded.as_of,
+                       started = excluded.started, finished = excluded.finished,
+                       fetched = excluded.fetched, new_pages = excluded.new_pages,
+                       errors = excluded.errors, bytes = excluded.bytes,
+                       error_kinds = excluded.error_kinds"
+                };
+                w.conn.prepare_cached(sql)?.execute(params![
+                    r.id as i64,
+                    r.as_of,
+                    r.started,
+                    r.finished,
+                    r.fetched as i64,
+                    r.new_pages as i64,
+                    r.errors as i64,
+                    r.bytes as i64,
+                    kinds,
+                    r.config
+                ])?;
             }
             Write::Token(name, r) => {
                 w.conn
