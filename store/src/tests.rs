@@ -182,7 +182,9 @@ fn indexes_from_before_broken_since_open_and_keep_their_pages() {
     drop(s);
     let conn = rusqlite::Connection::open(&file).unwrap();
     conn.execute_batch(
-        "ALTER TABLE pages DROP COLUMN broken_since; ALTER TABLE events DROP COLUMN reason;
+        "DROP VIEW v_backlinks; DROP VIEW v_events; DROP VIEW v_anchors; DROP VIEW v_refdomains;
+         DROP VIEW v_pages;
+         ALTER TABLE pages DROP COLUMN broken_since; ALTER TABLE events DROP COLUMN reason;
          ALTER TABLE events DROP COLUMN recovered;
          PRAGMA user_version=3",
     )
@@ -204,6 +206,12 @@ fn indexes_from_before_broken_since_open_and_keep_their_pages() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, crate::sql::SQL_SCHEMA_VERSION);
+    // The readable views were added by the migration, and read the migrated rows.
+    let url: String = rusqlite::Connection::open(&file)
+        .unwrap()
+        .query_row("SELECT url FROM v_pages", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(url, "http://a.test/");
 
     // sled: a page record written before the field reads with `broken_since: None`.
     let old = crate::records::PageRecordV2 {

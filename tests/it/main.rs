@@ -17,6 +17,7 @@ mod recheck;
 mod recrawl;
 mod scale_out;
 mod sitemaps;
+mod sql_views;
 mod store_v2;
 mod support;
 mod ui;

@@ -10,6 +10,7 @@
 mod read;
 pub mod schema;
 pub mod urls;
+pub mod views;
 mod write;
 
 use crate::write::WriteBatch;
@@ -256,6 +257,7 @@ impl SqlStore {
             ));
         }
         conn.execute_batch(schema::DDL)?;
+        conn.execute_batch(views::VIEWS)?;
         conn.execute(
             "INSERT INTO meta(name, value) VALUES ('created_by', ?)",
             [concat!("linkdiff ", env!("CARGO_PKG_VERSION"))],

@@ -1,4 +1,4 @@
-//! The SQLite schema (version 7), connection settings and the SQL functions linkdiff adds.
+//! The SQLite schema (version 8), connection settings and the SQL functions linkdiff adds.
 //!
 //! Written down for users in ARCHITECTURE.md ("SQLite schema"); any change bumps
 //! [`SQL_SCHEMA_VERSION`] (stored as `PRAGMA user_version`).
@@ -8,13 +8,14 @@ use rusqlite::Connection;
 use std::time::Duration;
 
 /// `PRAGMA user_version` of the SQLite layout this build reads and writes.
-pub const SQL_SCHEMA_VERSION: i64 = 7;
+pub const SQL_SCHEMA_VERSION: i64 = 8;
 
 /// Upgrades from an older `user_version` to the next, applied in order on open (each in one
 /// transaction). 3 → 4 added `pages.broken_since` (unknown for pages visited before: set by
 /// their next broken visit); 4 → 5 added `events.reason` (NULL for events recorded before) and
 /// `events.recovered`; 5 → 6 added `outbox` (rows a ClickHouse crawl worker has yet to send);
-/// 6 → 7 added `validators` (conditional recrawls: every page's first revisit fetches it whole).
+/// 6 → 7 added `validators` (conditional recrawls: every page's first revisit fetches it whole);
+/// 7 → 8 added the readable views (`super::views::VIEWS`).
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, "ALTER TABLE pages ADD COLUMN broken_since INTEGER"),
     (
@@ -27,6 +28,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         "CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY, rows TEXT NOT NULL)",
     ),
     (6, VALIDATORS_DDL),
+    (7, super::views::VIEWS),
 ];
 
 /// The `validators` table (version 7): a page's `ETag`, `Last-Modified`, body hash and
