@@ -34,6 +34,8 @@ pub fn router(ctx: ApiContext) -> Router {
         .route("/ui/", axum::routing::get(super::ui::index))
         .route("/ui/app.js", axum::routing::get(super::ui::app))
         .route("/ui/style.css", axum::routing::get(super::ui::style))
+        .route("/ui/uplot.js", axum::routing::get(super::ui::uplot_js))
+        .route("/ui/uplot.css", axum::routing::get(super::ui::uplot_css))
         .route("/ui/api/watch", axum::routing::get(super::ui::watched))
         .route("/ui/api/runs", axum::routing::get(super::ui::runs))
         .fallback(not_found)

@@ -13,6 +13,11 @@ use std::collections::HashMap;
 const INDEX: &str = include_str!("ui/index.html");
 const APP: &str = include_str!("ui/app.js");
 const STYLE: &str = include_str!("ui/style.css");
+/// uPlot 1.6.32 (MIT, `ui/vendor/uPlot.LICENSE`), the charts: 51 KB, no dependencies, no build
+/// step, canvas-drawn time series with bars, hover values and drag-to-zoom (ARCHITECTURE.md
+/// says why this library).
+const UPLOT_JS: &str = include_str!("ui/vendor/uPlot.iife.min.js");
+const UPLOT_CSS: &str = include_str!("ui/vendor/uPlot.min.css");
 
 fn file(body: &'static str, content_type: &'static str) -> Response {
     let mut r = body.into_response();
@@ -34,6 +39,16 @@ pub async fn app() -> Response {
 /// `/ui/style.css`.
 pub async fn style() -> Response {
     file(STYLE, "text/css; charset=utf-8")
+}
+
+/// `/ui/uplot.js`: the vendored chart library.
+pub async fn uplot_js() -> Response {
+    file(UPLOT_JS, "text/javascript; charset=utf-8")
+}
+
+/// `/ui/uplot.css`: the chart library's styles.
+pub async fn uplot_css() -> Response {
+    file(UPLOT_CSS, "text/css; charset=utf-8")
 }
 
 fn json_reply(status: StatusCode, v: J) -> Response {

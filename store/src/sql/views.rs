@@ -70,9 +70,8 @@ macro_rules! last_lost {
 
 /// Drops and creates every view (in a migration's or the new database's transaction), with
 /// the index on host names their `host_to = '…'` filters use. Joins start from the target's
-/// host (`CROSS JOIN` fixes the order), so a filtered view reads only that host's rows; the
-/// grouped views (`v_anchors`, `v_refdomains`) read every live backlink before the filter
-/// applies (SQLite does not push a filter into a grouped view).
+/// host (`CROSS JOIN` fixes the order), so a view filtered on `host_to` reads only that host's
+/// rows (the grouped views too: SQLite pushes a filter on a `GROUP BY` column into them).
 pub const VIEWS: &str = concat!(
     "CREATE INDEX IF NOT EXISTS hosts_by_host ON hosts(host);
 DROP VIEW IF EXISTS v_backlinks; DROP VIEW IF EXISTS v_events;
