@@ -13,7 +13,7 @@ use crate::Result;
 use foldhash::HashMap as FastMap;
 use linkdiff_model::registrable_domain;
 use linkdiff_model::url_host;
-use linkdiff_store::{DomainRecord, Store, WriteBatch};
+use linkdiff_store::{DomainRecord, RatingKind, Store, WriteBatch};
 
 /// PageRank damping factor.
 pub const DAMPING: f64 = 0.85;
@@ -176,8 +176,28 @@ pub fn recompute(store: &Store) -> Result<RankSummary> {
             .total_cmp(&dr_raw[a.1 as usize])
             .then_with(|| a.0.cmp(b.0))
     });
+    // The rating history is stamped with the day of the last run (the crawl or import these
+    // ranks follow): a rating that changed, or is new, is recorded as of that day.
+    let day = store
+        .last_run()?
+        .map(|r| r.as_of.div_euclid(86_400) * 86_400)
+        .unwrap_or_else(|| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            now.div_euclid(86_400) * 86_400
+        });
+    let mut before: FastMap<String, u8> = FastMap::default();
+    for r in store.domains() {
+        let (d, rec) = r?;
+        before.insert(d, rec.domain_rating);
+    }
     let mut w = WriteBatch::new();
     for (pos, (d, i)) in order.iter().enumerate() {
+        let rating = dr[*i as usize];
+        if before.get(d.as_str()) != Some(&rating) {
+            w.put_rating(RatingKind::Domain, d, day, rating);
+        }
         w.put_domain(
             d,
             &DomainRecord {
@@ -202,6 +222,7 @@ pub fn recompute(store: &Store) -> Result<RankSummary> {
     changed.sort_unstable();
     for (url, v) in changed {
         w.put_url_rating(url, v);
+        w.put_rating(RatingKind::Url, url, day, v);
         if w.len() >= 10_000 {
             store.apply(std::mem::take(&mut w))?;
         }

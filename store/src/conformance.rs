@@ -122,6 +122,24 @@ pub fn round_trip_of_every_record(store: &Store, name: &str) {
         store.apply(w).unwrap();
         assert_eq!(store.page("http://a.test/").unwrap(), Some(page), "{name}");
         assert_eq!(store.last_run().unwrap(), Some(run.clone()), "{name}");
+        // Rating history: per name and kind, oldest first, a day written again replaced.
+        let mut w = WriteBatch::new();
+        w.put_rating(RatingKind::Domain, "a.test", 172_800, 30);
+        w.put_rating(RatingKind::Domain, "a.test", 86_400, 20);
+        w.put_rating(RatingKind::Domain, "a.test.x", 86_400, 99);
+        w.put_rating(RatingKind::Url, "a.test", 86_400, 7);
+        w.put_rating(RatingKind::Domain, "a.test", 172_800, 31);
+        store.apply(w).unwrap();
+        assert_eq!(
+            store.rating_history(RatingKind::Domain, "a.test").unwrap(),
+            vec![(86_400, 20), (172_800, 31)],
+            "{name}"
+        );
+        assert_eq!(
+            store.rating_history(RatingKind::Url, "a.test").unwrap(),
+            vec![(86_400, 7)],
+            "{name}"
+        );
         // A crawl's per-visit progress keeps the seeds and scope written at the run's start.
         let started = RunRecord {
             config: "seeds\nhttp://a.test/".into(),

@@ -36,6 +36,26 @@ pub const RUN: u8 = b'R';
 pub const TOKEN: u8 = b'T';
 /// Pages' revalidation state (`ETag`, `Last-Modified`, body hash).
 pub const VALIDATORS: u8 = b'V';
+/// Rating history: `H`, the kind's code, the name, `0`, the day (big-endian, offset so that
+/// byte order is time order).
+pub const RATING: u8 = b'H';
+
+/// Prefix of every rating-history key of `name`.
+pub fn rating_prefix(kind: u8, name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(3 + name.len() + 8);
+    k.push(RATING);
+    k.push(kind);
+    k.extend_from_slice(name.as_bytes());
+    k.push(0);
+    k
+}
+
+/// Key of `name`'s rating on `day`.
+pub fn rating(kind: u8, name: &str, day: i64) -> Vec<u8> {
+    let mut k = rating_prefix(kind, name);
+    k.extend_from_slice(&((day as u64) ^ (1 << 63)).to_be_bytes());
+    k
+}
 
 /// The reversed form of a host, labels reversed and a trailing dot (`www.example.com` →
 /// `com.example.www.`), so that a host and all its subdomains share a prefix that ends on a

@@ -358,6 +358,22 @@ impl KvStore {
         self.get(&keys::tagged(keys::FRONTIER, url))
     }
 
+    /// The rating history of `name`: `(day, rating)` at each change, oldest first.
+    pub fn rating_history(&self, kind: crate::RatingKind, name: &str) -> Result<Vec<(i64, u8)>> {
+        let prefix = keys::rating_prefix(kind.code(), name);
+        self.kv
+            .scan_prefix(&prefix)
+            .map(|r| {
+                let (k, v) = r?;
+                let day = k[prefix.len()..]
+                    .try_into()
+                    .map(|b: [u8; 8]| (u64::from_be_bytes(b) ^ (1 << 63)) as i64)
+                    .map_err(|_| corrupt(&k))?;
+                Ok((day, v.first().copied().unwrap_or(0)))
+            })
+            .collect()
+    }
+
     /// Every run, oldest first.
     pub fn runs(&self) -> Result<Vec<RunRecord>> {
         self.kv
@@ -436,6 +452,9 @@ fn to_kv(w: WriteBatch) -> Result<Batch> {
             Write::Unqueue(url) => (keys::tagged(keys::FRONTIER, &url), None),
             Write::Validators(url, v) => (keys::tagged(keys::VALIDATORS, &url), Some(encode(&v))),
             Write::Run(rec) => (keys::run(rec.id), Some(encode(&rec))),
+            Write::Rating(kind, name, day, rating) => {
+                (keys::rating(kind.code(), &name, day), Some(vec![rating]))
+            }
             Write::RunProgress(_) => {
                 return Err(StoreError::Aborted(
                     "run progress is turned into a whole run record by KvStore::apply".into(),

@@ -37,7 +37,7 @@ pub use kv_store::KV_SCHEMA_VERSION;
 pub use mem_backend::MemBackend;
 pub use records::{
     DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, LostReason, Origin,
-    PageRecord, RunRecord, Stats, TokenRecord, Validators,
+    PageRecord, RatingKind, RunRecord, Stats, TokenRecord, Validators,
 };
 pub use rusqlite;
 pub use scope::CoversUrl;

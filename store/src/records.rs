@@ -332,6 +332,26 @@ impl EventRecord {
     }
 }
 
+/// What a rating-history entry rates: a registrable domain (Domain Rating) or a page (URL
+/// Rating).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RatingKind {
+    /// `domain_rating` of a registrable domain.
+    Domain,
+    /// `url_rating` of a page.
+    Url,
+}
+
+impl RatingKind {
+    /// Stored code (SQLite `ratings.kind`, ClickHouse, sled keys).
+    pub fn code(self) -> u8 {
+        match self {
+            RatingKind::Domain => 0,
+            RatingKind::Url => 1,
+        }
+    }
+}
+
 /// Rank of one registrable domain.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DomainRecord {

@@ -354,6 +354,16 @@ impl Store {
         }
     }
 
+    /// The rating history of a registrable domain or a page: `(day, rating)` at each change
+    /// `rank` recorded, oldest first (v3 `domain-rating-history`, `url-rating-history`).
+    pub fn rating_history(&self, kind: crate::RatingKind, name: &str) -> Result<Vec<(i64, u8)>> {
+        match &*self.engine {
+            Engine::Kv(s) => s.rating_history(kind, name),
+            Engine::Sql(s) => s.rating_history(kind, name),
+            Engine::Ch(s) => s.rating_history(kind, name),
+        }
+    }
+
     /// The frontier, in URL order.
     pub fn frontier(&self) -> Iter<'_, (String, FrontierEntry)> {
         self.frontier_after(None)

@@ -6,8 +6,8 @@
 //! batch commits or none of it does.
 
 use crate::records::{
-    DomainRecord, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord, TokenRecord,
-    Validators,
+    DomainRecord, EventRecord, FrontierEntry, LinkRecord, PageRecord, RatingKind, RunRecord,
+    TokenRecord, Validators,
 };
 use linkdiff_model::LinkId;
 use serde::Serialize;
@@ -35,6 +35,9 @@ pub(crate) enum Write {
     /// Mark the lost event with this key (kind, time, link) as recovered.
     Recovered(EventRecord),
     Domain(String, DomainRecord),
+    /// A rating as it became on a day (`rank` writes one when a rating changes): the history
+    /// v3's `domain-rating-history` and `url-rating-history` read.
+    Rating(RatingKind, String, i64, u8),
     Frontier(String, FrontierEntry),
     Unqueue(String),
     /// A page's revalidation state (crawler state, kept where the frontier is).
@@ -144,6 +147,13 @@ impl WriteBatch {
     /// Remove a URL from the frontier.
     pub fn remove_frontier(&mut self, url: &str) {
         self.ops.push(Write::Unqueue(url.to_string()));
+    }
+
+    /// Record that `name`'s rating of `kind` became `rating` on `day` (Unix seconds, the day's
+    /// start).
+    pub fn put_rating(&mut self, kind: RatingKind, name: &str, day: i64, rating: u8) {
+        self.ops
+            .push(Write::Rating(kind, name.to_string(), day, rating));
     }
 
     /// Store a run record.

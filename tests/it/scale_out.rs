@@ -91,6 +91,20 @@ async fn two_workers_on_a_cluster_answer_every_table_like_one_sqlite_process() {
         let d = |s: &Store| dfs(s, kind, body, day("2026-03-10")).1["tasks"][0]["result"].clone();
         assert_eq!(d(&sqlite), d(&reader), "{kind:?}");
     }
+    // The rating history rank recorded after each epoch, on both engines.
+    use linkdiff_store::RatingKind;
+    for (kind, name) in [
+        (RatingKind::Domain, "h001.test".to_string()),
+        (RatingKind::Url, format!("http://h001.test:{port}/")),
+    ] {
+        let h = sqlite.rating_history(kind, &name).unwrap();
+        assert!(!h.is_empty(), "{kind:?} {name}");
+        assert_eq!(
+            h,
+            reader.rating_history(kind, &name).unwrap(),
+            "{kind:?} {name}"
+        );
+    }
     let (s, c) = (sqlite.stats().unwrap(), reader.stats().unwrap());
     assert_eq!(
         (s.pages, s.backlinks, s.events),
@@ -111,8 +125,79 @@ async fn two_workers_on_a_cluster_answer_every_table_like_one_sqlite_process() {
             "{t} of a target without backlinks"
         );
     }
-    let statements = ch.take_recorded();
+    let mut statements = ch.take_recorded();
     assert!(statements.len() > 60, "{} statements", statements.len());
+    // The v_events view is replayed on the current release too.
+    statements.push(format!(
+        "SELECT * FROM {} WHERE host_to = 'h001.test'",
+        ch.table_name("v_events")
+    ));
+    // The readable v_events view says the same on both engines.
+    let sqlite_events: std::collections::BTreeSet<String> = {
+        let c = rusqlite::Connection::open_with_flags(
+            dir.path().join("i.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut st = c
+            .prepare(
+                "SELECT date, time, type, origin, coalesce(reason, '-'), recovered, url_from,
+                        url_to, link_type, anchor, http_code
+                 FROM v_events WHERE host_to = 'h001.test'",
+            )
+            .unwrap();
+        st.query_map([], |r| {
+            Ok((0..11)
+                .map(|i| match r.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    other => format!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+                .join("|"))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    let ch_events: std::collections::BTreeSet<String> = ch
+        .select_objects(&format!(
+            "SELECT date, time, type, origin, reason, recovered, url_from, url_to, link_type,
+                    anchor, http_code
+             FROM {} WHERE host_to = 'h001.test'",
+            ch.table_name("v_events")
+        ))
+        .unwrap()
+        .iter()
+        .map(|row| {
+            [
+                "date",
+                "time",
+                "type",
+                "origin",
+                "reason",
+                "recovered",
+                "url_from",
+                "url_to",
+                "link_type",
+                "anchor",
+                "http_code",
+            ]
+            .iter()
+            .map(|k| match &row[*k] {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "-".to_string(),
+                v => v.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("|")
+        })
+        .collect();
+    assert!(sqlite_events.iter().any(|e| e.contains("|lost|")));
+    assert_eq!(
+        ch_events, sqlite_events,
+        "v_events on ClickHouse = on SQLite"
+    );
     same_rows_on_a_current_clickhouse(&spec, &statements);
     drop_database(&spec);
 }
@@ -194,6 +279,11 @@ fn same_rows_on_a_current_clickhouse(spec: &str, statements: &[String]) {
             .collect();
         tables.push(serde_json::json!({ "ddl": ddl, "rows": lines.join("\n") }));
     }
+    // The readable view over those tables, as `clickhouse init` creates it.
+    tables.push(serde_json::json!({
+        "ddl": linkdiff_store::clickhouse::schema::events_view(db),
+        "rows": "",
+    }));
     let doc = serde_json::json!({ "database": db, "tables": tables, "statements": statements });
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/chdb_replay.py");
     let mut child = std::process::Command::new(py)

@@ -919,3 +919,94 @@ async fn v3_pages_outlinks_and_history_agree_with_the_index() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_rating_histories_follow_the_ranks_of_each_run() {
+    let w = web(web_cfg()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = linkdiff_store::Store::open(&dir.path().join("db")).unwrap();
+    let addr = api(&store).await;
+    let home = format!("http://h001.test:{}/", w.addr.port());
+    let now = |store: &linkdiff_store::Store| {
+        (
+            store.domain("h001.test").unwrap().unwrap().domain_rating,
+            store.page(&home).unwrap().unwrap().url_rating,
+        )
+    };
+    crawl(&store, &crawl_cfg(&w, Some(day("2026-01-05")))).await;
+    let (dr1, ur1) = now(&store);
+    w.web.set_epoch(2);
+    crawl(&store, &crawl_cfg(&w, Some(day("2026-01-12")))).await;
+    let (dr2, ur2) = now(&store);
+
+    // Daily: nothing before the first run, the first run's rating until the second's day.
+    let h = v3_json(
+        addr,
+        "site-explorer/domain-rating-history",
+        "target=h001.test&date_from=2026-01-04&date_to=2026-01-13&history_grouping=daily",
+    )
+    .await;
+    let got: Vec<(String, J)> = h["domain_ratings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (s(&i["date"]), i["domain_rating"].clone()))
+        .collect();
+    let mut want = vec![("2026-01-04".to_string(), J::Null)];
+    for d in 5..=13 {
+        let r = if d < 12 { dr1 } else { dr2 };
+        want.push((format!("2026-01-{d:02}"), J::from(r as f64)));
+    }
+    assert_eq!(got, want);
+    assert!(dr1 > 0 || dr2 > 0, "the domain is rated");
+
+    // domain-rating on a past day reads the same history.
+    let past = |date: &str| {
+        let q = format!("target=h001.test&date={date}");
+        async move {
+            v3_json(addr, "site-explorer/domain-rating", &q).await["domain_rating"]["domain_rating"]
+                .clone()
+        }
+    };
+    assert_eq!(past("2026-01-04").await, J::Null);
+    assert_eq!(past("2026-01-06").await, J::from(dr1 as f64));
+    assert_eq!(past("2026-01-12").await, J::from(dr2 as f64));
+
+    // A page's URL Rating by month (the period's rating as of its last day or date_to).
+    let h = v3_json(
+        addr,
+        "site-explorer/url-rating-history",
+        &format!(
+            "target={}&mode=exact&date_from=2025-12-01&date_to=2026-01-08",
+            enc(&home)
+        ),
+    )
+    .await;
+    assert_eq!(
+        h["url_ratings"],
+        serde_json::json!([
+            {"date": "2025-12-01", "url_rating": null},
+            {"date": "2026-01-01", "url_rating": ur1 as f64},
+        ])
+    );
+    let h = v3_json(
+        addr,
+        "site-explorer/url-rating-history",
+        &format!("target={}&mode=exact&date_from=2026-01-01", enc(&home)),
+    )
+    .await;
+    assert_eq!(h["url_ratings"][0]["url_rating"], J::from(ur2 as f64));
+    // The history is what the store recorded: one row per change.
+    let rows = store
+        .rating_history(linkdiff_store::RatingKind::Domain, "h001.test")
+        .unwrap();
+    assert_eq!(rows.len(), if dr1 == dr2 { 1 } else { 2 }, "{rows:?}");
+    let (st, body) = v3(
+        addr,
+        "site-explorer/url-rating-history",
+        "target=h001.test&mode=domain&date_from=2026-01-01",
+        None,
+    )
+    .await;
+    assert_eq!((st, body.contains("mode=exact")), (400, true), "{body}");
+}

@@ -17,6 +17,7 @@ use super::{tokens, ApiContext};
 use linkdiff_model::{Mode, Target};
 use linkdiff_query::filter::{Filter as QueryFilter, Func, Op, Term};
 use linkdiff_query::{self as query, time, QueryParams, Table, MAX_LIMIT};
+use linkdiff_store::RatingKind;
 use serde_json::{json, Map, Value as J};
 use std::cmp::Ordering;
 
@@ -65,11 +66,15 @@ pub enum Endpoint {
     BatchAnalysis,
     /// `site-explorer/pages-by-internal-links` (formerly `best-by-internal-links`).
     PagesByInternalLinks,
+    /// `site-explorer/domain-rating-history`.
+    DomainRatingHistory,
+    /// `site-explorer/url-rating-history`.
+    UrlRatingHistory,
 }
 
 impl Endpoint {
     /// Every endpoint with its path under `/v3/`.
-    pub const ALL: [(Endpoint, &'static str); 17] = [
+    pub const ALL: [(Endpoint, &'static str); 19] = [
         (Endpoint::AllBacklinks, "site-explorer/all-backlinks"),
         (Endpoint::Refdomains, "site-explorer/refdomains"),
         (Endpoint::Anchors, "site-explorer/anchors"),
@@ -110,6 +115,14 @@ impl Endpoint {
         (
             Endpoint::PagesByInternalLinks,
             "site-explorer/best-by-internal-links",
+        ),
+        (
+            Endpoint::DomainRatingHistory,
+            "site-explorer/domain-rating-history",
+        ),
+        (
+            Endpoint::UrlRatingHistory,
+            "site-explorer/url-rating-history",
         ),
     ];
 
@@ -158,6 +171,8 @@ impl Endpoint {
             Endpoint::Linkeddomains => "linkeddomains",
             Endpoint::LinkedAnchorsExternal | Endpoint::LinkedAnchorsInternal => "linkedanchors",
             Endpoint::RefdomainsHistory => "refdomains",
+            Endpoint::DomainRatingHistory => "domain_ratings",
+            Endpoint::UrlRatingHistory => "url_ratings",
         }
     }
 }
@@ -288,9 +303,14 @@ fn respond(
         Endpoint::BacklinksStats => (backlinks_stats(ctx, p)?, 1),
         Endpoint::OutlinksStats => (outlinks::outlinks_stats(ctx, p)?, 1),
         Endpoint::BatchAnalysis => batch::batch_analysis(ctx, body)?,
-        Endpoint::RefdomainsHistory => {
-            let t = history::refdomains_history(ctx, p)?;
-            let n = t["refdomains"].as_array().map_or(0, Vec::len);
+        Endpoint::RefdomainsHistory
+        | Endpoint::DomainRatingHistory
+        | Endpoint::UrlRatingHistory => {
+            let t = match endpoint {
+                Endpoint::RefdomainsHistory => history::refdomains_history(ctx, p)?,
+                _ => history::rating_history(ctx, endpoint, p)?,
+            };
+            let n = t[endpoint.root()].as_array().map_or(0, Vec::len);
             (t, n)
         }
         _ => list(ctx, endpoint, p)?,

@@ -50,9 +50,21 @@ pub(super) fn domain_rating(ctx: &ApiContext, p: &Params) -> Result<J, V3Error> 
         .domain(target.registrable_domain())
         .map_err(|e| V3Error::from(anyhow::Error::new(e)))?
         .unwrap_or_default();
-    let current = date(p)?.is_none_or(|d| d >= today);
+    let when = date(p)?;
+    let current = when.is_none_or(|d| d >= today);
+    // A past day: the rating `rank` had recorded by its end (the history starts with the first
+    // `rank` of a build that records it); the rank position is not kept per day.
+    let past = match when.filter(|_| !current) {
+        Some(d) => history::rating_at(
+            &ctx.store
+                .rating_history(RatingKind::Domain, target.registrable_domain())
+                .map_err(|e| V3Error::from(anyhow::Error::new(e)))?,
+            d + 86_399,
+        ),
+        None => None,
+    };
     Ok(json!({ "domain_rating": {
-        "domain_rating": if current { Some(rec.domain_rating as f64) } else { None },
+        "domain_rating": if current { Some(rec.domain_rating as f64) } else { past.map(f64::from) },
         "ahrefs_rank": if current && rec.ahrefs_top > 0 { Some(rec.ahrefs_top) } else { None },
     }}))
 }

@@ -224,7 +224,25 @@ impl ChStore {
             return Ok(());
         }
         match self.remote_meta("clickhouse_schema")? {
-            Some(v) if v == schema::CH_SCHEMA_VERSION.to_string() => Ok(()),
+            Some(v) if v == schema::CH_SCHEMA_VERSION.to_string() => {
+                // A database made before `ratings` and `v_events` existed gets them (best
+                // effort: a user allowed only to read still reads the other tables).
+                let has: Vec<N> = self.client.select(&format!(
+                    "SELECT count() AS n FROM system.tables WHERE database = {} AND name = 'v_events'",
+                    quote(db)
+                ))?;
+                if has.first().is_none_or(|n| n.n == 0) {
+                    let servers: Vec<Client> = self
+                        .loc
+                        .servers
+                        .iter()
+                        .map(|s| Client::new(s, &self.loc))
+                        .collect();
+                    let cluster = self.remote_meta("clickhouse_cluster")?;
+                    let _ = schema::create(&servers, db, cluster.as_deref());
+                }
+                Ok(())
+            }
             found => Err(self.client_error(format!(
                 "database {db} has linkdiff layout {}, this build reads {}",
                 found.unwrap_or_else(|| "(none)".into()),

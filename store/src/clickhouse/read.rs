@@ -300,6 +300,19 @@ impl ChStore {
         }
     }
 
+    /// The rating history of `name`: `(day, rating)` at each change, oldest first (always
+    /// from ClickHouse: `rank` writes it there).
+    pub fn rating_history(&self, kind: crate::RatingKind, name: &str) -> Result<Vec<(i64, u8)>> {
+        let rows: Vec<RatingRow> = self.client.select(&format!(
+            "SELECT kind, name, day, rating, ver FROM {} FINAL
+             WHERE kind = {} AND name = {} ORDER BY day",
+            self.table("ratings"),
+            kind.code(),
+            quote(name)
+        ))?;
+        Ok(rows.into_iter().map(|r| (r.day, r.rating)).collect())
+    }
+
     /// A worker's own runs; a reader's: every worker's, oldest first.
     pub fn runs(&self) -> Result<Vec<RunRecord>> {
         if let Some(st) = &self.state {

@@ -274,6 +274,17 @@ impl PageRow {
     }
 }
 
+/// A rating as it became on a day (`ratings`): the rating history.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RatingRow {
+    pub kind: u8,
+    pub name: String,
+    pub day: i64,
+    pub rating: u8,
+    #[serde(default)]
+    pub ver: u64,
+}
+
 /// A page's URL Rating (`url_ratings`).
 #[derive(Debug, Serialize)]
 pub struct UrlRatingRow {

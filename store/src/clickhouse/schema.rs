@@ -55,6 +55,12 @@ pub const TABLES: &[(&str, &str, &str, &str)] = &[
         "cityHash64(url)",
     ),
     (
+        "ratings",
+        "kind UInt8, name String, day Int64, rating UInt8, ver UInt64",
+        "kind, name, day",
+        "cityHash64(name)",
+    ),
+    (
         "url_ratings",
         "url String, url_rating UInt8, ver UInt64",
         "url",
@@ -95,6 +101,38 @@ pub const TABLES: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// The readable `v_events` view (as SQLite's, `crate::sql::views`): one row per new or lost
+/// event with its day and time as ISO 8601 text, type, origin, reason and link type as words,
+/// and the target's host. The other SQLite views join five tables each, which 18.16 (one JOIN
+/// per SELECT, no joins on `Distributed` tables without `GLOBAL`) cannot say as a view; the
+/// ClickHouse `links` and `events` tables already hold URLs as text. No `domain_to` /
+/// `domain_from` here: ClickHouse has no public-suffix registrable domain. Times are built from
+/// `toString` (not `formatDateTime`: `%M` is the minute on 18.16 and the month's name on
+/// current releases, as the replay on chDB showed).
+pub fn events_view(database: &str) -> String {
+    format!(
+        "CREATE VIEW IF NOT EXISTS {database}.v_events AS
+         SELECT toString(toDate(toDateTime(t, 'UTC'))) AS date,
+           concat(replaceOne(toString(toDateTime(t, 'UTC')), ' ', 'T'), 'Z') AS time,
+           if(kind = 0, 'new', 'lost') AS type,
+           transform(o, [0, 1, 2], ['fresh', 'recrawl', 'drop'], '') AS origin,
+           if(isNull(why), NULL, transform(assumeNotNull(why), [0, 1, 2, 3, 4, 5, 6, 7],
+             ['removedfromhtml', 'notfound', 'pageredirected', 'pageerror', 'noindex',
+              'notcanonical', 'robotsblocked', 'lostredirect'], '')) AS reason,
+           (url_to, t, url_from, lt, anchor, n) GLOBAL IN
+             (SELECT url_to, time, url_from, link_type, anchor, n FROM {database}.recovered)
+             AS recovered,
+           url_from, url_to,
+           transform(lt, [0, 1, 2, 3, 4, 5, 6],
+             ['href', 'redirect', 'frame', 'form', 'canonical', 'rss', 'alternate'], '')
+             AS link_type,
+           anchor, http_code, domain(url_to) AS host_to
+         FROM (SELECT time AS t, kind, origin AS o, reason AS why, url_from, url_to,
+                 link_type AS lt, anchor, n, http_code
+               FROM {database}.events FINAL)"
+    )
+}
+
 /// Create the database and every table where missing. `cluster`: create `*_local` tables on
 /// every server and `Distributed` tables named as the plain ones over the cluster.
 pub fn create(servers: &[Client], database: &str, cluster: Option<&str>) -> Result<()> {
@@ -116,6 +154,7 @@ pub fn create(servers: &[Client], database: &str, cluster: Option<&str>) -> Resu
                 ))?;
             }
         }
+        c.execute(&events_view(database))?;
     }
     Ok(())
 }

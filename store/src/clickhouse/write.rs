@@ -149,6 +149,16 @@ impl ChStore {
                 Write::Frontier(..) | Write::Unqueue(_) | Write::Validators(..) => {
                     local.ops.push(op)
                 }
+                Write::Rating(kind, name, day, rating) => rows.push(
+                    "ratings",
+                    &RatingRow {
+                        kind: kind.code(),
+                        name,
+                        day,
+                        rating,
+                        ver,
+                    },
+                ),
                 Write::RunProgress(mut r) => {
                     r.config = self.run_config(r.id)?;
                     rows.push(

@@ -5,8 +5,8 @@ use super::schema::url_expr;
 use super::urls::scope_condition;
 use super::SqlStore;
 use crate::records::{
-    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, Origin, PageRecord, RunRecord,
-    TokenRecord,
+    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, Origin, PageRecord,
+    RatingKind, RunRecord, TokenRecord,
 };
 use crate::{Result, StoreError};
 use linkdiff_model::Target;
@@ -547,6 +547,16 @@ impl SqlStore {
                     run: r.get::<_, i64>(2)? as u64,
                 })
             },
+        )
+    }
+
+    /// The rating history of `name` (a registrable domain or a page URL): `(day, rating)` at
+    /// each change, oldest first.
+    pub fn rating_history(&self, kind: RatingKind, name: &str) -> Result<Vec<(i64, u8)>> {
+        self.all(
+            "SELECT day, rating FROM ratings WHERE kind = ? AND name = ? ORDER BY day",
+            rusqlite::params![kind.code(), name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
     }
 

@@ -1,4 +1,4 @@
-//! The SQLite schema (version 8), connection settings and the SQL functions linkdiff adds.
+//! The SQLite schema (version 9), connection settings and the SQL functions linkdiff adds.
 //!
 //! Written down for users in ARCHITECTURE.md ("SQLite schema"); any change bumps
 //! [`SQL_SCHEMA_VERSION`] (stored as `PRAGMA user_version`).
@@ -8,14 +8,15 @@ use rusqlite::Connection;
 use std::time::Duration;
 
 /// `PRAGMA user_version` of the SQLite layout this build reads and writes.
-pub const SQL_SCHEMA_VERSION: i64 = 8;
+pub const SQL_SCHEMA_VERSION: i64 = 9;
 
 /// Upgrades from an older `user_version` to the next, applied in order on open (each in one
 /// transaction). 3 → 4 added `pages.broken_since` (unknown for pages visited before: set by
 /// their next broken visit); 4 → 5 added `events.reason` (NULL for events recorded before) and
 /// `events.recovered`; 5 → 6 added `outbox` (rows a ClickHouse crawl worker has yet to send);
 /// 6 → 7 added `validators` (conditional recrawls: every page's first revisit fetches it whole);
-/// 7 → 8 added the readable views (`super::views::VIEWS`).
+/// 7 → 8 added the readable views (`super::views::VIEWS`); 8 → 9 added `ratings` (rating
+/// history: empty until the next `rank`, so history starts there).
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, "ALTER TABLE pages ADD COLUMN broken_since INTEGER"),
     (
@@ -29,7 +30,15 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (6, VALIDATORS_DDL),
     (7, super::views::VIEWS),
+    (8, RATINGS_DDL),
 ];
+
+/// The `ratings` table (version 9): each domain's and page's rating as it became on a day,
+/// one row per change (`kind` 0 domain, 1 page).
+const RATINGS_DDL: &str = "CREATE TABLE IF NOT EXISTS ratings(
+  kind INTEGER NOT NULL, name TEXT NOT NULL, day INTEGER NOT NULL, rating INTEGER NOT NULL,
+  PRIMARY KEY(kind, name, day)
+) WITHOUT ROWID";
 
 /// The `validators` table (version 7): a page's `ETag`, `Last-Modified`, body hash and
 /// unchanged-visit count, keyed by its URL id.
@@ -119,6 +128,10 @@ CREATE TABLE validators(
   page INTEGER PRIMARY KEY, etag TEXT NOT NULL, last_modified TEXT NOT NULL,
   body_hash INTEGER NOT NULL, unchanged INTEGER NOT NULL, at INTEGER NOT NULL
 );
+CREATE TABLE ratings(
+  kind INTEGER NOT NULL, name TEXT NOT NULL, day INTEGER NOT NULL, rating INTEGER NOT NULL,
+  PRIMARY KEY(kind, name, day)
+) WITHOUT ROWID;
 CREATE TABLE link_types(code INTEGER PRIMARY KEY, name TEXT NOT NULL);
 INSERT INTO link_types VALUES
   (0,'href'),(1,'redirect'),(2,'frame'),(3,'form'),(4,'canonical'),(5,'rss'),(6,'alternate');

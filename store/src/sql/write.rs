@@ -262,6 +262,13 @@ pub(super) fn apply(w: &mut Writer, batch: &WriteBatch) -> Result<()> {
                     )?
                     .execute(params![page, v.etag, v.last_modified, v.body_hash as i64, v.unchanged, v.at])?;
             }
+            Write::Rating(kind, name, day, rating) => {
+                w.conn
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO ratings(kind, name, day, rating) VALUES (?,?,?,?)",
+                    )?
+                    .execute(params![kind.code(), name, day, rating])?;
+            }
             Write::Unqueue(url) => {
                 w.conn
                     .prepare_cached("DELETE FROM frontier WHERE url = ?")?
