@@ -3,7 +3,7 @@
 use super::{open_store, UsageError};
 use anyhow::Context;
 use clap::Args;
-use linkdiff_archive::import::{DomainSet, ImportConfig, ImportStats, Importer, Input};
+use linkdiff_archive::import::{remote, DomainSet, ImportConfig, ImportStats, Importer, Input};
 use linkdiff_indexer::Indexer;
 use linkdiff_query::time::iso;
 use std::io::IsTerminal;
@@ -15,10 +15,26 @@ use std::time::{Duration, Instant};
 /// Arguments of `import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// `.warc`, `.warc.gz` or `.wat.gz` files (gzip detected by content); `-` reads standard
-    /// input.
-    #[arg(required = true)]
-    files: Vec<PathBuf>,
+    /// `.warc`, `.warc.gz` or `.wat.gz` files or `http(s)://` URLs (streamed; gzip detected
+    /// by content); `-` reads standard input.
+    #[arg(required_unless_present = "paths")]
+    files: Vec<String>,
+    /// A Common Crawl paths list (`warc.paths.gz`, `wat.paths.gz`: one path per line, gzip or
+    /// plain), a file or a URL; each path is read from `--base`.
+    #[arg(long, value_name = "FILE|URL")]
+    paths: Option<String>,
+    /// Where the paths of `--paths` are.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://data.commoncrawl.org/"
+    )]
+    base: String,
+    /// This worker's share of `--paths`: the paths whose position (from 0) is I modulo N.
+    /// Workers on other machines can feed one index (on ClickHouse); each file's checkpoint
+    /// is kept in the index, so a rerun skips the finished files.
+    #[arg(long, value_name = "I/N", requires = "paths", value_parser = linkdiff_model::Partition::parse)]
+    worker: Option<linkdiff_model::Partition>,
     #[command(flatten)]
     db: super::DbArg,
     /// Keep only links to these domains (one per line; subdomains included).
@@ -51,16 +67,34 @@ fn domains(path: &Path, flag: &str) -> anyhow::Result<DomainSet> {
 pub(super) fn run(a: ImportArgs) -> anyhow::Result<()> {
     let mut inputs = Vec::new();
     for f in &a.files {
-        if f.as_os_str() == "-" {
+        if f == "-" {
             if inputs.contains(&Input::Stdin) {
                 return Err(UsageError("- (standard input) given twice".into()).into());
             }
             inputs.push(Input::Stdin);
-        } else if !f.is_file() {
-            return Err(UsageError(format!("{} is not a file", f.display())).into());
+        } else if remote::is_url(f) {
+            inputs.push(Input::Url(f.clone()));
+        } else if !Path::new(f).is_file() {
+            return Err(UsageError(format!("{f} is not a file")).into());
         } else {
-            inputs.push(Input::Path(f.clone()));
+            inputs.push(Input::Path(PathBuf::from(f)));
         }
+    }
+    if let Some(list) = &a.paths {
+        let (index, count) = a
+            .worker
+            .map_or((0, 1), |p| (p.index as usize, p.count as usize));
+        let urls = remote::paths_list(list, &a.base, index, count)
+            .with_context(|| format!("cannot read the paths list {list}"))?;
+        if urls.is_empty() {
+            return Err(UsageError(format!(
+                "the paths list {list} names no file{}",
+                a.worker
+                    .map_or(String::new(), |p| format!(" for worker {p}"))
+            ))
+            .into());
+        }
+        inputs.extend(urls.into_iter().map(Input::Url));
     }
     let mut cfg = ImportConfig::new(inputs);
     cfg.target_domains = a

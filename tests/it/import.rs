@@ -524,3 +524,210 @@ fn from_domains_keep_only_pages_on_the_listed_sites() {
         .collect();
     assert_eq!(got, want);
 }
+
+/// The requests a test file server saw: `(path, Range start)`.
+type RequestLog = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<u64>)>>>;
+
+/// A file server on loopback for the HTTP import: `GET /NAME` answers the file; with
+/// `Range: bytes=N-` a 206 from byte N, unless NAME is in `no_ranges` (then the whole file
+/// again, as a server without range support does). Every whole-file answer announces the full
+/// length and then cuts the connection halfway, so every download must resume. Returns the
+/// address and the log of `(path, range)` requests.
+fn cutting_file_server(
+    files: Vec<(String, Vec<u8>)>,
+    no_ranges: &'static [&'static str],
+) -> (std::net::SocketAddr, RequestLog) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = log.clone();
+    std::thread::spawn(move || {
+        // Bounded: the tests make fewer than 100 requests.
+        for stream in listener.incoming().take(100) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let mut range = None;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                    range = v.trim().trim_end_matches('-').parse::<u64>().ok();
+                }
+            }
+            let name = path.trim_start_matches('/').to_string();
+            seen.lock().unwrap().push((name.clone(), range));
+            let Some((_, body)) = files.iter().find(|(n, _)| *n == name) else {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                continue;
+            };
+            let len = body.len();
+            match range.filter(|_| !no_ranges.contains(&name.as_str())) {
+                Some(from) => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {from}-{}/{len}\r\nConnection: close\r\n\r\n",
+                        len as u64 - from,
+                        len - 1
+                    );
+                    let _ = stream.write_all(&body[from as usize..]);
+                }
+                None => {
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+                    );
+                    // Paths lists arrive whole; archives are cut halfway on a whole-file
+                    // answer, except the last one of a no-range file (it must finish).
+                    let cut = name.contains("warc")
+                        && seen
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .filter(|(n, _)| *n == name)
+                            .count()
+                            < 3;
+                    let end = if cut { len / 2 } else { len };
+                    let _ = stream.write_all(&body[..end]);
+                }
+            }
+            let _ = stream.flush();
+        }
+    });
+    (addr, log)
+}
+
+#[test]
+fn an_http_paths_list_split_over_two_workers_survives_cut_connections_and_gives_the_truth() {
+    let a = archives();
+    let files = vec![
+        (
+            "crawl/epoch1.warc.gz".to_string(),
+            std::fs::read(&a.first).unwrap(),
+        ),
+        (
+            "crawl/epoch2.warc".to_string(),
+            std::fs::read(&a.second).unwrap(),
+        ),
+        (
+            "warc.paths.gz".to_string(),
+            testfiles::gz(b"crawl/epoch1.warc.gz\ncrawl/epoch2.warc\n"),
+        ),
+    ];
+    // The second file's server ignores Range: its download starts over and skips what it
+    // had read.
+    let (addr, log) = cutting_file_server(files, &["crawl/epoch2.warc"]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let base = format!("http://{addr}/");
+    let list = format!("{base}warc.paths.gz");
+    for w in ["0/2", "1/2"] {
+        let out = import(&db, &["--paths", &list, "--base", &base, "--worker", w]);
+        assert!(out.contains("Ranks recomputed"), "{w}: {out}");
+    }
+    let store = Store::open(&db).unwrap();
+    assert_matches_truth(&store, &a);
+    drop(store);
+    let log = log.lock().unwrap().clone();
+    assert!(
+        log.iter()
+            .any(|(n, r)| n == "crawl/epoch1.warc.gz" && r.is_some_and(|r| r > 0)),
+        "the cut download resumed with a Range request: {log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|(n, r)| n == "crawl/epoch2.warc" && r.is_some_and(|r| r > 0)),
+        "{log:?}"
+    );
+    // A rerun skips the worker's file: its checkpoint says done.
+    let again = import(&db, &["--paths", &list, "--base", &base, "--worker", "0/2"]);
+    assert!(again.contains("1 inputs already imported"), "{again}");
+    // A worker whose share is empty, and a bad list, say so.
+    let out = bin(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        "--paths",
+        &format!("{base}nothing.paths"),
+        "--progress",
+        "off",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing.paths"), "{err}");
+}
+
+#[test]
+fn two_http_import_workers_into_a_clickhouse_cluster_answer_like_a_local_sqlite_import() {
+    use linkdiff_store::clickhouse::client::{ChLocation, Client};
+    use linkdiff_store::clickhouse::ChStore;
+    let Some(servers) = clickhouse_servers() else {
+        clickhouse_skipped("import::two_http_import_workers");
+        return;
+    };
+    let spec = clickhouse_db(&servers, "httpimport");
+    let loc = ChLocation::parse(&spec).unwrap().unwrap();
+    ChStore::init(&loc, Some("linkdiff")).expect("create the tables on the cluster");
+    let a = archives();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = dir.path().join("local.db");
+    import(
+        &sqlite,
+        &[a.first.to_str().unwrap(), a.second.to_str().unwrap()],
+    );
+    let files = vec![
+        (
+            "crawl/epoch1.warc.gz".to_string(),
+            std::fs::read(&a.first).unwrap(),
+        ),
+        (
+            "crawl/epoch2.warc".to_string(),
+            std::fs::read(&a.second).unwrap(),
+        ),
+        (
+            "wat.paths".to_string(),
+            b"crawl/epoch1.warc.gz\ncrawl/epoch2.warc\n".to_vec(),
+        ),
+    ];
+    let (addr, log) = cutting_file_server(files, &[]);
+    let base = format!("http://{addr}/");
+    let list = format!("{base}wat.paths");
+    for w in ["0/2", "1/2"] {
+        import(
+            Path::new(&spec),
+            &["--paths", &list, "--base", &base, "--worker", w],
+        );
+    }
+    assert!(
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|(_, r)| r.is_some_and(|r| r > 0)),
+        "a cut download resumed"
+    );
+    let sqlite = sqlite.to_str().unwrap();
+    for table in [
+        "backlinks",
+        "backlinks_new_lost",
+        "backlinks_new_lost_counters",
+        "anchors",
+        "refdomains",
+    ] {
+        let args = [table, "--target", "test", "--mode", "subdomains"];
+        let (x, y) = (cli_json(sqlite, &args), cli_json(&spec, &args));
+        assert!(x.to_string().len() > 100, "{table}: {x}");
+        assert_eq!(x, y, "{table}: SQLite and ClickHouse differ");
+    }
+    for s in &loc.servers {
+        let _ = Client::new(s, &loc).execute(&format!("DROP DATABASE IF EXISTS {}", loc.database));
+    }
+}

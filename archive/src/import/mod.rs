@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 
 mod domains;
 mod reader;
+pub mod remote;
 mod workers;
 mod writer;
 pub use domains::{BadDomainList, DomainSet};
@@ -45,6 +46,9 @@ pub enum Input {
     Path(PathBuf),
     /// Standard input (`-`).
     Stdin,
+    /// A file at an `http(s)://` URL, streamed (resumed with `Range` when the connection
+    /// drops; a checkpoint resumes it from its offset).
+    Url(String),
 }
 
 impl Input {
@@ -53,6 +57,7 @@ impl Input {
         match self {
             Input::Path(p) => p.display().to_string(),
             Input::Stdin => "-".into(),
+            Input::Url(u) => u.clone(),
         }
     }
 }
@@ -275,6 +280,10 @@ fn open(input: &Input) -> std::io::Result<Box<dyn BufRead + Send>> {
             std::fs::File::open(p)?,
         )),
         Input::Stdin => Box::new(BufReader::with_capacity(256 * 1024, std::io::stdin())),
+        Input::Url(u) => Box::new(BufReader::with_capacity(
+            256 * 1024,
+            remote::HttpReader::new(remote::client()?, u, 0),
+        )),
     })
 }
 

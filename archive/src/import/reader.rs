@@ -25,6 +25,13 @@ impl Reading {
                     Box::new(BufReader::with_capacity(256 * 1024, f));
                 Ok((WarcReader::resume(raw, at, self.cap)?, None))
             }
+            (Input::Url(url), Some(at)) => {
+                let raw: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(
+                    256 * 1024,
+                    remote::HttpReader::new(remote::client()?, url, at.member),
+                ));
+                Ok((WarcReader::resume(raw, at, self.cap)?, None))
+            }
             (input, at) => Ok((WarcReader::new(open(input)?, self.cap)?, at)),
         }
     }
