@@ -59,7 +59,12 @@ pub(super) fn rating_history(
     endpoint: Endpoint,
     p: &Params,
 ) -> Result<J, V3Error> {
-    let target = target(p)?;
+    // The SDK sends url-rating-history no `mode`: its target is one URL.
+    let target = if endpoint == Endpoint::UrlRatingHistory {
+        target_with(p, Mode::Exact)?
+    } else {
+        target(p)?
+    };
     let (from, to) = date_range(p)?;
     let group = grouping(p)?;
     let store_err = |e: linkdiff_store::StoreError| V3Error::from(anyhow::Error::new(e));
@@ -85,7 +90,7 @@ pub(super) fn rating_history(
         }
         _ => {
             return Err(bad(
-                "url-rating-history rates one page: give a URL with mode=exact",
+                "url-rating-history rates one page: give a URL (mode exact, the default here)",
             ))
         }
     };

@@ -31,13 +31,18 @@ pub(super) fn bad(msg: impl Into<String>) -> V3Error {
 
 /// `target` and `mode` (default `subdomains`), read by the one target parser.
 pub(super) fn target(p: &Params) -> Result<Target, V3Error> {
+    target_with(p, Mode::Subdomains)
+}
+
+/// [`target`] with another `mode` when none is given (`url-rating-history` rates one URL).
+pub(super) fn target_with(p: &Params, default: Mode) -> Result<Target, V3Error> {
     let raw = p
         .get("target")
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| bad("Parameter 'target' is required"))?;
     let mode = match p.get("mode").map(str::trim) {
-        None | Some("") => Mode::Subdomains,
+        None | Some("") => default,
         Some(m) => m.parse::<Mode>().map_err(|e| bad(e.to_string()))?,
     };
     Target::parse(raw, mode).map_err(|e| bad(e.to_string()))
