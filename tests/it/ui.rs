@@ -25,6 +25,33 @@ fn chromium() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// Chromium, or `None` after saying SKIPPED loudly.
+fn chromium_or_skip() -> Option<PathBuf> {
+    let b = chromium();
+    if b.is_none() {
+        eprintln!("SKIPPED: no Chromium (install the Debian package `chromium`; .ci/run does)");
+    }
+    b
+}
+
+/// The test web of the dashboard tests, crawled on 2026-01-05 and 2026-01-12.
+async fn dashboard_web() -> (
+    linkdiff_testweb::RunningWeb,
+    tempfile::TempDir,
+    linkdiff_store::Store,
+) {
+    indexed_web(
+        WebConfig {
+            hosts: 8,
+            pages_per_host: 5,
+            ..WebConfig::default()
+        },
+        day("2026-01-05"),
+        day("2026-01-12"),
+    )
+    .await
+}
+
 /// The DOM after the page's scripts ran (they mark `<body data-ready="1">` when done).
 fn dom(browser: &Path, url: &str) -> String {
     let out = Command::new(browser)
@@ -83,20 +110,10 @@ fn percent_decode(s: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_draws_the_targets_days_filters_tables_and_downloads_csv() {
-    let Some(browser) = chromium() else {
-        eprintln!("SKIPPED: no Chromium (install the Debian package `chromium`; .ci/run does)");
+    let Some(browser) = chromium_or_skip() else {
         return;
     };
-    let (_w, dir, store) = indexed_web(
-        WebConfig {
-            hosts: 8,
-            pages_per_host: 5,
-            ..WebConfig::default()
-        },
-        day("2026-01-05"),
-        day("2026-01-12"),
-    )
-    .await;
+    let (_w, dir, store) = dashboard_web().await;
     let db = dir.path().join("db");
     let addr = api(&store).await;
     let target = "h001.test";
@@ -213,8 +230,7 @@ async fn the_dashboard_draws_the_targets_days_filters_tables_and_downloads_csv()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_index_without_runs_says_so_in_the_charts() {
-    let Some(browser) = chromium() else {
-        eprintln!("SKIPPED: no Chromium (install the Debian package `chromium`; .ci/run does)");
+    let Some(browser) = chromium_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -328,21 +344,11 @@ async fn the_charts_are_bars_on_dates_with_values_on_hover_and_drag_to_zoom() {
     use chromiumoxide::browser::{Browser, BrowserConfig};
     use chromiumoxide::cdp::browser_protocol::input::DispatchMouseEventType as Mouse;
     use futures_util::StreamExt;
-    let Some(browser_path) = chromium() else {
-        eprintln!("SKIPPED: no Chromium (install the Debian package `chromium`; .ci/run does)");
+    let Some(browser_path) = chromium_or_skip() else {
         return;
     };
     // Three crawls: days with changes on 2026-01-05, -12 and -20.
-    let (w, dir, store) = indexed_web(
-        WebConfig {
-            hosts: 8,
-            pages_per_host: 5,
-            ..WebConfig::default()
-        },
-        day("2026-01-05"),
-        day("2026-01-12"),
-    )
-    .await;
+    let (w, dir, store) = dashboard_web().await;
     w.web.set_epoch(1);
     crawl(&store, &crawl_cfg(&w, Some(day("2026-01-20")))).await;
     let db = dir.path().join("db");
