@@ -117,8 +117,14 @@ pub(super) fn run(a: ImportArgs) -> anyhow::Result<()> {
     let _lock = store.crawl_lock()?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(stop.clone());
-    let summary = import(&store, cfg, stop, &a.progress)?;
+    let (summary, failed) = import_counting_failures(&store, cfg, stop, &a.progress)?;
     crate::outln!("{summary}");
+    if failed > 0 {
+        // Everything else is applied and ranked; the exit status says the run is not whole.
+        anyhow::bail!(
+            "{failed} files failed (see above); run the same command again to retry them"
+        );
+    }
     Ok(())
 }
 
@@ -146,6 +152,16 @@ pub fn import(
     stop: Arc<AtomicBool>,
     progress_mode: &str,
 ) -> anyhow::Result<String> {
+    import_counting_failures(store, cfg, stop, progress_mode).map(|(s, _)| s)
+}
+
+/// [`import`], also returning how many URL inputs failed.
+fn import_counting_failures(
+    store: &linkdiff_store::Store,
+    cfg: ImportConfig,
+    stop: Arc<AtomicBool>,
+    progress_mode: &str,
+) -> anyhow::Result<(String, usize)> {
     let sink = crate::sink::IndexSink::new(Indexer::new(store.clone()));
     let mode = match progress_mode {
         "auto" if std::io::stderr().is_terminal() => "bar",
@@ -196,7 +212,7 @@ pub fn import(
     } else {
         String::new()
     };
-    Ok(format!(
+    Ok((format!(
         "Import run {}: read {} records ({} MB) from {} of {} inputs in {:.1} s ({:.0} records/s, {:.1} MB/s); \
          applied {} visits ({} new pages, {} failed captures), newest {}; {} links seen, {} new and {} lost backlinks; \
          {}.{}{}",
@@ -222,7 +238,26 @@ pub fn import(
             ""
         },
         ranked
-    ))
+    ) + &failed_files(&s), s.files_failed.len()))
+}
+
+/// The URL inputs that failed, for the summary (empty when none did).
+fn failed_files(s: &ImportStats) -> String {
+    if s.files_failed.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<String> = s
+        .files_failed
+        .iter()
+        .take(5)
+        .map(|(name, why)| format!("{name} ({why})"))
+        .collect();
+    format!(
+        " {} files failed: {}{}; the next import of the same files retries them from their checkpoints.",
+        s.files_failed.len(),
+        shown.join("; "),
+        if s.files_failed.len() > 5 { "; …" } else { "" }
+    )
 }
 
 /// What was read but not applied, by reason.

@@ -620,7 +620,7 @@ fn an_http_paths_list_split_over_two_workers_survives_cut_connections_and_gives_
         ),
         (
             "warc.paths.gz".to_string(),
-            testfiles::gz(b"crawl/epoch1.warc.gz\ncrawl/epoch2.warc\n"),
+            testfiles::gz(b"crawl/epoch1.warc.gz\ncrawl/epoch2.warc\ncrawl/missing.warc.gz\n"),
         ),
     ];
     // The second file's server ignores Range: its download starts over and skips what it
@@ -630,10 +630,31 @@ fn an_http_paths_list_split_over_two_workers_survives_cut_connections_and_gives_
     let db = dir.path().join("db");
     let base = format!("http://{addr}/");
     let list = format!("{base}warc.paths.gz");
-    for w in ["0/2", "1/2"] {
-        let out = import(&db, &["--paths", &list, "--base", &base, "--worker", w]);
-        assert!(out.contains("Ranks recomputed"), "{w}: {out}");
-    }
+    // Worker 0/2 has the first and the third (missing) file: the missing one is counted as
+    // failed, the other imported, and the exit status says the run is not whole.
+    let out = bin(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        "--progress",
+        "off",
+        "--paths",
+        &list,
+        "--base",
+        &base,
+        "--worker",
+        "0/2",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("1 files failed: http://")
+            && stdout.contains("missing.warc.gz (")
+            && stdout.contains("Ranks recomputed"),
+        "{stdout}"
+    );
+    let out = import(&db, &["--paths", &list, "--base", &base, "--worker", "1/2"]);
+    assert!(out.contains("Ranks recomputed"), "1/2: {out}");
     let store = Store::open(&db).unwrap();
     assert_matches_truth(&store, &a);
     drop(store);
@@ -648,9 +669,26 @@ fn an_http_paths_list_split_over_two_workers_survives_cut_connections_and_gives_
             .any(|(n, r)| n == "crawl/epoch2.warc" && r.is_some_and(|r| r > 0)),
         "{log:?}"
     );
-    // A rerun skips the worker's file: its checkpoint says done.
-    let again = import(&db, &["--paths", &list, "--base", &base, "--worker", "0/2"]);
-    assert!(again.contains("1 inputs already imported"), "{again}");
+    // A rerun skips the worker's finished file (its checkpoint says done) and tries the
+    // missing one again.
+    let again = bin(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        "--progress",
+        "off",
+        "--paths",
+        &list,
+        "--base",
+        &base,
+        "--worker",
+        "0/2",
+    ]);
+    let again = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        again.contains("1 inputs already imported") && again.contains("1 files failed"),
+        "{again}"
+    );
     // A worker whose share is empty, and a bad list, say so.
     let out = bin(&[
         "import",

@@ -201,6 +201,9 @@ pub struct ImportStats {
     pub elapsed: Duration,
     /// Stopped early (signal or `--max-records`): a rerun goes on from the checkpoints.
     pub interrupted: bool,
+    /// URL inputs that could not be read, or not to the end (after their retries), with why:
+    /// not marked done, so a rerun tries them again from their checkpoints.
+    pub files_failed: Vec<(String, String)>,
 }
 
 /// A record after the reader: kept for a worker, or already decided.
@@ -252,6 +255,8 @@ enum ToWriter {
     FileBytes(u64),
     /// The checkpoint key of input `i`, learned from its first record (standard input).
     Key(usize, String),
+    /// A URL input could not be read (whole, or after its retries): named, with why.
+    FileFailed(String, String),
     Failed(ImportError),
 }
 
@@ -332,10 +337,14 @@ impl Importer {
                 });
                 continue;
             }
-            let (id, date) = first_record(input).map_err(|source| ImportError::Input {
-                name: name.clone(),
-                source,
-            })?;
+            let (id, date) = match first_record(input) {
+                Ok(r) => r,
+                Err(e) if matches!(input, Input::Url(_)) => {
+                    stats.files_failed.push((name, e.to_string()));
+                    continue;
+                }
+                Err(source) => return Err(ImportError::Input { name, source }),
+            };
             if let Input::Path(p) = input {
                 stats.file_bytes_total += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
             }
@@ -494,6 +503,7 @@ impl Importer {
                 }
                 ToWriter::FileBytes(n) => writer.stats.file_bytes = n,
                 ToWriter::Key(i, key) => writer.keys[i] = Some(key),
+                ToWriter::FileFailed(name, why) => writer.stats.files_failed.push((name, why)),
                 ToWriter::Failed(e) => failure = Some(e),
             }
             if last_progress.elapsed() >= Duration::from_millis(200) {

@@ -16,20 +16,34 @@ pub(super) struct Reading {
 pub(super) type Reader = WarcReader<Box<dyn BufRead + Send>>;
 
 impl Reading {
-    pub(super) fn open(&self, p: &Planned) -> std::io::Result<(Reader, Option<Position>)> {
+    /// The input's reader, where to resume, and for a URL where its reader says why it gave
+    /// up (the file is then failed, not done).
+    pub(super) fn open(
+        &self,
+        p: &Planned,
+    ) -> std::io::Result<(Reader, Option<Position>, Option<remote::GaveUp>)> {
+        if let Input::Url(url) = &p.input {
+            let start = p.resume.map_or(0, |at| at.member);
+            let http = remote::HttpReader::new(remote::client()?, url, start);
+            let gave_up = http.gave_up();
+            let raw: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(256 * 1024, http));
+            let reader = match p.resume {
+                Some(at) => WarcReader::resume(raw, at, self.cap)?,
+                None => WarcReader::new(raw, self.cap)?,
+            };
+            return Ok((reader, None, Some(gave_up)));
+        }
+        let (reader, at) = self.open_local(p)?;
+        Ok((reader, at, None))
+    }
+
+    fn open_local(&self, p: &Planned) -> std::io::Result<(Reader, Option<Position>)> {
         match (&p.input, p.resume) {
             (Input::Path(path), Some(at)) => {
                 let mut f = std::fs::File::open(path)?;
                 f.seek(SeekFrom::Start(at.member))?;
                 let raw: Box<dyn BufRead + Send> =
                     Box::new(BufReader::with_capacity(256 * 1024, f));
-                Ok((WarcReader::resume(raw, at, self.cap)?, None))
-            }
-            (Input::Url(url), Some(at)) => {
-                let raw: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(
-                    256 * 1024,
-                    remote::HttpReader::new(remote::client()?, url, at.member),
-                ));
                 Ok((WarcReader::resume(raw, at, self.cap)?, None))
             }
             (input, at) => Ok((WarcReader::new(open(input)?, self.cap)?, at)),
@@ -61,8 +75,15 @@ impl Reading {
         let mut records = 0u64;
         let mut file_bytes_before = 0u64;
         for (i, p) in planned.into_iter().enumerate() {
-            let (mut reader, mut drop_before) = match self.open(&p) {
+            let (mut reader, mut drop_before, gave_up) = match self.open(&p) {
                 Ok(r) => r,
+                Err(e) if matches!(p.input, Input::Url(_)) => {
+                    // One file of many: counted as failed, the others go on.
+                    let _ = self
+                        .to_writer
+                        .send(ToWriter::FileFailed(p.name, e.to_string()));
+                    continue;
+                }
                 Err(source) => {
                     let _ = self.to_writer.send(ToWriter::Failed(ImportError::Input {
                         name: p.name,
@@ -147,6 +168,13 @@ impl Reading {
             }
             file_bytes_before += reader.compressed_pos();
             let _ = self.to_writer.send(ToWriter::FileBytes(file_bytes_before));
+            if let Some(why) = gave_up.and_then(|g| g.lock().ok().and_then(|w| w.clone())) {
+                // Not done: a rerun goes on from the last record applied.
+                complete = false;
+                let _ = self
+                    .to_writer
+                    .send(ToWriter::FileFailed(p.name.clone(), why));
+            }
             let _ = self.to_writer.send(ToWriter::InputEnd {
                 seq,
                 input: i,

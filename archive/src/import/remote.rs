@@ -5,7 +5,12 @@
 
 use flate2::read::MultiGzDecoder;
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Why a download was given up, once it was (shared with the import's reader thread, which
+/// then records the file as failed instead of done).
+pub type GaveUp = Arc<Mutex<Option<String>>>;
 
 /// How many times a file's download is resumed after a failure before the import gives up.
 pub const RETRIES: u32 = 8;
@@ -38,6 +43,8 @@ pub struct HttpReader {
     backoff: Duration,
     /// Times the download was resumed (for the summary).
     pub resumed: u32,
+    /// Set when the download is given up; every later read fails at once.
+    gave_up: GaveUp,
 }
 
 impl HttpReader {
@@ -52,7 +59,13 @@ impl HttpReader {
             failures: 0,
             backoff: Duration::from_millis(200),
             resumed: 0,
+            gave_up: GaveUp::default(),
         }
+    }
+
+    /// Where the reader says why it gave up, if it does.
+    pub fn gave_up(&self) -> GaveUp {
+        self.gave_up.clone()
     }
 
     /// A shorter first pause between attempts (tests).
@@ -126,10 +139,9 @@ impl HttpReader {
     fn retry(&mut self, e: io::Error) -> io::Result<()> {
         self.body = None;
         if e.kind() == io::ErrorKind::NotFound || self.failures >= RETRIES {
-            return Err(io::Error::new(
-                e.kind(),
-                format!("{} (after {} attempts)", e, self.failures + 1),
-            ));
+            let why = format!("{} (after {} attempts)", e, self.failures + 1);
+            *self.gave_up.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.clone());
+            return Err(io::Error::new(e.kind(), why));
         }
         self.failures += 1;
         std::thread::sleep(self.backoff);
@@ -141,6 +153,9 @@ impl HttpReader {
 
 impl Read for HttpReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(why) = &*self.gave_up.lock().unwrap_or_else(|p| p.into_inner()) {
+            return Err(io::Error::other(why.clone()));
+        }
         loop {
             if self.body.is_none() {
                 if self.len == Some(self.pos) && self.pos > 0 {
@@ -228,6 +243,32 @@ pub fn paths_list(source: &str, base: &str, index: usize, count: usize) -> io::R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_download_cut_every_time_is_given_up_after_the_retries_and_says_why() {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            // Bounded: the reader makes RETRIES + 1 attempts.
+            for stream in listener.incoming().take(RETRIES as usize + 4) {
+                let Ok(mut s) = stream else { continue };
+                let mut req = [0u8; 1024];
+                let _ = s.read(&mut req);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+            }
+        });
+        let mut r = HttpReader::new(client().unwrap(), &format!("http://{addr}/f"), 0)
+            .with_backoff(Duration::from_millis(1));
+        let slot = r.gave_up();
+        let mut out = Vec::new();
+        let e = r.read_to_end(&mut out).unwrap_err();
+        assert!(e.to_string().contains("attempts"), "{e}");
+        assert!(slot.lock().unwrap().is_some());
+        assert_eq!(r.resumed, RETRIES);
+        // Every later read fails at once.
+        assert!(r.read(&mut [0u8; 8]).is_err());
+    }
 
     #[test]
     fn paths_lists_are_joined_to_the_base_and_split_between_workers() {
