@@ -177,10 +177,21 @@ fn import_counting_failures(
         b
     });
     let mut last_plain = Instant::now();
+    let mut shown_file = 0usize;
     let mut show = |s: &ImportStats| {
         let secs = s.elapsed.as_secs_f64().max(0.001);
+        // Which file of how many (the ones an earlier import finished are not counted).
+        let file = match &s.current {
+            Some(name) => format!(
+                "file {}/{} {}: ",
+                s.inputs_started,
+                s.inputs - s.inputs_already_done,
+                name.rsplit('/').next().unwrap_or(name)
+            ),
+            None => String::new(),
+        };
         let msg = format!(
-            "{} records ({:.0}/s, {:.1} MB/s), {} visits, {} new / {} lost backlinks",
+            "{file}{} records ({:.0}/s, {:.1} MB/s), {} visits, {} new / {} lost backlinks",
             s.records,
             s.records as f64 / secs,
             s.bytes as f64 / secs / 1e6,
@@ -192,8 +203,12 @@ fn import_counting_failures(
             b.set_length(s.file_bytes_total.max(s.file_bytes));
             b.set_position(s.file_bytes);
             b.set_message(msg);
-        } else if mode == "plain" && last_plain.elapsed() >= Duration::from_secs(3) {
+        } else if mode == "plain"
+            && (last_plain.elapsed() >= Duration::from_secs(3) || s.inputs_started != shown_file)
+        {
+            // Every 3 s, and as each file starts.
             last_plain = Instant::now();
+            shown_file = s.inputs_started;
             crate::eprint_quiet!("import: {msg}");
         }
     };

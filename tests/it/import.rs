@@ -653,8 +653,32 @@ fn an_http_paths_list_split_over_two_workers_survives_cut_connections_and_gives_
             && stdout.contains("Ranks recomputed"),
         "{stdout}"
     );
-    let out = import(&db, &["--paths", &list, "--base", &base, "--worker", "1/2"]);
-    assert!(out.contains("Ranks recomputed"), "1/2: {out}");
+    // Worker 1/2, with progress lines: one as its file starts.
+    let out = bin(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        "--progress",
+        "plain",
+        "--paths",
+        &list,
+        "--base",
+        &base,
+        "--worker",
+        "1/2",
+    ]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success() && stdout.contains("Ranks recomputed"),
+        "1/2: {stdout}{stderr}"
+    );
+    assert!(
+        stderr.contains("import: file 1/1 epoch2.warc: "),
+        "{stderr}"
+    );
     let store = Store::open(&db).unwrap();
     assert_matches_truth(&store, &a);
     drop(store);

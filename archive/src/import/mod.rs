@@ -201,6 +201,10 @@ pub struct ImportStats {
     pub elapsed: Duration,
     /// Stopped early (signal or `--max-records`): a rerun goes on from the checkpoints.
     pub interrupted: bool,
+    /// Inputs the reader has started this run (progress: "file K of N").
+    pub inputs_started: usize,
+    /// The input being read (progress).
+    pub current: Option<String>,
     /// URL inputs that could not be read, or not to the end (after their retries), with why:
     /// not marked done, so a rerun tries them again from their checkpoints.
     pub files_failed: Vec<(String, String)>,
@@ -253,6 +257,8 @@ enum ToWriter {
     },
     /// Compressed bytes read so far (progress).
     FileBytes(u64),
+    /// The reader started an input (progress).
+    Started(String),
     /// The checkpoint key of input `i`, learned from its first record (standard input).
     Key(usize, String),
     /// A URL input could not be read (whole, or after its retries): named, with why.
@@ -502,6 +508,10 @@ impl Importer {
                     writer.finish_inputs()?;
                 }
                 ToWriter::FileBytes(n) => writer.stats.file_bytes = n,
+                ToWriter::Started(name) => {
+                    writer.stats.inputs_started += 1;
+                    writer.stats.current = Some(name);
+                }
                 ToWriter::Key(i, key) => writer.keys[i] = Some(key),
                 ToWriter::FileFailed(name, why) => writer.stats.files_failed.push((name, why)),
                 ToWriter::Failed(e) => failure = Some(e),

@@ -75,6 +75,7 @@ impl Reading {
         let mut records = 0u64;
         let mut file_bytes_before = 0u64;
         for (i, p) in planned.into_iter().enumerate() {
+            let _ = self.to_writer.send(ToWriter::Started(p.name.clone()));
             let (mut reader, mut drop_before, gave_up) = match self.open(&p) {
                 Ok(r) => r,
                 Err(e) if matches!(p.input, Input::Url(_)) => {
