@@ -606,10 +606,33 @@ fn cutting_file_server(
     (addr, log)
 }
 
-#[test]
-fn an_http_paths_list_split_over_two_workers_survives_cut_connections_and_gives_the_truth() {
-    let a = archives();
-    let files = vec![
+/// `linkdiff import` of worker `w`'s share of the paths list at `list` (paths from `base`),
+/// with `progress`: the process's output, whatever its status.
+fn import_paths(
+    db: &Path,
+    list: &str,
+    base: &str,
+    w: &str,
+    progress: &str,
+) -> std::process::Output {
+    bin(&[
+        "import",
+        "--db",
+        db.to_str().unwrap(),
+        "--progress",
+        progress,
+        "--paths",
+        list,
+        "--base",
+        base,
+        "--worker",
+        w,
+    ])
+}
+
+/// The two epochs' archives as the file server's `crawl/…` files, with a paths list.
+fn served_archives(a: &Archives, list_name: &str, list: Vec<u8>) -> Vec<(String, Vec<u8>)> {
+    vec![
         (
             "crawl/epoch1.warc.gz".to_string(),
             std::fs::read(&a.first).unwrap(),
@@ -618,11 +641,18 @@ fn an_http_paths_list_split_over_two_workers_survives_cut_connections_and_gives_
             "crawl/epoch2.warc".to_string(),
             std::fs::read(&a.second).unwrap(),
         ),
-        (
-            "warc.paths.gz".to_string(),
-            testfiles::gz(b"crawl/epoch1.warc.gz\ncrawl/epoch2.warc\ncrawl/missing.warc.gz\n"),
-        ),
-    ];
+        (list_name.to_string(), list),
+    ]
+}
+
+#[test]
+fn an_http_paths_list_split_over_two_workers_survives_cut_connections_and_gives_the_truth() {
+    let a = archives();
+    let files = served_archives(
+        &a,
+        "warc.paths.gz",
+        testfiles::gz(b"crawl/epoch1.warc.gz\ncrawl/epoch2.warc\ncrawl/missing.warc.gz\n"),
+    );
     // The second file's server ignores Range: its download starts over and skips what it
     // had read.
     let (addr, log) = cutting_file_server(files, &["crawl/epoch2.warc"]);
@@ -632,19 +662,7 @@ fn an_http_paths_list_split_over_two_workers_survives_cut_connections_and_gives_
     let list = format!("{base}warc.paths.gz");
     // Worker 0/2 has the first and the third (missing) file: the missing one is counted as
     // failed, the other imported, and the exit status says the run is not whole.
-    let out = bin(&[
-        "import",
-        "--db",
-        db.to_str().unwrap(),
-        "--progress",
-        "off",
-        "--paths",
-        &list,
-        "--base",
-        &base,
-        "--worker",
-        "0/2",
-    ]);
+    let out = import_paths(&db, &list, &base, "0/2", "off");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{stdout}");
     assert!(
@@ -654,19 +672,7 @@ fn an_http_paths_list_split_over_two_workers_survives_cut_connections_and_gives_
         "{stdout}"
     );
     // Worker 1/2, with progress lines: one as its file starts.
-    let out = bin(&[
-        "import",
-        "--db",
-        db.to_str().unwrap(),
-        "--progress",
-        "plain",
-        "--paths",
-        &list,
-        "--base",
-        &base,
-        "--worker",
-        "1/2",
-    ]);
+    let out = import_paths(&db, &list, &base, "1/2", "plain");
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -695,19 +701,7 @@ fn an_http_paths_list_split_over_two_workers_survives_cut_connections_and_gives_
     );
     // A rerun skips the worker's finished file (its checkpoint says done) and tries the
     // missing one again.
-    let again = bin(&[
-        "import",
-        "--db",
-        db.to_str().unwrap(),
-        "--progress",
-        "off",
-        "--paths",
-        &list,
-        "--base",
-        &base,
-        "--worker",
-        "0/2",
-    ]);
+    let again = import_paths(&db, &list, &base, "0/2", "off");
     let again = String::from_utf8_lossy(&again.stdout);
     assert!(
         again.contains("1 inputs already imported") && again.contains("1 files failed"),
@@ -746,20 +740,11 @@ fn two_http_import_workers_into_a_clickhouse_cluster_answer_like_a_local_sqlite_
         &sqlite,
         &[a.first.to_str().unwrap(), a.second.to_str().unwrap()],
     );
-    let files = vec![
-        (
-            "crawl/epoch1.warc.gz".to_string(),
-            std::fs::read(&a.first).unwrap(),
-        ),
-        (
-            "crawl/epoch2.warc".to_string(),
-            std::fs::read(&a.second).unwrap(),
-        ),
-        (
-            "wat.paths".to_string(),
-            b"crawl/epoch1.warc.gz\ncrawl/epoch2.warc\n".to_vec(),
-        ),
-    ];
+    let files = served_archives(
+        &a,
+        "wat.paths",
+        b"crawl/epoch1.warc.gz\ncrawl/epoch2.warc\n".to_vec(),
+    );
     let (addr, log) = cutting_file_server(files, &[]);
     let base = format!("http://{addr}/");
     let list = format!("{base}wat.paths");
