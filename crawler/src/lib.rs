@@ -12,6 +12,7 @@ mod crawl;
 pub mod extract;
 pub mod fetch;
 pub mod normalize;
+pub mod render;
 pub mod resolve;
 pub mod robots;
 pub mod seeds;

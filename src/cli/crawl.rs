@@ -129,6 +129,22 @@ pub struct CrawlArgs {
     /// Most pages taken from one host's sitemaps per run.
     #[arg(long, default_value_t = 50_000, value_name = "N")]
     max_sitemap_urls: u64,
+    /// Render pages in headless Chromium to find links that only scripts add: never
+    /// (default), auto (pages whose HTML looks script-built, and the hosts where rendering
+    /// found more links) or always (every HTML page). Every request the browser makes goes
+    /// through linkdiff's fetcher (address guard, robots.txt, rate limit).
+    #[arg(long, default_value = "never", value_parser = ["never", "auto", "always"])]
+    render: String,
+    /// The browser for --render. Default: the first of chromium, chromium-browser,
+    /// google-chrome, google-chrome-stable on the PATH.
+    #[arg(long, value_name = "PATH")]
+    chromium: Option<PathBuf>,
+    /// Pages rendered at once. Default: the number of cores.
+    #[arg(long, value_name = "N")]
+    render_tabs: Option<usize>,
+    /// Seconds a page gets to settle (no request for 500 ms) before its DOM is read as it is.
+    #[arg(long, default_value_t = 15.0, value_name = "S")]
+    render_timeout: f64,
 }
 
 /// Webhooks given on the command line, and how to deliver.
@@ -285,6 +301,10 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
             None => scope != linkdiff_crawler::Scope::Seeds,
         },
         max_sitemap_urls: a.max_sitemap_urls,
+        render: a
+            .render
+            .parse()
+            .map_err(|e: linkdiff_crawler::render::UnknownRenderMode| usage(e.to_string()))?,
         fetch: FetchConfig {
             user_agent: a.user_agent.clone(),
             timeout: Duration::from_secs_f64(a.timeout),
@@ -327,18 +347,77 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
             backoff: Duration::from_secs_f64(a.webhook_backoff),
         },
     };
+    let browser = if cfg.render == linkdiff_crawler::render::RenderMode::Never {
+        None
+    } else {
+        if !(a.render_timeout > 0.0 && a.render_timeout.is_finite()) {
+            return Err(usage("--render-timeout must be more than 0".into()));
+        }
+        let tabs = a.render_tabs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        });
+        Some(
+            linkdiff_render::ChromiumConfig::new(
+                a.chromium.clone(),
+                tabs,
+                Duration::from_secs_f64(a.render_timeout),
+            )
+            .map_err(|e| usage(e.to_string()))?,
+        )
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(schedule(
-        store,
-        cfg,
-        every,
-        a.max_runs,
-        &a.progress,
-        &alerting,
-    ))
+    rt.block_on(async {
+        let renderer = match browser {
+            Some(b) => Some(
+                linkdiff_render::Chromium::new(b)
+                    .await
+                    .context("cannot prepare the browser")?,
+            ),
+            None => None,
+        };
+        let result = schedule(
+            store,
+            cfg,
+            every,
+            a.max_runs,
+            &a.progress,
+            &alerting,
+            renderer
+                .clone()
+                .map(|r| Arc::new(r) as Arc<dyn linkdiff_crawler::render::Renderer>),
+        )
+        .await;
+        if let Some(r) = renderer {
+            r.shutdown().await;
+        }
+        result
+    })
+}
+
+/// The run summary's sentence on rendering (empty when nothing was rendered).
+fn render_summary(r: &linkdiff_crawler::render::RenderCounts) -> String {
+    if r.pages == 0 && r.failures == 0 {
+        return String::new();
+    }
+    let refused = r.refused_blocked + r.refused_robots + r.refused_other;
+    format!(
+        " Rendered {} pages ({} cut by --render-timeout, {} failed and kept their static links): {} links found only by rendering; {} requests for scripts and data, {} refused ({} by the address guard, {} by robots.txt, {} by kind); browser peak RSS {} MB.",
+        r.pages,
+        r.timeouts,
+        r.failures,
+        r.links_added,
+        r.requests,
+        refused,
+        r.refused_blocked,
+        r.refused_robots,
+        r.refused_other,
+        r.browser_peak_rss >> 20
+    )
 }
 
 /// Run once, or every `every` until stopped or `max_runs` reached.
@@ -349,6 +428,7 @@ pub async fn schedule(
     max_runs: Option<u64>,
     progress_mode: &str,
     alerting: &Alerting,
+    renderer: Option<Arc<dyn linkdiff_crawler::render::Renderer>>,
 ) -> anyhow::Result<()> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -359,7 +439,15 @@ pub async fn schedule(
     let mut runs = 0u64;
     let start = Instant::now();
     loop {
-        let summary = crawl_once_with(&store, &cfg, rx.clone(), progress_mode, alerting).await?;
+        let summary = crawl_once_with(
+            &store,
+            &cfg,
+            rx.clone(),
+            progress_mode,
+            alerting,
+            renderer.clone(),
+        )
+        .await?;
         crate::outln!("{summary}");
         runs += 1;
         if *rx.borrow() {
@@ -412,7 +500,7 @@ pub async fn crawl_once(
     stop: tokio::sync::watch::Receiver<bool>,
     progress_mode: &str,
 ) -> anyhow::Result<String> {
-    crawl_once_with(store, cfg, stop, progress_mode, &Alerting::default()).await
+    crawl_once_with(store, cfg, stop, progress_mode, &Alerting::default(), None).await
 }
 
 /// [`crawl_once`] with the command line's webhooks besides the stored ones.
@@ -422,6 +510,7 @@ pub async fn crawl_once_with(
     stop: tokio::sync::watch::Receiver<bool>,
     progress_mode: &str,
     alerting: &Alerting,
+    renderer: Option<Arc<dyn linkdiff_crawler::render::Renderer>>,
 ) -> anyhow::Result<String> {
     let mut hooks = alerting.hooks.clone();
     hooks.extend(crate::alerts::stored(store)?);
@@ -434,7 +523,10 @@ pub async fn crawl_once_with(
     let mut cfg = cfg.clone();
     cfg.watched = crate::watched::watched_pages(store)?;
     let cfg = &cfg;
-    let crawler = Crawler::new(store.clone(), cfg.clone())?;
+    let mut crawler = Crawler::new(store.clone(), cfg.clone())?;
+    if let Some(r) = renderer {
+        crawler = crawler.with_renderer(r);
+    }
     let sink = crate::sink::IndexSink::new(Indexer::new(store.clone()));
     let mode = match progress_mode {
         "auto" if std::io::stderr().is_terminal() => "bar",
@@ -488,9 +580,11 @@ pub async fn crawl_once_with(
     let t0 = Instant::now();
     let mut unchanged = [0u64; 2];
     let mut from_sitemaps = 0;
+    let mut rendered = linkdiff_crawler::render::RenderCounts::default();
     let mut show = |p: &Progress| {
         unchanged = p.unchanged;
         from_sitemaps = p.sitemap_pages;
+        rendered = p.render;
         show(p)
     };
     let (run, sink) = crawler.run(sink, stop, &mut show).await?;
@@ -544,8 +638,9 @@ pub async fn crawl_once_with(
             unchanged[0], unchanged[1]
         )
     };
+    let rendered = render_summary(&rendered);
     Ok(format!(
-        "Run {} as of {}: fetched {} pages ({} new) in {:.1} s ({:.0} pages/s), {} bytes; {} links seen, {} new and {} lost backlinks; {} errors{}.{unchanged}{from_sitemaps}{}{alerted}",
+        "Run {} as of {}: fetched {} pages ({} new) in {:.1} s ({:.0} pages/s), {} bytes; {} links seen, {} new and {} lost backlinks; {} errors{}.{unchanged}{from_sitemaps}{rendered}{}{alerted}",
         run.id,
         iso(run.as_of),
         run.fetched,

@@ -100,6 +100,7 @@ async fn each_run_posts_its_changes_per_target_with_retries_and_never_fails_the_
         stop(),
         "off",
         &alerting,
+        None,
     )
     .await
     .expect("a failing webhook never fails the crawl");
@@ -162,6 +163,7 @@ async fn each_run_posts_its_changes_per_target_with_retries_and_never_fails_the_
         stop(),
         "off",
         &alerting,
+        None,
     )
     .await
     .unwrap();

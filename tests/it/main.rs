@@ -15,6 +15,7 @@ mod plans;
 mod query_timeout;
 mod recheck;
 mod recrawl;
+mod render;
 mod scale_out;
 mod sitemaps;
 mod sql_views;

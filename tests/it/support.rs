@@ -374,3 +374,29 @@ pub fn ahrefs_node_client() -> Option<PathBuf> {
 
 /// The npm package and version the v3 compatibility test runs (`.ci/run` installs the same).
 pub const AHREFS_NODE_CLIENT: &str = "@adobe/spacecat-shared-ahrefs-client@1.2.6";
+
+/// Chromium: `LINKDIFF_CHROMIUM`, else the first of chromium, chromium-browser,
+/// google-chrome that runs.
+pub fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("LINKDIFF_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find(|b| {
+            std::process::Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(PathBuf::from)
+}
+
+/// Chromium, or `None` after saying SKIPPED loudly.
+pub fn chromium_or_skip() -> Option<PathBuf> {
+    let b = chromium();
+    if b.is_none() {
+        eprintln!("SKIPPED: no Chromium (install the Debian package `chromium`; .ci/run does)");
+    }
+    b
+}

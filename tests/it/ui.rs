@@ -7,32 +7,8 @@
 
 use crate::support::*;
 use linkdiff_testweb::WebConfig;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("LINKDIFF_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find(|b| {
-            Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .map(PathBuf::from)
-}
-
-/// Chromium, or `None` after saying SKIPPED loudly.
-fn chromium_or_skip() -> Option<PathBuf> {
-    let b = chromium();
-    if b.is_none() {
-        eprintln!("SKIPPED: no Chromium (install the Debian package `chromium`; .ci/run does)");
-    }
-    b
-}
 
 /// The test web of the dashboard tests, crawled on 2026-01-05 and 2026-01-12.
 async fn dashboard_web() -> (

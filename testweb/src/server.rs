@@ -61,6 +61,7 @@ impl RunningWeb {
             // tests turn it on).
             sitemaps: false,
             max_sitemap_urls: 50_000,
+            render: Default::default(),
             fetch: linkdiff_crawler::fetch::FetchConfig {
                 user_agent: concat!("linkdiff/", env!("CARGO_PKG_VERSION")).into(),
                 timeout: Duration::from_secs(10),

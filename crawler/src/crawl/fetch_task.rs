@@ -9,6 +9,7 @@ use crate::normalize;
 use crate::robots::{RobotsRules, MAX_ROBOTS_BYTES};
 use linkdiff_model::{Link, LinkType, Outcome, PageMeta};
 use linkdiff_store::{Store, Validators};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,6 +127,89 @@ pub(crate) struct Revalidate {
     pub every: u32,
 }
 
+/// How a fetch task renders the pages `--render` asks for.
+#[derive(Clone)]
+pub(crate) struct RenderCtx {
+    /// The browser.
+    pub renderer: Arc<dyn crate::render::Renderer>,
+    /// `--render`.
+    pub mode: crate::render::RenderMode,
+    /// The run's robots, limiters, counters and verdicts.
+    pub shared: Arc<crate::render::RenderShared>,
+    /// The page's host's rate limiter (the scheduler's own, so the page and its rendering
+    /// share one budget).
+    pub limiter: Option<Arc<governor::DefaultDirectRateLimiter>>,
+}
+
+/// A fetched page classified, then rendered when `render` asks for it: the links found only
+/// in the rendered DOM are added to the page's (a failed rendering keeps the static links
+/// and is counted).
+async fn page(
+    host: String,
+    item: Item,
+    f: Fetched,
+    render: Option<&RenderCtx>,
+    robots: &Arc<RobotsRules>,
+) -> TaskResult {
+    let mut res = classify(host, item, &f);
+    let Some(ctx) = render else { return res };
+    let TaskResult::Page {
+        host,
+        item,
+        outcome: Outcome::Fetched { meta, links },
+        ..
+    } = &mut res
+    else {
+        return res;
+    };
+    let ct = f.header("content-type");
+    if !is_html(ct) || !ctx.shared.wants(ctx.mode, host, &f.body) {
+        return res;
+    }
+    let stats = &ctx.shared.stats;
+    let job = crate::render::RenderJob {
+        url: item.url.clone(),
+        body: f.body.clone(),
+        content_type: ct.unwrap_or("text/html").to_string(),
+        fetch: Arc::new(crate::render::PageSubFetch::new(
+            ctx.shared.clone(),
+            host.clone(),
+            Some(robots.clone()),
+            ctx.limiter.clone(),
+        )),
+    };
+    match ctx.renderer.render(job).await {
+        Ok(r) => {
+            stats.pages.fetch_add(1, Ordering::Relaxed);
+            if !r.settled {
+                stats.timeouts.fetch_add(1, Ordering::Relaxed);
+            }
+            let ex = extract(&PageInput {
+                url: item.url.as_str(),
+                content_type: Some("text/html; charset=utf-8"),
+                content_language: f.header("content-language"),
+                x_robots_tag: f.header("x-robots-tag"),
+                link_header: None,
+                body: r.html.as_bytes(),
+            });
+            if meta.title.is_empty() {
+                meta.title = ex.page.title;
+            }
+            let added = crate::render::merge(links, ex.links);
+            meta.links_internal = meta.links_internal.max(ex.page.links_internal);
+            meta.links_external = meta.links_external.max(ex.page.links_external);
+            stats.links_added.fetch_add(added as u64, Ordering::Relaxed);
+            if ctx.mode == crate::render::RenderMode::Auto {
+                ctx.shared.decided(host, added);
+            }
+        }
+        Err(_) => {
+            stats.failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    res
+}
+
 /// XXH3 (64-bit) of a body: stable across builds and versions (a published algorithm), unlike
 /// the standard library's hasher, and ~20× faster than the byte-at-a-time FNV-1a it replaced
 /// (which was 8 % of a crawl's CPU). A page hashed by FNV-1a in an earlier run differs once,
@@ -165,6 +249,7 @@ pub(crate) async fn task(
     item: Item,
     robots: Option<Arc<RobotsRules>>,
     revalidate: Option<Revalidate>,
+    render: Option<RenderCtx>,
 ) -> TaskResult {
     let Some(robots) = robots else {
         let mut robots_url = item.url.clone();
@@ -224,7 +309,7 @@ pub(crate) async fn task(
     }
     let Some(rv) = revalidate else {
         return match fetcher.get(&item.url).await {
-            Ok(f) => classify(host, item, f),
+            Ok(f) => page(host, item, f, render.as_ref(), &robots).await,
             Err(e) => failed(host, item, FetchFailure::Network(e), None),
         };
     };
@@ -274,7 +359,7 @@ pub(crate) async fn task(
         if known.as_ref().is_some_and(|k| k.body_hash == hash) {
             return unchanged(200, v, stored_links(&rv.store, &item.url));
         }
-        match classify(host, item, f) {
+        match page(host, item, f, render.as_ref(), &robots).await {
             TaskResult::Page {
                 host,
                 item,
@@ -296,7 +381,7 @@ pub(crate) async fn task(
     }
     // Anything but a full fetch leaves the validators alone: they stay tied to the last
     // successful visit (see `known`).
-    classify(host, item, f)
+    classify(host, item, &f)
 }
 
 /// robots.txt, following up to five redirects (RFC 9309 §2.3.1.2: a host that moved to HTTPS
@@ -352,8 +437,8 @@ fn failed(host: String, item: Item, failure: FetchFailure, after: Option<Duratio
 }
 
 /// A response to a visit: extract HTML, follow the shape of redirects, sort out failures.
-pub(crate) fn classify(host: String, item: Item, f: Fetched) -> TaskResult {
-    match outcome_of(&item.url, &f) {
+pub(crate) fn classify(host: String, item: Item, f: &Fetched) -> TaskResult {
+    match outcome_of(&item.url, f) {
         Ok(outcome) => TaskResult::Page {
             host,
             item,
@@ -362,7 +447,7 @@ pub(crate) fn classify(host: String, item: Item, f: Fetched) -> TaskResult {
             validators: None,
             known_links: Vec::new(),
         },
-        Err(failure) => failed(host, item, failure, retry_after(&f)),
+        Err(failure) => failed(host, item, failure, retry_after(f)),
     }
 }
 
@@ -463,7 +548,7 @@ mod tests {
             &[("content-type", "text/html")],
             "<title>T</title><a href=/b>b</a>",
         );
-        match outcome(classify("a.test".into(), item("http://a.test/"), html)) {
+        match outcome(classify("a.test".into(), item("http://a.test/"), &html)) {
             (Outcome::Fetched { meta, links }, None) => {
                 assert_eq!(meta.title, "T");
                 assert_eq!(links.len(), 1);
@@ -472,7 +557,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let pdf = response(200, &[("content-type", "application/pdf")], "<a href=/b>");
-        match outcome(classify("a.test".into(), item("http://a.test/x.pdf"), pdf)) {
+        match outcome(classify("a.test".into(), item("http://a.test/x.pdf"), &pdf)) {
             (Outcome::Fetched { links, meta }, None) => {
                 assert!(links.is_empty());
                 assert_eq!(meta.page_size, "<a href=/b>".len() as u64);
@@ -484,7 +569,7 @@ mod tests {
     #[test]
     fn redirects_gone_and_failures_are_typed() {
         let moved = response(301, &[("location", "/new")], "");
-        match outcome(classify("a.test".into(), item("http://a.test/old"), moved)) {
+        match outcome(classify("a.test".into(), item("http://a.test/old"), &moved)) {
             (Outcome::Redirected { link, .. }, None) => {
                 assert_eq!(link.url_to, "http://a.test/new");
                 assert_eq!(link.redirect, 301);
@@ -495,16 +580,20 @@ mod tests {
         let (o, f) = outcome(classify(
             "a.test".into(),
             item("http://a.test/"),
-            no_location,
+            &no_location,
         ));
         assert_eq!(o, Outcome::Failed { http_code: 302 });
         assert_eq!(f, Some(FetchFailure::BadRedirect(302)));
         assert_eq!(f.map(|f| f.kind()).as_deref(), Some("bad_redirect"));
         let gone = response(410, &[], "");
-        let (o, f) = outcome(classify("a.test".into(), item("http://a.test/"), gone));
+        let (o, f) = outcome(classify("a.test".into(), item("http://a.test/"), &gone));
         assert_eq!((o, f), (Outcome::Gone { http_code: 410 }, None));
         let forbidden = response(403, &[], "");
-        let (o, f) = outcome(classify("a.test".into(), item("http://a.test/"), forbidden));
+        let (o, f) = outcome(classify(
+            "a.test".into(),
+            item("http://a.test/"),
+            &forbidden,
+        ));
         assert_eq!(o, Outcome::Failed { http_code: 403 });
         assert_eq!(f.map(|f| f.kind()).as_deref(), Some("403"));
     }
@@ -512,7 +601,7 @@ mod tests {
     #[test]
     fn overload_is_retried_after_the_servers_delay_capped() {
         let busy = response(503, &[("retry-after", "7")], "");
-        match classify("a.test".into(), item("http://a.test/"), busy) {
+        match classify("a.test".into(), item("http://a.test/"), &busy) {
             TaskResult::Retry { after, failure, .. } => {
                 assert_eq!(after, Some(Duration::from_secs(7)));
                 assert_eq!(failure, FetchFailure::Status(503));
@@ -520,7 +609,7 @@ mod tests {
             _ => panic!("503 is retried"),
         }
         let slow = response(429, &[("retry-after", "86400")], "");
-        match classify("a.test".into(), item("http://a.test/"), slow) {
+        match classify("a.test".into(), item("http://a.test/"), &slow) {
             TaskResult::Retry { after, .. } => assert_eq!(after, Some(MAX_RETRY_AFTER)),
             _ => panic!("429 is retried"),
         }

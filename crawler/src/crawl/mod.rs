@@ -9,11 +9,12 @@ mod scheduler;
 mod writer;
 
 pub use fetch_task::{outcome_of, FetchFailure};
+pub(crate) use scheduler::authority as authority_of;
 pub use scheduler::MAX_RESIDENT;
 
 use crate::fetch::Fetcher;
 use crate::CrawlError;
-use fetch_task::{task, Revalidate, TaskResult};
+use fetch_task::{task, RenderCtx, Revalidate, TaskResult};
 use linkdiff_model::{Outcome, Visit};
 use linkdiff_store::{RunRecord, Store, WriteBatch};
 use run_state::{InScope, RunState};
@@ -84,6 +85,9 @@ pub struct CrawlConfig {
     pub sitemaps: bool,
     /// Most pages taken from one host's sitemaps in a run.
     pub max_sitemap_urls: u64,
+    /// Which pages are rendered (`--render`); anything but `Never` needs a renderer
+    /// ([`Crawler::with_renderer`]), without one pages are not rendered.
+    pub render: crate::render::RenderMode,
 }
 
 /// Counters reported while a run goes.
@@ -102,6 +106,8 @@ pub struct Progress {
     pub unchanged: [u64; 2],
     /// Pages first found in a sitemap in this process's part of the run.
     pub sitemap_pages: u64,
+    /// Renderings so far in this process's part of the run (`--render`).
+    pub render: crate::render::RenderCounts,
     /// Fetches in flight.
     pub in_flight: usize,
     /// Time since the run (or its resumption) started.
@@ -142,6 +148,7 @@ pub struct Crawler {
     store: Store,
     cfg: CrawlConfig,
     fetcher: Fetcher,
+    renderer: Option<std::sync::Arc<dyn crate::render::Renderer>>,
 }
 
 /// Longest redirect chain followed.
@@ -169,7 +176,30 @@ impl Crawler {
             store,
             cfg,
             fetcher,
+            renderer: None,
         })
+    }
+
+    /// Render pages with `renderer` as `--render` says (see [`crate::render`]).
+    pub fn with_renderer(
+        mut self,
+        renderer: std::sync::Arc<dyn crate::render::Renderer>,
+    ) -> Crawler {
+        self.renderer = Some(renderer);
+        self
+    }
+
+    fn render_counts(
+        &self,
+        shared: &Option<std::sync::Arc<crate::render::RenderShared>>,
+    ) -> crate::render::RenderCounts {
+        match (shared, &self.renderer) {
+            (Some(s), Some(r)) => crate::render::RenderCounts {
+                browser_peak_rss: r.peak_rss(),
+                ..s.stats.counts()
+            },
+            _ => Default::default(),
+        }
     }
 
     fn period(&self) -> Option<Duration> {
@@ -308,6 +338,15 @@ impl Crawler {
         let mut inflight: JoinSet<TaskResult> = JoinSet::new();
         let mut stopping = *stop.borrow();
         let agent = self.cfg.fetch.user_agent.clone();
+        let render_shared = (self.cfg.render != crate::render::RenderMode::Never
+            && self.renderer.is_some())
+        .then(|| {
+            std::sync::Arc::new(crate::render::RenderShared::new(
+                self.fetcher.clone(),
+                agent.clone(),
+                self.period(),
+            ))
+        });
         let mut last_progress = Instant::now() - Duration::from_secs(10);
         loop {
             if sched.overflow && sched.queued < (sched.max_resident / 4) as u64 {
@@ -327,14 +366,24 @@ impl Crawler {
                     break;
                 }
                 match sched.next(self.cfg.max_pages_per_host) {
-                    Next::Launch(host, item, robots) => {
+                    Next::Launch(host, item, robots, limiter) => {
                         let fetcher = self.fetcher.clone();
                         let agent = agent.clone();
                         let revalidate = (self.cfg.revalidate_every > 0).then(|| Revalidate {
                             store: self.store.clone(),
                             every: self.cfg.revalidate_every,
                         });
-                        inflight.spawn(task(fetcher, agent, host, item, robots, revalidate));
+                        let render = match (&render_shared, &self.renderer) {
+                            (Some(shared), Some(renderer)) => Some(RenderCtx {
+                                renderer: renderer.clone(),
+                                mode: self.cfg.render,
+                                shared: shared.clone(),
+                                limiter,
+                            }),
+                            _ => None,
+                        };
+                        inflight
+                            .spawn(task(fetcher, agent, host, item, robots, revalidate, render));
                     }
                     Next::Skip(url) => {
                         sched.resident.remove(&url_hash(url.as_str()));
@@ -384,6 +433,7 @@ impl Crawler {
                     notes: std::mem::take(&mut state.notes),
                     unchanged: [state.unchanged_304, state.unchanged_same],
                     sitemap_pages: state.sitemap_pages,
+                    render: self.render_counts(&render_shared),
                 });
             }
             let sleep_for = wait
@@ -439,6 +489,7 @@ impl Crawler {
             notes: std::mem::take(&mut state.notes),
             unchanged: [state.unchanged_304, state.unchanged_same],
             sitemap_pages: state.sitemap_pages,
+            render: self.render_counts(&render_shared),
         });
         Ok((run, sink))
     }

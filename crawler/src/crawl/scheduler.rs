@@ -68,9 +68,15 @@ impl Item {
 }
 
 /// What [`Scheduler::next`] decided.
-pub(crate) enum Next {
-    /// Fetch this item of this host now; `None` robots means "fetch robots.txt first".
-    Launch(String, Item, Option<Arc<RobotsRules>>),
+pub(crate) enum Next<C: Clock = DefaultClock> {
+    /// Fetch this item of this host now; `None` robots means "fetch robots.txt first". The
+    /// host's rate limiter comes along for requests made on the page's behalf (rendering).
+    Launch(
+        String,
+        Item,
+        Option<Arc<RobotsRules>>,
+        Option<Arc<Limiter<C>>>,
+    ),
     /// The host reached its page cap: drop this URL from the frontier.
     Skip(Url),
     /// Nothing may start now; ask again after the duration (a rate limit or back-off ends),
@@ -78,7 +84,8 @@ pub(crate) enum Next {
     Wait(Option<Duration>),
 }
 
-type Limiter<C> = RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
+pub(crate) type Limiter<C> =
+    RateLimiter<NotKeyed, InMemoryState, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
 struct HostQueue<C: Clock> {
     queue: VecDeque<Item>,
@@ -318,7 +325,7 @@ impl<C: Clock + Clone> Scheduler<C> {
     }
 
     /// The next fetch that may start now. `per_host` is `--max-pages-per-host`.
-    pub fn next(&mut self, per_host: Option<u64>) -> Next {
+    pub fn next(&mut self, per_host: Option<u64>) -> Next<C> {
         let per_host_max = if self.period.is_some() {
             1
         } else {
@@ -378,12 +385,13 @@ impl<C: Clock + Clone> Scheduler<C> {
                 hq.robots_loading = true;
             }
             let robots = hq.robots.clone();
+            let limiter = hq.limiter.clone();
             if hq.queue.is_empty() {
                 hq.in_ready = false;
             } else {
                 self.ready.push_back(host.clone());
             }
-            return Next::Launch(host, item, robots);
+            return Next::Launch(host, item, robots, limiter);
         }
         Next::Wait(earliest.map(|e| Duration::from(e.duration_since(now))))
     }
@@ -414,7 +422,7 @@ mod tests {
     /// Launch the next fetch, expecting one; returns (host, path, robots known).
     fn launch<C: Clock + Clone>(s: &mut Scheduler<C>) -> (String, String, bool) {
         match s.next(None) {
-            Next::Launch(host, item, robots) => {
+            Next::Launch(host, item, robots, _) => {
                 (host, item.url.path().to_string(), robots.is_some())
             }
             Next::Skip(u) => panic!("skipped {u}"),
@@ -452,7 +460,7 @@ mod tests {
     fn waits<C: Clock + Clone>(s: &mut Scheduler<C>) -> Option<Duration> {
         match s.next(None) {
             Next::Wait(w) => w,
-            Next::Launch(_, i, _) => panic!("launched {}", i.url),
+            Next::Launch(_, i, _, _) => panic!("launched {}", i.url),
             Next::Skip(u) => panic!("skipped {u}"),
         }
     }
@@ -531,7 +539,7 @@ mod tests {
         launch(&mut s);
         robots(&mut s, "a.test", "/1", "");
         let mut attempt = match s.next(None) {
-            Next::Launch(_, i, _) => i,
+            Next::Launch(_, i, _, _) => i,
             _ => panic!("launches"),
         };
         for expected in [SEC, 2 * SEC] {
@@ -539,7 +547,7 @@ mod tests {
             assert_eq!(waits(&mut s), Some(expected));
             clock.advance(expected);
             attempt = match s.next(None) {
-                Next::Launch(_, i, _) => i,
+                Next::Launch(_, i, _, _) => i,
                 _ => panic!("launches after the back-off"),
             };
         }
@@ -547,7 +555,7 @@ mod tests {
         assert_eq!(waits(&mut s), Some(30 * SEC));
         clock.advance(30 * SEC);
         let last = match s.next(None) {
-            Next::Launch(_, i, _) => i,
+            Next::Launch(_, i, _, _) => i,
             _ => panic!("launches"),
         };
         assert_eq!(last.attempts, 3);
@@ -564,7 +572,7 @@ mod tests {
         launch(&mut s);
         robots(&mut s, "a.test", "/1", "");
         let first = match s.next(None) {
-            Next::Launch(_, i, _) => i,
+            Next::Launch(_, i, _, _) => i,
             _ => panic!("launches"),
         };
         assert!(s.retry("a.test", first, None, 1, 10 * SEC).is_none());

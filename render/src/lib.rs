@@ -1,0 +1,316 @@
+//! Rendering in headless Chromium for `crawl --render` (see `linkdiff_crawler::render`).
+//!
+//! One browser process per crawl, started on the first page that needs it, with a pool of
+//! `--render-tabs` tabs; each page gets a fresh tab, closed after it. The browser has no
+//! network of its own:
+//! - every request a page makes is paused over the DevTools protocol and answered by linkdiff
+//!   ([`tab`]): the document from the body the crawler fetched, scripts, XHR and `fetch()`
+//!   through the crawl's fetcher (SSRF guard, robots.txt, rate limit, body cap), images,
+//!   stylesheets, fonts, media, other methods than GET, frames and navigations refused;
+//! - anything that would leave without being paused (WebSockets, service workers, the
+//!   browser's own traffic) goes to a proxy that is a [`sinkhole`]: a listener on loopback
+//!   that closes every connection, and counts it.
+//!
+//! A browser that crashes is started again and the page tried once more. The browser is
+//! started through `setpriv --pdeathsig KILL` where util-linux has it, so it dies with the
+//! crawl even when the crawl is killed with SIGKILL; otherwise it is killed when the crawl
+//! ends.
+
+mod memory;
+mod sinkhole;
+mod tab;
+
+use chromiumoxide::browser::{Browser, BrowserConfig};
+use futures_util::StreamExt;
+use linkdiff_crawler::render::{BoxFuture, RenderError, RenderJob, Rendered, Renderer};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, Semaphore};
+
+pub use sinkhole::Sinkhole;
+
+/// Browsers looked up on the `PATH` when `--chromium` is not given, in this order.
+pub const BROWSER_NAMES: [&str; 4] = [
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+];
+
+/// Why rendering cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// No browser on the `PATH` and none given.
+    #[error(
+        "--render needs Chromium and none was found on the PATH (looked for {}): install \
+         Debian's `chromium` package, or give the browser with --chromium PATH",
+        BROWSER_NAMES.join(", ")
+    )]
+    NoBrowser,
+    /// `--chromium` names no file.
+    #[error("--chromium {0}: no such file")]
+    NotAFile(PathBuf),
+    /// The sinkhole or the profile directory could not be made.
+    #[error("cannot prepare the browser: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The first browser of [`BROWSER_NAMES`] on the `PATH`.
+pub fn find_browser() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    BROWSER_NAMES.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Settings of the browser.
+#[derive(Debug, Clone)]
+pub struct ChromiumConfig {
+    /// The browser's executable.
+    pub executable: PathBuf,
+    /// Tabs rendering at once (`--render-tabs`).
+    pub tabs: usize,
+    /// Time a page gets to settle (`--render-timeout`).
+    pub timeout: Duration,
+}
+
+impl ChromiumConfig {
+    /// `executable` (or the first browser on the PATH) with `tabs` tabs and `timeout`.
+    pub fn new(
+        executable: Option<PathBuf>,
+        tabs: usize,
+        timeout: Duration,
+    ) -> Result<ChromiumConfig, SetupError> {
+        let executable = match executable {
+            Some(p) if p.components().count() == 1 && !p.is_file() => {
+                // A bare name: looked up on the PATH like a shell would.
+                std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                    .map(|d| d.join(&p))
+                    .find(|c| c.is_file())
+                    .ok_or(SetupError::NotAFile(p))?
+            }
+            Some(p) if !p.is_file() => return Err(SetupError::NotAFile(p)),
+            Some(p) => p,
+            None => find_browser().ok_or(SetupError::NoBrowser)?,
+        };
+        Ok(ChromiumConfig {
+            executable,
+            tabs: tabs.max(1),
+            timeout,
+        })
+    }
+}
+
+struct Running {
+    browser: Arc<Browser>,
+    events: tokio::task::JoinHandle<()>,
+    generation: u64,
+    pid: Option<u32>,
+}
+
+struct Inner {
+    cfg: ChromiumConfig,
+    tabs: Semaphore,
+    running: Mutex<Option<Running>>,
+    generations: AtomicU64,
+    peak_rss: Arc<AtomicU64>,
+    sinkhole: Sinkhole,
+    dir: tempfile::TempDir,
+}
+
+/// Headless Chromium as the crawl's [`Renderer`].
+#[derive(Clone)]
+pub struct Chromium {
+    inner: Arc<Inner>,
+}
+
+impl Chromium {
+    /// A renderer with `cfg`; the browser starts with the first page. Needs a tokio runtime
+    /// (the sinkhole listens on it).
+    pub async fn new(cfg: ChromiumConfig) -> Result<Chromium, SetupError> {
+        let sinkhole = Sinkhole::start().await?;
+        let dir = tempfile::Builder::new()
+            .prefix("linkdiff-render")
+            .tempdir()?;
+        Ok(Chromium {
+            inner: Arc::new(Inner {
+                tabs: Semaphore::new(cfg.tabs),
+                cfg,
+                running: Mutex::new(None),
+                generations: AtomicU64::new(0),
+                peak_rss: Arc::new(AtomicU64::new(0)),
+                sinkhole,
+                dir,
+            }),
+        })
+    }
+
+    /// Connections that reached the sinkhole: requests that escaped interception (0 unless
+    /// the browser tried to reach the network by itself).
+    pub fn escaped(&self) -> u64 {
+        self.inner.sinkhole.connections()
+    }
+
+    /// Pids of the browser's main process now (for tests that check it dies).
+    pub async fn browser_pid(&self) -> Option<u32> {
+        self.inner.running.lock().await.as_ref().and_then(|r| r.pid)
+    }
+
+    /// Stop the browser (it is started again by the next page).
+    pub async fn shutdown(&self) {
+        if let Some(r) = self.inner.running.lock().await.take() {
+            stop(r).await;
+        }
+    }
+
+    async fn browser(&self) -> Result<(Arc<Browser>, u64), RenderError> {
+        let mut running = self.inner.running.lock().await;
+        if let Some(r) = running.as_ref() {
+            if !r.events.is_finished() {
+                return Ok((r.browser.clone(), r.generation));
+            }
+        }
+        if let Some(old) = running.take() {
+            stop(old).await;
+        }
+        let r = self.launch().await?;
+        let out = (r.browser.clone(), r.generation);
+        *running = Some(r);
+        Ok(out)
+    }
+
+    /// Forget the browser of `generation` (it failed): the next page starts another.
+    async fn discard(&self, generation: u64) {
+        let mut running = self.inner.running.lock().await;
+        if running.as_ref().is_some_and(|r| r.generation == generation) {
+            if let Some(r) = running.take() {
+                stop(r).await;
+            }
+        }
+    }
+
+    async fn launch(&self) -> Result<Running, RenderError> {
+        let generation = self.inner.generations.fetch_add(1, Ordering::Relaxed) + 1;
+        let profile = self.inner.dir.path().join(format!("profile-{generation}"));
+        let executable = launcher(self.inner.dir.path(), &self.inner.cfg.executable)
+            .map_err(|e| RenderError::Browser(format!("cannot write the launcher: {e}")))?;
+        let proxy = format!("--proxy-server=http://{}", self.inner.sinkhole.addr());
+        let config = BrowserConfig::builder()
+            .chrome_executable(executable)
+            .no_sandbox()
+            .new_headless_mode()
+            .user_data_dir(&profile)
+            .launch_timeout(Duration::from_secs(30))
+            .request_timeout(self.inner.cfg.timeout + Duration::from_secs(10))
+            .arg("--disable-gpu")
+            .arg(proxy)
+            .arg("--proxy-bypass-list=<-loopback>")
+            .arg("--blink-settings=imagesEnabled=false")
+            .arg("--disable-component-update")
+            .arg("--disable-domain-reliability")
+            .build()
+            .map_err(RenderError::Browser)?;
+        let (mut browser, mut handler) = Browser::launch(config)
+            .await
+            .map_err(|e| RenderError::Browser(format!("cannot start Chromium: {e}")))?;
+        let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+        let pid = browser.get_mut_child().and_then(|c| c.as_mut_inner().id());
+        if let Some(pid) = pid {
+            memory::watch(
+                pid,
+                self.inner.peak_rss.clone(),
+                Arc::downgrade(&self.inner),
+            );
+        }
+        Ok(Running {
+            browser: Arc::new(browser),
+            events,
+            generation,
+            pid,
+        })
+    }
+
+    async fn render_once(&self, job: RenderJob) -> Result<Rendered, RenderError> {
+        let (browser, generation) = self.browser().await?;
+        let page =
+            match tokio::time::timeout(Duration::from_secs(10), browser.new_page("about:blank"))
+                .await
+            {
+                Ok(Ok(p)) => p,
+                Ok(Err(e)) => {
+                    self.discard(generation).await;
+                    return Err(RenderError::Browser(format!("cannot open a tab: {e}")));
+                }
+                Err(_) => {
+                    self.discard(generation).await;
+                    return Err(RenderError::Browser("no tab opened in 10 s".into()));
+                }
+            };
+        let result = tab::render(&page, job, self.inner.cfg.timeout).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), page.close()).await;
+        result
+    }
+}
+
+async fn stop(r: Running) {
+    r.events.abort();
+    // While pages still hold the browser, their `Browser` drop kills the process
+    // (`kill_on_drop`).
+    if let Ok(mut b) = Arc::try_unwrap(r.browser) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), b.kill()).await;
+    }
+}
+
+/// The executable to start: a script that starts `browser` under `setpriv --pdeathsig
+/// KILL`, so the browser gets SIGKILL when the process that started it dies, however it
+/// dies; `browser` itself when `setpriv` is not installed.
+fn launcher(dir: &Path, browser: &Path) -> std::io::Result<PathBuf> {
+    let Some(setpriv) = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.is_file())
+    else {
+        return Ok(browser.to_path_buf());
+    };
+    let script = dir.join("chromium");
+    if !script.exists() {
+        let quoted = browser.to_string_lossy().replace('\'', r"'\''");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nexec {} --pdeathsig KILL -- '{quoted}' \"$@\"\n",
+                setpriv.display()
+            ),
+        )?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(script)
+}
+
+impl Renderer for Chromium {
+    fn render(&self, job: RenderJob) -> BoxFuture<'static, Result<Rendered, RenderError>> {
+        let me = self.clone();
+        Box::pin(async move {
+            let _tab = me
+                .inner
+                .tabs
+                .acquire()
+                .await
+                .map_err(|_| RenderError::Browser("the renderer was shut down".into()))?;
+            match me.render_once(job.clone()).await {
+                // The browser crashed or stopped answering: a new one, and one more try.
+                Err(RenderError::Browser(_)) => me.render_once(job).await,
+                other => other,
+            }
+        })
+    }
+
+    fn peak_rss(&self) -> u64 {
+        self.inner.peak_rss.load(Ordering::Relaxed)
+    }
+}

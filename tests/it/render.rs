@@ -1,0 +1,439 @@
+//! `crawl --render` with a real headless Chromium on a loopback web of script-built pages:
+//! links inserted with DOM calls and from a `fetch()` of JSON are found, an SPA shell is
+//! rendered, a script probing private addresses reaches none of them (the server would log
+//! it), a page that never settles is read at the timeout, `auto` stops rendering a host whose
+//! rendering adds nothing, and no browser is left running.
+
+use crate::support::*;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A page: content type and body, by `host` and path.
+type Pages = HashMap<(String, String), (&'static str, String)>;
+
+/// Serve `pages(port)` on 127.0.0.1 (any port: the pages may name it), logging `host path`
+/// of every request.
+async fn serve(pages: impl FnOnce(u16) -> Pages) -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let pages = Arc::new(pages(port));
+    let (l2, p2) = (log.clone(), pages.clone());
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let (log, pages) = (l2.clone(), p2.clone());
+        async move {
+            let host = req
+                .headers()
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("")
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let path = req.uri().path().to_string();
+            log.lock().unwrap().push(format!("{host} {path}"));
+            match pages.get(&(host, path)) {
+                Some((ct, body)) => (
+                    axum::http::StatusCode::OK,
+                    [("content-type", *ct)],
+                    body.clone(),
+                ),
+                None => (
+                    axum::http::StatusCode::NOT_FOUND,
+                    [("content-type", "text/plain")],
+                    "not found".to_string(),
+                ),
+            }
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (port, log)
+}
+
+const TEXT: &str = "An ordinary article with enough words for a reader who never runs scripts. ";
+
+/// The pages of `site.test` (scripts that add links, a probe, a page that never settles) and
+/// `quiet.test` (script-built-looking pages whose scripts add nothing).
+fn pages(port: u16) -> Pages {
+    let html = |body: String| ("text/html; charset=utf-8", body);
+    let js = |body: &str| ("application/javascript", body.to_string());
+    let mut p = Pages::new();
+    let mut put = |host: &str, path: &str, v: (&'static str, String)| {
+        p.insert((host.to_string(), path.to_string()), v);
+    };
+    let article = TEXT.repeat(6);
+    // Home: an ordinary article whose own script adds one link with DOM calls and another
+    // from a JSON list.
+    put(
+        "site.test",
+        "/",
+        html(format!(
+            "<html><head><title>Home</title></head><body><p>{article}</p>\
+             <a href=\"/spa\">spa</a> <a href=\"/probe\">probe</a> <a href=\"/slow\">slow</a>\
+             <script src=\"/widget.js\"></script></body></html>"
+        )),
+    );
+    put(
+        "site.test",
+        "/widget.js",
+        js(
+            "var a = document.createElement('a'); a.href = 'http://partner.test/dom'; \
+            a.textContent = 'dom partner'; document.body.appendChild(a);\
+            fetch('/links.json').then(r => r.json()).then(list => list.forEach(u => {\
+              var b = document.createElement('a'); b.href = u; b.textContent = 'fetched partner';\
+              document.body.appendChild(b); }));",
+        ),
+    );
+    put(
+        "site.test",
+        "/links.json",
+        (
+            "application/json",
+            "[\"http://partner.test/fetched\"]".into(),
+        ),
+    );
+    // An SPA shell: nothing but a root and a script.
+    put(
+        "site.test",
+        "/spa",
+        html(
+            "<html><head><title>App</title></head><body><div id=\"root\"></div>\
+              <script src=\"/app.js\"></script></body></html>"
+                .into(),
+        ),
+    );
+    put(
+        "site.test",
+        "/app.js",
+        js("document.getElementById('root').innerHTML = \
+            '<nav><a href=\"http://partner.test/spa\">spa partner</a></nav>';"),
+    );
+    // A script that tries private addresses in every notation, then says what it got.
+    let probe = format!(
+        "var targets = ['http://127.0.0.1:{port}/secret', 'http://0x7f000001:{port}/secret', \
+         'http://[::1]:{port}/secret', 'http://localhost:{port}/secret', \
+         'http://2130706433:{port}/secret'];\
+         try {{ new WebSocket('ws://127.0.0.1:{port}/secret-ws'); }} catch (e) {{}}\
+         Promise.allSettled(targets.map(t => fetch(t))).then(rs => {{\
+           var a = document.createElement('a');\
+           a.href = 'http://partner.test/probe-' + rs.filter(r => r.status === 'rejected').length;\
+           a.textContent = 'probe done'; document.body.appendChild(a); }});"
+    );
+    put(
+        "site.test",
+        "/probe",
+        html("<html><body><p>probe</p><script src=\"/probe.js\"></script></body></html>".into()),
+    );
+    put("site.test", "/probe.js", js(&probe));
+    // A page that keeps polling: never idle, read at the timeout.
+    put(
+        "site.test",
+        "/slow",
+        html("<html><body><p>slow</p><script src=\"/slow.js\"></script></body></html>".into()),
+    );
+    put(
+        "site.test",
+        "/slow.js",
+        js(
+            "var a = document.createElement('a'); a.href = 'http://partner.test/slow';\
+            a.textContent = 'slow partner'; document.body.appendChild(a);\
+            setInterval(() => fetch('/tick.json'), 100);",
+        ),
+    );
+    put("site.test", "/tick.json", ("application/json", "{}".into()));
+    // A host whose pages look script-built but whose script adds nothing.
+    for path in ["/", "/two"] {
+        put(
+            "quiet.test",
+            path,
+            html(
+                "<html><body><div id=\"app\"></div><a href=\"/two\">two</a>\
+                 <script src=\"/nothing.js\"></script></body></html>"
+                    .into(),
+            ),
+        );
+    }
+    put("quiet.test", "/nothing.js", js("var x = 1;"));
+    p
+}
+
+fn partner_links(db: &str) -> Vec<(String, String)> {
+    let v = cli_json(
+        db,
+        &[
+            "backlinks",
+            "--target",
+            "partner.test",
+            "--mode",
+            "domain",
+            "--select",
+            "url_from,url_to",
+        ],
+    );
+    let mut rows: Vec<(String, String)> = v["refpages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["url_from"].as_str().unwrap().to_string(),
+                r["url_to"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn run_crawl(db: &str, port: u16, render: &str, chromium: &std::path::Path) -> String {
+    let mut args = crawl_args(
+        db,
+        port,
+        &[
+            format!("http://site.test:{port}/"),
+            format!("http://quiet.test:{port}/"),
+        ],
+        "2026-02-01",
+        "0",
+    );
+    args.extend(
+        [
+            "--render",
+            render,
+            "--chromium",
+            chromium.to_str().unwrap(),
+            "--render-timeout",
+            "3",
+            "--render-tabs",
+            "2",
+        ]
+        .map(String::from),
+    );
+    let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    let out = bin(&a);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rendering_finds_script_built_links_and_no_script_reaches_a_private_address() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    // The probe targets this server's own port: a request that got through is in its log.
+    let (port, log) = serve(pages).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // Static only: none of the script-built links.
+    let plain = dir.path().join("plain.db");
+    let plain_s = plain.to_str().unwrap().to_string();
+    let out = tokio::task::spawn_blocking({
+        let (db, c) = (plain_s.clone(), chromium.clone());
+        move || run_crawl(&db, port, "never", &c)
+    })
+    .await
+    .unwrap();
+    assert!(!out.contains("Rendered"), "{out} {:?}", log.lock().unwrap());
+    assert_eq!(
+        tokio::task::spawn_blocking(move || partner_links(&plain_s))
+            .await
+            .unwrap(),
+        Vec::<(String, String)>::new()
+    );
+
+    // --render auto: the article (own script), the SPA shell, the probe and the slow page are
+    // rendered; quiet.test's first page is, and adds nothing, so its second is not.
+    let db = dir.path().join("auto.db");
+    let db_s = db.to_str().unwrap().to_string();
+    let out = tokio::task::spawn_blocking({
+        let (db, c) = (db_s.clone(), chromium.clone());
+        move || run_crawl(&db, port, "auto", &c)
+    })
+    .await
+    .unwrap();
+    let links = tokio::task::spawn_blocking(move || partner_links(&db_s))
+        .await
+        .unwrap();
+    let s = |a: &str, b: &str| {
+        (
+            a.replace("site.test", &format!("site.test:{port}")),
+            b.to_string(),
+        )
+    };
+    assert_eq!(
+        links,
+        vec![
+            s("http://site.test/", "http://partner.test/dom"),
+            s("http://site.test/", "http://partner.test/fetched"),
+            // Every private notation was refused: five fetches rejected.
+            s("http://site.test/probe", "http://partner.test/probe-5"),
+            s("http://site.test/slow", "http://partner.test/slow"),
+            s("http://site.test/spa", "http://partner.test/spa"),
+        ],
+        "{out} {:?}",
+        log.lock().unwrap()
+    );
+    assert!(
+        out.contains("Rendered 5 pages (1 cut by --render-timeout, 0 failed"),
+        "{out}"
+    );
+    assert!(out.contains(": 5 links found only by rendering;"), "{out}");
+    assert!(
+        out.contains("refused (5 by the address guard"),
+        "the five private notations are counted: {out}"
+    );
+    let log = log.lock().unwrap().clone();
+    // Nothing reached the server but by its test names: no request for the secrets.
+    assert!(
+        log.iter().all(|l| !l.contains("secret")),
+        "a private address was reached: {log:?}"
+    );
+    // The documents came from the crawler's fetch, not a second download (one fetch per
+    // crawl: the static crawl's and this one's).
+    assert_eq!(
+        log.iter().filter(|l| *l == "site.test /spa").count(),
+        2,
+        "{log:?}"
+    );
+    // quiet.test: one rendering (its script fetched once), none for its second page.
+    assert_eq!(
+        log.iter()
+            .filter(|l| *l == "quiet.test /nothing.js")
+            .count(),
+        1,
+        "{log:?}"
+    );
+    assert!(log.iter().any(|l| l == "quiet.test /two"));
+}
+
+/// Pids of the processes below `root` (children, grandchildren, …) whose command line names
+/// Chromium, from `/proc`.
+fn browser_descendants(root: u32) -> Vec<u32> {
+    let mut procs: Vec<(u32, u32)> = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|s| s.parse().ok()) {
+            procs.push((pid, ppid));
+        }
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let p = tree[i];
+        tree.extend(procs.iter().filter(|c| c.1 == p).map(|c| c.0));
+        i += 1;
+    }
+    tree.into_iter()
+        .skip(1)
+        .filter(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains("chrom"))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Whether `pid` is gone (or a zombie waiting to be reaped).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => true,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crawl_stopped_or_killed_while_rendering_leaves_no_browser_behind() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let (port, _log) = serve(pages).await;
+    let dir = tempfile::tempdir().unwrap();
+    for signal in ["TERM", "KILL"] {
+        let db = dir.path().join(format!("{signal}.db"));
+        let mut args = crawl_args(
+            db.to_str().unwrap(),
+            port,
+            &[format!("http://site.test:{port}/slow")],
+            "2026-02-01",
+            "0",
+        );
+        // The page never settles: the crawl is rendering it when the signal comes.
+        args.extend(
+            [
+                "--render",
+                "always",
+                "--chromium",
+                chromium.to_str().unwrap(),
+                "--render-timeout",
+                "8",
+            ]
+            .map(String::from),
+        );
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_linkdiff"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut child = KillOnDrop(child);
+        let pid = child.0.id();
+        let browsers = tokio::task::spawn_blocking(move || {
+            // Bounded: 20 s for the browser to start.
+            for _ in 0..200 {
+                let b = browser_descendants(pid);
+                // The browser and at least one of its renderers.
+                if b.len() >= 2 {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    return browser_descendants(pid);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Vec::new()
+        })
+        .await
+        .unwrap();
+        assert!(!browsers.is_empty(), "SIG{signal}: no browser started");
+        let status = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let waited = tokio::task::spawn_blocking(move || {
+            // SIGTERM: the page in hand is finished (at most the 8 s timeout), then the
+            // browser is stopped; SIGKILL: the kernel kills the browser at once. 20 s bound.
+            let exit = child.0.wait();
+            for _ in 0..100 {
+                if browsers.iter().all(|p| gone(*p)) {
+                    return (exit.is_ok(), Vec::new());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let left: Vec<u32> = browsers.into_iter().filter(|p| !gone(*p)).collect();
+            (exit.is_ok(), left)
+        })
+        .await
+        .unwrap();
+        assert!(waited.0);
+        assert!(
+            waited.1.is_empty(),
+            "SIG{signal}: browser processes left running: {:?}",
+            waited.1
+        );
+    }
+}
