@@ -591,6 +591,28 @@ fn visible_text_len(lower: &[u8]) -> usize {
     n
 }
 
+/// The store's meta key holding the hosts where rendering found links the static pass
+/// missed, one per line: `auto` renders them from the start of later runs.
+pub const RENDER_HOSTS_META: &str = "render:hosts";
+
+impl RenderShared {
+    /// Start with `hosts` (one per line, as [`RenderShared::remembered`] wrote them) known to
+    /// need rendering.
+    pub fn remember(&self, hosts: &str) {
+        let mut v = self.verdicts.lock().unwrap_or_else(|p| p.into_inner());
+        for h in hosts.lines().map(str::trim).filter(|h| !h.is_empty()) {
+            v.insert(h.to_string(), true);
+        }
+    }
+
+    /// The hosts known to need rendering, one per line, sorted.
+    pub fn remembered(&self) -> String {
+        let mut hosts: Vec<String> = rendering_hosts(self).into_iter().collect();
+        hosts.sort();
+        hosts.join("\n")
+    }
+}
+
 /// The hosts `auto` decided to keep rendering (for the run summary and tests).
 pub fn rendering_hosts(shared: &RenderShared) -> HashSet<String> {
     shared
@@ -709,5 +731,12 @@ mod tests {
             rendering_hosts(&s).into_iter().collect::<Vec<_>>(),
             ["a.test"]
         );
+        // Remembered for the next run: only the hosts where rendering found links.
+        s.remember("c.test\n");
+        assert_eq!(s.remembered(), "a.test\nc.test");
+        let next = RenderShared::new(s.fetcher.clone(), "t".into(), None);
+        next.remember(&s.remembered());
+        assert!(next.wants(RenderMode::Auto, "c.test", plain));
+        assert!(!next.wants(RenderMode::Auto, "b.test", plain));
     }
 }

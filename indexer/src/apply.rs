@@ -116,7 +116,9 @@ impl Indexer {
             && match &visit.outcome {
                 Outcome::Gone { .. } | Outcome::Failed { .. } => true,
                 Outcome::Fetched { meta, .. } => {
-                    summary.new == 0 && before.as_ref().is_some_and(|b| b.title == meta.title)
+                    meta.render_failed
+                        || (summary.new == 0
+                            && before.as_ref().is_some_and(|b| b.title == meta.title))
                 }
                 Outcome::Redirected { .. } | Outcome::Disallowed | Outcome::Unchanged { .. } => {
                     false

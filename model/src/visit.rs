@@ -25,6 +25,10 @@ pub struct PageMeta {
     pub links_external: u32,
     /// The page says noindex (meta robots or `X-Robots-Tag`): its links do not count.
     pub noindex: bool,
+    /// The page was to be rendered (`crawl --render`) and the rendering failed: its links
+    /// are the static ones only, so links it loses are held for a recheck, never reported
+    /// lost on this visit's word.
+    pub render_failed: bool,
 }
 
 /// What one fetch of a page found; the crawler produces it, the indexer applies it.

@@ -257,9 +257,21 @@ async fn rendering_finds_script_built_links_and_no_script_reaches_a_private_addr
     })
     .await
     .unwrap();
-    let links = tokio::task::spawn_blocking(move || partner_links(&db_s))
-        .await
+    let links = tokio::task::spawn_blocking({
+        let db = db_s.clone();
+        move || partner_links(&db)
+    })
+    .await
+    .unwrap();
+    // Remembered for the next run: the host where rendering found links, not quiet.test.
+    let remembered = linkdiff_store::Store::open(&db)
+        .unwrap()
+        .meta(linkdiff_crawler::render::RENDER_HOSTS_META)
         .unwrap();
+    assert_eq!(
+        remembered.as_deref(),
+        Some(format!("site.test:{port}").as_str())
+    );
     let s = |a: &str, b: &str| {
         (
             a.replace("site.test", &format!("site.test:{port}")),

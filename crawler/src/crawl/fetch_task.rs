@@ -205,6 +205,7 @@ async fn page(
         }
         Err(_) => {
             stats.failures.fetch_add(1, Ordering::Relaxed);
+            meta.render_failed = true;
         }
     }
     res

@@ -347,6 +347,11 @@ impl Crawler {
                 self.period(),
             ))
         });
+        if let Some(shared) = &render_shared {
+            if let Some(hosts) = self.store.meta(crate::render::RENDER_HOSTS_META)? {
+                shared.remember(&hosts);
+            }
+        }
         let mut last_progress = Instant::now() - Duration::from_secs(10);
         loop {
             if sched.overflow && sched.queued < (sched.max_resident / 4) as u64 {
@@ -477,6 +482,9 @@ impl Crawler {
             run.finished = Some(chrono::Utc::now().timestamp());
         }
         w.put_run(&run);
+        if let Some(shared) = &render_shared {
+            w.put_meta(crate::render::RENDER_HOSTS_META, &shared.remembered());
+        }
         self.store.apply(w)?;
         self.store.flush()?;
         progress(&Progress {

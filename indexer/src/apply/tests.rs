@@ -683,3 +683,57 @@ fn a_held_visit_does_not_take_the_mark_that_ranks_are_stale_with_it() {
         .unwrap();
     assert!(crate::rank::ranks_stale(ix.store()).unwrap());
 }
+
+#[test]
+fn a_visit_whose_rendering_failed_is_held_when_it_would_lose_links() {
+    let ix = Indexer::new(Store::memory());
+    let visit = |run: u64, outcome: Outcome| Visit {
+        url: FROM.into(),
+        time: run as i64 * DAY,
+        run,
+        depth: 0,
+        outcome,
+    };
+    // Run 1 rendered the page: a static link and one a script inserted, under a title the
+    // script set.
+    let rendered = Outcome::Fetched {
+        meta: PageMeta {
+            http_code: 200,
+            title: "Set by the script".into(),
+            ..Default::default()
+        },
+        links: vec![
+            link("https://t.com/", "static"),
+            link("https://t.com/js", "js"),
+        ],
+    };
+    ix.apply(&visit(1, rendered)).unwrap();
+    // Run 2: the rendering failed; the static links only, and the static (empty) title. The
+    // title differs, so only the failed rendering can tell this visit apart from a real loss.
+    let static_only = |failed: bool| Outcome::Fetched {
+        meta: PageMeta {
+            http_code: 200,
+            render_failed: failed,
+            ..Default::default()
+        },
+        links: vec![link("https://t.com/", "static")],
+    };
+    let held = ix
+        .apply_unless_suspicious(
+            &visit(2, static_only(true)),
+            WriteBatch::new(),
+            WriteBatch::new(),
+        )
+        .unwrap();
+    assert!(held.is_none(), "the script's link is not reported lost");
+    // A rendering that worked and no longer finds the link: lost, as any other change.
+    let applied = ix
+        .apply_unless_suspicious(
+            &visit(2, static_only(false)),
+            WriteBatch::new(),
+            WriteBatch::new(),
+        )
+        .unwrap()
+        .expect("applied");
+    assert_eq!(applied.lost, 1);
+}

@@ -81,6 +81,7 @@ pub(super) fn visit(p: usize, links: Vec<Link>, run: u64, time: i64) -> Visit {
                 links_internal: 10,
                 links_external: links.len() as u32,
                 noindex: false,
+                render_failed: false,
             },
             links,
         },
