@@ -112,9 +112,23 @@ struct Running {
     pid: Option<u32>,
 }
 
+/// A blank tab made ready ahead of its page, from the browser of `generation`.
+struct ReadyTab {
+    page: chromiumoxide::Page,
+    paused: tab::Paused,
+    generation: u64,
+}
+
 struct Inner {
     cfg: ChromiumConfig,
     tabs: Semaphore,
+    /// Tabs opened ahead: opening a tab costs 0.3–1.3 s of protocol round trips (measured),
+    /// more than rendering a simple page, so the next tabs are opened while pages render.
+    /// Each is still used for one page and closed after it.
+    ready: std::sync::Mutex<Vec<ReadyTab>>,
+    opening: std::sync::atomic::AtomicUsize,
+    /// Set by [`Chromium::shutdown`]: no browser is started after it.
+    closed: std::sync::atomic::AtomicBool,
     running: Mutex<Option<Running>>,
     generations: AtomicU64,
     peak_rss: Arc<AtomicU64>,
@@ -139,6 +153,9 @@ impl Chromium {
         Ok(Chromium {
             inner: Arc::new(Inner {
                 tabs: Semaphore::new(cfg.tabs),
+                ready: std::sync::Mutex::new(Vec::new()),
+                opening: std::sync::atomic::AtomicUsize::new(0),
+                closed: std::sync::atomic::AtomicBool::new(false),
                 cfg,
                 running: Mutex::new(None),
                 generations: AtomicU64::new(0),
@@ -160,8 +177,14 @@ impl Chromium {
         self.inner.running.lock().await.as_ref().and_then(|r| r.pid)
     }
 
-    /// Stop the browser (it is started again by the next page).
+    /// Stop the browser for good: later pages fail to render (their static links stand).
     pub async fn shutdown(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        self.inner
+            .ready
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         if let Some(r) = self.inner.running.lock().await.take() {
             stop(r).await;
         }
@@ -169,6 +192,9 @@ impl Chromium {
 
     async fn browser(&self) -> Result<(Arc<Browser>, u64), RenderError> {
         let mut running = self.inner.running.lock().await;
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(RenderError::Browser("the renderer was shut down".into()));
+        }
         if let Some(r) = running.as_ref() {
             if !r.events.is_finished() {
                 return Ok((r.browser.clone(), r.generation));
@@ -234,24 +260,78 @@ impl Chromium {
         })
     }
 
-    async fn render_once(&self, job: RenderJob) -> Result<Rendered, RenderError> {
+    /// Open a blank tab in the current browser (started if need be) and make it ready.
+    async fn open_tab(&self) -> Result<ReadyTab, RenderError> {
         let (browser, generation) = self.browser().await?;
-        let page =
-            match tokio::time::timeout(Duration::from_secs(10), browser.new_page("about:blank"))
-                .await
-            {
-                Ok(Ok(p)) => p,
-                Ok(Err(e)) => {
-                    self.discard(generation).await;
-                    return Err(RenderError::Browser(format!("cannot open a tab: {e}")));
+        let opened =
+            tokio::time::timeout(Duration::from_secs(10), browser.new_page("about:blank")).await;
+        let page = match opened {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                self.discard(generation).await;
+                return Err(RenderError::Browser(format!("cannot open a tab: {e}")));
+            }
+            Err(_) => {
+                self.discard(generation).await;
+                return Err(RenderError::Browser("no tab opened in 10 s".into()));
+            }
+        };
+        let paused = tab::prepare(&page).await?;
+        Ok(ReadyTab {
+            page,
+            paused,
+            generation,
+        })
+    }
+
+    /// A ready tab of the current browser: one opened ahead if there is one, else a new one.
+    async fn take_tab(&self) -> Result<ReadyTab, RenderError> {
+        let (_, generation) = self.browser().await?;
+        let ahead = {
+            let mut ready = self.inner.ready.lock().unwrap_or_else(|p| p.into_inner());
+            // Tabs of a browser that was replaced are gone with it.
+            ready.retain(|t| t.generation == generation);
+            ready.pop()
+        };
+        match ahead {
+            Some(t) => Ok(t),
+            None => self.open_tab().await,
+        }
+    }
+
+    /// Open tabs ahead in the background until half the tabs (at least one) are ready or
+    /// being opened: enough to hide the opening, without a second browser's worth of idle
+    /// tabs in memory.
+    fn open_ahead(&self) {
+        let want = self.inner.cfg.tabs.div_ceil(2);
+        let have = self
+            .inner
+            .ready
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+            + self.inner.opening.load(Ordering::Acquire);
+        for _ in have..want {
+            self.inner.opening.fetch_add(1, Ordering::AcqRel);
+            let me = self.clone();
+            tokio::spawn(async move {
+                if let Ok(t) = me.open_tab().await {
+                    me.inner
+                        .ready
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(t);
                 }
-                Err(_) => {
-                    self.discard(generation).await;
-                    return Err(RenderError::Browser("no tab opened in 10 s".into()));
-                }
-            };
-        let result = tab::render(&page, job, self.inner.cfg.timeout).await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), page.close()).await;
+                me.inner.opening.fetch_sub(1, Ordering::AcqRel);
+            });
+        }
+    }
+
+    async fn render_once(&self, job: RenderJob) -> Result<Rendered, RenderError> {
+        let tab = self.take_tab().await?;
+        self.open_ahead();
+        let result = tab::render(&tab.page, tab.paused, job, self.inner.cfg.timeout).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), tab.page.close()).await;
         result
     }
 }

@@ -76,14 +76,14 @@ fn decide(method: &str, kind: &ResourceType, url: &str, page: &str, served: bool
         // Another document (a navigation away, a frame): frames are crawled as pages of their
         // own; a page leaving is not this page.
         ResourceType::Document => Action::Refuse("document"),
-        ResourceType::Script | ResourceType::Xhr | ResourceType::Fetch | ResourceType::Other => {
-            Action::Fetch
-        }
+        ResourceType::Script | ResourceType::Xhr | ResourceType::Fetch => Action::Fetch,
         ResourceType::Image => Action::Refuse("image"),
         ResourceType::Stylesheet => Action::Refuse("stylesheet"),
         ResourceType::Font => Action::Refuse("font"),
         ResourceType::Media | ResourceType::TextTrack => Action::Refuse("media"),
         ResourceType::WebSocket | ResourceType::EventSource => Action::Refuse("stream"),
+        // The favicon, beacons, prefetches, manifests, CSP reports: nothing a link is built
+        // from (the favicon alone was a request per page and delayed the idle point).
         _ => Action::Refuse("other"),
     }
 }
@@ -158,15 +158,14 @@ fn page_error(e: impl std::fmt::Display) -> RenderError {
     RenderError::Page(e.to_string())
 }
 
-/// Render `job` in `page` (a blank tab), giving it `timeout` to settle.
-pub(crate) async fn render(
-    page: &Page,
-    job: RenderJob,
-    timeout: Duration,
-) -> Result<Rendered, RenderError> {
-    let deadline = Instant::now() + timeout;
-    let job = Arc::new(job);
-    let mut paused = page
+/// A blank tab whose requests are paused for linkdiff to answer: the stream of paused
+/// requests, subscribed before anything can be asked for.
+pub(crate) type Paused = chromiumoxide::listeners::EventStream<EventRequestPaused>;
+
+/// Make `page` (a blank tab) ready: subscribe to its paused requests and pause every request
+/// at the request stage. Done ahead of the page it will render (see the crate's tab pool).
+pub(crate) async fn prepare(page: &Page) -> Result<Paused, RenderError> {
+    let paused = page
         .event_listener::<EventRequestPaused>()
         .await
         .map_err(page_error)?;
@@ -182,6 +181,18 @@ pub(crate) async fn render(
     )
     .await
     .map_err(page_error)?;
+    Ok(paused)
+}
+
+/// Render `job` in `page` (a tab made ready by [`prepare`]), giving it `timeout` to settle.
+pub(crate) async fn render(
+    page: &Page,
+    mut paused: Paused,
+    job: RenderJob,
+    timeout: Duration,
+) -> Result<Rendered, RenderError> {
+    let deadline = Instant::now() + timeout;
+    let job = Arc::new(job);
     let activity = Arc::new(Activity {
         in_flight: AtomicUsize::new(0),
         last: Mutex::new(Instant::now()),

@@ -139,7 +139,8 @@ pub struct CrawlArgs {
     /// google-chrome, google-chrome-stable on the PATH.
     #[arg(long, value_name = "PATH")]
     chromium: Option<PathBuf>,
-    /// Pages rendered at once. Default: the number of cores.
+    /// Pages rendered at once. Default: three per core (a rendering mostly waits: for the
+    /// page to settle, and on the browser; see BENCHMARKS.md "Rendering").
     #[arg(long, value_name = "N")]
     render_tabs: Option<usize>,
     /// Seconds a page gets to settle (no request for 500 ms) before its DOM is read as it is.
@@ -354,7 +355,7 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
             return Err(usage("--render-timeout must be more than 0".into()));
         }
         let tabs = a.render_tabs.unwrap_or_else(|| {
-            std::thread::available_parallelism()
+            3 * std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2)
         });

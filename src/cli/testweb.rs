@@ -30,6 +30,10 @@ pub struct TestwebArgs {
     /// Write the seed URLs (every host's root) to this file once bound.
     #[arg(long)]
     seeds_file: Option<std::path::PathBuf>,
+    /// Every page loads a script that adds one link (to js.test) with DOM calls: links only
+    /// `crawl --render` finds.
+    #[arg(long)]
+    scripts: bool,
 }
 
 pub(super) fn run(a: TestwebArgs) -> anyhow::Result<()> {
@@ -41,6 +45,7 @@ pub(super) fn run(a: TestwebArgs) -> anyhow::Result<()> {
             pages_per_host: a.pages.max(1),
             links_per_page: a.links,
             filler_bytes: a.filler,
+            scripts: a.scripts,
             ..WebConfig::default()
         });
         web.set_epoch(a.epoch);

@@ -25,6 +25,10 @@ pub struct WebConfig {
     /// Pages per host that nothing links to, listed only in sitemaps (0: no sitemaps at all,
     /// `/sitemap.xml` answers 404). See `server::sitemaps` for which host lists them how.
     pub sitemap_orphans: usize,
+    /// Every page loads `/insert.js`, which adds one link with DOM calls
+    /// (`http://js.test/<host><path>`): links only a rendering finds, for the rendering
+    /// benchmark. Not part of the page truths.
+    pub scripts: bool,
 }
 
 impl Default for WebConfig {
@@ -38,9 +42,15 @@ impl Default for WebConfig {
             crawl_delay: None,
             robots_5xx: Vec::new(),
             sitemap_orphans: 0,
+            scripts: false,
         }
     }
 }
+
+/// The script of [`WebConfig::scripts`].
+const INSERT_JS: &str = "var a = document.createElement('a'); \
+    a.href = 'http://js.test/' + location.host.split(':')[0] + location.pathname; \
+    a.textContent = 'inserted by a script'; document.body.appendChild(a);";
 
 /// What a URL answers in one epoch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -432,6 +442,13 @@ impl TestWeb {
                 None => (404, vec![], b"no robots".to_vec()),
             };
         }
+        if path == "/insert.js" && self.cfg.scripts {
+            return (
+                200,
+                vec![("content-type".into(), "application/javascript".into())],
+                INSERT_JS.as_bytes().to_vec(),
+            );
+        }
         if path == "/feed.xml" {
             return (
                 200,
@@ -520,8 +537,13 @@ impl TestWeb {
             );
             k += 1;
         }
+        let script = if self.cfg.scripts {
+            "<script src=\"/insert.js\"></script>"
+        } else {
+            ""
+        };
         let html = format!(
-            "<!DOCTYPE html>\n<html lang=\"en\"><head>{head}</head><body>\n<main>\n{body}</main>\n<footer>{filler}</footer></body></html>\n"
+            "<!DOCTYPE html>\n<html lang=\"en\"><head>{head}</head><body>\n<main>\n{body}</main>\n<footer>{filler}</footer>{script}</body></html>\n"
         );
         let enc = encoding_rs::Encoding::for_label(label.as_bytes()).expect("known label");
         let (bytes, _, _) = enc.encode(&html);
