@@ -1,5 +1,5 @@
 //! Watched links: the links a user placed, kept in the index's `meta` as
-//! `watch<TAB>URL_FROM<TAB>URL_TO` → JSON `{"anchor", "note", "added"}` (so they travel with the
+//! `watch<TAB>URL_FROM<TAB>URL_TO` → JSON `{"anchor", "note", "added", "render"}` (so they travel with the
 //! index and need no schema of their own), and their state as the index sees it. Used by
 //! `linkdiff watch`, the crawl (their pages are fetched every run), the alerts and the dashboard.
 
@@ -23,6 +23,9 @@ pub struct Watched {
     pub note: Option<String>,
     /// When it was added.
     pub added: i64,
+    /// Its page is rendered in headless Chromium at every crawl (`watch add --render`): the
+    /// link is placed by a script.
+    pub render: bool,
 }
 
 /// The meta key of a watched link.
@@ -47,6 +50,7 @@ pub fn watched(store: &Store) -> anyhow::Result<Vec<Watched>> {
             anchor: v["anchor"].as_str().map(str::to_string),
             note: v["note"].as_str().map(str::to_string),
             added: v["added"].as_i64().unwrap_or(0),
+            render: v["render"].as_bool().unwrap_or(false),
         });
     }
     Ok(out)
@@ -62,9 +66,23 @@ pub fn watched_pages(store: &Store) -> anyhow::Result<Vec<url::Url>> {
     Ok(pages)
 }
 
+/// The distinct pages of the watched links that asked to be rendered (`watch add --render`).
+pub fn rendered_pages(store: &Store) -> anyhow::Result<Vec<url::Url>> {
+    let mut pages: Vec<url::Url> = watched(store)?
+        .iter()
+        .filter(|w| w.render)
+        .filter_map(|w| url::Url::parse(&w.url_from).ok())
+        .collect();
+    pages.dedup();
+    Ok(pages)
+}
+
 /// Store (or replace) a watched link in `w`.
 pub fn put(w: &mut WriteBatch, link: &Watched) {
-    let v = json!({"anchor": link.anchor, "note": link.note, "added": link.added});
+    let mut v = json!({"anchor": link.anchor, "note": link.note, "added": link.added});
+    if link.render {
+        v["render"] = J::Bool(true);
+    }
     w.put_meta(&key(&link.url_from, &link.url_to), &v.to_string());
 }
 
@@ -74,7 +92,7 @@ pub fn status(store: &Store, w: &Watched) -> anyhow::Result<J> {
         json!({
             "url_from": w.url_from, "url_to": w.url_to, "state": state,
             "since": since.map(iso), "last_checked": checked.map(iso),
-            "detail": detail, "anchor": w.anchor, "note": w.note,
+            "detail": detail, "anchor": w.anchor, "note": w.note, "render": w.render,
         })
     };
     let Some(page) = store.page(&w.url_from)?.filter(|p| p.last_visit.is_some()) else {

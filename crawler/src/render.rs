@@ -221,6 +221,7 @@ pub struct RenderShared {
     /// The run's counters.
     pub stats: RenderStats,
     verdicts: Mutex<HashMap<String, bool>>,
+    always: HashSet<String>,
 }
 
 impl RenderShared {
@@ -234,7 +235,18 @@ impl RenderShared {
             limiters: Mutex::new(HashMap::new()),
             stats: RenderStats::default(),
             verdicts: Mutex::new(HashMap::new()),
+            always: HashSet::new(),
         }
+    }
+
+    /// Render `pages` whatever the mode (watched links placed by scripts).
+    pub fn always_render(&mut self, pages: &[Url]) {
+        self.always.extend(pages.iter().map(|u| u.to_string()));
+    }
+
+    /// Whether `url` is rendered whatever the mode.
+    pub fn forced(&self, url: &Url) -> bool {
+        self.always.contains(url.as_str())
     }
 
     /// Whether `mode` renders a page of `host` whose static HTML is `body`.

@@ -332,7 +332,33 @@ impl Chromium {
         self.open_ahead();
         let result = tab::render(&tab.page, tab.paused, job, self.inner.cfg.timeout).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), tab.page.close()).await;
-        result
+        match result {
+            // The page failed because its browser died under it: a browser failure (a new
+            // browser, and one more try), not the page's.
+            Err(RenderError::Page(e)) if !self.alive(tab.generation).await => {
+                self.discard(tab.generation).await;
+                Err(RenderError::Browser(format!("the browser died: {e}")))
+            }
+            other => other,
+        }
+    }
+
+    /// Whether the browser of `generation` still runs.
+    async fn alive(&self, generation: u64) -> bool {
+        let running = self.inner.running.lock().await;
+        let Some(r) = running.as_ref().filter(|r| r.generation == generation) else {
+            return false;
+        };
+        if r.events.is_finished() {
+            return false;
+        }
+        // Killed but not yet reaped (a zombie) counts as dead.
+        r.pid.is_none_or(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                stat.rsplit_once(')')
+                    .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+            })
+        })
     }
 }
 

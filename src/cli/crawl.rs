@@ -306,6 +306,7 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
             .render
             .parse()
             .map_err(|e: linkdiff_crawler::render::UnknownRenderMode| usage(e.to_string()))?,
+        render_pages: Vec::new(),
         fetch: FetchConfig {
             user_agent: a.user_agent.clone(),
             timeout: Duration::from_secs_f64(a.timeout),
@@ -348,7 +349,10 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
             backoff: Duration::from_secs_f64(a.webhook_backoff),
         },
     };
-    let browser = if cfg.render == linkdiff_crawler::render::RenderMode::Never {
+    // A browser when --render asks for one, or when watched links placed by scripts do
+    // (`watch add --render`; without a browser those are checked without rendering, said once).
+    let watched_render = !crate::watched::rendered_pages(&store)?.is_empty();
+    let browser = if cfg.render == linkdiff_crawler::render::RenderMode::Never && !watched_render {
         None
     } else {
         if !(a.render_timeout > 0.0 && a.render_timeout.is_finite()) {
@@ -359,14 +363,22 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
                 .map(|n| n.get())
                 .unwrap_or(2)
         });
-        Some(
-            linkdiff_render::ChromiumConfig::new(
-                a.chromium.clone(),
-                tabs,
-                Duration::from_secs_f64(a.render_timeout),
-            )
-            .map_err(|e| usage(e.to_string()))?,
-        )
+        match linkdiff_render::ChromiumConfig::new(
+            a.chromium.clone(),
+            tabs,
+            Duration::from_secs_f64(a.render_timeout),
+        ) {
+            Ok(c) => Some(c),
+            Err(e) if cfg.render != linkdiff_crawler::render::RenderMode::Never => {
+                return Err(usage(e.to_string()))
+            }
+            Err(e) => {
+                crate::eprint_quiet!(
+                    "linkdiff: watched links asked for rendering are checked without it: {e}"
+                );
+                None
+            }
+        }
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -523,6 +535,7 @@ pub async fn crawl_once_with(
     // Watched links' pages are fetched in every run (the list may change between runs).
     let mut cfg = cfg.clone();
     cfg.watched = crate::watched::watched_pages(store)?;
+    cfg.render_pages = crate::watched::rendered_pages(store)?;
     let cfg = &cfg;
     let mut crawler = Crawler::new(store.clone(), cfg.clone())?;
     if let Some(r) = renderer {

@@ -42,6 +42,10 @@ pub struct AddArgs {
     /// A note for yourself (client, campaign, price...).
     #[arg(long)]
     note: Option<String>,
+    /// The link is placed by a script: render its page in headless Chromium at every crawl
+    /// (whatever the crawl's --render; the crawl's --chromium names the browser).
+    #[arg(long)]
+    render: bool,
     #[command(flatten)]
     db: super::DbArg,
 }
@@ -114,6 +118,7 @@ fn import(a: ImportArgs) -> anyhow::Result<()> {
             anchor: r.anchor,
             note: r.note,
             added: now,
+            render: false,
         });
     }
     if let Some(out) = &a.as_seeds {
@@ -162,15 +167,17 @@ pub fn run(cmd: WatchCmd) -> anyhow::Result<()> {
                 anchor: a.anchor,
                 note: a.note,
                 added: linkdiff_query::time::now(),
+                render: a.render,
             };
             let mut w = WriteBatch::new();
             put(&mut w, &link);
             store.apply(w)?;
             store.flush()?;
             crate::outln!(
-                "watching {} -> {}; its page is fetched in every crawl from now on",
+                "watching {} -> {}; its page is fetched{} in every crawl from now on",
                 link.url_from,
-                link.url_to
+                link.url_to,
+                if link.render { " and rendered" } else { "" }
             );
             Ok(())
         }

@@ -449,3 +449,151 @@ async fn a_crawl_stopped_or_killed_while_rendering_leaves_no_browser_behind() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_killed_mid_crawl_is_started_again_and_no_page_loses_its_rendering() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let (port, _log) = serve(pages).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.db");
+    let db_s = db.to_str().unwrap().to_string();
+    let mut args = crawl_args(
+        &db_s,
+        port,
+        &[format!("http://site.test:{port}/")],
+        "2026-02-01",
+        "0",
+    );
+    // One tab: the pages are rendered one after another (the slow one takes 3 s), so the
+    // browser is killed while a page renders and others are still to come.
+    args.extend(
+        [
+            "--render",
+            "always",
+            "--chromium",
+            chromium.to_str().unwrap(),
+            "--render-timeout",
+            "3",
+            "--render-tabs",
+            "1",
+        ]
+        .map(String::from),
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_linkdiff"))
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (killed, out) = tokio::task::spawn_blocking(move || {
+        let mut child = KillOnDrop(child);
+        // Bounded: 20 s for the browser to start, then its main process is killed.
+        let mut killed = None;
+        for _ in 0..200 {
+            let direct: Vec<u32> = browser_descendants(pid)
+                .into_iter()
+                .filter(|p| {
+                    std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+                        s.rsplit_once(')')
+                            .and_then(|(_, r)| r.split_whitespace().nth(1))
+                            .is_some_and(|pp| pp == pid.to_string())
+                    })
+                })
+                .collect();
+            if let Some(browser) = direct.first() {
+                std::thread::sleep(std::time::Duration::from_millis(1500));
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", &browser.to_string()])
+                    .status();
+                killed = Some(*browser);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let mut out = String::new();
+        std::io::Read::read_to_string(child.0.stdout.as_mut().unwrap(), &mut out).unwrap();
+        let status = child.0.wait().unwrap();
+        assert!(status.success(), "{out}");
+        (killed, out)
+    })
+    .await
+    .unwrap();
+    assert!(killed.is_some(), "the browser never started: {out}");
+    // Every page still rendered: the script-built links are all there, nothing failed.
+    let links = tokio::task::spawn_blocking(move || partner_links(&db_s))
+        .await
+        .unwrap();
+    let tos: Vec<&str> = links.iter().map(|(_, to)| to.as_str()).collect();
+    assert_eq!(
+        tos,
+        [
+            "http://partner.test/dom",
+            "http://partner.test/fetched",
+            "http://partner.test/probe-5",
+            "http://partner.test/slow",
+            "http://partner.test/spa",
+        ],
+        "{out}"
+    );
+    assert!(
+        out.contains("0 failed and kept their static links"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_link_placed_by_a_script_is_rendered_even_when_the_crawl_does_not_render() {
+    let Some(chromium) = chromium_or_skip() else {
+        return;
+    };
+    let (port, _log) = serve(pages).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("watch.db");
+    let db_s = db.to_str().unwrap().to_string();
+    let spa = format!("http://site.test:{port}/spa");
+    let out = bin(&[
+        "watch",
+        "add",
+        &spa,
+        "http://partner.test/spa",
+        "--render",
+        "--db",
+        &db_s,
+    ]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("fetched and rendered"));
+    let (out, links) = tokio::task::spawn_blocking(move || {
+        // --render never and only the home page as seed: the watched page alone is rendered.
+        let mut args = crawl_args(
+            &db_s,
+            port,
+            &[format!("http://site.test:{port}/")],
+            "2026-02-01",
+            "0",
+        );
+        args.extend(
+            ["--scope", "seeds", "--chromium", chromium.to_str().unwrap()].map(String::from),
+        );
+        let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        let out = bin(&a);
+        assert!(out.status.success());
+        (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            partner_links(&db_s),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        links,
+        vec![(
+            format!("http://site.test:{port}/spa"),
+            "http://partner.test/spa".to_string()
+        )],
+        "{out}"
+    );
+    assert!(out.contains("Rendered 1 pages"), "{out}");
+}

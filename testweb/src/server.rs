@@ -62,6 +62,7 @@ impl RunningWeb {
             sitemaps: false,
             max_sitemap_urls: 50_000,
             render: Default::default(),
+            render_pages: Vec::new(),
             fetch: linkdiff_crawler::fetch::FetchConfig {
                 user_agent: concat!("linkdiff/", env!("CARGO_PKG_VERSION")).into(),
                 timeout: Duration::from_secs(10),

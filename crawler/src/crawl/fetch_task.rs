@@ -163,7 +163,8 @@ async fn page(
         return res;
     };
     let ct = f.header("content-type");
-    if !is_html(ct) || !ctx.shared.wants(ctx.mode, host, &f.body) {
+    let wanted = ctx.shared.forced(&item.url) || ctx.shared.wants(ctx.mode, host, &f.body);
+    if !is_html(ct) || !wanted {
         return res;
     }
     let stats = &ctx.shared.stats;

@@ -88,6 +88,9 @@ pub struct CrawlConfig {
     /// Which pages are rendered (`--render`); anything but `Never` needs a renderer
     /// ([`Crawler::with_renderer`]), without one pages are not rendered.
     pub render: crate::render::RenderMode,
+    /// Pages rendered whatever `render` says (watched links placed by scripts, `watch add
+    /// --render`); they too need a renderer.
+    pub render_pages: Vec<Url>,
 }
 
 /// Counters reported while a run goes.
@@ -338,14 +341,17 @@ impl Crawler {
         let mut inflight: JoinSet<TaskResult> = JoinSet::new();
         let mut stopping = *stop.borrow();
         let agent = self.cfg.fetch.user_agent.clone();
-        let render_shared = (self.cfg.render != crate::render::RenderMode::Never
+        let render_shared = ((self.cfg.render != crate::render::RenderMode::Never
+            || !self.cfg.render_pages.is_empty())
             && self.renderer.is_some())
         .then(|| {
-            std::sync::Arc::new(crate::render::RenderShared::new(
+            let mut shared = crate::render::RenderShared::new(
                 self.fetcher.clone(),
                 agent.clone(),
                 self.period(),
-            ))
+            );
+            shared.always_render(&self.cfg.render_pages);
+            std::sync::Arc::new(shared)
         });
         if let Some(shared) = &render_shared {
             if let Some(hosts) = self.store.meta(crate::render::RENDER_HOSTS_META)? {
