@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore};
 
+pub use memory::{is_running, process_tree};
 pub use sinkhole::Sinkhole;
 
 /// Browsers looked up on the `PATH` when `--chromium` is not given, in this order.
@@ -353,12 +354,7 @@ impl Chromium {
             return false;
         }
         // Killed but not yet reaped (a zombie) counts as dead.
-        r.pid.is_none_or(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                stat.rsplit_once(')')
-                    .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
-            })
-        })
+        r.pid.is_none_or(memory::is_running)
     }
 }
 

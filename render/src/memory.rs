@@ -8,27 +8,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-/// Proportional set size of `root` and every process below it, bytes, from `/proc` (0
-/// where `/proc` is not there).
-pub fn tree_rss(root: u32) -> u64 {
+/// `(pid, parent pid, resident pages)` of every process in `/proc`.
+fn processes() -> Vec<(u32, u32, u64)> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return 0;
+        return Vec::new();
     };
-    // (pid, parent, rss pages) of every process.
-    let mut procs: Vec<(u32, u32, u64)> = Vec::new();
+    let mut procs = Vec::new();
     for e in dir.flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        let Some(f) = stat_fields(pid) else {
             continue;
         };
-        // The command is in parentheses and may hold spaces: fields start after the last ')'.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            continue;
-        };
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        // rest: state(0) ppid(1) … rss(21)
+        // fields after the command: state(0) ppid(1) … rss(21)
         let (Some(ppid), Some(rss)) = (
             f.get(1).and_then(|s| s.parse().ok()),
             f.get(21).and_then(|s| s.parse::<u64>().ok()),
@@ -37,6 +30,23 @@ pub fn tree_rss(root: u32) -> u64 {
         };
         procs.push((pid, ppid, rss));
     }
+    procs
+}
+
+/// The fields of `/proc/PID/stat` after the command (which is in parentheses and may hold
+/// spaces).
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    Some(rest.split_whitespace().map(String::from).collect())
+}
+
+/// `root` and every process below it (children, grandchildren, …), `root` first.
+pub fn process_tree(root: u32) -> Vec<u32> {
+    tree_of(root, &processes())
+}
+
+fn tree_of(root: u32, procs: &[(u32, u32, u64)]) -> Vec<u32> {
     let mut tree = vec![root];
     let mut i = 0;
     while i < tree.len() {
@@ -44,6 +54,19 @@ pub fn tree_rss(root: u32) -> u64 {
         tree.extend(procs.iter().filter(|c| c.1 == p).map(|c| c.0));
         i += 1;
     }
+    tree
+}
+
+/// Whether `pid` runs: it exists and is not a zombie waiting to be reaped.
+pub fn is_running(pid: u32) -> bool {
+    stat_fields(pid).is_some_and(|f| f.first().is_some_and(|state| state != "Z"))
+}
+
+/// Proportional set size of `root` and every process below it, bytes, from `/proc` (0
+/// where `/proc` is not there).
+pub fn tree_rss(root: u32) -> u64 {
+    let procs = processes();
+    let tree = tree_of(root, &procs);
     procs
         .iter()
         .filter(|p| tree.contains(&p.0))
@@ -82,9 +105,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn this_process_has_a_resident_set() {
+    fn this_process_has_a_resident_set_and_runs_and_its_children_are_in_its_tree() {
         let me = std::process::id();
         let rss = tree_rss(me);
         assert!(rss > 1 << 20, "{rss}");
+        assert!(is_running(me));
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("sleep runs");
+        let pid = child.id();
+        assert!(process_tree(me).contains(&pid));
+        child.kill().expect("killed");
+        // Killed and not yet reaped: a zombie, which does not run.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!is_running(pid));
+        child.wait().expect("reaped");
+        assert!(!is_running(pid));
     }
 }

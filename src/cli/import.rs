@@ -117,7 +117,11 @@ pub(super) fn run(a: ImportArgs) -> anyhow::Result<()> {
     let _lock = store.crawl_lock()?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(stop.clone());
-    let (summary, failed) = import_counting_failures(&store, cfg, stop, &a.progress)?;
+    // N workers feeding one ClickHouse index rank once, after the last of them (as crawl
+    // workers do): a worker ranking on its own would rank what the others have not yet sent,
+    // and whichever finished last would leave its partial ranks.
+    let rank = !(a.worker.is_some_and(|p| p.count > 1) && store.clickhouse().is_some());
+    let (summary, failed) = import_counting_failures(&store, cfg, stop, &a.progress, rank)?;
     crate::outln!("{summary}");
     if failed > 0 {
         // Everything else is applied and ranked; the exit status says the run is not whole.
@@ -152,15 +156,16 @@ pub fn import(
     stop: Arc<AtomicBool>,
     progress_mode: &str,
 ) -> anyhow::Result<String> {
-    import_counting_failures(store, cfg, stop, progress_mode).map(|(s, _)| s)
+    import_counting_failures(store, cfg, stop, progress_mode, true).map(|(s, _)| s)
 }
 
-/// [`import`], also returning how many URL inputs failed.
+/// [`import`], also returning how many URL inputs failed; ranks only when `rank`.
 fn import_counting_failures(
     store: &linkdiff_store::Store,
     cfg: ImportConfig,
     stop: Arc<AtomicBool>,
     progress_mode: &str,
+    rank: bool,
 ) -> anyhow::Result<(String, usize)> {
     let sink = crate::sink::IndexSink::new(Indexer::new(store.clone()));
     let mode = match progress_mode {
@@ -218,7 +223,9 @@ fn import_counting_failures(
         b.finish_and_clear();
     }
     let secs = s.elapsed.as_secs_f64().max(0.001);
-    let ranked = if s.applied > 0 {
+    let ranked = if s.applied > 0 && !rank {
+        " Ranks: run `linkdiff rank` on the ClickHouse index once every worker is done.".to_string()
+    } else if s.applied > 0 {
         let r = linkdiff_indexer::rank::recompute(store).context("ranking failed")?;
         format!(
             " Ranks recomputed over {} pages and {} domains.",

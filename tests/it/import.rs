@@ -759,12 +759,23 @@ fn two_http_import_workers_into_a_clickhouse_cluster_answer_like_a_local_sqlite_
     let (addr, log) = cutting_file_server(files, &[]);
     let base = format!("http://{addr}/");
     let list = format!("{base}wat.paths");
+    // One worker after the other (run at once, their answers differ from the local import:
+    // see the closing note of 2026-12-07, issue 28). Each leaves ranking to one `rank` after
+    // the last of them.
     for w in ["0/2", "1/2"] {
-        import(
+        let out = import(
             Path::new(&spec),
             &["--paths", &list, "--base", &base, "--worker", w],
         );
+        assert!(
+            out.contains(
+                "Ranks: run `linkdiff rank` on the ClickHouse index once every worker is done."
+            ),
+            "{out}"
+        );
     }
+    let ranked = bin(&["rank", "--db", &spec]);
+    assert!(ranked.status.success(), "{ranked:?}");
     assert!(
         log.lock()
             .unwrap()
@@ -783,7 +794,11 @@ fn two_http_import_workers_into_a_clickhouse_cluster_answer_like_a_local_sqlite_
         let args = [table, "--target", "test", "--mode", "subdomains"];
         let (x, y) = (cli_json(sqlite, &args), cli_json(&spec, &args));
         assert!(x.to_string().len() > 100, "{table}: {x}");
-        assert_eq!(x, y, "{table}: SQLite and ClickHouse differ");
+        assert!(
+            x == y,
+            "{table}: SQLite and ClickHouse differ: {}",
+            first_difference(&x.to_string(), &y.to_string())
+        );
     }
     for s in &loc.servers {
         let _ = Client::new(s, &loc).execute(&format!("DROP DATABASE IF EXISTS {}", loc.database));

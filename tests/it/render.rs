@@ -186,30 +186,52 @@ fn partner_links(db: &str) -> Vec<(String, String)> {
     rows
 }
 
+/// Chromium (or `None`, said SKIPPED), the test server of [`pages`] with its log, and a
+/// scratch directory: what every rendering test starts with.
+async fn setup() -> Option<(
+    std::path::PathBuf,
+    u16,
+    Arc<Mutex<Vec<String>>>,
+    tempfile::TempDir,
+)> {
+    let chromium = chromium_or_skip()?;
+    // The probe targets this server's own port: a request that got through is in its log.
+    let (port, log) = serve(pages).await;
+    Some((chromium, port, log, tempfile::tempdir().unwrap()))
+}
+
+/// `crawl` of `seeds` on the test server at `port` into `db` with `chromium` and `extra`
+/// flags.
+fn render_args(
+    db: &str,
+    port: u16,
+    seeds: &[String],
+    chromium: &std::path::Path,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args = crawl_args(db, port, seeds, "2026-02-01", "0");
+    args.extend([
+        "--chromium".to_string(),
+        chromium.to_str().unwrap().to_string(),
+    ]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
 fn run_crawl(db: &str, port: u16, render: &str, chromium: &std::path::Path) -> String {
-    let mut args = crawl_args(
-        db,
-        port,
-        &[
-            format!("http://site.test:{port}/"),
-            format!("http://quiet.test:{port}/"),
-        ],
-        "2026-02-01",
-        "0",
-    );
-    args.extend(
-        [
-            "--render",
-            render,
-            "--chromium",
-            chromium.to_str().unwrap(),
-            "--render-timeout",
-            "3",
-            "--render-tabs",
-            "2",
-        ]
-        .map(String::from),
-    );
+    let seeds = [
+        format!("http://site.test:{port}/"),
+        format!("http://quiet.test:{port}/"),
+    ];
+    let extra = [
+        "--render",
+        render,
+        "--render-timeout",
+        "3",
+        "--render-tabs",
+        "2",
+    ];
+    let args = render_args(db, port, &seeds, chromium, &extra);
     let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
     let out = bin(&a);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -223,12 +245,9 @@ fn run_crawl(db: &str, port: u16, render: &str, chromium: &std::path::Path) -> S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rendering_finds_script_built_links_and_no_script_reaches_a_private_address() {
-    let Some(chromium) = chromium_or_skip() else {
+    let Some((chromium, port, log, dir)) = setup().await else {
         return;
     };
-    // The probe targets this server's own port: a request that got through is in its log.
-    let (port, log) = serve(pages).await;
-    let dir = tempfile::tempdir().unwrap();
 
     // Static only: none of the script-built links.
     let plain = dir.path().join("plain.db");
@@ -324,78 +343,32 @@ async fn rendering_finds_script_built_links_and_no_script_reaches_a_private_addr
     assert!(log.iter().any(|l| l == "quiet.test /two"));
 }
 
-/// Pids of the processes below `root` (children, grandchildren, …) whose command line names
-/// Chromium, from `/proc`.
+/// The processes below `root` whose command line names Chromium.
 fn browser_descendants(root: u32) -> Vec<u32> {
-    let mut procs: Vec<(u32, u32)> = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|s| s.parse().ok()) {
-            procs.push((pid, ppid));
-        }
-    }
-    let mut tree = vec![root];
-    let mut i = 0;
-    while i < tree.len() {
-        let p = tree[i];
-        tree.extend(procs.iter().filter(|c| c.1 == p).map(|c| c.0));
-        i += 1;
-    }
-    tree.into_iter()
+    linkdiff_render::process_tree(root)
+        .into_iter()
         .skip(1)
         .filter(|p| {
             std::fs::read(format!("/proc/{p}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains("chrom"))
-                .unwrap_or(false)
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("chrom"))
         })
         .collect()
 }
 
-/// Whether `pid` is gone (or a zombie waiting to be reaped).
-fn gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-        Err(_) => true,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crawl_stopped_or_killed_while_rendering_leaves_no_browser_behind() {
-    let Some(chromium) = chromium_or_skip() else {
+    let Some((chromium, port, _log, dir)) = setup().await else {
         return;
     };
-    let (port, _log) = serve(pages).await;
-    let dir = tempfile::tempdir().unwrap();
     for signal in ["TERM", "KILL"] {
         let db = dir.path().join(format!("{signal}.db"));
-        let mut args = crawl_args(
+        // The page never settles: the crawl is rendering it when the signal comes.
+        let args = render_args(
             db.to_str().unwrap(),
             port,
             &[format!("http://site.test:{port}/slow")],
-            "2026-02-01",
-            "0",
-        );
-        // The page never settles: the crawl is rendering it when the signal comes.
-        args.extend(
-            [
-                "--render",
-                "always",
-                "--chromium",
-                chromium.to_str().unwrap(),
-                "--render-timeout",
-                "8",
-            ]
-            .map(String::from),
+            &chromium,
+            &["--render", "always", "--render-timeout", "8"],
         );
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_linkdiff"))
             .args(&args)
@@ -431,12 +404,15 @@ async fn a_crawl_stopped_or_killed_while_rendering_leaves_no_browser_behind() {
             // browser is stopped; SIGKILL: the kernel kills the browser at once. 20 s bound.
             let exit = child.0.wait();
             for _ in 0..100 {
-                if browsers.iter().all(|p| gone(*p)) {
+                if browsers.iter().all(|p| !linkdiff_render::is_running(*p)) {
                     return (exit.is_ok(), Vec::new());
                 }
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
-            let left: Vec<u32> = browsers.into_iter().filter(|p| !gone(*p)).collect();
+            let left: Vec<u32> = browsers
+                .into_iter()
+                .filter(|p| linkdiff_render::is_running(*p))
+                .collect();
             (exit.is_ok(), left)
         })
         .await
@@ -452,34 +428,26 @@ async fn a_crawl_stopped_or_killed_while_rendering_leaves_no_browser_behind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_killed_mid_crawl_is_started_again_and_no_page_loses_its_rendering() {
-    let Some(chromium) = chromium_or_skip() else {
+    let Some((chromium, port, _log, dir)) = setup().await else {
         return;
     };
-    let (port, _log) = serve(pages).await;
-    let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
     let db_s = db.to_str().unwrap().to_string();
-    let mut args = crawl_args(
+    // One tab: the pages are rendered one after another (the slow one takes 3 s), so the
+    // browser is killed while a page renders and others are still to come.
+    let args = render_args(
         &db_s,
         port,
         &[format!("http://site.test:{port}/")],
-        "2026-02-01",
-        "0",
-    );
-    // One tab: the pages are rendered one after another (the slow one takes 3 s), so the
-    // browser is killed while a page renders and others are still to come.
-    args.extend(
-        [
+        &chromium,
+        &[
             "--render",
             "always",
-            "--chromium",
-            chromium.to_str().unwrap(),
             "--render-timeout",
             "3",
             "--render-tabs",
             "1",
-        ]
-        .map(String::from),
+        ],
     );
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_linkdiff"))
         .args(&args)
@@ -493,17 +461,8 @@ async fn a_browser_killed_mid_crawl_is_started_again_and_no_page_loses_its_rende
         // Bounded: 20 s for the browser to start, then its main process is killed.
         let mut killed = None;
         for _ in 0..200 {
-            let direct: Vec<u32> = browser_descendants(pid)
-                .into_iter()
-                .filter(|p| {
-                    std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
-                        s.rsplit_once(')')
-                            .and_then(|(_, r)| r.split_whitespace().nth(1))
-                            .is_some_and(|pp| pp == pid.to_string())
-                    })
-                })
-                .collect();
-            if let Some(browser) = direct.first() {
+            // The browser's main process is the first one below the crawl.
+            if let Some(browser) = browser_descendants(pid).first() {
                 std::thread::sleep(std::time::Duration::from_millis(1500));
                 let _ = std::process::Command::new("kill")
                     .args(["-KILL", &browser.to_string()])
@@ -546,11 +505,9 @@ async fn a_browser_killed_mid_crawl_is_started_again_and_no_page_loses_its_rende
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watched_link_placed_by_a_script_is_rendered_even_when_the_crawl_does_not_render() {
-    let Some(chromium) = chromium_or_skip() else {
+    let Some((chromium, port, _log, dir)) = setup().await else {
         return;
     };
-    let (port, _log) = serve(pages).await;
-    let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("watch.db");
     let db_s = db.to_str().unwrap().to_string();
     let spa = format!("http://site.test:{port}/spa");
@@ -567,15 +524,12 @@ async fn a_watched_link_placed_by_a_script_is_rendered_even_when_the_crawl_does_
     assert!(String::from_utf8_lossy(&out.stdout).contains("fetched and rendered"));
     let (out, links) = tokio::task::spawn_blocking(move || {
         // --render never and only the home page as seed: the watched page alone is rendered.
-        let mut args = crawl_args(
+        let args = render_args(
             &db_s,
             port,
             &[format!("http://site.test:{port}/")],
-            "2026-02-01",
-            "0",
-        );
-        args.extend(
-            ["--scope", "seeds", "--chromium", chromium.to_str().unwrap()].map(String::from),
+            &chromium,
+            &["--scope", "seeds"],
         );
         let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
         let out = bin(&a);
@@ -596,4 +550,53 @@ async fn a_watched_link_placed_by_a_script_is_rendered_even_when_the_crawl_does_
         "{out}"
     );
     assert!(out.contains("Rendered 1 pages"), "{out}");
+}
+
+#[test]
+fn rendering_without_a_browser_says_how_to_get_one_and_fetches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let db = db.to_str().unwrap();
+    // No browser on the PATH.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_linkdiff"))
+        .args([
+            "crawl",
+            "--db",
+            db,
+            "--url",
+            "http://site.test/",
+            "--render",
+            "auto",
+        ])
+        .env("PATH", dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("install Debian's `chromium` package") && err.contains("--chromium PATH"),
+        "{err}"
+    );
+    // A --chromium that is not there.
+    let out = bin(&[
+        "crawl",
+        "--db",
+        db,
+        "--url",
+        "http://site.test/",
+        "--render",
+        "always",
+        "--chromium",
+        "/nonexistent/chromium",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--chromium /nonexistent/chromium: no such file"),
+        "{err}"
+    );
+    // Nothing was crawled: the database was not even started.
+    assert!(linkdiff_store::Store::open(std::path::Path::new(db))
+        .map(|s| s.last_run().unwrap().is_none())
+        .unwrap_or(true));
 }
