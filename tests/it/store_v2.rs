@@ -108,9 +108,25 @@ async fn a_crawl_writes_while_other_processes_query_and_serve() {
         let mut snapshots: Vec<J> = Vec::new();
         let mut second_crawl_refused = false;
         let t0 = Instant::now();
+        // The second crawl is tried only once the first holds the lock (its run record is
+        // written after it takes it): started at once, the second sometimes took the lock
+        // first and the first was the one refused (1 run in 6).
+        while crawl.0.try_wait().unwrap().is_none()
+            && t0.elapsed() < Duration::from_secs(30)
+            && linkdiff_store::Store::open(std::path::Path::new(&db))
+                .ok()
+                .and_then(|s| s.last_run().ok().flatten())
+                .is_none()
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         loop {
             if let Some(status) = crawl.0.try_wait().unwrap() {
-                assert!(status.success(), "the crawl failed");
+                let mut err = String::new();
+                if let Some(e) = crawl.0.stderr.as_mut() {
+                    let _ = std::io::Read::read_to_string(e, &mut err);
+                }
+                assert!(status.success(), "the crawl failed: {err}");
                 break;
             }
             assert!(t0.elapsed() < Duration::from_secs(90), "crawl did not end");
