@@ -80,9 +80,25 @@ fn pages(port: u16) -> Pages {
         js(
             "var a = document.createElement('a'); a.href = 'http://partner.test/dom'; \
             a.textContent = 'dom partner'; document.body.appendChild(a);\
-            fetch('/links.json').then(r => r.json()).then(list => list.forEach(u => {\
+            var add = list => list.forEach(u => {\
               var b = document.createElement('a'); b.href = u; b.textContent = 'fetched partner';\
-              document.body.appendChild(b); }));",
+              document.body.appendChild(b); });\
+            fetch('/links.json').then(r => r.json()).then(add);\
+            fetch('/private/links.json').then(r => r.json()).then(add);",
+        ),
+    );
+    // robots.txt keeps renderings out of /private/ as it keeps the crawl out.
+    put(
+        "site.test",
+        "/robots.txt",
+        ("text/plain", "User-agent: *\nDisallow: /private/\n".into()),
+    );
+    put(
+        "site.test",
+        "/private/links.json",
+        (
+            "application/json",
+            "[\"http://partner.test/private\"]".into(),
         ),
     );
     put(
@@ -316,11 +332,15 @@ async fn rendering_finds_script_built_links_and_no_script_reaches_a_private_addr
     );
     assert!(out.contains(": 5 links found only by rendering;"), "{out}");
     assert!(
-        out.contains("refused (5 by the address guard"),
-        "the five private notations are counted: {out}"
+        out.contains("refused (5 by the address guard, 1 by robots.txt,"),
+        "the five private notations and the disallowed JSON are counted: {out}"
     );
     let log = log.lock().unwrap().clone();
     // Nothing reached the server but by its test names: no request for the secrets.
+    assert!(
+        !log.iter().any(|l| l == "site.test /private/links.json"),
+        "robots.txt was not obeyed: {log:?}"
+    );
     assert!(
         log.iter().all(|l| !l.contains("secret")),
         "a private address was reached: {log:?}"
