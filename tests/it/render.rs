@@ -11,13 +11,36 @@ use std::sync::{Arc, Mutex};
 /// A page: content type and body, by `host` and path.
 type Pages = HashMap<(String, String), (&'static str, String)>;
 
+/// The test server: its port, the `host path` of every request it answered, and its pages
+/// (which a test may change between crawls).
+struct Web {
+    port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+    pages: Arc<Mutex<Pages>>,
+}
+
+impl Web {
+    /// The requests so far.
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Serve `body` as `ct` at `host` `path` from now on.
+    fn set(&self, host: &str, path: &str, ct: &'static str, body: &str) {
+        self.pages
+            .lock()
+            .unwrap()
+            .insert((host.to_string(), path.to_string()), (ct, body.to_string()));
+    }
+}
+
 /// Serve `pages(port)` on 127.0.0.1 (any port: the pages may name it), logging `host path`
 /// of every request.
-async fn serve(pages: impl FnOnce(u16) -> Pages) -> (u16, Arc<Mutex<Vec<String>>>) {
+async fn serve(pages: impl FnOnce(u16) -> Pages) -> Web {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let log = Arc::new(Mutex::new(Vec::new()));
-    let pages = Arc::new(pages(port));
+    let pages = Arc::new(Mutex::new(pages(port)));
     let (l2, p2) = (log.clone(), pages.clone());
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
         let (log, pages) = (l2.clone(), p2.clone());
@@ -33,12 +56,9 @@ async fn serve(pages: impl FnOnce(u16) -> Pages) -> (u16, Arc<Mutex<Vec<String>>
                 .to_string();
             let path = req.uri().path().to_string();
             log.lock().unwrap().push(format!("{host} {path}"));
-            match pages.get(&(host, path)) {
-                Some((ct, body)) => (
-                    axum::http::StatusCode::OK,
-                    [("content-type", *ct)],
-                    body.clone(),
-                ),
+            let page = pages.lock().unwrap().get(&(host, path)).cloned();
+            match page {
+                Some((ct, body)) => (axum::http::StatusCode::OK, [("content-type", ct)], body),
                 None => (
                     axum::http::StatusCode::NOT_FOUND,
                     [("content-type", "text/plain")],
@@ -48,7 +68,7 @@ async fn serve(pages: impl FnOnce(u16) -> Pages) -> (u16, Arc<Mutex<Vec<String>>
         }
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (port, log)
+    Web { port, log, pages }
 }
 
 const TEXT: &str = "An ordinary article with enough words for a reader who never runs scripts. ";
@@ -204,16 +224,11 @@ fn partner_links(db: &str) -> Vec<(String, String)> {
 
 /// Chromium (or `None`, said SKIPPED), the test server of [`pages`] with its log, and a
 /// scratch directory: what every rendering test starts with.
-async fn setup() -> Option<(
-    std::path::PathBuf,
-    u16,
-    Arc<Mutex<Vec<String>>>,
-    tempfile::TempDir,
-)> {
+async fn setup() -> Option<(std::path::PathBuf, Web, tempfile::TempDir)> {
     let chromium = chromium_or_skip()?;
     // The probe targets this server's own port: a request that got through is in its log.
-    let (port, log) = serve(pages).await;
-    Some((chromium, port, log, tempfile::tempdir().unwrap()))
+    let web = serve(pages).await;
+    Some((chromium, web, tempfile::tempdir().unwrap()))
 }
 
 /// `crawl` of `seeds` on the test server at `port` into `db` with `chromium` and `extra`
@@ -261,9 +276,10 @@ fn run_crawl(db: &str, port: u16, render: &str, chromium: &std::path::Path) -> S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rendering_finds_script_built_links_and_no_script_reaches_a_private_address() {
-    let Some((chromium, port, log, dir)) = setup().await else {
+    let Some((chromium, web, dir)) = setup().await else {
         return;
     };
+    let port = web.port;
 
     // Static only: none of the script-built links.
     let plain = dir.path().join("plain.db");
@@ -274,7 +290,7 @@ async fn rendering_finds_script_built_links_and_no_script_reaches_a_private_addr
     })
     .await
     .unwrap();
-    assert!(!out.contains("Rendered"), "{out} {:?}", log.lock().unwrap());
+    assert!(!out.contains("Rendered"), "{out} {:?}", web.log());
     assert_eq!(
         tokio::task::spawn_blocking(move || partner_links(&plain_s))
             .await
@@ -324,7 +340,7 @@ async fn rendering_finds_script_built_links_and_no_script_reaches_a_private_addr
             s("http://site.test/spa", "http://partner.test/spa"),
         ],
         "{out} {:?}",
-        log.lock().unwrap()
+        web.log()
     );
     assert!(
         out.contains("Rendered 5 pages (1 cut by --render-timeout, 0 failed"),
@@ -335,7 +351,7 @@ async fn rendering_finds_script_built_links_and_no_script_reaches_a_private_addr
         out.contains("refused (5 by the address guard, 1 by robots.txt,"),
         "the five private notations and the disallowed JSON are counted: {out}"
     );
-    let log = log.lock().unwrap().clone();
+    let log = web.log();
     // Nothing reached the server but by its test names: no request for the secrets.
     assert!(
         !log.iter().any(|l| l == "site.test /private/links.json"),
@@ -377,9 +393,10 @@ fn browser_descendants(root: u32) -> Vec<u32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crawl_stopped_or_killed_while_rendering_leaves_no_browser_behind() {
-    let Some((chromium, port, _log, dir)) = setup().await else {
+    let Some((chromium, web, dir)) = setup().await else {
         return;
     };
+    let port = web.port;
     for signal in ["TERM", "KILL"] {
         let db = dir.path().join(format!("{signal}.db"));
         // The page never settles: the crawl is rendering it when the signal comes.
@@ -448,9 +465,10 @@ async fn a_crawl_stopped_or_killed_while_rendering_leaves_no_browser_behind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_killed_mid_crawl_is_started_again_and_no_page_loses_its_rendering() {
-    let Some((chromium, port, _log, dir)) = setup().await else {
+    let Some((chromium, web, dir)) = setup().await else {
         return;
     };
+    let port = web.port;
     let db = dir.path().join("crash.db");
     let db_s = db.to_str().unwrap().to_string();
     // One tab: the pages are rendered one after another (the slow one takes 3 s), so the
@@ -525,9 +543,10 @@ async fn a_browser_killed_mid_crawl_is_started_again_and_no_page_loses_its_rende
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watched_link_placed_by_a_script_is_rendered_even_when_the_crawl_does_not_render() {
-    let Some((chromium, port, _log, dir)) = setup().await else {
+    let Some((chromium, web, dir)) = setup().await else {
         return;
     };
+    let port = web.port;
     let db = dir.path().join("watch.db");
     let db_s = db.to_str().unwrap().to_string();
     let spa = format!("http://site.test:{port}/spa");
@@ -619,4 +638,70 @@ fn rendering_without_a_browser_says_how_to_get_one_and_fetches_nothing() {
     assert!(linkdiff_store::Store::open(std::path::Path::new(db))
         .map(|s| s.last_run().unwrap().is_none())
         .unwrap_or(true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recrawl_renders_again_when_only_what_the_scripts_load_changed() {
+    let Some((chromium, web, dir)) = setup().await else {
+        return;
+    };
+    let port = web.port;
+    let db = dir.path().join("again.db");
+    let db_s = db.to_str().unwrap().to_string();
+    let crawl = move |db: String, as_of: &'static str, chromium: std::path::PathBuf| {
+        let mut args = render_args(
+            &db,
+            port,
+            &[format!("http://site.test:{port}/")],
+            &chromium,
+            &[
+                "--render",
+                "auto",
+                "--render-timeout",
+                "3",
+                "--scope",
+                "seeds",
+            ],
+        );
+        let at = args.iter().position(|a| a == "--as-of").unwrap();
+        args[at + 1] = as_of.to_string();
+        let a: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        let out = bin(&a);
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let (d, c) = (db_s.clone(), chromium.clone());
+    tokio::task::spawn_blocking(move || crawl(d, "2026-02-01", c))
+        .await
+        .unwrap();
+    // The home page's HTML stays byte for byte the same; the list its script loads changes.
+    web.set(
+        "site.test",
+        "/links.json",
+        "application/json",
+        "[\"http://partner.test/moved\"]",
+    );
+    let (d, c) = (db_s.clone(), chromium.clone());
+    let out = tokio::task::spawn_blocking(move || crawl(d, "2026-02-08", c))
+        .await
+        .unwrap();
+    let links = tokio::task::spawn_blocking(move || partner_links(&db_s))
+        .await
+        .unwrap();
+    let tos: Vec<&str> = links.iter().map(|(_, to)| to.as_str()).collect();
+    // Live backlinks now: the DOM link and the moved one; the old one is lost.
+    assert_eq!(
+        tos,
+        ["http://partner.test/dom", "http://partner.test/moved"],
+        "{out}"
+    );
+    assert!(out.contains("1 new and 1 lost backlinks"), "{out}");
+    // The unchanged HTML was fetched whole (no conditional request can tell a rendered page
+    // unchanged): two requests for it, one per run.
+    assert_eq!(
+        web.log().iter().filter(|l| *l == "site.test /").count(),
+        2,
+        "{:?}",
+        web.log()
+    );
 }

@@ -324,7 +324,24 @@ pub(crate) async fn task(
         known(&rv.store, &item.url)
     };
     // Conditional unless this visit is due a full fetch.
-    let conditional = known.as_ref().filter(|k| k.unchanged + 1 < rv.every);
+    // A page that is rendered is fetched whole and rendered every time: its HTML may be the
+    // same while what its scripts load is not, so neither a 304 nor an unchanged body says
+    // its links are unchanged.
+    let rendered = |body: Option<&[u8]>| {
+        render.as_ref().is_some_and(|c| {
+            c.shared.forced(&item.url)
+                || match body {
+                    Some(b) => c.shared.wants(c.mode, &host, b),
+                    None => {
+                        c.mode == crate::render::RenderMode::Always
+                            || c.shared.verdict(&host) == Some(true)
+                    }
+                }
+        })
+    };
+    let conditional = known
+        .as_ref()
+        .filter(|k| k.unchanged + 1 < rv.every && !rendered(None));
     let fetched = match conditional {
         Some(k) => fetcher.get_if_changed(&item.url, k).await,
         None => fetcher.get(&item.url).await,
@@ -358,7 +375,9 @@ pub(crate) async fn task(
     if (200..300).contains(&f.status) && !f.truncated {
         let hash = body_hash(&f.body);
         let v = fresh(&f, hash);
-        if known.as_ref().is_some_and(|k| k.body_hash == hash) {
+        let html = is_html(f.header("content-type"));
+        if known.as_ref().is_some_and(|k| k.body_hash == hash) && !(html && rendered(Some(&f.body)))
+        {
             return unchanged(200, v, stored_links(&rv.store, &item.url));
         }
         match page(host, item, f, render.as_ref(), &robots).await {
