@@ -110,48 +110,40 @@ fn fulfil(
     p
 }
 
-fn fail(ev: &EventRequestPaused) -> FailRequestParams {
-    FailRequestParams::new(ev.request_id.clone(), ErrorReason::BlockedByClient)
-}
-
 /// Answer one paused request.
 async fn answer(page: Page, ev: Arc<EventRequestPaused>, action: Action, job: Arc<RenderJob>) {
-    let r = match action {
+    // `Err(reason)`: fail the request with that reason.
+    let reply: Result<FulfillRequestParams, ErrorReason> = match action {
         Action::Document => {
             let h = vec![HeaderEntry::new("content-type", job.content_type.clone())];
-            page.execute(fulfil(&ev, 200, h, &job.body)).await.map(drop)
+            Ok(fulfil(&ev, 200, h, &job.body))
         }
         Action::Refuse(kind) => {
             job.fetch.refused_by_renderer(kind);
-            page.execute(fail(&ev)).await.map(drop)
+            Err(ErrorReason::BlockedByClient)
         }
         Action::Fetch => match url::Url::parse(&ev.request.url) {
             Ok(u) => match job.fetch.get(u).await {
-                Ok(resp) => {
-                    let h = headers(&resp.headers);
-                    page.execute(fulfil(&ev, resp.status, h, &resp.body))
-                        .await
-                        .map(drop)
-                }
+                Ok(resp) => Ok(fulfil(&ev, resp.status, headers(&resp.headers), &resp.body)),
+                Err(SubRefusal::Failed(_)) => Err(ErrorReason::Failed),
                 Err(SubRefusal::Blocked(_) | SubRefusal::Robots | SubRefusal::NotAllowed(_)) => {
-                    page.execute(fail(&ev)).await.map(drop)
+                    Err(ErrorReason::BlockedByClient)
                 }
-                Err(SubRefusal::Failed(_)) => page
-                    .execute(FailRequestParams::new(
-                        ev.request_id.clone(),
-                        ErrorReason::Failed,
-                    ))
-                    .await
-                    .map(drop),
             },
             Err(_) => {
                 job.fetch.refused_by_renderer("url");
-                page.execute(fail(&ev)).await.map(drop)
+                Err(ErrorReason::BlockedByClient)
             }
         },
     };
     // A tab closed under a request, or a request the browser gave up on: nothing to do.
-    let _ = r;
+    let _ = match reply {
+        Ok(params) => page.execute(params).await.map(drop),
+        Err(reason) => page
+            .execute(FailRequestParams::new(ev.request_id.clone(), reason))
+            .await
+            .map(drop),
+    };
 }
 
 fn page_error(e: impl std::fmt::Display) -> RenderError {
@@ -275,52 +267,101 @@ mod tests {
 
     #[test]
     fn the_document_is_answered_once_and_other_kinds_by_rule() {
+        use Action::{Document, Fetch, Refuse};
         let page = "http://a.test/p";
-        let d = |m: &str, k: ResourceType, u: &str, served: bool| decide(m, &k, u, page, served);
-        assert_eq!(
-            d("GET", ResourceType::Document, "http://a.test/p#x", false),
-            Action::Document
-        );
-        assert_eq!(
-            d("GET", ResourceType::Document, "http://a.test/p", true),
-            Action::Refuse("document")
-        );
-        assert_eq!(
-            d("GET", ResourceType::Document, "http://a.test/frame", false),
-            Action::Refuse("document")
-        );
-        assert_eq!(
-            d("GET", ResourceType::Script, "http://cdn.test/a.js", true),
-            Action::Fetch
-        );
-        assert_eq!(
-            d("GET", ResourceType::Fetch, "http://a.test/l.json", true),
-            Action::Fetch
-        );
-        assert_eq!(
-            d("GET", ResourceType::Xhr, "http://a.test/l.json", true),
-            Action::Fetch
-        );
-        assert_eq!(
-            d("POST", ResourceType::Fetch, "http://a.test/api", true),
-            Action::Refuse("method")
-        );
-        assert_eq!(
-            d("GET", ResourceType::Image, "http://a.test/i.png", true),
-            Action::Refuse("image")
-        );
-        assert_eq!(
-            d("GET", ResourceType::Stylesheet, "http://a.test/s.css", true),
-            Action::Refuse("stylesheet")
-        );
-        assert_eq!(
-            d("GET", ResourceType::Font, "http://a.test/f.woff", true),
-            Action::Refuse("font")
-        );
-        assert_eq!(
-            d("GET", ResourceType::WebSocket, "ws://a.test/", true),
-            Action::Refuse("stream")
-        );
+        let cases = [
+            (
+                "GET",
+                ResourceType::Document,
+                "http://a.test/p#x",
+                false,
+                Document,
+            ),
+            (
+                "GET",
+                ResourceType::Document,
+                "http://a.test/p",
+                true,
+                Refuse("document"),
+            ),
+            (
+                "GET",
+                ResourceType::Document,
+                "http://a.test/frame",
+                false,
+                Refuse("document"),
+            ),
+            (
+                "GET",
+                ResourceType::Script,
+                "http://cdn.test/a.js",
+                true,
+                Fetch,
+            ),
+            (
+                "GET",
+                ResourceType::Fetch,
+                "http://a.test/l.json",
+                true,
+                Fetch,
+            ),
+            (
+                "GET",
+                ResourceType::Xhr,
+                "http://a.test/l.json",
+                true,
+                Fetch,
+            ),
+            (
+                "GET",
+                ResourceType::Other,
+                "http://a.test/favicon.ico",
+                true,
+                Refuse("other"),
+            ),
+            (
+                "POST",
+                ResourceType::Fetch,
+                "http://a.test/api",
+                true,
+                Refuse("method"),
+            ),
+            (
+                "GET",
+                ResourceType::Image,
+                "http://a.test/i.png",
+                true,
+                Refuse("image"),
+            ),
+            (
+                "GET",
+                ResourceType::Stylesheet,
+                "http://a.test/s.css",
+                true,
+                Refuse("stylesheet"),
+            ),
+            (
+                "GET",
+                ResourceType::Font,
+                "http://a.test/f.woff",
+                true,
+                Refuse("font"),
+            ),
+            (
+                "GET",
+                ResourceType::WebSocket,
+                "ws://a.test/",
+                true,
+                Refuse("stream"),
+            ),
+        ];
+        for (method, kind, url, served, want) in cases {
+            assert_eq!(
+                decide(method, &kind, url, page, served),
+                want,
+                "{method} {kind:?} {url}"
+            );
+        }
     }
 
     #[test]
