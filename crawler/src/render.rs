@@ -426,7 +426,8 @@ impl SubFetch for PageSubFetch {
 
 /// The page's links with the links found only in its rendered DOM appended (in DOM order).
 /// A link is the same when its target, type and anchor are (the static one is kept: its
-/// context is what the server sent). Returns how many were added.
+/// context is what the server sent). The added links are marked `rendered`. Returns how many
+/// were added.
 pub fn merge(links: &mut Vec<Link>, rendered: Vec<Link>) -> usize {
     let key = |l: &Link| (l.url_to.clone(), l.link_type, l.anchor.clone());
     let mut have: HashMap<(String, linkdiff_model::LinkType, String), usize> = HashMap::new();
@@ -437,7 +438,10 @@ pub fn merge(links: &mut Vec<Link>, rendered: Vec<Link>) -> usize {
     for l in rendered {
         match have.get_mut(&key(&l)) {
             Some(n) if *n > 0 => *n -= 1,
-            _ => links.push(l),
+            _ => links.push(Link {
+                rendered: true,
+                ..l
+            }),
         }
     }
     links.len() - before
@@ -716,6 +720,8 @@ mod tests {
                 "http://a.test/y"
             ]
         );
+        let flags: Vec<bool> = links.iter().map(|l| l.rendered).collect();
+        assert_eq!(flags, [false, false, true, true]);
     }
 
     #[test]

@@ -498,6 +498,7 @@ impl Ctx<'_> {
                 nofollow: link.nofollow,
                 redirect: link.redirect,
                 external,
+                rendered: link.rendered,
                 ..base.clone()
             };
             match event {

@@ -114,6 +114,10 @@ pub struct Link {
     pub nofollow: bool,
     /// 3xx for HTTP redirects, 0 otherwise (meta refresh is 0).
     pub redirect: u16,
+    /// Found only in the DOM a headless browser rendered, not in the page's HTML as fetched
+    /// (Ahrefs v3 `http_crawl: false`). Written in JSON only when set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rendered: bool,
 }
 
 impl Link {
@@ -129,6 +133,7 @@ impl Link {
             text_post: String::new(),
             nofollow: false,
             redirect: 0,
+            rendered: false,
         }
     }
 }

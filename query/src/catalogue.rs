@@ -77,6 +77,7 @@ pub enum Col {
     Sitewide,
     Reason,
     Recovered,
+    Rendered,
 }
 
 /// One column of a table.
@@ -123,7 +124,7 @@ pub const SITEWIDE_MIN_PAGES: i64 = 5;
 use ColType::*;
 
 /// `backlinks` (seed 002).
-const BACKLINKS_ARR: [Column; 26] = [
+const BACKLINKS_ARR: [Column; 27] = [
     c(Col::UrlFrom, "url_from", Str, true, true),
     c(Col::UrlTo, "url_to", Str, true, true),
     c(Col::AhrefsRank, "ahrefs_rank", Int, true, true),
@@ -156,6 +157,7 @@ const BACKLINKS_ARR: [Column; 26] = [
         true,
     ),
     x(Col::Sitewide, "sitewide", Bool),
+    x(Col::Rendered, "rendered", Bool),
 ];
 
 /// `backlinks` (seed 002).
@@ -164,7 +166,7 @@ pub const BACKLINKS: &[Column] = &BACKLINKS_ARR;
 /// `broken_backlinks`: the `backlinks` columns, with `http_code` the target's status, and
 /// `broken_at` (`docs/tables/broken_backlinks.md`).
 pub const BROKEN_BACKLINKS: &[Column] = &{
-    let mut out = [c(Col::BrokenAt, "broken_at", Time, true, true); 27];
+    let mut out = [c(Col::BrokenAt, "broken_at", Time, true, true); 28];
     let mut i = 0;
     while i < BACKLINKS_ARR.len() {
         out[i] = BACKLINKS_ARR[i];
@@ -200,6 +202,7 @@ pub const NEW_LOST: &[Column] = &[
     c(Col::TextPost, "text_post", Str, true, true),
     x(Col::Reason, "reason", Str),
     x(Col::Recovered, "recovered", Bool),
+    x(Col::Rendered, "rendered", Bool),
 ];
 
 /// `backlinks_new_lost_counters` (seed 000).

@@ -20,6 +20,7 @@ fn link(to: &str, anchor: &str, nofollow: bool) -> Link {
         text_post: "post".into(),
         nofollow,
         redirect: 0,
+        rendered: false,
     }
 }
 
@@ -816,6 +817,97 @@ fn sitewide_links_come_from_most_of_a_domains_visited_pages_and_only_when_select
     let r = run(&s, Table::Backlinks, &p).unwrap();
     assert_eq!(texts(&r)[0], vec!["http://blog.test/0", "true"]);
     assert_eq!(texts(&r)[5][1], "false");
+}
+
+#[test]
+fn rendered_marks_links_only_a_rendering_found_and_is_answered_only_when_selected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mem, sql) = (
+        Store::memory(),
+        Store::open(&dir.path().join("r.db")).unwrap(),
+    );
+    let rendered = |to: &str, anchor: &str| Link {
+        rendered: true,
+        ..link(to, anchor, false)
+    };
+    for store in [&mem, &sql] {
+        let ix = Indexer::new(store.clone());
+        // Day 1: the widget's link only in the rendered DOM. Day 2: the page's HTML has it
+        // too (the site moved it server-side), and a second widget link appears.
+        visit(
+            &ix,
+            1,
+            "http://a.test/",
+            D1,
+            vec![
+                link("https://t.com/", "home", false),
+                rendered("https://t.com/w", "widget"),
+            ],
+        );
+        visit(
+            &ix,
+            1,
+            "http://b.test/",
+            D1,
+            vec![link("https://t.com/b", "b", false)],
+        );
+        visit(
+            &ix,
+            2,
+            "http://a.test/",
+            D2,
+            vec![
+                link("https://t.com/", "home", false),
+                link("https://t.com/w", "widget", false),
+                rendered("https://t.com/w2", "widget 2"),
+            ],
+        );
+    }
+    let s = Index {
+        mem,
+        sql,
+        _dir: dir,
+    };
+    let p = QueryParams {
+        select: Some("url_to,rendered".into()),
+        order_by: Some("url_to".into()),
+        ..params("t.com", Mode::Domain)
+    };
+    assert_eq!(
+        texts(&run(&s, Table::Backlinks, &p).unwrap()),
+        [
+            ["https://t.com/", "false"],
+            ["https://t.com/b", "false"],
+            ["https://t.com/w", "false"],
+            ["https://t.com/w2", "true"],
+        ]
+    );
+    let p = QueryParams {
+        select: Some("url_to".into()),
+        where_: clause("rendered=true"),
+        ..params("t.com", Mode::Domain)
+    };
+    assert_eq!(
+        texts(&run(&s, Table::Backlinks, &p).unwrap()),
+        [["https://t.com/w2"]]
+    );
+    // The new events carry the link's flag as it is now.
+    let p = QueryParams {
+        select: Some("url_to,type,rendered".into()),
+        where_: clause("rendered=true"),
+        ..params("t.com", Mode::Domain)
+    };
+    assert_eq!(
+        texts(&run(&s, Table::NewLost, &p).unwrap()),
+        [["https://t.com/w2", "new", "true"]]
+    );
+    for t in [Table::Backlinks, Table::NewLost] {
+        let all = run(&s, t, &params("t.com", Mode::Domain)).unwrap();
+        assert!(
+            all.columns.iter().all(|c| c.name != "rendered"),
+            "not in the default answer of {t:?}"
+        );
+    }
 }
 
 #[test]

@@ -7,11 +7,11 @@ use crate::kv::{Batch, Op};
 use crate::mem_backend::MemBackend;
 use crate::records::Stats;
 use crate::records::{
-    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, PageRecord, RunRecord,
-    TokenRecord,
+    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, LinkRecordV1, PageRecord,
+    RunRecord, TokenRecord,
 };
 use crate::sled_backend::SledBackend;
-use crate::write::{encode, Write, WriteBatch};
+use crate::write::{encode, encode_links, Write, WriteBatch};
 use crate::{Result, StoreError};
 use linkdiff_model::LinkId;
 use linkdiff_model::Target;
@@ -38,6 +38,28 @@ fn decode<T: DeserializeOwned>(key: &[u8], v: &[u8]) -> Result<T> {
             key: String::from_utf8_lossy(key).into_owned(),
             detail: e.to_string(),
         })
+}
+
+/// A page's link set, in the current form or the one before `rendered`.
+fn decode_link_set(key: &[u8], v: &[u8]) -> Result<Vec<(LinkId, LinkRecord)>> {
+    crate::write::decode_links(v, |old: Vec<(LinkId, LinkRecordV1)>| {
+        old.into_iter().map(|(id, r)| (id, r.into())).collect()
+    })
+    .map_err(|e| StoreError::Corruption {
+        key: String::from_utf8_lossy(key).into_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// A backlink's value (its target URL and record), in the current form or the one before
+/// `rendered`.
+fn decode_backlink(key: &[u8], v: &[u8]) -> Result<(String, LinkRecord)> {
+    crate::write::decode_links(v, |(to, r): (String, LinkRecordV1)| (to, r.into())).map_err(|e| {
+        StoreError::Corruption {
+            key: String::from_utf8_lossy(key).into_owned(),
+            detail: e.to_string(),
+        }
+    })
 }
 
 /// A page record, in the current form or the one before `broken_since`.
@@ -252,14 +274,18 @@ impl KvStore {
 
     /// Every link record of `url_from` (live or not), in the page's order.
     pub fn forward_links(&self, url_from: &str) -> Result<Vec<(LinkId, LinkRecord)>> {
-        Ok(self.get(&keys::forward(url_from))?.unwrap_or_default())
+        let key = keys::forward(url_from);
+        match self.kv.get(&key)? {
+            Some(v) => decode_link_set(&key, &v),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Every link record in the store, grouped by referring page (for ranks).
     pub fn all_links(&self) -> impl Iterator<Item = Result<(String, LinkId, LinkRecord)>> + '_ {
         self.kv.scan_prefix(&[keys::FORWARD]).flat_map(|r| {
             let out: Vec<Result<(String, LinkId, LinkRecord)>> = match r.and_then(|(k, v)| {
-                let links: Vec<(LinkId, LinkRecord)> = decode(&k, &v)?;
+                let links = decode_link_set(&k, &v)?;
                 Ok((String::from_utf8_lossy(&k[1..]).into_owned(), links))
             }) {
                 Ok((from, links)) => links
@@ -280,7 +306,7 @@ impl KvStore {
     ) -> impl Iterator<Item = Result<(String, LinkId, LinkRecord)>> + '_ {
         self.scan_scope(scope, keys::BACKLINK).map(|r| {
             let (k, v) = r?;
-            let (url_to, rec): (String, LinkRecord) = decode(&k, &v)?;
+            let (url_to, rec) = decode_backlink(&k, &v)?;
             let (from, id) = keys::parse_backlink(&k, url_to).ok_or_else(|| corrupt(&k))?;
             Ok((from, id, rec))
         })
@@ -404,7 +430,7 @@ impl KvStore {
             match k[0] {
                 keys::PAGE => s.pages += 1,
                 keys::FORWARD => {
-                    let links: Vec<(LinkId, LinkRecord)> = decode(&k, &v)?;
+                    let links = decode_link_set(&k, &v)?;
                     s.links += links.iter().filter(|(_, r)| r.live).count() as u64;
                 }
                 keys::BACKLINK => s.backlinks += 1,
@@ -431,10 +457,10 @@ fn to_kv(w: WriteBatch) -> Result<Batch> {
     for op in w.ops {
         let (k, v) = match op {
             Write::Page(url, rec) => (keys::page(&url), Some(encode(&rec))),
-            Write::Links(url, links) => (keys::forward(&url), Some(encode(&links))),
+            Write::Links(url, links) => (keys::forward(&url), Some(encode_links(&links))),
             Write::Backlink(from, id, rec) => (
                 keys::backlink(&from, &id),
-                Some(encode(&(&id.url_to, &rec))),
+                Some(encode_links(&(&id.url_to, &rec))),
             ),
             Write::Unlist(from, id, _) => (keys::backlink(&from, &id), None),
             Write::Event(ev) => {

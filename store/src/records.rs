@@ -127,6 +127,48 @@ pub struct LinkRecord {
     pub live: bool,
     /// Points to another registrable domain.
     pub external: bool,
+    /// Found only in the rendered DOM at the latest visit that had it (not in the HTML).
+    pub rendered: bool,
+}
+
+/// [`LinkRecord`] as stored before `rendered` (link-set format 1): read and converted (not
+/// rendered), rewritten in the new form when its page's link set next changes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct LinkRecordV1 {
+    pub alt: String,
+    pub text_pre: String,
+    pub text_post: String,
+    pub nofollow: bool,
+    pub redirect: u16,
+    pub first_seen: i64,
+    pub streak_start: i64,
+    pub before_streak: Option<i64>,
+    pub last_seen: i64,
+    pub prev_seen: Option<i64>,
+    pub original: bool,
+    pub live: bool,
+    pub external: bool,
+}
+
+impl From<LinkRecordV1> for LinkRecord {
+    fn from(o: LinkRecordV1) -> LinkRecord {
+        LinkRecord {
+            alt: o.alt,
+            text_pre: o.text_pre,
+            text_post: o.text_post,
+            nofollow: o.nofollow,
+            redirect: o.redirect,
+            first_seen: o.first_seen,
+            streak_start: o.streak_start,
+            before_streak: o.before_streak,
+            last_seen: o.last_seen,
+            prev_seen: o.prev_seen,
+            original: o.original,
+            live: o.live,
+            external: o.external,
+            rendered: false,
+        }
+    }
 }
 
 impl LinkRecord {

@@ -3,7 +3,7 @@
 use crate::conformance;
 use crate::sql::SqlStore;
 use crate::*;
-use linkdiff_model::Target;
+use linkdiff_model::{LinkId, Target};
 use std::sync::Arc;
 
 type Fresh = Box<dyn Fn() -> (Store, tempfile::TempDir)>;
@@ -185,7 +185,7 @@ fn indexes_from_before_broken_since_open_and_keep_their_pages() {
         "DROP VIEW v_backlinks; DROP VIEW v_events; DROP VIEW v_anchors; DROP VIEW v_refdomains;
          DROP VIEW v_pages;
          ALTER TABLE pages DROP COLUMN broken_since; ALTER TABLE events DROP COLUMN reason;
-         ALTER TABLE events DROP COLUMN recovered;
+         ALTER TABLE events DROP COLUMN recovered; ALTER TABLE backlinks DROP COLUMN rendered;
          PRAGMA user_version=3",
     )
     .unwrap();
@@ -229,6 +229,131 @@ fn indexes_from_before_broken_since_open_and_keep_their_pages() {
     ));
     kv.apply(b).unwrap();
     assert_eq!(store.page("http://a.test/").unwrap(), Some(page));
+}
+
+/// A link set and backlink as an older build wrote them (no `rendered`), and the same link
+/// as a rendering found it.
+fn old_and_rendered_link() -> (LinkId, crate::records::LinkRecordV1, LinkRecord, LinkRecord) {
+    let id = LinkId {
+        url_to: "http://t.test/x".into(),
+        link_type: linkdiff_model::LinkType::Href,
+        anchor: "x".into(),
+        n: 0,
+    };
+    let old = crate::records::LinkRecordV1 {
+        alt: "alt".into(),
+        first_seen: 5,
+        streak_start: 5,
+        last_seen: 5,
+        original: true,
+        live: true,
+        external: true,
+        ..Default::default()
+    };
+    let read = LinkRecord::from(old.clone());
+    let rendered = LinkRecord {
+        rendered: true,
+        ..read.clone()
+    };
+    (id, old, read, rendered)
+}
+
+#[test]
+fn link_sets_from_before_rendered_read_as_not_rendered_and_take_the_flag_when_written() {
+    let (id, old, read, rendered) = old_and_rendered_link();
+    assert!(!read.rendered);
+    let page = crate::PageRecord {
+        last_visit: Some(5),
+        last_ok_visit: Some(5),
+        last_status: 200,
+        ..Default::default()
+    };
+    let scope = Target::parse("t.test", linkdiff_model::Mode::Domain).unwrap();
+
+    // SQLite at user_version 9: the link set blob in format 1, no `backlinks.rendered`.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("v9.db");
+    let s = Store::open(&file).unwrap();
+    let mut w = crate::WriteBatch::new();
+    w.put_page("http://a.test/", &page);
+    w.put_links("http://a.test/", &[(id.clone(), read.clone())]);
+    w.put_backlink("http://a.test/", &id, &read);
+    s.apply(w).unwrap();
+    s.flush().unwrap();
+    drop(s);
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let blob =
+        zstd::bulk::compress(&crate::write::encode(&vec![(id.clone(), old.clone())]), 3).unwrap();
+    conn.execute("UPDATE linksets SET data = ?", [blob])
+        .unwrap();
+    conn.execute_batch(
+        "DROP VIEW v_backlinks; DROP VIEW v_events; DROP VIEW v_anchors; DROP VIEW v_refdomains;
+         DROP VIEW v_pages; ALTER TABLE backlinks DROP COLUMN rendered; PRAGMA user_version=9",
+    )
+    .unwrap();
+    drop(conn);
+    let s = Store::open(&file).unwrap();
+    assert_eq!(
+        s.forward_links("http://a.test/").unwrap(),
+        vec![(id.clone(), read.clone())]
+    );
+    let back: Vec<_> = s.backlinks(&scope).collect::<Result<_>>().unwrap();
+    assert_eq!(
+        back,
+        vec![("http://a.test/".into(), id.clone(), read.clone())]
+    );
+    // Written again (the page's next visit found it only by rendering): the flag is kept.
+    let mut w = crate::WriteBatch::new();
+    w.put_links("http://a.test/", &[(id.clone(), rendered.clone())]);
+    w.put_backlink("http://a.test/", &id, &rendered);
+    s.apply(w).unwrap();
+    assert_eq!(
+        s.forward_links("http://a.test/").unwrap(),
+        vec![(id.clone(), rendered.clone())]
+    );
+    let back: Vec<_> = s.backlinks(&scope).collect::<Result<_>>().unwrap();
+    assert_eq!(back[0].2, rendered);
+    s.flush().unwrap();
+    drop(s);
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, crate::sql::SQL_SCHEMA_VERSION);
+    let flag: i64 = conn
+        .query_row("SELECT rendered FROM v_backlinks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(flag, 1);
+
+    // sled: both the link set and the backlink value in format 1.
+    let kv = Arc::new(MemBackend::new());
+    let store = crate::kv_store::KvStore::with_backend(kv.clone(), ":memory:".into()).unwrap();
+    let mut b = Batch::default();
+    b.ops.push(Op::Put(
+        crate::keys::forward("http://a.test/"),
+        crate::write::encode(&vec![(id.clone(), old.clone())]),
+    ));
+    b.ops.push(Op::Put(
+        crate::keys::backlink("http://a.test/", &id),
+        crate::write::encode(&(&id.url_to, &old)),
+    ));
+    kv.apply(b).unwrap();
+    assert_eq!(
+        store.forward_links("http://a.test/").unwrap(),
+        vec![(id.clone(), read.clone())]
+    );
+    let back: Vec<_> = store.backlinks(&scope).collect::<Result<_>>().unwrap();
+    assert_eq!(back, vec![("http://a.test/".into(), id.clone(), read)]);
+    let mut w = crate::WriteBatch::new();
+    w.put_links("http://a.test/", &[(id.clone(), rendered.clone())]);
+    w.put_backlink("http://a.test/", &id, &rendered);
+    store.apply(w).unwrap();
+    assert_eq!(
+        store.forward_links("http://a.test/").unwrap(),
+        vec![(id.clone(), rendered.clone())]
+    );
+    let back: Vec<_> = store.backlinks(&scope).collect::<Result<_>>().unwrap();
+    assert_eq!(back[0].2, rendered);
 }
 
 #[test]

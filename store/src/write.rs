@@ -20,6 +20,41 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
         .expect("records always serialize")
 }
 
+/// The first byte of a value holding link records in the format with `rendered` (format 2).
+/// Bincode never starts a value with it (a varint's first byte is at most 254), so a value
+/// without it is format 1 ([`crate::records::LinkRecordV1`]).
+pub(crate) const LINKS_V2: u8 = 0xFF;
+
+/// A value holding link records (a page's link set, a sled backlink): [`LINKS_V2`], then
+/// bincode as [`encode`].
+pub(crate) fn encode_links<T: Serialize>(v: &T) -> Vec<u8> {
+    use bincode::Options;
+    let mut out = vec![LINKS_V2];
+    bincode::DefaultOptions::new()
+        .serialize_into(&mut out, v)
+        .expect("records always serialize");
+    out
+}
+
+/// Read a value written by [`encode_links`] as `T`, or one written before it (plain bincode
+/// of `Old`, the same shape with [`crate::records::LinkRecordV1`]) converted with `from_old`.
+pub(crate) fn decode_links<T, Old>(
+    v: &[u8],
+    from_old: impl FnOnce(Old) -> T,
+) -> std::result::Result<T, bincode::Error>
+where
+    T: serde::de::DeserializeOwned,
+    Old: serde::de::DeserializeOwned,
+{
+    use bincode::Options;
+    match v.split_first() {
+        Some((&LINKS_V2, rest)) => bincode::DefaultOptions::new().deserialize(rest),
+        _ => bincode::DefaultOptions::new()
+            .deserialize::<Old>(v)
+            .map(from_old),
+    }
+}
+
 /// One typed write.
 #[derive(Debug, Clone)]
 pub(crate) enum Write {

@@ -91,6 +91,7 @@ fn pages(port: u16) -> Pages {
         html(format!(
             "<html><head><title>Home</title></head><body><p>{article}</p>\
              <a href=\"/spa\">spa</a> <a href=\"/probe\">probe</a> <a href=\"/slow\">slow</a>\
+             <a href=\"http://quiet.test:{port}/\">quiet</a>\
              <script src=\"/widget.js\"></script></body></html>"
         )),
     );
@@ -204,7 +205,7 @@ fn partner_links(db: &str) -> Vec<(String, String)> {
             "--mode",
             "domain",
             "--select",
-            "url_from,url_to",
+            "url_from,url_to,rendered",
         ],
     );
     let mut rows: Vec<(String, String)> = v["refpages"]
@@ -212,6 +213,8 @@ fn partner_links(db: &str) -> Vec<(String, String)> {
         .unwrap()
         .iter()
         .map(|r| {
+            // Every partner link is built by a script: found only in the rendered DOM.
+            assert_eq!(r["rendered"], true, "{r}");
             (
                 r["url_from"].as_str().unwrap().to_string(),
                 r["url_to"].as_str().unwrap().to_string(),
@@ -346,6 +349,50 @@ async fn rendering_finds_script_built_links_and_no_script_reaches_a_private_addr
         out.contains("Rendered 5 pages (1 cut by --render-timeout, 0 failed"),
         "{out}"
     );
+    // v2 answers stay as they were: `rendered` only when selected; a link in the HTML of a
+    // rendered page is not marked.
+    let v = cli_json(
+        &db_s,
+        &["backlinks", "--target", "partner.test", "--mode", "domain"],
+    );
+    assert!(v["refpages"][0].get("rendered").is_none(), "{v}");
+    let v = cli_json(
+        &db_s,
+        &[
+            "backlinks",
+            "--target",
+            &format!("http://quiet.test:{port}/"),
+            "--mode",
+            "exact",
+            "--select",
+            "url_from,rendered",
+        ],
+    );
+    assert_eq!(v["refpages"][0]["rendered"], false, "{v}");
+    // API v3: `http_crawl` false (and `js_crawl` true) for a link only a rendering found.
+    let store = linkdiff_store::Store::open(&db).unwrap();
+    let addr = api(&store).await;
+    for (target, http) in [("partner.test", false), ("quiet.test", true)] {
+        let (status, _, body) = raw(
+            addr,
+            "GET",
+            &format!(
+                "/v3/site-explorer/all-backlinks?target={target}&mode=domain&history=live\
+                 &aggregation=all&select=url_to,http_crawl,js_crawl"
+            ),
+            &[],
+            b"",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let items = v["backlinks"].as_array().unwrap();
+        assert!(!items.is_empty(), "{body}");
+        for i in items {
+            assert_eq!(i["http_crawl"], http, "{i}");
+            assert_eq!(i["js_crawl"], !http, "{i}");
+        }
+    }
     assert!(out.contains(": 5 links found only by rendering;"), "{out}");
     assert!(
         out.contains("refused (5 by the address guard, 1 by robots.txt,"),

@@ -334,6 +334,7 @@ fn resolve_found(
             text_post: raw.text_post,
             nofollow: raw.nofollow || page_nofollow,
             redirect: 0,
+            rendered: false,
         });
     }
     for href in &w.overflow_hrefs {

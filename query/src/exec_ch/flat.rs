@@ -76,6 +76,7 @@ impl Source {
                 Col::Original => s("l_original"),
                 Col::Redirect => s("l_redirect"),
                 Col::Nofollow => s("l_nofollow"),
+                Col::Rendered => s("l_rendered"),
                 Col::Alt => s("l_alt"),
                 Col::TextPre => s("l_text_pre"),
                 Col::TextPost => s("l_text_post"),
@@ -130,6 +131,7 @@ impl Source {
             ),
             Col::Redirect => s("redirect"),
             Col::Nofollow => s("nofollow"),
+            Col::Rendered => s("rendered"),
             Col::Alt => s("alt"),
             Col::Anchor => s("anchor"),
             Col::TextPre => s("text_pre"),
@@ -154,6 +156,7 @@ impl Source {
                 Col::Original => Some(&["original"][..]),
                 Col::Redirect => Some(&["redirect"][..]),
                 Col::Nofollow => Some(&["nofollow"][..]),
+                Col::Rendered => Some(&["rendered"][..]),
                 Col::Alt => Some(&["alt"][..]),
                 Col::TextPre => Some(&["text_pre"][..]),
                 Col::TextPost => Some(&["text_post"][..]),
@@ -236,6 +239,7 @@ impl Joins {
             | Col::Original
             | Col::Redirect
             | Col::Nofollow
+            | Col::Rendered
             | Col::Alt
             | Col::TextPre
             | Col::TextPost => self.link = true,
@@ -330,6 +334,7 @@ fn joined(ch: &ChStore, scan: &str, have: &[String], j: Joins, sets: &Sets) -> S
             "l_original",
             "l_redirect",
             "l_nofollow",
+            "l_rendered",
             "l_alt",
             "l_text_pre",
             "l_text_post",

@@ -165,6 +165,7 @@ impl<'a> Ctx<'a> {
             Col::LinkType => s(c, id.link_type.as_str()),
             Col::Redirect => Value::Int(link.redirect as i64),
             Col::Nofollow => Value::Bool(link.nofollow),
+            Col::Rendered => Value::Bool(link.rendered),
             Col::Alt => s(c, &link.alt),
             Col::Anchor => s(c, &id.anchor),
             Col::TextPre => s(c, &link.text_pre),
@@ -186,13 +187,14 @@ impl<'a> Ctx<'a> {
         let want = |c: Col| mask.is_none_or(|m| m.contains(&c));
         let page = self.page(&ev.url_from)?.unwrap_or_default();
         let (dr, _) = self.domain(&ev.url_from)?;
-        const FROM_LINK: [Col; 9] = [
+        const FROM_LINK: [Col; 10] = [
             Col::FirstSeen,
             Col::LastVisited,
             Col::PrevVisited,
             Col::Original,
             Col::Redirect,
             Col::Nofollow,
+            Col::Rendered,
             Col::Alt,
             Col::TextPre,
             Col::TextPost,
@@ -223,6 +225,7 @@ impl<'a> Ctx<'a> {
             Col::LinkType => Value::Str(ev.link_type.as_str().to_string()),
             Col::Redirect => Value::Int(l.redirect as i64),
             Col::Nofollow => Value::Bool(l.nofollow),
+            Col::Rendered => Value::Bool(l.rendered),
             Col::Alt => Value::Str(l.alt.clone()),
             Col::Anchor => Value::Str(ev.anchor.clone()),
             Col::TextPre => Value::Str(l.text_pre.clone()),

@@ -47,6 +47,7 @@ pub(super) fn row_expr(table: Table, col: Col) -> String {
         Col::LinkType => link_type("b.link_type"),
         Col::Redirect => s("coalesce(b.redirect, 0)"),
         Col::Nofollow => s("coalesce(b.nofollow, 0)"),
+        Col::Rendered => s("coalesce(b.rendered, 0)"),
         Col::Alt => s("coalesce(b.alt, '')"),
         Col::Anchor if events => s("e.anchor"),
         Col::Anchor => s("b.anchor"),
@@ -229,6 +230,7 @@ impl Joins {
                 | Col::Original
                 | Col::Redirect
                 | Col::Nofollow
+                | Col::Rendered
                 | Col::Alt
                 | Col::TextPre
                 | Col::TextPost => j.link = true,

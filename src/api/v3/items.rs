@@ -206,10 +206,10 @@ pub const ANCHOR_FIELDS: &[&str] = &[
 ];
 
 /// v2 `backlinks` columns a backlink item is built from.
-pub const BACKLINK_COLUMNS: &str = "url_from,url_to,ahrefs_rank,domain_rating,ip_from,links_internal,links_external,page_size,encoding,language,title,first_seen,last_visited,link_type,redirect,nofollow,alt,anchor,text_pre,text_post,url_from_first_seen";
+pub const BACKLINK_COLUMNS: &str = "url_from,url_to,ahrefs_rank,domain_rating,ip_from,links_internal,links_external,page_size,encoding,language,title,first_seen,last_visited,link_type,redirect,nofollow,alt,anchor,text_pre,text_post,url_from_first_seen,rendered";
 
 /// v2 `backlinks_new_lost` columns a lost backlink item is built from.
-pub const LOST_COLUMNS: &str = "date,type,url_from,url_to,ahrefs_rank,domain_rating,links_internal,links_external,encoding,title,first_seen,last_visited,link_type,redirect,nofollow,alt,anchor,text_pre,text_post,reason";
+pub const LOST_COLUMNS: &str = "date,type,url_from,url_to,ahrefs_rank,domain_rating,links_internal,links_external,encoding,title,first_seen,last_visited,link_type,redirect,nofollow,alt,anchor,text_pre,text_post,reason,rendered";
 
 /// A time as v3 writes it (`2026-01-05T12:00:00Z`), or null.
 fn time(v: Option<&Value>) -> J {
@@ -316,6 +316,7 @@ pub fn backlink(c: &Columns<'_>, row: &[Value], lost: bool, fields: &[&str]) -> 
     let root = |u: String| registrable_domain(&host(u)).to_string();
     let lt = || link_type(&text("link_type"), !text("alt").is_empty());
     let nofollow = || matches!(get("nofollow"), Some(Value::Bool(true)));
+    let rendered = || matches!(get("rendered"), Some(Value::Bool(true)));
     let reason = || {
         get("reason")
             .map(Value::text)
@@ -330,9 +331,10 @@ pub fn backlink(c: &Columns<'_>, row: &[Value], lost: bool, fields: &[&str]) -> 
             "encoding" => J::from(text("encoding")),
             "first_seen" => time(get("url_from_first_seen")),
             "first_seen_link" => time(get("first_seen")),
-            // Found by fetching the page without running scripts: linkdiff does not render yet.
-            "http_crawl" => J::Bool(true),
-            "js_crawl" => J::Bool(false),
+            // Found in the page's HTML as fetched, or only in the DOM a browser rendered
+            // (`crawl --render`).
+            "http_crawl" => J::Bool(!rendered()),
+            "js_crawl" => J::Bool(rendered()),
             "ip_source" => get("ip_from").map_or(J::Null, |v| J::from(v.text())),
             "is_alternate" => J::Bool(lt() == "alternate"),
             "is_canonical" => J::Bool(lt() == "canonical"),

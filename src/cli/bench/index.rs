@@ -35,6 +35,7 @@ pub(super) fn link(to: String, anchor: String, nofollow: bool) -> Link {
         text_post: "and some text after it.".into(),
         nofollow,
         redirect: 0,
+        rendered: false,
     }
 }
 

@@ -57,7 +57,7 @@ const SEND_ATTEMPTS: u32 = 4;
 
 const LINK_COLS: &str = "tkey, url_to, url_from, link_type, anchor, n, live, nofollow, redirect, \
      alt, text_pre, text_post, first_seen, streak_start, before_streak, last_seen, prev_seen, \
-     original, external, ver";
+     original, external, rendered, ver";
 const EVENT_COLS: &str = "tkey, url_to, time, url_from, link_type, anchor, n, kind, origin, \
      http_code, links_internal, links_external, reason, ver";
 const PAGE_COLS: &str = "url, first_visit, last_visit, last_ok_visit, first_ok_visit, \
@@ -225,6 +225,16 @@ impl ChStore {
         }
         match self.remote_meta("clickhouse_schema")? {
             Some(v) if v == schema::CH_SCHEMA_VERSION.to_string() => {
+                let servers: Vec<Client> = self
+                    .loc
+                    .servers
+                    .iter()
+                    .map(|s| Client::new(s, &self.loc))
+                    .collect();
+                let cluster = self.remote_meta("clickhouse_cluster")?;
+                // Columns added since the database was made (`links.rendered`): without them
+                // no link could be written or read.
+                schema::add_missing_columns(&servers, db, cluster.is_some())?;
                 // A database made before `ratings` and `v_events` existed gets them (best
                 // effort: a user allowed only to read still reads the other tables).
                 let has: Vec<N> = self.client.select(&format!(
@@ -232,13 +242,6 @@ impl ChStore {
                     quote(db)
                 ))?;
                 if has.first().is_none_or(|n| n.n == 0) {
-                    let servers: Vec<Client> = self
-                        .loc
-                        .servers
-                        .iter()
-                        .map(|s| Client::new(s, &self.loc))
-                        .collect();
-                    let cluster = self.remote_meta("clickhouse_cluster")?;
                     let _ = schema::create(&servers, db, cluster.as_deref());
                 }
                 Ok(())

@@ -31,6 +31,9 @@ pub struct LinkRow {
     pub prev_seen: Option<i64>,
     pub original: u8,
     pub external: u8,
+    /// Absent from rows an older build left in a worker's outbox.
+    #[serde(default)]
+    pub rendered: u8,
     #[serde(default)]
     pub ver: u64,
 }
@@ -57,6 +60,7 @@ impl LinkRow {
             prev_seen: r.prev_seen,
             original: r.original as u8,
             external: r.external as u8,
+            rendered: r.rendered as u8,
             ver: 0,
         }
     }
@@ -82,6 +86,7 @@ impl LinkRow {
             original: self.original != 0,
             live: self.live != 0,
             external: self.external != 0,
+            rendered: self.rendered != 0,
         };
         (self.url_from, id, rec)
     }

@@ -23,7 +23,7 @@ pub const TABLES: &[(&str, &str, &str, &str)] = &[
          live UInt8, nofollow UInt8, redirect UInt16, alt String, text_pre String,
          text_post String, first_seen Int64, streak_start Int64,
          before_streak Nullable(Int64), last_seen Int64, prev_seen Nullable(Int64),
-         original UInt8, external UInt8, ver UInt64",
+         original UInt8, external UInt8, rendered UInt8 DEFAULT 0, ver UInt64",
         "tkey, url_from, link_type, anchor, n, url_to",
         "cityHash64(url_from)",
     ),
@@ -131,6 +131,46 @@ pub fn events_view(database: &str) -> String {
                  link_type AS lt, anchor, n, http_code
                FROM {database}.events FINAL)"
     )
+}
+
+/// Columns added to a table after its first layout, `(table, column, type)`: a database made
+/// by an older build gains them when opened ([`add_missing_columns`]; rows written before read
+/// the default).
+pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("links", "rendered", "UInt8 DEFAULT 0")];
+
+/// Add every column of [`ADDED_COLUMNS`] its table lacks, on every server (the `*_local`
+/// table first with a cluster, then the `Distributed` one). 18.16 has no `ADD COLUMN IF NOT
+/// EXISTS`, so `system.columns` is asked first.
+pub fn add_missing_columns(servers: &[Client], database: &str, cluster: bool) -> Result<()> {
+    #[derive(serde::Deserialize)]
+    struct N {
+        n: u64,
+    }
+    for c in servers {
+        for (table, column, ty) in ADDED_COLUMNS {
+            let local = format!("{table}_local");
+            let names: Vec<&str> = if cluster {
+                vec![&local, table]
+            } else {
+                vec![table]
+            };
+            for name in names {
+                let has: Vec<N> = c.select(&format!(
+                    "SELECT count() AS n FROM system.columns WHERE database = {} AND table = {} \
+                     AND name = {}",
+                    super::quote(database),
+                    super::quote(name),
+                    super::quote(column)
+                ))?;
+                if has.first().is_some_and(|n| n.n == 0) {
+                    c.execute(&format!(
+                        "ALTER TABLE {database}.{name} ADD COLUMN {column} {ty}"
+                    ))?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Create the database and every table where missing. `cluster`: create `*_local` tables on

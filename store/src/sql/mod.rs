@@ -220,7 +220,7 @@ impl SqlStore {
                 conn.execute_batch("COMMIT")?;
                 return Ok(());
             }
-            let Some((_, sql)) = schema::MIGRATIONS.iter().find(|(from, _)| *from == version)
+            let Some((_, steps)) = schema::MIGRATIONS.iter().find(|(from, _)| *from == version)
             else {
                 conn.execute_batch("ROLLBACK")?;
                 return Err(StoreError::UnknownSchema {
@@ -229,7 +229,7 @@ impl SqlStore {
                     expected: SQL_SCHEMA_VERSION as u32,
                 });
             };
-            if let Err(e) = conn.execute_batch(sql) {
+            if let Err(e) = steps.iter().try_for_each(|sql| conn.execute_batch(sql)) {
                 let _ = conn.execute_batch("ROLLBACK");
                 return Err(e.into());
             }

@@ -5,8 +5,8 @@ use super::schema::url_expr;
 use super::urls::scope_condition;
 use super::SqlStore;
 use crate::records::{
-    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, Origin, PageRecord,
-    RatingKind, RunRecord, TokenRecord,
+    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, LinkRecordV1, Origin,
+    PageRecord, RatingKind, RunRecord, TokenRecord,
 };
 use crate::{Result, StoreError};
 use linkdiff_model::Target;
@@ -56,7 +56,7 @@ fn link_type(code: u8) -> rusqlite::Result<LinkType> {
 /// referring and target URL texts.
 pub(crate) const BACKLINK_COLS: &str = "b.link_type, b.anchor, b.n, b.live, b.nofollow,
   b.redirect, b.alt, b.text_pre, b.text_post, b.first_seen, b.streak_start, b.before_streak,
-  b.last_seen, b.prev_seen, b.original";
+  b.last_seen, b.prev_seen, b.original, b.rendered";
 
 fn backlink_row(r: &Row, at: usize, url_to: String) -> rusqlite::Result<(LinkId, LinkRecord)> {
     Ok((
@@ -80,12 +80,12 @@ fn backlink_row(r: &Row, at: usize, url_to: String) -> rusqlite::Result<(LinkId,
             prev_seen: r.get(at + 13)?,
             original: r.get(at + 14)?,
             external: true,
+            rendered: r.get(at + 15)?,
         },
     ))
 }
 
 fn decode_links(data: &[u8]) -> Result<Vec<(LinkId, LinkRecord)>> {
-    use bincode::Options;
     thread_local! {
         static DCTX: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
             const { std::cell::RefCell::new(None) };
@@ -111,12 +111,13 @@ fn decode_links(data: &[u8]) -> Result<Vec<(LinkId, LinkRecord)>> {
             .decompress(data, size as usize)
             .map_err(|e| corrupt(e.to_string()))
     })?;
-    bincode::DefaultOptions::new()
-        .deserialize(&raw)
-        .map_err(|e| StoreError::Corruption {
-            key: "linksets".into(),
-            detail: e.to_string(),
-        })
+    crate::write::decode_links(&raw, |old: Vec<(LinkId, LinkRecordV1)>| {
+        old.into_iter().map(|(id, r)| (id, r.into())).collect()
+    })
+    .map_err(|e| StoreError::Corruption {
+        key: "linksets".into(),
+        detail: e.to_string(),
+    })
 }
 
 /// An iterator that fetches `CHUNK` rows at a time after the last key it returned.

@@ -1,4 +1,4 @@
-//! The SQLite schema (version 9), connection settings and the SQL functions linkdiff adds.
+//! The SQLite schema (version 10), connection settings and the SQL functions linkdiff adds.
 //!
 //! Written down for users in ARCHITECTURE.md ("SQLite schema"); any change bumps
 //! [`SQL_SCHEMA_VERSION`] (stored as `PRAGMA user_version`).
@@ -8,29 +8,39 @@ use rusqlite::Connection;
 use std::time::Duration;
 
 /// `PRAGMA user_version` of the SQLite layout this build reads and writes.
-pub const SQL_SCHEMA_VERSION: i64 = 9;
+pub const SQL_SCHEMA_VERSION: i64 = 10;
 
 /// Upgrades from an older `user_version` to the next, applied in order on open (each in one
 /// transaction). 3 → 4 added `pages.broken_since` (unknown for pages visited before: set by
 /// their next broken visit); 4 → 5 added `events.reason` (NULL for events recorded before) and
 /// `events.recovered`; 5 → 6 added `outbox` (rows a ClickHouse crawl worker has yet to send);
 /// 6 → 7 added `validators` (conditional recrawls: every page's first revisit fetches it whole);
-/// 7 → 8 added the readable views (`super::views::VIEWS`); 8 → 9 added `ratings` (rating
-/// history: empty until the next `rank`, so history starts there).
-pub const MIGRATIONS: &[(i64, &str)] = &[
-    (3, "ALTER TABLE pages ADD COLUMN broken_since INTEGER"),
+/// 7 → 8 added the readable views (`super::views::VIEWS`, now made by 9 → 10); 8 → 9 added `ratings` (rating
+/// history: empty until the next `rank`, so history starts there); 9 → 10 added
+/// `backlinks.rendered` (0 for links recorded before: an older build never rendered) and the
+/// views' `rendered` column.
+pub const MIGRATIONS: &[(i64, &[&str])] = &[
+    (3, &["ALTER TABLE pages ADD COLUMN broken_since INTEGER"]),
     (
         4,
-        "ALTER TABLE events ADD COLUMN reason INTEGER;
-         ALTER TABLE events ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0",
+        &["ALTER TABLE events ADD COLUMN reason INTEGER;
+         ALTER TABLE events ADD COLUMN recovered INTEGER NOT NULL DEFAULT 0"],
     ),
     (
         5,
-        "CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY, rows TEXT NOT NULL)",
+        &["CREATE TABLE IF NOT EXISTS outbox(seq INTEGER PRIMARY KEY, rows TEXT NOT NULL)"],
     ),
-    (6, VALIDATORS_DDL),
-    (7, super::views::VIEWS),
-    (8, RATINGS_DDL),
+    (6, &[VALIDATORS_DDL]),
+    // The views read `backlinks.rendered`: created by 9 → 10, after the column.
+    (7, &[]),
+    (8, &[RATINGS_DDL]),
+    (
+        9,
+        &[
+            "ALTER TABLE backlinks ADD COLUMN rendered INTEGER NOT NULL DEFAULT 0",
+            super::views::VIEWS,
+        ],
+    ),
 ];
 
 /// The `ratings` table (version 9): each domain's and page's rating as it became on a day,
@@ -93,6 +103,7 @@ CREATE TABLE backlinks(
   alt TEXT NOT NULL, text_pre TEXT NOT NULL, text_post TEXT NOT NULL,
   first_seen INTEGER NOT NULL, streak_start INTEGER NOT NULL, before_streak INTEGER,
   last_seen INTEGER NOT NULL, prev_seen INTEGER, original INTEGER NOT NULL,
+  rendered INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(target, page, link_type, anchor, n)
 ) WITHOUT ROWID;
 CREATE TABLE events(

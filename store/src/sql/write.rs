@@ -3,7 +3,7 @@
 use super::urls::split;
 use super::{Writer, URL_CACHE};
 use crate::records::{EventKind, LinkRecord, Origin};
-use crate::write::{encode, Write, WriteBatch};
+use crate::write::{encode_links, Write, WriteBatch};
 use crate::Result;
 use linkdiff_model::{registrable_domain, LinkId};
 use rusqlite::{params, OptionalExtension};
@@ -103,8 +103,8 @@ fn put_backlink(
         .prepare_cached(
             "INSERT OR REPLACE INTO backlinks(target, page, link_type, anchor, n, live, nofollow,
                redirect, alt, text_pre, text_post, first_seen, streak_start, before_streak,
-               last_seen, prev_seen, original)
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               last_seen, prev_seen, original, rendered)
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         )?
         .execute(params![
             target,
@@ -123,7 +123,8 @@ fn put_backlink(
             r.before_streak,
             r.last_seen,
             r.prev_seen,
-            r.original
+            r.original,
+            r.rendered
         ])?;
     Ok(())
 }
@@ -182,13 +183,12 @@ pub(super) fn apply(w: &mut Writer, batch: &WriteBatch) -> Result<()> {
             Write::Links(url, links) => {
                 let (id, _) = w.url_id(url)?;
                 let live = links.iter().filter(|(_, r)| r.live).count() as i64;
-                let data =
-                    w.zstd
-                        .compress(&encode(&links))
-                        .map_err(|source| crate::StoreError::Io {
-                            what: "compress a link set".into(),
-                            source,
-                        })?;
+                let data = w.zstd.compress(&encode_links(&links)).map_err(|source| {
+                    crate::StoreError::Io {
+                        what: "compress a link set".into(),
+                        source,
+                    }
+                })?;
                 w.conn
                     .prepare_cached(
                         "INSERT OR REPLACE INTO linksets(page, live_links, data) VALUES (?,?,?)",
