@@ -137,6 +137,31 @@ struct Inner {
     dir: tempfile::TempDir,
 }
 
+/// Name prefix of a crawl's browser profile directory in the temporary directory, followed by
+/// the crawl's process id and `-`.
+pub const PROFILE_PREFIX: &str = "linkdiff-render-";
+
+/// Remove the profile directories in `tmp` of crawls that are no longer running: a crawl
+/// killed with SIGKILL cannot remove its own (its browser dies with it, the directory stays).
+/// Best effort: a directory that cannot be removed is left.
+pub fn remove_stale_profiles(tmp: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(PROFILE_PREFIX)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !memory::is_running(pid) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Headless Chromium as the crawl's [`Renderer`].
 #[derive(Clone)]
 pub struct Chromium {
@@ -148,9 +173,11 @@ impl Chromium {
     /// (the sinkhole listens on it).
     pub async fn new(cfg: ChromiumConfig) -> Result<Chromium, SetupError> {
         let sinkhole = Sinkhole::start().await?;
+        let tmp = std::env::temp_dir();
+        remove_stale_profiles(&tmp);
         let dir = tempfile::Builder::new()
-            .prefix("linkdiff-render")
-            .tempdir()?;
+            .prefix(&format!("{PROFILE_PREFIX}{}-", std::process::id()))
+            .tempdir_in(&tmp)?;
         Ok(Chromium {
             inner: Arc::new(Inner {
                 tabs: Semaphore::new(cfg.tabs),
@@ -414,5 +441,30 @@ impl Renderer for Chromium {
 
     fn peak_rss(&self) -> u64 {
         self.inner.peak_rss.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_of_crawls_that_ended_are_removed_and_no_others() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut ended = std::process::Command::new("true").spawn().unwrap();
+        let dead = ended.id();
+        ended.wait().unwrap();
+        let dirs = [
+            format!("{PROFILE_PREFIX}{dead}-abc"),
+            format!("{PROFILE_PREFIX}{}-def", std::process::id()),
+            format!("{PROFILE_PREFIX}notapid"),
+            "something-else-1".to_string(),
+        ];
+        for d in &dirs {
+            std::fs::create_dir_all(tmp.path().join(d).join("profile-1")).unwrap();
+        }
+        remove_stale_profiles(tmp.path());
+        let left: Vec<bool> = dirs.iter().map(|d| tmp.path().join(d).exists()).collect();
+        assert_eq!(left, [false, true, true, true]);
     }
 }
