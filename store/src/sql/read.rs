@@ -52,6 +52,9 @@ fn link_type(code: u8) -> rusqlite::Result<LinkType> {
     LinkType::from_code(code).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, code as i64))
 }
 
+/// A page's links and their records (live and dead, internal and external).
+pub type LinkSet = Vec<(LinkId, LinkRecord)>;
+
 /// Columns of a backlinks row read by [`backlink_row`], `b` = backlinks, `uf`/`ut` = the
 /// referring and target URL texts.
 pub(crate) const BACKLINK_COLS: &str = "b.link_type, b.anchor, b.n, b.live, b.nofollow,
@@ -369,6 +372,35 @@ impl SqlStore {
                 };
             out
         }))
+    }
+
+    /// The link set of every visited page in `scope` (its URL and records, in no set order):
+    /// one statement instead of a page list and a read per page.
+    pub fn link_sets_in(&self, scope: &Target) -> Result<Vec<(String, LinkSet)>> {
+        let (cond, params) = scope_condition(scope);
+        let sql = format!(
+            "SELECT {url}, l.data FROM hosts h CROSS JOIN urls u ON u.host_id = h.id
+             CROSS JOIN linksets l ON l.page = u.id WHERE {cond}",
+            url = url_expr("u", "h"),
+        );
+        let raw = self.all(&sql, params_from_iter(params), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        raw.into_iter()
+            .map(|(url, data)| Ok((url, decode_links(&data)?)))
+            .collect()
+    }
+
+    /// The registrable domains (`hosts.domain`) of the pages with a live backlink into
+    /// `scope`, without reading the backlinks' records.
+    pub fn referring_domains(&self, scope: &Target) -> Result<Vec<String>> {
+        let (cond, params) = scope_condition(scope);
+        let sql = format!(
+            "SELECT DISTINCT ph.domain FROM hosts h CROSS JOIN urls u ON u.host_id = h.id
+             CROSS JOIN backlinks b ON b.target = u.id CROSS JOIN urls pu ON pu.id = b.page
+             CROSS JOIN hosts ph ON ph.id = pu.host_id WHERE {cond} AND b.live = 1"
+        );
+        self.all(&sql, params_from_iter(params), |r| r.get(0))
     }
 
     /// Live external backlinks of `scope` in target-key order, then referring page.
