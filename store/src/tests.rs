@@ -293,26 +293,7 @@ fn link_sets_from_before_rendered_read_as_not_rendered_and_take_the_flag_when_wr
     .unwrap();
     drop(conn);
     let s = Store::open(&file).unwrap();
-    assert_eq!(
-        s.forward_links("http://a.test/").unwrap(),
-        vec![(id.clone(), read.clone())]
-    );
-    let back: Vec<_> = s.backlinks(&scope).collect::<Result<_>>().unwrap();
-    assert_eq!(
-        back,
-        vec![("http://a.test/".into(), id.clone(), read.clone())]
-    );
-    // Written again (the page's next visit found it only by rendering): the flag is kept.
-    let mut w = crate::WriteBatch::new();
-    w.put_links("http://a.test/", &[(id.clone(), rendered.clone())]);
-    w.put_backlink("http://a.test/", &id, &rendered);
-    s.apply(w).unwrap();
-    assert_eq!(
-        s.forward_links("http://a.test/").unwrap(),
-        vec![(id.clone(), rendered.clone())]
-    );
-    let back: Vec<_> = s.backlinks(&scope).collect::<Result<_>>().unwrap();
-    assert_eq!(back[0].2, rendered);
+    reads_format_1_then_keeps_the_flag(&s, &scope, &id, &read, &rendered);
     s.flush().unwrap();
     drop(s);
     let conn = rusqlite::Connection::open(&file).unwrap();
@@ -325,9 +306,8 @@ fn link_sets_from_before_rendered_read_as_not_rendered_and_take_the_flag_when_wr
         .unwrap();
     assert_eq!(flag, 1);
 
-    // sled: both the link set and the backlink value in format 1.
-    let kv = Arc::new(MemBackend::new());
-    let store = crate::kv_store::KvStore::with_backend(kv.clone(), ":memory:".into()).unwrap();
+    // Key-value engines (sled, memory): the link set and the backlink value in format 1.
+    let store = Store::memory();
     let mut b = Batch::default();
     b.ops.push(Op::Put(
         crate::keys::forward("http://a.test/"),
@@ -337,23 +317,36 @@ fn link_sets_from_before_rendered_read_as_not_rendered_and_take_the_flag_when_wr
         crate::keys::backlink("http://a.test/", &id),
         crate::write::encode(&(&id.url_to, &old)),
     ));
-    kv.apply(b).unwrap();
+    store.kv_backend().unwrap().apply(b).unwrap();
+    reads_format_1_then_keeps_the_flag(&store, &scope, &id, &read, &rendered);
+}
+
+/// `store` holds page `http://a.test/` with link `id` in format 1: it reads as `read`; written
+/// again as `rendered` (the page's next visit found it only by rendering), it reads so.
+fn reads_format_1_then_keeps_the_flag(
+    store: &Store,
+    scope: &Target,
+    id: &LinkId,
+    read: &LinkRecord,
+    rendered: &LinkRecord,
+) {
+    let from = "http://a.test/";
     assert_eq!(
-        store.forward_links("http://a.test/").unwrap(),
+        store.forward_links(from).unwrap(),
         vec![(id.clone(), read.clone())]
     );
-    let back: Vec<_> = store.backlinks(&scope).collect::<Result<_>>().unwrap();
-    assert_eq!(back, vec![("http://a.test/".into(), id.clone(), read)]);
+    let back: Vec<_> = store.backlinks(scope).collect::<Result<_>>().unwrap();
+    assert_eq!(back, vec![(from.into(), id.clone(), read.clone())]);
     let mut w = crate::WriteBatch::new();
-    w.put_links("http://a.test/", &[(id.clone(), rendered.clone())]);
-    w.put_backlink("http://a.test/", &id, &rendered);
+    w.put_links(from, &[(id.clone(), rendered.clone())]);
+    w.put_backlink(from, id, rendered);
     store.apply(w).unwrap();
     assert_eq!(
-        store.forward_links("http://a.test/").unwrap(),
+        store.forward_links(from).unwrap(),
         vec![(id.clone(), rendered.clone())]
     );
-    let back: Vec<_> = store.backlinks(&scope).collect::<Result<_>>().unwrap();
-    assert_eq!(back[0].2, rendered);
+    let back: Vec<_> = store.backlinks(scope).collect::<Result<_>>().unwrap();
+    assert_eq!(back, vec![(from.into(), id.clone(), rendered.clone())]);
 }
 
 #[test]
