@@ -136,6 +136,11 @@ pub trait Renderer: Send + Sync {
     fn peak_rss(&self) -> u64 {
         0
     }
+    /// Connections the browser opened outside the interception (WebSockets, anything else
+    /// not paused), which reached nothing (the renderer's proxy closes them).
+    fn escaped(&self) -> u64 {
+        0
+    }
 }
 
 /// Counters of a run's renderings (the run summary reports them).
@@ -180,6 +185,8 @@ pub struct RenderCounts {
     pub links_added: u64,
     /// The browser's peak resident memory, bytes.
     pub browser_peak_rss: u64,
+    /// Connections outside the interception, closed unanswered.
+    pub escaped: u64,
 }
 
 impl RenderStats {
@@ -196,6 +203,7 @@ impl RenderStats {
             refused_other: g(&self.refused_other),
             links_added: g(&self.links_added),
             browser_peak_rss: 0,
+            escaped: 0,
         }
     }
 }

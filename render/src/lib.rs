@@ -252,7 +252,10 @@ impl Chromium {
         let profile = self.inner.dir.path().join(format!("profile-{generation}"));
         let executable = launcher(self.inner.dir.path(), &self.inner.cfg.executable)
             .map_err(|e| RenderError::Browser(format!("cannot write the launcher: {e}")))?;
-        let proxy = format!("--proxy-server=http://{}", self.inner.sinkhole.addr());
+        // chromiumoxide writes each argument as `--KEY` or `--KEY=VALUES`: keys go without
+        // dashes (written with them, Chromium saw `----proxy-server=…` and ignored it).
+        let proxy = format!("http://{}", self.inner.sinkhole.addr());
+        let limit = renderers().to_string();
         let config = BrowserConfig::builder()
             .chrome_executable(executable)
             .no_sandbox()
@@ -260,12 +263,22 @@ impl Chromium {
             .user_data_dir(&profile)
             .launch_timeout(Duration::from_secs(30))
             .request_timeout(self.inner.cfg.timeout + Duration::from_secs(10))
-            .arg("--disable-gpu")
-            .arg(proxy)
-            .arg("--proxy-bypass-list=<-loopback>")
-            .arg("--blink-settings=imagesEnabled=false")
-            .arg("--disable-component-update")
-            .arg("--disable-domain-reliability")
+            .arg("disable-gpu")
+            .arg(("proxy-server", proxy.as_str()))
+            .arg(("proxy-bypass-list", "<-loopback>"))
+            .arg(("blink-settings", "imagesEnabled=false"))
+            .arg("disable-component-update")
+            .arg("disable-domain-reliability")
+            // Tabs share a few renderer processes instead of one each: a renderer per page
+            // cost memory and throughput (BENCHMARKS.md "Rendering"). The pages rendered
+            // hold no user's data, so isolating sites from each other protects nothing here.
+            .arg("process-per-site")
+            .arg(("renderer-process-limit", limit.as_str()))
+            .arg("disable-site-isolation-trials")
+            .arg((
+                "disable-features",
+                &["site-per-process", "IsolateOrigins"][..],
+            ))
             .build()
             .map_err(RenderError::Browser)?;
         let (mut browser, mut handler) = Browser::launch(config)
@@ -394,6 +407,11 @@ async fn stop(r: Running) {
     }
 }
 
+/// Renderer processes the browser may start: one per core, at least two.
+fn renderers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
 /// The executable to start: a script that starts `browser` under `setpriv --pdeathsig
 /// KILL`, so the browser gets SIGKILL when the process that started it dies, however it
 /// dies; `browser` itself when `setpriv` is not installed.
@@ -441,6 +459,10 @@ impl Renderer for Chromium {
 
     fn peak_rss(&self) -> u64 {
         self.inner.peak_rss.load(Ordering::Relaxed)
+    }
+
+    fn escaped(&self) -> u64 {
+        self.escaped()
     }
 }
 

@@ -139,8 +139,8 @@ pub struct CrawlArgs {
     /// google-chrome, google-chrome-stable on the PATH.
     #[arg(long, value_name = "PATH")]
     chromium: Option<PathBuf>,
-    /// Pages rendered at once. Default: three per core (a rendering mostly waits: for the
-    /// page to settle, and on the browser; see BENCHMARKS.md "Rendering").
+    /// Pages rendered at once. Default: eight per core, at most 16 (a rendering mostly
+    /// waits: for the page to settle, and on the browser; see BENCHMARKS.md "Rendering").
     #[arg(long, value_name = "N")]
     render_tabs: Option<usize>,
     /// Seconds a page gets to settle (no request for 500 ms) before its DOM is read as it is.
@@ -358,10 +358,13 @@ pub(super) fn run(a: CrawlArgs) -> anyhow::Result<()> {
         if !(a.render_timeout > 0.0 && a.render_timeout.is_finite()) {
             return Err(usage("--render-timeout must be more than 0".into()));
         }
+        // The browser's main thread caps a browser at ~12 pages/s whatever the cores, so
+        // more than 16 tabs only add memory.
         let tabs = a.render_tabs.unwrap_or_else(|| {
-            3 * std::thread::available_parallelism()
+            (8 * std::thread::available_parallelism()
                 .map(|n| n.get())
-                .unwrap_or(2)
+                .unwrap_or(2))
+            .min(16)
         });
         match linkdiff_render::ChromiumConfig::new(
             a.chromium.clone(),
@@ -419,7 +422,7 @@ fn render_summary(r: &linkdiff_crawler::render::RenderCounts) -> String {
     }
     let refused = r.refused_blocked + r.refused_robots + r.refused_other;
     format!(
-        " Rendered {} pages ({} cut by --render-timeout, {} failed and kept their static links): {} links found only by rendering; {} requests for scripts and data, {} refused ({} by the address guard, {} by robots.txt, {} by kind); browser peak RSS {} MB.",
+        " Rendered {} pages ({} cut by --render-timeout, {} failed and kept their static links): {} links found only by rendering; {} requests for scripts and data, {} refused ({} by the address guard, {} by robots.txt, {} by kind); {} connections outside the interception closed unanswered; browser peak RSS {} MB.",
         r.pages,
         r.timeouts,
         r.failures,
@@ -429,6 +432,7 @@ fn render_summary(r: &linkdiff_crawler::render::RenderCounts) -> String {
         r.refused_blocked,
         r.refused_robots,
         r.refused_other,
+        r.escaped,
         r.browser_peak_rss >> 20
     )
 }

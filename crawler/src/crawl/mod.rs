@@ -199,6 +199,7 @@ impl Crawler {
         match (shared, &self.renderer) {
             (Some(s), Some(r)) => crate::render::RenderCounts {
                 browser_peak_rss: r.peak_rss(),
+                escaped: r.escaped(),
                 ..s.stats.counts()
             },
             _ => Default::default(),
