@@ -166,7 +166,8 @@ async fn v3(State(ctx): State<ApiContext>, req: Request) -> Response {
             return json_response(400, &serde_json::json!({ "error": e }));
         }
     };
-    let heavy = endpoint.is_heavy();
+    let cheap = endpoint.is_cheap(&params);
+    let heavy = endpoint.is_heavy() && !cheap;
     let turn = if heavy {
         match tokio::time::timeout(HEAVY_WAIT, ctx.heavy.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Some(permit),
@@ -178,11 +179,17 @@ async fn v3(State(ctx): State<ApiContext>, req: Request) -> Response {
     } else {
         None
     };
-    let reply = tokio::task::spawn_blocking(move || {
+    let work = move || {
         let _turn = turn;
         ctx.limited(|| super::v3::answer(&ctx, endpoint, &params, &body, bearer.as_deref()))
-    })
-    .await;
+    };
+    // Cheap requests run on the I/O thread, as v2's do: the hop to the blocking pool and back
+    // cost more than their query (BENCHMARKS.md "v3 under the HTTP load").
+    let reply = if cheap {
+        Ok(work())
+    } else {
+        tokio::task::spawn_blocking(work).await
+    };
     let reply = match reply {
         Ok(r) => r,
         Err(e) => {

@@ -140,6 +140,21 @@ impl Endpoint {
         !matches!(self, Endpoint::DomainRating | Endpoint::LimitsAndUsage)
     }
 
+    /// Whether this request is one v2 `backlinks` read in key order that stops after its page
+    /// (`all-backlinks` of live links, every one, no `where`, `order_by` or `protocol`: see
+    /// [`pushdown`]): as cheap as v2's cheap requests, so the server answers it as it answers
+    /// those (no turn, on the I/O thread).
+    pub fn is_cheap(self, p: &Params) -> bool {
+        let is = |k: &str, v: &str| p.get(k).map(str::trim) == Some(v);
+        let unset = |k: &str| p.get(k).is_none_or(|v| v.trim().is_empty());
+        self == Endpoint::AllBacklinks
+            && is("history", "live")
+            && is("aggregation", "all")
+            && unset("where")
+            && unset("order_by")
+            && (unset("protocol") || is("protocol", "both"))
+    }
+
     /// The fields of the endpoint's items (`select`, `where` and `order_by` name these).
     fn fields(self) -> &'static [&'static str] {
         match self {
@@ -349,4 +364,36 @@ fn respond(
         body,
         cost: Some((rows, cost)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_key_order_page_of_live_links_is_cheap() {
+        let cheap = |e: Endpoint, q: &str| e.is_cheap(&Params::parse(q).unwrap());
+        let live = "target=a.test&history=live&aggregation=all&select=url_from&limit=10";
+        assert!(cheap(Endpoint::AllBacklinks, live));
+        assert!(cheap(
+            Endpoint::AllBacklinks,
+            &format!("{live}&protocol=both&where=&order_by=")
+        ));
+        for extra in [
+            "&order_by=domain_rating_source:desc",
+            r#"&where={"field":"is_dofollow","is":["eq",1]}"#,
+            "&protocol=https",
+        ] {
+            assert!(
+                !cheap(Endpoint::AllBacklinks, &format!("{live}{extra}")),
+                "{extra}"
+            );
+        }
+        // v3's defaults (all time, similar links) read the whole list.
+        assert!(!cheap(
+            Endpoint::AllBacklinks,
+            "target=a.test&select=url_from"
+        ));
+        assert!(!cheap(Endpoint::Refdomains, live));
+    }
 }
