@@ -13,7 +13,7 @@ use crate::Result;
 use foldhash::HashMap as FastMap;
 use linkdiff_model::registrable_domain;
 use linkdiff_model::url_host;
-use linkdiff_store::{DomainRecord, RatingKind, Store, WriteBatch};
+use linkdiff_store::{DomainRecord, RankSource, RatingKind, Store, WriteBatch, RANKS_IMPORTED};
 
 /// PageRank damping factor.
 pub const DAMPING: f64 = 0.85;
@@ -132,6 +132,50 @@ impl Graph {
     }
 }
 
+/// A domain with fewer referring domains than this in the crawled graph is one "the index
+/// knows little about": its imported rating, when one exists, replaces the crawl's.
+pub const TRUST_CRAWL_FROM: usize = 10;
+
+/// Replace the crawl's rating of every domain with fewer than [`TRUST_CRAWL_FROM`] referring
+/// domains by its imported one (the domain's own, else its `www.` host's), and say for each
+/// domain id where its rating came from (empty when nothing was imported).
+fn imported_where_little_known(
+    store: &Store,
+    domains: &Interner,
+    domain_edges: &[(u32, u32)],
+    dr: &mut [u8],
+) -> Result<Vec<Option<RankSource>>> {
+    if store.meta(RANKS_IMPORTED)?.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut referring = vec![0usize; dr.len()];
+    for &(_, b) in domain_edges {
+        referring[b as usize] += 1;
+    }
+    let little: Vec<(&str, u32)> = domains
+        .ids
+        .iter()
+        .filter(|(_, &i)| referring[i as usize] < TRUST_CRAWL_FROM)
+        .map(|(d, &i)| (d.as_str(), i))
+        .collect();
+    let mut source = vec![None; dr.len()];
+    for chunk in little.chunks(10_000) {
+        let www: Vec<String> = chunk.iter().map(|(d, _)| format!("www.{d}")).collect();
+        let mut names: Vec<&str> = chunk.iter().map(|(d, _)| *d).collect();
+        names.extend(www.iter().map(String::as_str));
+        let found = store.imported_ratings(&names)?;
+        for ((d, i), w) in chunk.iter().zip(&www) {
+            if let Some(r) = found.get(*d).or_else(|| found.get(w)) {
+                dr[*i as usize] = r.rating;
+                source[*i as usize] = Some(r.source);
+            }
+        }
+    }
+    Ok(source)
+}
+
+/// Recompute every page's URL Rating and every domain's Domain Rating and Ahrefs top over the
+/// stored graph, writing only what changed (and the rating history of what changed).
 pub fn recompute(store: &Store) -> Result<RankSummary> {
     let mut g = Graph::default();
     let mut page_edges = Vec::new();
@@ -168,12 +212,16 @@ pub fn recompute(store: &Store) -> Result<RankSummary> {
     domain_edges.dedup();
     let ur = log_scale(&pagerank(pages.ids.len(), &page_edges));
     let dr_raw = pagerank(domains.ids.len(), &domain_edges);
-    let dr = log_scale(&dr_raw);
+    let mut dr = log_scale(&dr_raw);
+    let source = imported_where_little_known(store, &domains, &domain_edges, &mut dr)?;
 
+    // Ahrefs top: by rating, then by PageRank mass (the same order as by mass alone when no
+    // rating was imported, since the scale is monotonic).
     let mut order: Vec<(&String, u32)> = domains.ids.iter().map(|(d, &i)| (d, i)).collect();
     order.sort_by(|a, b| {
-        dr_raw[b.1 as usize]
-            .total_cmp(&dr_raw[a.1 as usize])
+        dr[b.1 as usize]
+            .cmp(&dr[a.1 as usize])
+            .then_with(|| dr_raw[b.1 as usize].total_cmp(&dr_raw[a.1 as usize]))
             .then_with(|| a.0.cmp(b.0))
     });
     // The rating history is stamped with the day of the last run (the crawl or import these
@@ -204,6 +252,7 @@ pub fn recompute(store: &Store) -> Result<RankSummary> {
                 domain_rating: dr[*i as usize],
                 raw: dr_raw[*i as usize],
                 ahrefs_top: pos as u64 + 1,
+                source: source.get(*i as usize).copied().flatten(),
             },
         );
         if w.len() >= 10_000 {

@@ -351,15 +351,16 @@ pub fn answer_request(
         V2Request::DomainRating(target) => {
             let rec = ctx
                 .store
-                .domain(target.registrable_domain())
+                .domain_or_imported(target.registrable_domain())
                 .map_err(|e| internal(e.into()))?
                 .unwrap_or_default();
-            (
-                V2Body::Tree(
-                    json!({"domain": {"domain_rating": rec.domain_rating, "ahrefs_top": rec.ahrefs_top}}),
-                ),
-                100,
-            )
+            let mut domain =
+                json!({"domain_rating": rec.domain_rating, "ahrefs_top": rec.ahrefs_top});
+            // An imported rating says where it came from; a crawl's answer keeps v2's shape.
+            if let Some(source) = rec.source {
+                domain["domain_rating_source"] = source.name().into();
+            }
+            (V2Body::Tree(json!({ "domain": domain })), 100)
         }
         V2Request::Table { table, params: qp } => {
             let r = query::run(&ctx.store, table, &qp).map_err(|e| {

@@ -7,6 +7,7 @@ mod demo;
 mod extract;
 pub mod import;
 mod query;
+mod ranks;
 mod status;
 mod testweb;
 pub mod watch;
@@ -60,6 +61,10 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Recompute URL Rating, Domain Rating and Ahrefs Rank.
     Rank(DbArg),
+    /// Domain ratings from outside the crawl: `import` Common Crawl web graph ranks, a Tranco
+    /// list or a CSV (used for domains the index knows little about).
+    #[command(subcommand)]
+    Ranks(ranks::RanksCmd),
     /// Run the extractor on one saved page and print its fields and links.
     Extract(extract::ExtractArgs),
     /// Offline demo: a local web, two crawls a week apart, then new/lost backlinks and anchors.
@@ -109,6 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Ranks(c) => ranks::run(c),
         Command::Extract(a) => extract::run(a),
         Command::Testweb(a) => testweb::run(a),
         Command::Query(a) => query::query(a),

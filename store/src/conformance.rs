@@ -117,9 +117,30 @@ pub fn round_trip_of_every_record(store: &Store, name: &str) {
                 domain_rating: 9,
                 raw: 0.5,
                 ahrefs_top: 1,
+                source: None,
+            },
+        );
+        w.put_domain(
+            "b.test",
+            &DomainRecord {
+                domain_rating: 44,
+                raw: 0.1,
+                ahrefs_top: 2,
+                source: Some(RankSource::Tranco),
             },
         );
         store.apply(w).unwrap();
+        // Where a rating came from is kept with it.
+        assert_eq!(
+            store.domain("a.test").unwrap().unwrap().source,
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            store.domain("b.test").unwrap().unwrap().source,
+            Some(RankSource::Tranco),
+            "{name}"
+        );
         assert_eq!(store.page("http://a.test/").unwrap(), Some(page), "{name}");
         assert_eq!(store.last_run().unwrap(), Some(run.clone()), "{name}");
         // Rating history: per name and kind, oldest first, a day written again replaced.
@@ -138,6 +159,47 @@ pub fn round_trip_of_every_record(store: &Store, name: &str) {
         assert_eq!(
             store.rating_history(RatingKind::Url, "a.test").unwrap(),
             vec![(86_400, 7)],
+            "{name}"
+        );
+        // Imported ratings: the newest import day wins; on one day, the first source of
+        // RankSource::ALL; names without one are absent; they are not rating history.
+        let mut w = WriteBatch::new();
+        w.put_rating(RatingKind::Imported(RankSource::Csv), "a.test", 86_400, 10);
+        w.put_rating(
+            RatingKind::Imported(RankSource::Tranco),
+            "a.test",
+            172_800,
+            60,
+        );
+        w.put_rating(
+            RatingKind::Imported(RankSource::CcWebgraph),
+            "b.test",
+            86_400,
+            50,
+        );
+        w.put_rating(RatingKind::Imported(RankSource::Csv), "b.test", 86_400, 70);
+        store.apply(w).unwrap();
+        let got = store
+            .imported_ratings(&["a.test", "b.test", "c.test"])
+            .unwrap();
+        assert_eq!(got.len(), 2, "{name}: {got:?}");
+        assert_eq!(
+            got["a.test"],
+            ImportedRating {
+                source: RankSource::Tranco,
+                day: 172_800,
+                rating: 60
+            },
+            "{name}"
+        );
+        assert_eq!(
+            (got["b.test"].source, got["b.test"].rating),
+            (RankSource::CcWebgraph, 50),
+            "{name}"
+        );
+        assert_eq!(
+            store.rating_history(RatingKind::Domain, "a.test").unwrap(),
+            vec![(86_400, 20), (172_800, 31)],
             "{name}"
         );
         // A crawl's per-visit progress keeps the seeds and scope written at the run's start.

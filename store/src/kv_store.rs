@@ -7,8 +7,8 @@ use crate::kv::{Batch, Op};
 use crate::mem_backend::MemBackend;
 use crate::records::Stats;
 use crate::records::{
-    DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, LinkRecordV1, PageRecord,
-    RunRecord, TokenRecord,
+    DomainRecord, DomainRecordV1, EventKind, EventRecord, FrontierEntry, LinkRecord, LinkRecordV1,
+    PageRecord, RunRecord, TokenRecord,
 };
 use crate::sled_backend::SledBackend;
 use crate::write::{encode, encode_links, Write, WriteBatch};
@@ -38,6 +38,16 @@ fn decode<T: DeserializeOwned>(key: &[u8], v: &[u8]) -> Result<T> {
             key: String::from_utf8_lossy(key).into_owned(),
             detail: e.to_string(),
         })
+}
+
+/// A domain's ranks, in the current form or the one before imported ratings (no source: an
+/// older value ends where the source would start).
+fn decode_domain(key: &[u8], v: &[u8]) -> Result<DomainRecord> {
+    decode::<DomainRecord>(key, v).or_else(|e| {
+        decode::<DomainRecordV1>(key, v)
+            .map(DomainRecord::from)
+            .map_err(|_| e)
+    })
 }
 
 /// A page's link set, in the current form or the one before `rendered`.
@@ -337,7 +347,11 @@ impl KvStore {
 
     /// Ranks of a registrable domain.
     pub fn domain(&self, domain: &str) -> Result<Option<DomainRecord>> {
-        self.get(&keys::tagged(keys::DOMAIN, domain))
+        let key = keys::tagged(keys::DOMAIN, domain);
+        self.kv
+            .get(&key)?
+            .map(|v| decode_domain(&key, &v))
+            .transpose()
     }
 
     /// Every domain record.
@@ -346,7 +360,7 @@ impl KvStore {
             let (k, v) = r?;
             Ok((
                 String::from_utf8_lossy(&k[1..]).into_owned(),
-                decode(&k, &v)?,
+                decode_domain(&k, &v)?,
             ))
         })
     }

@@ -374,14 +374,18 @@ impl EventRecord {
     }
 }
 
-/// What a rating-history entry rates: a registrable domain (Domain Rating) or a page (URL
-/// Rating).
+/// What a rating-history entry rates: a registrable domain (Domain Rating), a page (URL
+/// Rating), or a domain's rating imported from a list made outside the crawl
+/// (`linkdiff ranks import`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RatingKind {
     /// `domain_rating` of a registrable domain.
     Domain,
     /// `url_rating` of a page.
     Url,
+    /// A registrable domain's (or its `www.` host's) rating from an imported ranks list, as
+    /// of the day it was imported.
+    Imported(RankSource),
 }
 
 impl RatingKind {
@@ -390,8 +394,69 @@ impl RatingKind {
         match self {
             RatingKind::Domain => 0,
             RatingKind::Url => 1,
+            RatingKind::Imported(s) => 1 + s.code(),
         }
     }
+}
+
+/// Meta key `linkdiff ranks import` writes with its last batch (what was imported): `rank`
+/// looks imported ratings up only in an index that has one.
+pub const RANKS_IMPORTED: &str = "ranks_imported";
+
+/// Where an imported rating came from: the list formats `linkdiff ranks import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RankSource {
+    /// Common Crawl's web graph ranks (`*-ranks.txt.gz`, host or domain level).
+    CcWebgraph,
+    /// A Tranco list (`rank,domain`).
+    Tranco,
+    /// A CSV with a `domain` column and a `rating` or `rank` column.
+    Csv,
+}
+
+impl RankSource {
+    /// Every source, in the order a tie between them is settled (first wins).
+    pub const ALL: [RankSource; 3] = [RankSource::CcWebgraph, RankSource::Tranco, RankSource::Csv];
+
+    /// Stored code, 1–3 (0 is the crawl in `DomainRecord::source`'s column).
+    pub fn code(self) -> u8 {
+        match self {
+            RankSource::CcWebgraph => 1,
+            RankSource::Tranco => 2,
+            RankSource::Csv => 3,
+        }
+    }
+
+    /// The source of a stored code (`None` for 0, the crawl, or an unknown code).
+    pub fn from_code(code: u8) -> Option<RankSource> {
+        RankSource::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// Its name in answers and on the command line (`--format`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RankSource::CcWebgraph => "cc-webgraph",
+            RankSource::Tranco => "tranco",
+            RankSource::Csv => "csv",
+        }
+    }
+}
+
+/// Where a domain's rating came from, as answers name it: `crawl` (computed over the index's
+/// own link graph) or the imported list's format.
+pub fn rating_source_name(source: Option<RankSource>) -> &'static str {
+    source.map_or("crawl", RankSource::name)
+}
+
+/// A domain's newest imported rating: which list, the day it was imported, the rating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportedRating {
+    /// The list it came from.
+    pub source: RankSource,
+    /// The day it was imported (Unix seconds at midnight UTC).
+    pub day: i64,
+    /// 0–100.
+    pub rating: u8,
 }
 
 /// Rank of one registrable domain.
@@ -403,6 +468,32 @@ pub struct DomainRecord {
     pub raw: f64,
     /// Position by raw DR, 1 = strongest.
     pub ahrefs_top: u64,
+    /// Where `domain_rating` came from: `None` when computed over the crawl's link graph, the
+    /// list's format when imported (a domain the index knows little about; see `rank`).
+    pub source: Option<RankSource>,
+}
+
+/// A [`DomainRecord`] as written before imported ratings (key-value engine values without
+/// the source).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DomainRecordV1 {
+    /// Domain Rating 0–100.
+    pub domain_rating: u8,
+    /// Raw PageRank mass on the domain graph.
+    pub raw: f64,
+    /// Position by raw DR.
+    pub ahrefs_top: u64,
+}
+
+impl From<DomainRecordV1> for DomainRecord {
+    fn from(r: DomainRecordV1) -> DomainRecord {
+        DomainRecord {
+            domain_rating: r.domain_rating,
+            raw: r.raw,
+            ahrefs_top: r.ahrefs_top,
+            source: None,
+        }
+    }
 }
 
 /// What a page's last full fetch gave for revalidating it, and how many visits since found it

@@ -345,6 +345,26 @@ impl Store {
         }
     }
 
+    /// Ranks of a registrable domain as answers give them: its record when `rank` wrote one
+    /// (no crawled link touches the others), else its imported rating (the domain's own, else
+    /// its `www.` host's), with no Ahrefs top; `None` when neither exists.
+    pub fn domain_or_imported(&self, domain: &str) -> Result<Option<DomainRecord>> {
+        if let Some(d) = self.domain(domain)? {
+            return Ok(Some(d));
+        }
+        let www = format!("www.{domain}");
+        let found = self.imported_ratings(&[domain, &www])?;
+        Ok(found
+            .get(domain)
+            .or_else(|| found.get(&www))
+            .map(|r| DomainRecord {
+                domain_rating: r.rating,
+                raw: 0.0,
+                ahrefs_top: 0,
+                source: Some(r.source),
+            }))
+    }
+
     /// Every domain record.
     pub fn domains(&self) -> Iter<'_, (String, DomainRecord)> {
         match &*self.engine {
@@ -362,6 +382,48 @@ impl Store {
             Engine::Sql(s) => s.rating_history(kind, name),
             Engine::Ch(s) => s.rating_history(kind, name),
         }
+    }
+
+    /// The newest imported rating of each name asked (`linkdiff ranks import`; names without
+    /// one are absent). Newest by import day; on the same day the first of
+    /// [`crate::RankSource::ALL`] wins.
+    pub fn imported_ratings(
+        &self,
+        names: &[&str],
+    ) -> Result<std::collections::HashMap<String, crate::ImportedRating>> {
+        let found: Vec<(String, crate::ImportedRating)> = match &*self.engine {
+            Engine::Ch(s) => s.imported_ratings(names)?,
+            _ => {
+                let mut out = Vec::new();
+                for &name in names {
+                    for source in crate::RankSource::ALL {
+                        let h = self.rating_history(crate::RatingKind::Imported(source), name)?;
+                        if let Some(&(day, rating)) = h.last() {
+                            out.push((
+                                name.to_string(),
+                                crate::ImportedRating {
+                                    source,
+                                    day,
+                                    rating,
+                                },
+                            ));
+                        }
+                    }
+                }
+                out
+            }
+        };
+        let mut best = std::collections::HashMap::new();
+        for (name, r) in found {
+            best.entry(name)
+                .and_modify(|b: &mut crate::ImportedRating| {
+                    if newer(&r, b) {
+                        *b = r;
+                    }
+                })
+                .or_insert(r);
+        }
+        Ok(best)
     }
 
     /// The frontier, in URL order.
@@ -507,4 +569,10 @@ fn vec_iter<'a, T: 'a>(v: Result<Vec<T>>) -> Iter<'a, T> {
         Ok(v) => Box::new(v.into_iter().map(Ok)),
         Err(e) => Box::new(std::iter::once(Err(e))),
     }
+}
+
+/// Whether imported rating `a` takes precedence over `b`: a later import day, or on the same
+/// day, a source earlier in [`crate::RankSource::ALL`].
+fn newer(a: &crate::ImportedRating, b: &crate::ImportedRating) -> bool {
+    (a.day, std::cmp::Reverse(a.source.code())) > (b.day, std::cmp::Reverse(b.source.code()))
 }

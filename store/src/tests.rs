@@ -186,7 +186,7 @@ fn indexes_from_before_broken_since_open_and_keep_their_pages() {
          DROP VIEW v_pages;
          ALTER TABLE pages DROP COLUMN broken_since; ALTER TABLE events DROP COLUMN reason;
          ALTER TABLE events DROP COLUMN recovered; ALTER TABLE backlinks DROP COLUMN rendered;
-         PRAGMA user_version=3",
+         ALTER TABLE domains DROP COLUMN source; PRAGMA user_version=3",
     )
     .unwrap();
     drop(conn);
@@ -229,6 +229,29 @@ fn indexes_from_before_broken_since_open_and_keep_their_pages() {
     ));
     kv.apply(b).unwrap();
     assert_eq!(store.page("http://a.test/").unwrap(), Some(page));
+
+    // sled: a domain record written before imported ratings reads as computed by the crawl.
+    let mut b = Batch::default();
+    b.ops.push(Op::Put(
+        crate::keys::tagged(crate::keys::DOMAIN, "a.test"),
+        crate::write::encode(&crate::records::DomainRecordV1 {
+            domain_rating: 40,
+            raw: 0.25,
+            ahrefs_top: 3,
+        }),
+    ));
+    kv.apply(b).unwrap();
+    let want = crate::DomainRecord {
+        domain_rating: 40,
+        raw: 0.25,
+        ahrefs_top: 3,
+        source: None,
+    };
+    assert_eq!(store.domain("a.test").unwrap(), Some(want.clone()));
+    assert_eq!(
+        store.domains().map(Result::unwrap).collect::<Vec<_>>(),
+        vec![("a.test".to_string(), want)]
+    );
 }
 
 /// A link set and backlink as an older build wrote them (no `rendered`), and the same link
@@ -288,7 +311,8 @@ fn link_sets_from_before_rendered_read_as_not_rendered_and_take_the_flag_when_wr
         .unwrap();
     conn.execute_batch(
         "DROP VIEW v_backlinks; DROP VIEW v_events; DROP VIEW v_anchors; DROP VIEW v_refdomains;
-         DROP VIEW v_pages; ALTER TABLE backlinks DROP COLUMN rendered; PRAGMA user_version=9",
+         DROP VIEW v_pages; ALTER TABLE backlinks DROP COLUMN rendered;
+         ALTER TABLE domains DROP COLUMN source; PRAGMA user_version=9",
     )
     .unwrap();
     drop(conn);

@@ -544,7 +544,7 @@ type RequestLog = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<u64>)>>>;
 /// again, as a server without range support does). Every whole-file answer announces the full
 /// length and then cuts the connection halfway, so every download must resume. Returns the
 /// address and the log of `(path, range)` requests.
-fn cutting_file_server(
+pub(crate) fn cutting_file_server(
     files: Vec<(String, Vec<u8>)>,
     no_ranges: &'static [&'static str],
 ) -> (std::net::SocketAddr, RequestLog) {
@@ -597,9 +597,10 @@ fn cutting_file_server(
                         stream,
                         "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
                     );
-                    // Paths lists arrive whole; archives are cut halfway on a whole-file
-                    // answer, except the last one of a no-range file (it must finish).
-                    let cut = name.contains("warc")
+                    // Paths lists arrive whole; archives and ranks lists are cut halfway on
+                    // a whole-file answer, except the last one of a no-range file (it must
+                    // finish).
+                    let cut = (name.contains("warc") || name.contains("ranks"))
                         && seen
                             .lock()
                             .unwrap()

@@ -13,6 +13,7 @@ mod import;
 mod missing_db;
 mod plans;
 mod query_timeout;
+mod ranks;
 mod recheck;
 mod recrawl;
 mod render;

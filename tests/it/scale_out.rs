@@ -829,3 +829,75 @@ fn a_database_from_before_rendered_gains_the_column_and_answers_it_like_sqlite()
     }
     drop_database(&spec);
 }
+
+#[test]
+fn imported_ranks_on_a_cluster_from_before_them_answer_like_sqlite() {
+    use linkdiff_model::{Link, LinkType, Outcome, PageMeta, Visit};
+    let Some(spec) = cluster_db("scale_out::imported_ranks", "ranks") else {
+        return;
+    };
+    // A database made before imported ratings: no `domains.source`.
+    let loc = ChLocation::parse(&spec).unwrap().unwrap();
+    for s in &loc.servers {
+        let c = linkdiff_store::clickhouse::client::Client::new(s, &loc);
+        for t in ["domains", "domains_local"] {
+            c.execute(&format!(
+                "ALTER TABLE {}.{t} DROP COLUMN source",
+                loc.database
+            ))
+            .unwrap();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite_path = dir.path().join("i.db").display().to_string();
+    let list = dir.path().join("tranco.csv");
+    std::fs::write(&list, "1,a.test\n100,t.test\n10000,faraway.test\n").unwrap();
+    for db in [&sqlite_path, &spec] {
+        let store = Store::open(Path::new(db)).expect("opened, the column added");
+        let ix = linkdiff_indexer::Indexer::new(store.clone());
+        for from in ["a", "b", "c"] {
+            ix.apply(&Visit {
+                url: format!("http://{from}.test/"),
+                time: day("2026-05-01"),
+                run: 1,
+                depth: 0,
+                outcome: Outcome::Fetched {
+                    meta: PageMeta {
+                        http_code: 200,
+                        ..Default::default()
+                    },
+                    links: vec![Link::bare("http://t.test/", LinkType::Href)],
+                },
+            })
+            .unwrap();
+        }
+        store.flush().unwrap();
+        drop((ix, store));
+        let out = bin(&[
+            "ranks",
+            "import",
+            list.to_str().unwrap(),
+            "--format",
+            "tranco",
+            "--db",
+            db,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for target in ["a.test", "b.test", "t.test", "faraway.test"] {
+        let args = ["domain_rating", "--target", target];
+        let (x, y) = (cli_json(&sqlite_path, &args), cli_json(&spec, &args));
+        assert_eq!(x, y, "{target} differs");
+        if target != "b.test" {
+            assert_eq!(
+                x["domain"]["domain_rating_source"], "tranco",
+                "{target}: {x}"
+            );
+        }
+    }
+    drop_database(&spec);
+}

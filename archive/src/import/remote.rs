@@ -192,6 +192,26 @@ impl Read for HttpReader {
     }
 }
 
+/// A text file or URL as lines: a URL is streamed (and resumed, as [`HttpReader`] does), gzip
+/// is recognised by its first bytes (concatenated members included).
+pub fn open_text(source: &str) -> io::Result<Box<dyn BufRead>> {
+    let raw: Box<dyn Read> = if is_url(source) {
+        Box::new(HttpReader::new(client()?, source, 0))
+    } else {
+        Box::new(std::fs::File::open(source)?)
+    };
+    let mut raw = BufReader::with_capacity(256 * 1024, raw);
+    let gz = raw.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gz {
+        Box::new(BufReader::with_capacity(
+            256 * 1024,
+            MultiGzDecoder::new(raw),
+        ))
+    } else {
+        Box::new(raw)
+    })
+}
+
 /// Whether `s` names an input by URL.
 pub fn is_url(s: &str) -> bool {
     s.starts_with("http://") || s.starts_with("https://")
@@ -201,18 +221,7 @@ pub fn is_url(s: &str) -> bool {
 /// non-empty line joined to `base`, keeping the lines whose position (from 0) is ≡ `index`
 /// (mod `count`) — one worker's share.
 pub fn paths_list(source: &str, base: &str, index: usize, count: usize) -> io::Result<Vec<String>> {
-    let raw: Box<dyn Read> = if is_url(source) {
-        Box::new(HttpReader::new(client()?, source, 0))
-    } else {
-        Box::new(std::fs::File::open(source)?)
-    };
-    let mut raw = BufReader::new(raw);
-    let gz = raw.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    let text: Box<dyn BufRead> = if gz {
-        Box::new(BufReader::new(MultiGzDecoder::new(raw)))
-    } else {
-        Box::new(raw)
-    };
+    let text = open_text(source)?;
     let base = url::Url::parse(base)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--base {base}: {e}")))?;
     let mut out = Vec::new();

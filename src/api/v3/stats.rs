@@ -47,7 +47,7 @@ pub(super) fn domain_rating(ctx: &ApiContext, p: &Params) -> Result<J, V3Error> 
     let today = time::day(chrono::Utc::now().timestamp()) * 86_400;
     let rec = ctx
         .store
-        .domain(target.registrable_domain())
+        .domain_or_imported(target.registrable_domain())
         .map_err(|e| V3Error::from(anyhow::Error::new(e)))?
         .unwrap_or_default();
     let when = date(p)?;
@@ -66,6 +66,8 @@ pub(super) fn domain_rating(ctx: &ApiContext, p: &Params) -> Result<J, V3Error> 
     Ok(json!({ "domain_rating": {
         "domain_rating": if current { Some(rec.domain_rating as f64) } else { past.map(f64::from) },
         "ahrefs_rank": if current && rec.ahrefs_top > 0 { Some(rec.ahrefs_top) } else { None },
+        // linkdiff's own (the SDK's model ignores it): `crawl`, or the imported list's format.
+        "domain_rating_source": if current { Some(linkdiff_store::rating_source_name(rec.source)) } else { None },
     }}))
 }
 

@@ -270,7 +270,7 @@ impl ChStore {
 
     pub(super) fn domains_where(&self, cond: &str) -> Result<Vec<(String, DomainRecord)>> {
         let rows: Vec<DomainRow> = self.client.select(&format!(
-            "SELECT name, domain_rating, raw, ahrefs_top, ver FROM {} FINAL WHERE {cond} ORDER BY name",
+            "SELECT name, domain_rating, raw, ahrefs_top, source, ver FROM {} FINAL WHERE {cond} ORDER BY name",
             self.table("domains")
         ))?;
         Ok(rows.into_iter().map(DomainRow::into_record).collect())
@@ -311,6 +311,40 @@ impl ChStore {
             quote(name)
         ))?;
         Ok(rows.into_iter().map(|r| (r.day, r.rating)).collect())
+    }
+
+    /// The newest imported rating of each source for the names asked, a few thousand names
+    /// per statement ([`crate::Store::imported_ratings`] picks between sources).
+    pub fn imported_ratings(&self, names: &[&str]) -> Result<Vec<(String, crate::ImportedRating)>> {
+        let kinds: Vec<String> = crate::RankSource::ALL
+            .iter()
+            .map(|s| crate::RatingKind::Imported(*s).code().to_string())
+            .collect();
+        let mut out = Vec::new();
+        for chunk in names.chunks(2_000) {
+            let list: Vec<String> = chunk.iter().map(|n| quote(n)).collect();
+            let rows: Vec<RatingRow> = self.client.select(&format!(
+                "SELECT kind, name, d AS day, r AS rating, toUInt64(0) AS ver FROM (
+                   SELECT kind, name, max(day) AS d, argMax(rating, day) AS r
+                   FROM {} FINAL WHERE kind IN ({}) AND name IN ({}) GROUP BY kind, name)",
+                self.table("ratings"),
+                kinds.join(","),
+                list.join(",")
+            ))?;
+            for r in rows {
+                if let Some(source) = crate::RankSource::from_code(r.kind.wrapping_sub(1)) {
+                    out.push((
+                        r.name,
+                        crate::ImportedRating {
+                            source,
+                            day: r.day,
+                            rating: r.rating,
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// A worker's own runs; a reader's: every worker's, oldest first.

@@ -331,6 +331,9 @@ pub struct DomainRow {
     pub domain_rating: u8,
     pub raw: f64,
     pub ahrefs_top: u64,
+    /// 0: computed over the crawl; else [`crate::RankSource::code`].
+    #[serde(default)]
+    pub source: u8,
     #[serde(default)]
     pub ver: u64,
 }
@@ -342,6 +345,7 @@ impl DomainRow {
             domain_rating: d.domain_rating,
             raw: d.raw,
             ahrefs_top: d.ahrefs_top,
+            source: d.source.map_or(0, |s| s.code()),
             ver: 0,
         }
     }
@@ -351,6 +355,7 @@ impl DomainRow {
             domain_rating: self.domain_rating,
             raw: self.raw,
             ahrefs_top: self.ahrefs_top,
+            source: crate::RankSource::from_code(self.source),
         };
         (self.name, d)
     }

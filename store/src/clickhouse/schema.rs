@@ -74,7 +74,7 @@ pub const TABLES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "domains",
-        "name String, domain_rating UInt8, raw Float64, ahrefs_top UInt64, ver UInt64",
+        "name String, domain_rating UInt8, raw Float64, ahrefs_top UInt64, source UInt8 DEFAULT 0, ver UInt64",
         "name",
         "cityHash64(name)",
     ),
@@ -136,7 +136,10 @@ pub fn events_view(database: &str) -> String {
 /// Columns added to a table after its first layout, `(table, column, type)`: a database made
 /// by an older build gains them when opened ([`add_missing_columns`]; rows written before read
 /// the default).
-pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("links", "rendered", "UInt8 DEFAULT 0")];
+pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("links", "rendered", "UInt8 DEFAULT 0"),
+    ("domains", "source", "UInt8 DEFAULT 0"),
+];
 
 /// Add every column of [`ADDED_COLUMNS`] its table lacks, on every server (the `*_local`
 /// table first with a cluster, then the `Distributed` one). 18.16 has no `ADD COLUMN IF NOT

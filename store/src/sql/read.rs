@@ -6,7 +6,7 @@ use super::urls::scope_condition;
 use super::SqlStore;
 use crate::records::{
     DomainRecord, EventKind, EventRecord, FrontierEntry, LinkRecord, LinkRecordV1, Origin,
-    PageRecord, RatingKind, RunRecord, TokenRecord,
+    PageRecord, RankSource, RatingKind, RunRecord, TokenRecord,
 };
 use crate::{Result, StoreError};
 use linkdiff_model::Target;
@@ -497,13 +497,14 @@ impl SqlStore {
     /// Ranks of a registrable domain.
     pub fn domain(&self, name: &str) -> Result<Option<DomainRecord>> {
         self.one(
-            "SELECT domain_rating, raw, ahrefs_top FROM domains WHERE name = ?",
+            "SELECT domain_rating, raw, ahrefs_top, source FROM domains WHERE name = ?",
             [name],
             |r| {
                 Ok(DomainRecord {
                     domain_rating: r.get(0)?,
                     raw: r.get(1)?,
                     ahrefs_top: r.get::<_, i64>(2)? as u64,
+                    source: RankSource::from_code(r.get(3)?),
                 })
             },
         )
@@ -512,7 +513,7 @@ impl SqlStore {
     /// Every domain record, by name.
     pub fn domains(&self) -> Result<Vec<(String, DomainRecord)>> {
         self.all(
-            "SELECT name, domain_rating, raw, ahrefs_top FROM domains ORDER BY name",
+            "SELECT name, domain_rating, raw, ahrefs_top, source FROM domains ORDER BY name",
             [],
             |r| {
                 Ok((
@@ -521,6 +522,7 @@ impl SqlStore {
                         domain_rating: r.get(1)?,
                         raw: r.get(2)?,
                         ahrefs_top: r.get::<_, i64>(3)? as u64,
+                        source: RankSource::from_code(r.get(4)?),
                     },
                 ))
             },

@@ -1,4 +1,4 @@
-//! The SQLite schema (version 10), connection settings and the SQL functions linkdiff adds.
+//! The SQLite schema (version 11), connection settings and the SQL functions linkdiff adds.
 //!
 //! Written down for users in ARCHITECTURE.md ("SQLite schema"); any change bumps
 //! [`SQL_SCHEMA_VERSION`] (stored as `PRAGMA user_version`).
@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use std::time::Duration;
 
 /// `PRAGMA user_version` of the SQLite layout this build reads and writes.
-pub const SQL_SCHEMA_VERSION: i64 = 10;
+pub const SQL_SCHEMA_VERSION: i64 = 11;
 
 /// Upgrades from an older `user_version` to the next, applied in order on open (each in one
 /// transaction). 3 → 4 added `pages.broken_since` (unknown for pages visited before: set by
@@ -18,7 +18,8 @@ pub const SQL_SCHEMA_VERSION: i64 = 10;
 /// 7 → 8 added the readable views (`super::views::VIEWS`, now made by 9 → 10); 8 → 9 added `ratings` (rating
 /// history: empty until the next `rank`, so history starts there); 9 → 10 added
 /// `backlinks.rendered` (0 for links recorded before: an older build never rendered) and the
-/// views' `rendered` column.
+/// views' `rendered` column; 10 → 11 added `domains.source` (0: computed over the crawl,
+/// else the code of the imported list a domain's rating came from).
 pub const MIGRATIONS: &[(i64, &[&str])] = &[
     (3, &["ALTER TABLE pages ADD COLUMN broken_since INTEGER"]),
     (
@@ -40,6 +41,10 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[
             "ALTER TABLE backlinks ADD COLUMN rendered INTEGER NOT NULL DEFAULT 0",
             super::views::VIEWS,
         ],
+    ),
+    (
+        10,
+        &["ALTER TABLE domains ADD COLUMN source INTEGER NOT NULL DEFAULT 0"],
     ),
 ];
 
@@ -120,7 +125,7 @@ CREATE TABLE daily(
 ) WITHOUT ROWID;
 CREATE TABLE domains(
   name TEXT PRIMARY KEY, domain_rating INTEGER NOT NULL, raw REAL NOT NULL,
-  ahrefs_top INTEGER NOT NULL
+  ahrefs_top INTEGER NOT NULL, source INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE TABLE frontier(
   url TEXT PRIMARY KEY, depth INTEGER NOT NULL, redirects INTEGER NOT NULL, run INTEGER NOT NULL

@@ -237,10 +237,16 @@ pub(super) fn apply(w: &mut Writer, batch: &WriteBatch) -> Result<()> {
             Write::Domain(d, r) => {
                 w.conn
                     .prepare_cached(
-                        "INSERT OR REPLACE INTO domains(name, domain_rating, raw, ahrefs_top)
-                         VALUES (?,?,?,?)",
+                        "INSERT OR REPLACE INTO domains(name, domain_rating, raw, ahrefs_top, source)
+                         VALUES (?,?,?,?,?)",
                     )?
-                    .execute(params![d, r.domain_rating, r.raw, r.ahrefs_top as i64])?;
+                    .execute(params![
+                        d,
+                        r.domain_rating,
+                        r.raw,
+                        r.ahrefs_top as i64,
+                        r.source.map_or(0, |s| s.code())
+                    ])?;
                 w.conn
                     .prepare_cached(
                         "UPDATE hosts SET domain_rating = ?, ahrefs_top = ? WHERE domain = ?",
