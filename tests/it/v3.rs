@@ -1010,3 +1010,147 @@ async fn v3_rating_histories_follow_the_ranks_of_each_run() {
     .await;
     assert_eq!((st, body.contains("mode exact")), (400, true), "{body}");
 }
+
+/// v3's defaults (`similar_links`, no `order_by`) are answered page by page from the first
+/// target URLs' groups; every page must be the slice of the whole list at its offset (the
+/// whole list, asked with a limit past its end, is the path that reads everything).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_default_grouping_read_page_by_page_gives_the_slices_of_the_whole_list() {
+    let (_w, _dir, store) = indexed_web(web_cfg(), day("2026-01-05"), day("2026-01-12")).await;
+    let addr = api(&store).await;
+    let select = "select=url_from,url_to,anchor,link_type,is_lost,link_group_count,domain_rating_source,is_dofollow";
+    let dofollow = enc(r#"{"field":"is_dofollow","is":["eq",1]}"#);
+    let mut grouped = 0;
+    let mut lost = 0;
+    for extra in [
+        String::new(),
+        "history=since:2026-01-10".to_string(),
+        "history=live".to_string(),
+        format!("where={dofollow}"),
+    ] {
+        let q = format!("target=h001.test&mode=subdomains&{select}&{extra}");
+        let whole = v3_json(
+            addr,
+            "site-explorer/all-backlinks",
+            &format!("{q}&limit=100000"),
+        )
+        .await["backlinks"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert!(whole.len() > 10, "{extra}: {} groups", whole.len());
+        grouped += whole
+            .iter()
+            .filter(|i| i["link_group_count"].as_u64().unwrap() > 1)
+            .count();
+        lost += whole.iter().filter(|i| i["is_lost"] == true).count();
+        for limit in [1usize, 3, 7] {
+            let mut offset = 0;
+            loop {
+                let page = v3_json(
+                    addr,
+                    "site-explorer/all-backlinks",
+                    &format!("{q}&limit={limit}&offset={offset}"),
+                )
+                .await["backlinks"]
+                    .as_array()
+                    .unwrap()
+                    .clone();
+                let want: Vec<J> = whole.iter().skip(offset).take(limit).cloned().collect();
+                assert_eq!(page, want, "{extra}: limit {limit} offset {offset}");
+                if page.len() < limit {
+                    break;
+                }
+                offset += limit;
+            }
+        }
+    }
+    assert!(
+        grouped > 0 && lost > 0,
+        "grouped {grouped}, lost {lost}: the web should have both"
+    );
+}
+
+/// The same on a hand-made index where a lost link belongs to a live group (its count says
+/// so), a lost-only group follows the live ones, and groups span several target URLs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v3_default_grouping_counts_lost_links_into_live_groups_page_by_page() {
+    use linkdiff_model::{Link, LinkType, Outcome, PageMeta, Visit};
+    let dir = tempfile::tempdir().unwrap();
+    let store = linkdiff_store::Store::open(&dir.path().join("g.db")).unwrap();
+    let ix = linkdiff_indexer::Indexer::new(store.clone());
+    let link = |to: &str, anchor: &str| Link {
+        anchor: anchor.into(),
+        ..Link::bare(to, LinkType::Href)
+    };
+    for (run, when) in [(1, "2026-03-01"), (2, "2026-03-08")] {
+        for from in ["r.test", "s.test", "u.test"] {
+            for p in 0..4 {
+                let mut links = vec![
+                    link("http://t.test/a", "same"),
+                    link("http://t.test/b", &format!("b{p}")),
+                    link("http://t.test/c", "c"),
+                ];
+                // The second visit: page 3 drops its "same" link (lost into a live group),
+                // page 0 drops "gone" (a lost-only group).
+                if run == 2 && p == 3 {
+                    links.remove(0);
+                }
+                if run == 1 && p == 0 {
+                    links.push(link("http://t.test/a", "gone"));
+                }
+                ix.apply(&Visit {
+                    url: format!("http://{from}/p{p}"),
+                    time: day(when),
+                    run,
+                    depth: 0,
+                    outcome: Outcome::Fetched {
+                        meta: PageMeta {
+                            http_code: 200,
+                            ..Default::default()
+                        },
+                        links,
+                    },
+                })
+                .unwrap();
+            }
+        }
+    }
+    store.flush().unwrap();
+    drop(ix);
+    let addr = api(&store).await;
+    let q = "target=t.test&mode=domain&select=url_from,url_to,anchor,is_lost,link_group_count";
+    let whole = v3_json(
+        addr,
+        "site-explorer/all-backlinks",
+        &format!("{q}&limit=1000"),
+    )
+    .await["backlinks"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let same: Vec<u64> = whole
+        .iter()
+        .filter(|i| i["anchor"] == "same")
+        .map(|i| i["link_group_count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(same, vec![4, 4, 4], "{whole:?}");
+    assert_eq!(whole.last().unwrap()["anchor"], "gone", "{whole:?}");
+    for limit in [1usize, 2, 5] {
+        let mut offset = 0;
+        while offset < whole.len() {
+            let page = v3_json(
+                addr,
+                "site-explorer/all-backlinks",
+                &format!("{q}&limit={limit}&offset={offset}"),
+            )
+            .await["backlinks"]
+                .as_array()
+                .unwrap()
+                .clone();
+            let want: Vec<J> = whole.iter().skip(offset).take(limit).cloned().collect();
+            assert_eq!(page, want, "limit {limit} offset {offset}");
+            offset += limit;
+        }
+    }
+}

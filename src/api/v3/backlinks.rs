@@ -11,6 +11,19 @@ pub(super) fn backlink_items(
     scheme: Option<&str>,
     fields: &[&str],
 ) -> Result<Vec<J>, V3Error> {
+    backlink_items_with(ctx, target, history, scheme, fields, None)
+}
+
+/// [`backlink_items`], with the live items already read (`live`, in key order) when the
+/// caller has them.
+fn backlink_items_with(
+    ctx: &ApiContext,
+    target: &Target,
+    history: History,
+    scheme: Option<&str>,
+    fields: &[&str],
+    live: Option<Vec<J>>,
+) -> Result<Vec<J>, V3Error> {
     let all = |table: Table, select: &str, where_: &str| -> Result<_, V3Error> {
         Ok(query::run(
             &ctx.store,
@@ -23,39 +36,23 @@ pub(super) fn backlink_items(
             },
         )?)
     };
-    let live = all(Table::Backlinks, items::BACKLINK_COLUMNS, "")?;
-    let cols = items::Columns::of(&live);
-    let mut out: Vec<J> = cols
-        .rows()
-        .iter()
-        .map(|row| items::backlink(&cols, row, false, fields))
-        .collect();
+    let mut out: Vec<J> = match live {
+        Some(live) => live,
+        None => {
+            let live = all(Table::Backlinks, items::BACKLINK_COLUMNS, "")?;
+            let cols = items::Columns::of(&live);
+            cols.rows()
+                .iter()
+                .map(|row| items::backlink(&cols, row, false, fields))
+                .collect()
+        }
+    };
     if history != History::Live {
         let live_ids: std::collections::HashSet<_> = out.iter().map(items::identity).collect();
         let lost = all(Table::NewLost, items::LOST_COLUMNS, "type=lost")?;
-        let since = match history {
-            History::Since(d) => time::date(d),
-            _ => String::new(),
-        };
-        let mut latest: std::collections::HashMap<_, J> = std::collections::HashMap::new();
-        let cols = items::Columns::of(&lost);
-        for row in cols.rows() {
-            let item = items::backlink(&cols, row, true, fields);
-            let id = items::identity(&item);
-            let at = item["last_seen"].as_str().unwrap_or("").to_string();
-            if live_ids.contains(&id) || at[..10.min(at.len())] < *since {
-                continue;
-            }
-            let newer = latest
-                .get(&id)
-                .is_none_or(|old| old["last_seen"].as_str().unwrap_or("") < at.as_str());
-            if newer {
-                latest.insert(id, item);
-            }
-        }
-        let mut lost: Vec<J> = latest.into_values().collect();
-        lost.sort_by_key(items::identity);
-        out.extend(lost);
+        out.extend(similar::latest_losses(&lost, history, fields, |i| {
+            !live_ids.contains(&items::identity(i))
+        }));
     }
     if let Some(s) = scheme {
         out.retain(|i| i["url_to"].as_str().is_some_and(|u| u.starts_with(s)));
@@ -175,6 +172,34 @@ pub(super) fn list(
     }
     fields.sort_unstable();
     fields.dedup();
+    // v3's defaults in key order: the groups of the first target URLs, not the whole list.
+    if endpoint == Endpoint::AllBacklinks
+        && aggregation == Aggregation::SimilarLinks
+        && order.is_empty()
+        && scheme.is_none()
+    {
+        match similar::streamed(
+            ctx,
+            &target,
+            history,
+            &fields,
+            where_.as_ref(),
+            limit,
+            offset,
+        )? {
+            similar::Streamed::Page(groups) => {
+                let page: Vec<J> = groups.iter().map(|i| project(i, &select)).collect();
+                let n = page.len();
+                return Ok((json!({ endpoint.root(): page }), n));
+            }
+            similar::Streamed::Whole(live) => {
+                let links =
+                    backlink_items_with(ctx, &target, history, scheme, &fields, Some(live))?;
+                rows = Some(strongest_per(links, similar::similar_key));
+            }
+            similar::Streamed::Past => {}
+        }
+    }
     let mut rows = match rows.take() {
         Some(rows) => rows,
         None => backlinks_grouped(
@@ -249,15 +274,7 @@ fn backlinks_grouped(
             Aggregation::OnePerDomain => strongest_per(backlinks, |i| {
                 i["root_name_source"].as_str().unwrap_or("").to_string()
             }),
-            Aggregation::SimilarLinks => strongest_per(backlinks, |i| {
-                format!(
-                    "{}\0{}\0{}\0{}",
-                    i["root_name_source"].as_str().unwrap_or(""),
-                    i["url_to"].as_str().unwrap_or(""),
-                    i["link_type"].as_str().unwrap_or(""),
-                    i["anchor"].as_str().unwrap_or("")
-                )
-            }),
+            Aggregation::SimilarLinks => strongest_per(backlinks, similar::similar_key),
         },
         Endpoint::Refdomains => items::refdomains(&backlinks),
         Endpoint::PagesByBacklinks => {

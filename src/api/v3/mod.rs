@@ -27,6 +27,7 @@ mod history;
 mod outlinks;
 mod pushdown;
 mod request;
+mod similar;
 mod stats;
 use backlinks::*;
 use pushdown::*;
