@@ -66,6 +66,19 @@ pub fn answer() -> (u16, J) {
         "referring_domains": typed(List::ReferringDomains.fields()),
         "anchors": typed(List::Anchors.fields()),
         "competitors": typed(strings(&["target", "rank", "intersections"])),
+        // Named `K.field` in a request, K a target's key; `intersections_count` as is.
+        "domain_intersection": typed(
+            super::dfs_intersection::DOMAIN_FIELDS
+                .iter()
+                .map(|f| f.to_string())
+                .chain(["intersections_count".to_string()])
+        ),
+        "page_intersection": typed(
+            List::Backlinks
+                .fields()
+                .into_iter()
+                .chain(["intersections_count".to_string()])
+        ),
         "domain_pages_summary": typed(with("url")),
         "referring_networks": typed(with("network_address")),
         "domain_pages": typed(strings(&[

@@ -3,6 +3,7 @@
 //! `exclude_targets`, not to yours — with each domain's links to each target.
 
 use super::dataforseo::{Reply, TargetTask};
+use super::dfs_filter::{self, Filter};
 use linkdiff_model::{registrable_domain, url_host, Target};
 use linkdiff_store::Store;
 use serde_json::{json, Map, Value as J};
@@ -24,6 +25,108 @@ struct Links {
     hosts: BTreeSet<String>,
     hosts_nofollow: BTreeSet<String>,
     first_seen: Option<i64>,
+}
+
+/// Fields of the per-target items a domain intersection's `filters` and `order_by` name (as
+/// `K.field`, K a target's key).
+pub(crate) const DOMAIN_FIELDS: &[&str] = &[
+    "target",
+    "rank",
+    "backlinks",
+    "first_seen",
+    "referring_domains",
+    "referring_domains_nofollow",
+    "referring_main_domains",
+    "referring_main_domains_nofollow",
+    "referring_pages",
+    "referring_pages_nofollow",
+];
+
+/// What `filters` and `order_by` may name on an intersection: `intersections_count`, and
+/// `K.field` for each target key K and each of `fields`.
+fn intersection_fields(keys: &[&str], fields: &[String]) -> Vec<String> {
+    let mut out = vec!["intersections_count".to_string()];
+    for k in keys {
+        out.extend(fields.iter().map(|f| format!("{k}.{f}")));
+    }
+    out
+}
+
+/// An intersection item flattened for `filters` and `order_by`: `intersections_count`, and
+/// `K.field` from target K's item (`per`: a key's item, or for pages its first link).
+fn flat(count: usize, per: &Map<String, J>) -> J {
+    let mut m = Map::new();
+    m.insert("intersections_count".into(), J::from(count));
+    for (k, v) in per {
+        let item = match v {
+            J::Array(links) => links.first().cloned().unwrap_or(J::Null),
+            other => other.clone(),
+        };
+        if let J::Object(fields) = item {
+            for (f, x) in fields {
+                m.insert(format!("{k}.{f}"), x);
+            }
+        }
+    }
+    J::Object(m)
+}
+
+/// `filters` and `order_by` of an intersection task (`None`: not given).
+type Rules = (Option<Filter>, Option<Vec<(String, bool)>>);
+
+fn rules(task: &TargetTask, fields: &[String]) -> Result<Rules, Reply> {
+    let filter = match task.raw.get("filters") {
+        None | Some(J::Null) => None,
+        Some(f) => Some(Filter::parse(f, fields).ok_or_else(|| task.invalid("filters"))?),
+    };
+    let order = match task.raw.get("order_by") {
+        None | Some(J::Null) => None,
+        Some(o) => {
+            Some(dfs_filter::parse_order(o, fields).ok_or_else(|| task.invalid("order_by"))?)
+        }
+    };
+    Ok((filter, order))
+}
+
+/// Keep the items `filter` passes and sort them by `order` (a stable sort after the default
+/// order), each item with its flattened form; then the page.
+fn filter_sort_page(
+    mut items: Vec<(J, J)>,
+    (filter, order): &Rules,
+    offset: usize,
+    limit: usize,
+) -> (usize, Vec<J>) {
+    if let Some(f) = filter {
+        items.retain(|(flat, _)| f.test(flat));
+    }
+    if let Some(rules) = order {
+        // Sort the flattened forms, each with its position, then take the items in that order.
+        let mut flats: Vec<J> = items
+            .iter()
+            .enumerate()
+            .map(|(i, (f, _))| {
+                let mut f = f.clone();
+                f["\0pos"] = J::from(i);
+                f
+            })
+            .collect();
+        dfs_filter::sort(&mut flats, rules);
+        let mut slots: Vec<Option<(J, J)>> = items.into_iter().map(Some).collect();
+        items = flats
+            .iter()
+            .filter_map(|f| f["\0pos"].as_u64().and_then(|i| slots[i as usize].take()))
+            .collect();
+    }
+    let total = items.len();
+    (
+        total,
+        items
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(_, i)| i)
+            .collect(),
+    )
 }
 
 /// The live links to `scope`, by referring registrable domain.
@@ -102,7 +205,6 @@ pub fn answer(store: &Store, body: &[u8]) -> Reply {
 }
 
 fn respond(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
-    let raw = &task.raw;
     // `targets`: {"1": "a.com", "2": "https://b.com/page"}, kept in key order.
     let Sides {
         targets,
@@ -111,9 +213,9 @@ fn respond(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
     } = sides(&task)?;
     let (limit, offset) = task.page(DEFAULT_ITEMS, MAX_ITEMS)?;
     let scale = task.rank_scale()?;
-    if raw.get("filters").is_some_and(|f| !f.is_null()) {
-        return Err(task.invalid("filters"));
-    }
+    let keys: Vec<&str> = targets.iter().map(|(k, _, _)| k.as_str()).collect();
+    let fields: Vec<String> = DOMAIN_FIELDS.iter().map(|f| f.to_string()).collect();
+    let rules = rules(&task, &intersection_fields(&keys, &fields))?;
     let run = || -> anyhow::Result<(usize, Vec<J>)> {
         let per_target: Vec<BTreeMap<String, Links>> = targets
             .iter()
@@ -139,9 +241,16 @@ fn respond(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
             .map(|(d, (n, b))| (d, n, b))
             .collect();
         listed.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(b.0)));
+        // Without filters or an order, only the page's items are built.
+        let every_item = rules.0.is_some() || rules.1.is_some();
         let total = listed.len();
         let mut items = Vec::new();
-        for (domain, n, _) in listed.into_iter().skip(offset).take(limit) {
+        let chosen: Vec<(&str, usize, u64)> = if every_item {
+            listed
+        } else {
+            listed.into_iter().skip(offset).take(limit).collect()
+        };
+        for (domain, n, _) in chosen {
             let rank = store
                 .domain(domain)?
                 .map_or(0, |d| d.domain_rating as u64 * scale);
@@ -177,12 +286,18 @@ fn respond(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
                     "referring_links_countries": null,
                 }));
             }
-            items.push(json!({
-                "domain_intersection": per,
-                "summary": {"intersections_count": n},
-            }));
+            items.push((
+                flat(n, &per),
+                json!({
+                    "domain_intersection": per,
+                    "summary": {"intersections_count": n},
+                }),
+            ));
         }
-        Ok((total, items))
+        if every_item {
+            return Ok(filter_sort_page(items, &rules, offset, limit));
+        }
+        Ok((total, items.into_iter().map(|(_, i)| i).collect()))
     };
     let echo: Map<String, J> = targets
         .iter()
@@ -229,7 +344,6 @@ fn items_by_page(store: &Store, scope: &Target) -> anyhow::Result<BTreeMap<Strin
 }
 
 fn respond_pages(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
-    let raw = &task.raw;
     let Sides {
         targets,
         excluded,
@@ -240,9 +354,11 @@ fn respond_pages(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
         0 => return Err(task.invalid("internal_list_limit")),
         n => n,
     };
-    if raw.get("filters").is_some_and(|f| !f.is_null()) {
-        return Err(task.invalid("filters"));
-    }
+    let keys: Vec<&str> = targets.iter().map(|(k, _, _)| k.as_str()).collect();
+    let rules = rules(
+        &task,
+        &intersection_fields(&keys, &super::dfs_lists::List::Backlinks.fields()),
+    )?;
     let run = || -> anyhow::Result<(usize, Vec<J>)> {
         let per_target: Vec<BTreeMap<String, Vec<J>>> = targets
             .iter()
@@ -263,11 +379,15 @@ fn respond_pages(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
             .filter(|(p, n)| (!every || *n == targets.len()) && !shut_out.contains(*p))
             .collect();
         listed.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let every_item = rules.0.is_some() || rules.1.is_some();
         let total = listed.len();
-        let items = listed
+        let chosen: Vec<(&str, usize)> = if every_item {
+            listed
+        } else {
+            listed.into_iter().skip(offset).take(limit).collect()
+        };
+        let items: Vec<(J, J)> = chosen
             .into_iter()
-            .skip(offset)
-            .take(limit)
             .map(|(page, n)| {
                 let mut per = Map::new();
                 for ((key, _, _), m) in targets.iter().zip(&per_target) {
@@ -278,10 +398,16 @@ fn respond_pages(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
                         );
                     }
                 }
-                json!({"page_intersection": per, "summary": {"intersections_count": n}})
+                (
+                    flat(n, &per),
+                    json!({"page_intersection": per, "summary": {"intersections_count": n}}),
+                )
             })
             .collect();
-        Ok((total, items))
+        if every_item {
+            return Ok(filter_sort_page(items, &rules, offset, limit));
+        }
+        Ok((total, items.into_iter().map(|(_, i)| i).collect()))
     };
     let echo: Map<String, J> = targets
         .iter()

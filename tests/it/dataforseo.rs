@@ -876,6 +876,67 @@ async fn official_client_reads_the_link_gap_of_two_targets() {
             assert_eq!(i["backlinks"]["2"], links[&(d.to_string(), b.to_string())]);
         }
     }
+    // filters and order_by on `K.field` and `intersections_count`: the domains with more than
+    // seven links to the first target, most links to the second first.
+    let v = client(
+        &python,
+        "dataforseo_intersection.py",
+        vec![
+            format!("http://{addr}"),
+            "agency".into(),
+            token.clone(),
+            "--filters".into(),
+            r#"[["1.backlinks", ">", 7], "and", ["intersections_count", "=", 2]]"#.into(),
+            "--order-by".into(),
+            r#"["2.backlinks,desc"]"#.into(),
+            format!(r#"{{"1": "{a}", "2": "{b}"}}"#),
+        ],
+    )
+    .await;
+    let want: BTreeSet<String> = both
+        .iter()
+        .filter(|d| links[&((*d).clone(), a.to_string())] > 7)
+        .cloned()
+        .collect();
+    let items = v["items"].as_array().unwrap();
+    let got: BTreeSet<String> = items
+        .iter()
+        .map(|i| i["domains"]["1"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got, want, "filtered: {v}");
+    assert!(
+        !want.is_empty() && want.len() < both.len(),
+        "the filter should keep some: {v}"
+    );
+    assert_eq!(v["total_count"], want.len());
+    let second: Vec<u64> = items
+        .iter()
+        .map(|i| i["backlinks"]["2"].as_u64().unwrap())
+        .collect();
+    assert!(second.windows(2).all(|w| w[0] >= w[1]), "order: {second:?}");
+    // A field no intersection has is refused, naming `filters`.
+    let (status, _, body) = raw(
+        addr,
+        "POST",
+        "/v3/backlinks/domain_intersection/live",
+        &[("Authorization", &basic("agency", &token))],
+        format!(
+            r#"[{{"targets": {{"1": "{a}", "2": "{b}"}}, "filters": ["3.backlinks", ">", 1]}}]"#
+        )
+        .as_bytes(),
+    )
+    .await;
+    let v: J = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (
+            status,
+            &v["tasks"][0]["status_code"],
+            &v["tasks"][0]["status_message"]
+        ),
+        (200, &J::from(40501), &J::from("Invalid Field: 'filters'.")),
+        "{body}"
+    );
+
     // page_intersection: the referring pages linking to both, with their links to each.
     let mut page_links: BTreeMap<(String, String), u64> = BTreeMap::new();
     for t in [a, b] {
@@ -915,6 +976,37 @@ async fn official_client_reads_the_link_gap_of_two_targets() {
         assert_eq!(i["links"]["1"], page_links[&(p.clone(), a.to_string())]);
         assert_eq!(i["links"]["2"], page_links[&(p, b.to_string())]);
     }
+    // page_intersection's filters read `K.field` from target K's first link on the page.
+    let v = client(
+        &python,
+        "dataforseo_intersection.py",
+        vec![
+            format!("http://{addr}"),
+            "agency".into(),
+            token.clone(),
+            "--filters".into(),
+            r#"["1.url_from", "like", "%/p1%"]"#.into(),
+            "--order-by".into(),
+            r#"["1.url_from,desc"]"#.into(),
+            "--pages".into(),
+            format!(r#"{{"1": "{a}", "2": "{b}"}}"#),
+        ],
+    )
+    .await;
+    let got: Vec<String> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["pages"]["1"].as_str().unwrap().to_string())
+        .collect();
+    let mut want: Vec<String> = both_pages
+        .iter()
+        .filter(|p| p.contains("/p1"))
+        .cloned()
+        .collect();
+    want.sort_by(|x, y| y.cmp(x));
+    assert!(!want.is_empty() && want.len() < both_pages.len(), "{v}");
+    assert_eq!(got, want, "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
