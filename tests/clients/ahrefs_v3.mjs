@@ -3,6 +3,7 @@
 //
 // usage: node ahrefs_v3.mjs CLIENT_DIR TARGET_URL
 // Prints one JSON object: {"backlinks": {"ok", "rows", "first", "url"} | {"error"},
+//                          "broken": the same for getBrokenBacklinks,
 //                          "logged": [the client's log lines]}.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,5 +32,16 @@ try {
   };
 } catch (e) {
   out.backlinks = { error: e.message };
+}
+try {
+  const { result, fullAuditRef } = await client.getBrokenBacklinks(target, 100);
+  out.broken = {
+    ok: Array.isArray(result.backlinks),
+    rows: (result.backlinks || []).length,
+    first: (result.backlinks || [])[0] || null,
+    url: fullAuditRef,
+  };
+} catch (e) {
+  out.broken = { error: e.message };
 }
 console.log(JSON.stringify(out));

@@ -599,6 +599,16 @@ async fn adobes_published_v3_client_reads_the_index() {
             .contains("/v3/site-explorer/all-backlinks?select=title%2Curl_from%2Curl_to"),
         "{j}"
     );
+    // Its broken-backlinks request (the same kind of filter, ordered by DR and traffic) is
+    // answered the same way: a backlinks array, nothing invented for the unknowable fields.
+    assert_eq!(j["broken"]["ok"], J::Bool(true), "{j}");
+    assert_eq!(j["broken"]["rows"], J::from(0), "{j}");
+    assert!(
+        s(&j["broken"]["url"]).contains(
+            "/v3/site-explorer/broken-backlinks?select=title%2Curl_from%2Curl_to%2Ctraffic_domain"
+        ),
+        "{j}"
+    );
     // It logs the row count and cost from the headers v3 sends.
     assert!(
         j["logged"]
