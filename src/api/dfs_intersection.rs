@@ -5,7 +5,7 @@
 use super::dataforseo::{Reply, TargetTask};
 use super::dfs_filter::{self, Filter};
 use linkdiff_model::{registrable_domain, url_host, Target};
-use linkdiff_store::Store;
+use linkdiff_store::{DomainLinkCounts as Links, Store};
 use serde_json::{json, Map, Value as J};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,18 +14,6 @@ const MAX_TARGETS: usize = 20;
 const MAX_EXCLUDED: usize = 10;
 const MAX_ITEMS: usize = 1000;
 const DEFAULT_ITEMS: usize = 100;
-
-/// One referring domain's live links to one target.
-#[derive(Default)]
-struct Links {
-    backlinks: u64,
-    nofollow: u64,
-    pages: BTreeSet<String>,
-    pages_nofollow: BTreeSet<String>,
-    hosts: BTreeSet<String>,
-    hosts_nofollow: BTreeSet<String>,
-    first_seen: Option<i64>,
-}
 
 /// Fields of the per-target items a domain intersection's `filters` and `order_by` name (as
 /// `K.field`, K a target's key).
@@ -129,29 +117,57 @@ fn filter_sort_page(
     )
 }
 
-/// The live links to `scope`, by referring registrable domain.
+/// The live links to `scope`, counted by referring registrable domain (SQLite: one grouped
+/// statement; the other engines: from the backlink records).
 fn by_domain(store: &Store, scope: &Target) -> anyhow::Result<BTreeMap<String, Links>> {
-    let mut out: BTreeMap<String, Links> = BTreeMap::new();
+    if let Some(sql) = store.sql() {
+        return Ok(sql.domain_link_counts(scope)?.into_iter().collect());
+    }
+    #[derive(Default)]
+    struct Sets {
+        c: Links,
+        pages: BTreeSet<String>,
+        pages_nofollow: BTreeSet<String>,
+        hosts: BTreeSet<String>,
+        hosts_nofollow: BTreeSet<String>,
+    }
+    let mut out: BTreeMap<String, Sets> = BTreeMap::new();
     for r in store.backlinks(scope) {
         let (from, _, link) = r?;
         let host = url_host(&from).to_ascii_lowercase();
         let l = out
             .entry(registrable_domain(&host).to_string())
-            .or_default();
-        l.backlinks += 1;
+            .or_insert_with(|| Sets {
+                c: Links {
+                    first_seen: link.first_seen,
+                    ..Links::default()
+                },
+                ..Sets::default()
+            });
+        l.c.backlinks += 1;
         if link.nofollow {
-            l.nofollow += 1;
+            l.c.nofollow += 1;
             l.pages_nofollow.insert(from.clone());
             l.hosts_nofollow.insert(host.clone());
         }
         l.pages.insert(from);
         l.hosts.insert(host);
-        l.first_seen = Some(
-            l.first_seen
-                .map_or(link.first_seen, |f| f.min(link.first_seen)),
-        );
+        l.c.first_seen = l.c.first_seen.min(link.first_seen);
     }
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .map(|(d, s)| {
+            let n = |set: &BTreeSet<String>| set.len() as u64;
+            let c = Links {
+                pages: n(&s.pages),
+                pages_nofollow: n(&s.pages_nofollow),
+                hosts: n(&s.hosts),
+                hosts_nofollow: n(&s.hosts_nofollow),
+                ..s.c
+            };
+            (d, c)
+        })
+        .collect())
 }
 
 /// What both intersection endpoints read: `targets` (`{"1": "a.com", …}`, in key order, as
@@ -257,9 +273,7 @@ fn respond(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
             let mut per = Map::new();
             for ((key, _, _), m) in targets.iter().zip(&per_target) {
                 let Some(l) = m.get(domain) else { continue };
-                let first_seen = l
-                    .first_seen
-                    .and_then(|t| chrono::DateTime::from_timestamp(t, 0));
+                let first_seen = chrono::DateTime::from_timestamp(l.first_seen, 0);
                 per.insert(key.clone(), json!({
                     "type": "backlinks_domain_intersection",
                     "target": domain,
@@ -270,14 +284,14 @@ fn respond(store: &Store, task: TargetTask) -> Result<Reply, Reply> {
                     "backlinks_spam_score": null,
                     "broken_backlinks": null,
                     "broken_pages": null,
-                    "referring_domains": l.hosts.len(),
-                    "referring_domains_nofollow": l.hosts_nofollow.len(),
+                    "referring_domains": l.hosts,
+                    "referring_domains_nofollow": l.hosts_nofollow,
                     "referring_main_domains": 1,
                     "referring_main_domains_nofollow": u64::from(l.nofollow > 0),
                     "referring_ips": null,
                     "referring_subnets": null,
-                    "referring_pages": l.pages.len(),
-                    "referring_pages_nofollow": l.pages_nofollow.len(),
+                    "referring_pages": l.pages,
+                    "referring_pages_nofollow": l.pages_nofollow,
                     "referring_links_tld": null,
                     "referring_links_types": null,
                     "referring_links_attributes": if l.nofollow > 0 { json!({"nofollow": l.nofollow}) } else { J::Null },

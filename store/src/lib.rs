@@ -36,9 +36,9 @@ pub use kv::{Batch, KvBackend, KvIter, Op};
 pub use kv_store::KV_SCHEMA_VERSION;
 pub use mem_backend::MemBackend;
 pub use records::{
-    rating_source_name, DomainRecord, EventKind, EventRecord, FrontierEntry, ImportedRating,
-    LinkRecord, LostReason, Origin, PageRecord, RankSource, RatingKind, RunRecord, Stats,
-    TokenRecord, Validators, RANKS_IMPORTED,
+    rating_source_name, DomainLinkCounts, DomainRecord, EventKind, EventRecord, FrontierEntry,
+    ImportedRating, LinkRecord, LostReason, Origin, PageRecord, RankSource, RatingKind, RunRecord,
+    Stats, TokenRecord, Validators, RANKS_IMPORTED,
 };
 pub use rusqlite;
 pub use scope::CoversUrl;

@@ -459,6 +459,26 @@ pub struct ImportedRating {
     pub rating: u8,
 }
 
+/// One referring registrable domain's live backlinks into a scope, counted (DataForSEO's
+/// domain intersection).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainLinkCounts {
+    /// Live backlinks.
+    pub backlinks: u64,
+    /// Of which nofollow.
+    pub nofollow: u64,
+    /// Distinct referring pages.
+    pub pages: u64,
+    /// Distinct referring pages with a nofollow one.
+    pub pages_nofollow: u64,
+    /// Distinct referring hosts.
+    pub hosts: u64,
+    /// Distinct referring hosts with a nofollow one.
+    pub hosts_nofollow: u64,
+    /// The earliest `first_seen` of the links.
+    pub first_seen: i64,
+}
+
 /// Rank of one registrable domain.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DomainRecord {

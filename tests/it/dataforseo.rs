@@ -937,6 +937,43 @@ async fn official_client_reads_the_link_gap_of_two_targets() {
         "{body}"
     );
 
+    // SQLite counts per referring domain in one grouped statement; the key-value engine
+    // counts from the link records: the same index answers the same on both.
+    let kv_dir = tempfile::tempdir().unwrap();
+    let kv = linkdiff_store::Store::open(std::path::Path::new(&format!(
+        "sled:{}",
+        kv_dir.path().join("kv").display()
+    )))
+    .unwrap();
+    linkdiff_store::migrate::copy(&store, &kv).unwrap();
+    // The copy keeps the tokens: the same one opens both.
+    let kv_addr = api(&kv).await;
+    let body = format!(
+        r#"[{{"targets": {{"1": "{a}", "2": "{b}"}}, "exclude_targets": ["{mine}"], "limit": 1000}}]"#
+    );
+    let mut results = Vec::new();
+    for at in [addr, kv_addr] {
+        let (_, _, b) = raw(
+            at,
+            "POST",
+            "/v3/backlinks/domain_intersection/live",
+            &[("Authorization", &basic("agency", &token))],
+            body.as_bytes(),
+        )
+        .await;
+        let v: J = serde_json::from_str(&b).unwrap();
+        results.push(v["tasks"][0]["result"].clone());
+    }
+    assert!(
+        results[0][0]["total_count"].as_u64().unwrap() > 0,
+        "{}",
+        results[0]
+    );
+    assert_eq!(
+        results[0], results[1],
+        "SQLite and the key-value engine differ"
+    );
+
     // page_intersection: the referring pages linking to both, with their links to each.
     let mut page_links: BTreeMap<(String, String), u64> = BTreeMap::new();
     for t in [a, b] {

@@ -23,6 +23,10 @@ pub struct IndexBench {
     /// Links per page.
     #[arg(long, default_value_t = 50)]
     links: usize,
+    /// Referring domains the pages are spread over (`s0.ref` … : page p is on `s{p % N}.ref`);
+    /// every one links to `big.bench` (the DataForSEO competitors bench wants 10,000).
+    #[arg(long, default_value_t = 2_000)]
+    ref_domains: usize,
 }
 
 pub(super) fn link(to: String, anchor: String, nofollow: bool) -> Link {
@@ -65,9 +69,9 @@ pub(super) fn page_links(p: usize, links: usize, round: usize) -> Vec<Link> {
         .collect()
 }
 
-pub(super) fn visit(p: usize, links: Vec<Link>, run: u64, time: i64) -> Visit {
+pub(super) fn visit(p: usize, ref_domains: usize, links: Vec<Link>, run: u64, time: i64) -> Visit {
     Visit {
-        url: format!("https://s{}.ref/p{p}", p % 2000),
+        url: format!("https://s{}.ref/p{p}", p % ref_domains.max(1)),
         time,
         run,
         depth: 1,
@@ -108,7 +112,7 @@ pub(super) fn bench_index(a: IndexBench) -> anyhow::Result<()> {
     let store = super::super::open_store(&a.db)?;
     let ix = Indexer::new(store.clone());
     let all: Vec<usize> = (0..a.pages).collect();
-    index_rounds(&store, &ix, &all, a.links, "index")?;
+    index_rounds(&store, &ix, &all, a.links, a.ref_domains, "index")?;
     let t0 = Instant::now();
     let r = linkdiff_indexer::rank::recompute(&store)?;
     crate::outln!(
@@ -178,6 +182,7 @@ pub(super) fn index_rounds(
     ix: &Indexer,
     pages: &[usize],
     links: usize,
+    ref_domains: usize,
     label: &str,
 ) -> anyhow::Result<()> {
     for (round, day) in [(0usize, 20_000i64), (1, 20_007)] {
@@ -186,6 +191,7 @@ pub(super) fn index_rounds(
         for &p in pages {
             let s = ix.apply(&visit(
                 p,
+                ref_domains,
                 page_links(p, links, round),
                 round as u64 + 1,
                 day * 86_400,
@@ -233,9 +239,16 @@ pub(super) fn bench_index_clickhouse(a: &IndexBench, spec: &str) -> anyhow::Resu
         .with_context(|| format!("cannot open {spec} as worker {part}"))?;
     let ix = Indexer::new(store.clone());
     let mine: Vec<usize> = (0..a.pages)
-        .filter(|p| part.owns(&format!("s{}.ref", p % 2000)))
+        .filter(|p| part.owns(&format!("s{}.ref", p % a.ref_domains.max(1))))
         .collect();
-    index_rounds(&store, &ix, &mine, a.links, &format!("worker {part}"))?;
+    index_rounds(
+        &store,
+        &ix,
+        &mine,
+        a.links,
+        a.ref_domains,
+        &format!("worker {part}"),
+    )?;
     let state_bytes = std::fs::metadata(&state)?.len();
     crate::outln!(
         "worker state: {} bytes ({:.0} bytes per link of this worker)",

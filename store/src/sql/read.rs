@@ -403,6 +403,39 @@ impl SqlStore {
         self.all(&sql, params_from_iter(params), |r| r.get(0))
     }
 
+    /// The live backlinks of `scope` counted per referring registrable domain
+    /// (`hosts.domain`), in one grouped statement: no link record is read whole.
+    pub fn domain_link_counts(
+        &self,
+        scope: &Target,
+    ) -> Result<Vec<(String, crate::DomainLinkCounts)>> {
+        let (cond, params) = scope_condition(scope);
+        let sql = format!(
+            "SELECT ph.domain, count(*), sum(b.nofollow), count(DISTINCT b.page),
+               count(DISTINCT CASE WHEN b.nofollow THEN b.page END), count(DISTINCT ph.id),
+               count(DISTINCT CASE WHEN b.nofollow THEN ph.id END), min(b.first_seen)
+             FROM hosts h CROSS JOIN urls u ON u.host_id = h.id
+             CROSS JOIN backlinks b ON b.target = u.id CROSS JOIN urls pu ON pu.id = b.page
+             CROSS JOIN hosts ph ON ph.id = pu.host_id WHERE {cond} AND b.live = 1
+             GROUP BY ph.domain"
+        );
+        self.all(&sql, params_from_iter(params), |r| {
+            let n = |i: usize| r.get::<_, i64>(i).map(|v| v as u64);
+            Ok((
+                r.get(0)?,
+                crate::DomainLinkCounts {
+                    backlinks: n(1)?,
+                    nofollow: n(2)?,
+                    pages: n(3)?,
+                    pages_nofollow: n(4)?,
+                    hosts: n(5)?,
+                    hosts_nofollow: n(6)?,
+                    first_seen: r.get(7)?,
+                },
+            ))
+        })
+    }
+
     /// Live external backlinks of `scope` in target-key order, then referring page.
     pub fn backlinks(&self, scope: &Target) -> Result<Vec<(String, LinkId, LinkRecord)>> {
         let (cond, params) = scope_condition(scope);
