@@ -164,6 +164,10 @@ pub(super) fn bench_query(a: QueryBench) -> anyhow::Result<()> {
     for (name, extra) in [
         ("v3 all-backlinks big.bench limit=1000 (default history, aggregation)", ""),
         (
+            "v3 all-backlinks big.bench limit=1000 history=live (similar_links)",
+            "&history=live",
+        ),
+        (
             "v3 all-backlinks big.bench limit=1000 history=live aggregation=all",
             "&history=live&aggregation=all",
         ),
