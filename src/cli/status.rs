@@ -31,10 +31,13 @@ pub(super) fn run(a: StatusArgs) -> anyhow::Result<()> {
             "bytes": r.bytes,
         })
     });
+    // The last finished `ranks import` (format, source, count, day), if any.
+    let ranks = store.meta(linkdiff_store::RANKS_IMPORTED)?;
     if a.output == "json" {
         let v = serde_json::json!({
             "pages": s.pages, "links": s.links, "backlinks": s.backlinks, "events": s.events,
             "runs": s.runs, "last_run": last_run, "size_bytes": s.size_bytes,
+            "ranks_imported": ranks,
         });
         crate::outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
@@ -61,6 +64,9 @@ pub(super) fn run(a: StatusArgs) -> anyhow::Result<()> {
             }
         ),
         None => crate::outln!("last run    none yet"),
+    }
+    if let Some(r) = ranks {
+        crate::outln!("ranks       imported: {r}");
     }
     crate::outln!("size        {} bytes on disk", s.size_bytes);
     Ok(())

@@ -237,4 +237,12 @@ async fn imported_ranks_rate_the_domains_the_crawl_knows_little_about_and_say_so
         far["domain"]["domain_rating_source"], "cc-webgraph",
         "{far}"
     );
+    // `status` names the last import.
+    let out = bin(&["status", "--db", &db]);
+    let said = text(&out);
+    assert!(
+        said.contains("ranks       imported: cc-webgraph http://")
+            && said.contains("(3992 ratings"),
+        "{said}"
+    );
 }
