@@ -519,6 +519,9 @@ fn other_commands_agree(sqlite: &str, ch: &str) {
             "bulk-new-lost",
             "test",
             "h001.test",
+            "www.h002.test",
+            "h003.test",
+            "nothing.test",
             "--date-from",
             "2026-04-01",
             "--db",
@@ -886,6 +889,31 @@ fn imported_ranks_on_a_cluster_from_before_them_answer_like_sqlite() {
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Counting events for many scopes at once (ClickHouse: one statement for all of them)
+    // gives each scope's own count: overlapping scopes, an exact URL, a scope with none.
+    let scopes: Vec<linkdiff_model::Target> = [
+        ("http://t.test/", linkdiff_model::Mode::Exact),
+        ("t.test", linkdiff_model::Mode::Domain),
+        ("test", linkdiff_model::Mode::Subdomains),
+        ("http://t.test/none", linkdiff_model::Mode::Exact),
+        ("none.test", linkdiff_model::Mode::Domain),
+    ]
+    .into_iter()
+    .map(|(t, m)| linkdiff_model::Target::parse(t, m).unwrap())
+    .collect();
+    for db in [&sqlite_path, &spec] {
+        let store = Store::open(Path::new(db)).unwrap();
+        let one_by_one: Vec<(u64, u64)> = scopes
+            .iter()
+            .map(|s| store.count_events(s, 0).unwrap())
+            .collect();
+        assert_eq!(one_by_one[0], (3, 0), "{db}");
+        assert_eq!(
+            store.count_events_many(&scopes, 0).unwrap(),
+            one_by_one,
+            "{db}"
         );
     }
     for target in ["a.test", "b.test", "t.test", "faraway.test"] {

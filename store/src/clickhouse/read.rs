@@ -255,6 +255,76 @@ impl ChStore {
         Ok(c.first().map_or((0, 0), |c| (c.new, c.lost)))
     }
 
+    /// [`ChStore::count_events`] of many scopes, 200 per statement: each row of the events
+    /// read once for all the scopes whose key ranges hold it (scopes may overlap), counted per
+    /// scope.
+    pub fn count_events_many(&self, scopes: &[Target], since: i64) -> Result<Vec<(u64, u64)>> {
+        #[derive(serde::Deserialize)]
+        struct C {
+            t: u64,
+            new: u64,
+            lost: u64,
+        }
+        let mut out = vec![(0u64, 0u64); scopes.len()];
+        for (c, chunk) in scopes.chunks(200).enumerate() {
+            // Every scope as key ranges `[lo, hi)`: an exact URL's key up to the key and a NUL
+            // byte (keys hold none), a prefix up to the prefix and 0xFF, as `scope_sql`.
+            let (mut ts, mut los, mut his) = (Vec::new(), Vec::new(), Vec::new());
+            for (i, scope) in chunk.iter().enumerate() {
+                let ranges: Vec<(String, String)> = match scope {
+                    Target::Exact(url) => {
+                        let q = quote(&target_key(url));
+                        vec![(q.clone(), format!("{}\\x00'", &q[..q.len() - 1]))]
+                    }
+                    _ => crate::scope::prefixes(scope)
+                        .iter()
+                        .map(|p| {
+                            let q = quote(p);
+                            let hi = format!("{}\\xFF'", &q[..q.len() - 1]);
+                            (q, hi)
+                        })
+                        .collect(),
+                };
+                for (lo, hi) in ranges {
+                    ts.push((c * 200 + i).to_string());
+                    los.push(lo);
+                    his.push(hi);
+                }
+            }
+            if ts.is_empty() {
+                continue;
+            }
+            let cond: Vec<String> = los
+                .iter()
+                .zip(&his)
+                .map(|(lo, hi)| format!("(tkey >= {lo} AND tkey < {hi})"))
+                .collect();
+            let rows: Vec<C> = self.client.select(&format!(
+                // 18.16 drops a subquery's column that only a lambda reads, so `k` is also
+                // read outside it (`max(k)`, not deserialised).
+                "SELECT toUInt64(scope) AS t, countIf(kind = 0) AS new, countIf(kind = 1) AS lost,
+                   max(k) AS unused
+                 FROM (
+                   SELECT kind, k, arrayJoin(arrayFilter((x, lo, hi) -> k >= lo AND k < hi,
+                     [{}], [{}], [{}])) AS scope
+                   FROM (SELECT tkey AS k, kind, ver FROM {} FINAL
+                         WHERE ({}) AND time >= {since})
+                 ) GROUP BY scope",
+                ts.join(","),
+                los.join(","),
+                his.join(","),
+                self.table("events"),
+                cond.join(" OR ")
+            ))?;
+            for r in rows {
+                if let Some(slot) = out.get_mut(r.t as usize) {
+                    *slot = (r.new, r.lost);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// A domain's ranks (all domains are read at once and kept for the read cache's TTL:
     /// a query asks for many).
     pub fn domain(&self, name: &str) -> Result<Option<DomainRecord>> {
