@@ -240,7 +240,7 @@ pub(super) fn bench_query(a: QueryBench) -> anyhow::Result<()> {
         let (p50, p99) = percentiles(times);
         crate::outln!("{name}: {items} items in all, p50 {p50:.2} ms, p99 {p99:.2} ms");
     }
-    if !wanted("dataforseo") {
+    if !wanted("dataforseo bulk new/lost, 1,000 targets") {
         return Ok(());
     }
     // DataForSEO bulk new/lost with 1,000 targets: 999 registrable domains and big.bench.
