@@ -1021,6 +1021,31 @@ async fn v3_rating_histories_follow_the_ranks_of_each_run() {
     assert_eq!((st, body.contains("mode exact")), (400, true), "{body}");
 }
 
+/// Every page of `all-backlinks?{q}` (each `limit`, every offset until a short page) is the
+/// slice of `whole` at its offset.
+async fn pages_are_slices(addr: std::net::SocketAddr, q: &str, whole: &[J], limits: &[usize]) {
+    for &limit in limits {
+        let mut offset = 0;
+        loop {
+            let page = v3_json(
+                addr,
+                "site-explorer/all-backlinks",
+                &format!("{q}&limit={limit}&offset={offset}"),
+            )
+            .await["backlinks"]
+                .as_array()
+                .unwrap()
+                .clone();
+            let want: Vec<J> = whole.iter().skip(offset).take(limit).cloned().collect();
+            assert_eq!(page, want, "{q}: limit {limit} offset {offset}");
+            if page.len() < limit {
+                break;
+            }
+            offset += limit;
+        }
+    }
+}
+
 /// v3's defaults (`similar_links`, no `order_by`) are answered page by page from the first
 /// target URLs' groups; every page must be the slice of the whole list at its offset (the
 /// whole list, asked with a limit past its end, is the path that reads everything).
@@ -1054,26 +1079,7 @@ async fn v3_default_grouping_read_page_by_page_gives_the_slices_of_the_whole_lis
             .filter(|i| i["link_group_count"].as_u64().unwrap() > 1)
             .count();
         lost += whole.iter().filter(|i| i["is_lost"] == true).count();
-        for limit in [1usize, 3, 7] {
-            let mut offset = 0;
-            loop {
-                let page = v3_json(
-                    addr,
-                    "site-explorer/all-backlinks",
-                    &format!("{q}&limit={limit}&offset={offset}"),
-                )
-                .await["backlinks"]
-                    .as_array()
-                    .unwrap()
-                    .clone();
-                let want: Vec<J> = whole.iter().skip(offset).take(limit).cloned().collect();
-                assert_eq!(page, want, "{extra}: limit {limit} offset {offset}");
-                if page.len() < limit {
-                    break;
-                }
-                offset += limit;
-            }
-        }
+        pages_are_slices(addr, &q, &whole, &[1, 3, 7]).await;
     }
     assert!(
         grouped > 0 && lost > 0,
@@ -1146,21 +1152,5 @@ async fn v3_default_grouping_counts_lost_links_into_live_groups_page_by_page() {
         .collect();
     assert_eq!(same, vec![4, 4, 4], "{whole:?}");
     assert_eq!(whole.last().unwrap()["anchor"], "gone", "{whole:?}");
-    for limit in [1usize, 2, 5] {
-        let mut offset = 0;
-        while offset < whole.len() {
-            let page = v3_json(
-                addr,
-                "site-explorer/all-backlinks",
-                &format!("{q}&limit={limit}&offset={offset}"),
-            )
-            .await["backlinks"]
-                .as_array()
-                .unwrap()
-                .clone();
-            let want: Vec<J> = whole.iter().skip(offset).take(limit).cloned().collect();
-            assert_eq!(page, want, "limit {limit} offset {offset}");
-            offset += limit;
-        }
-    }
+    pages_are_slices(addr, q, &whole, &[1, 2, 5]).await;
 }
