@@ -178,11 +178,16 @@ pub(super) fn list(
         && order.is_empty()
         && scheme.is_none()
     {
+        let mut shown: Vec<&str> = select.clone();
+        if let Some(f) = &where_ {
+            shown.extend(f.fields());
+        }
         match similar::streamed(
             ctx,
             &target,
             history,
             &fields,
+            &shown,
             where_.as_ref(),
             limit,
             offset,

@@ -394,6 +394,29 @@ pub fn backlink(c: &Columns<'_>, row: &[Value], lost: bool, fields: &[&str]) -> 
     J::Object(m)
 }
 
+/// What grouping reads of a live backlink row without building its item: its identity (as
+/// [`identity`] gives it), its `similar_links` key (as `similar::similar_key` gives it) and
+/// its strength (`domain_rating_source`, then `url_rating_source`).
+pub fn row_grouping(
+    c: &Columns<'_>,
+    row: &[Value],
+) -> ((String, String, String, String), String, (f64, f64)) {
+    let text = |n: &str| c.get(row, n).map(Value::text).unwrap_or_default();
+    let rating = |n: &str| match c.get(row, n) {
+        Some(Value::Int(i)) => *i as f64,
+        _ => 0.0,
+    };
+    let (from, to, anchor) = (text("url_from"), text("url_to"), text("anchor"));
+    let lt = link_type(&text("link_type"), !text("alt").is_empty()).to_string();
+    let root = registrable_domain(&url_host(&from).to_ascii_lowercase()).to_string();
+    let key = format!("{root}\0{to}\0{lt}\0{anchor}");
+    (
+        (from, to, lt, anchor),
+        key,
+        (rating("domain_rating"), rating("ahrefs_rank")),
+    )
+}
+
 /// The identity of a backlink across its live and lost rows.
 pub fn identity(item: &J) -> (String, String, String, String) {
     let s = |k: &str| item[k].as_str().unwrap_or("").to_string();

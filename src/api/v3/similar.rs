@@ -29,19 +29,32 @@ pub(super) enum Streamed {
     Past,
 }
 
-/// The page of groups (`offset`, `limit`), as far as the live list fills it.
+/// A live link read for grouping: its identity, `similar_links` key and strength from its row,
+/// and its item with only the fields the answer needs.
+struct Live {
+    id: (String, String, String, String),
+    key: String,
+    strength: (f64, f64),
+    item: J,
+}
+
+/// The page of groups (`offset`, `limit`), as far as the live list fills it. `fields`: every
+/// field an item of the whole-list path has; `shown`: those the page's items need (the
+/// selected ones and those `where` reads).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn streamed(
     ctx: &ApiContext,
     target: &Target,
     history: History,
     fields: &[&str],
+    shown: &[&str],
     where_: Option<&filter::Filter>,
     limit: usize,
     offset: usize,
 ) -> Result<Streamed, V3Error> {
     let want = offset.saturating_add(limit);
     let mut done: Vec<J> = Vec::new();
-    let mut block: Vec<J> = Vec::new();
+    let mut block: Vec<Live> = Vec::new();
     let mut read = 0usize;
     // A page's worth and a quarter more (the last target URL read is not complete yet).
     let mut chunk = want.saturating_add(want / 4).saturating_add(16).min(CHUNK);
@@ -67,8 +80,8 @@ pub(super) fn streamed(
         }
         read += rows.len();
         for row in rows {
-            let item = items::backlink(&cols, row, false, fields);
-            let next_url = block.first().is_some_and(|b| b["url_to"] != item["url_to"]);
+            let (id, key, strength) = items::row_grouping(&cols, row);
+            let next_url = block.first().is_some_and(|b| b.id.1 != id.1);
             if next_url {
                 finish(
                     ctx,
@@ -84,7 +97,13 @@ pub(super) fn streamed(
                     ));
                 }
             }
-            block.push(item);
+            let item = items::backlink(&cols, row, false, shown);
+            block.push(Live {
+                id,
+                key,
+                strength,
+                item,
+            });
         }
         if rows.len() < chunk {
             // The live list ended: lost-only groups may belong on this page.
@@ -94,39 +113,57 @@ pub(super) fn streamed(
     }
 }
 
-/// Group one target URL's live links with its lost ones, and keep the groups `where` passes.
+/// Group one target URL's live links (the strongest of each group stands for it, as
+/// `strongest_per` picks) with its lost ones (counted into the groups they belong to), and
+/// keep the groups `where` passes.
 fn finish(
     ctx: &ApiContext,
-    block: Vec<J>,
+    block: Vec<Live>,
     history: History,
     fields: &[&str],
     where_: Option<&filter::Filter>,
     done: &mut Vec<J>,
 ) -> Result<(), V3Error> {
-    let Some(url) = block
-        .first()
-        .and_then(|i| i["url_to"].as_str())
-        .map(str::to_string)
-    else {
+    let Some(url) = block.first().map(|l| l.id.1.clone()) else {
         return Ok(());
     };
-    let mut links = block;
-    if history != History::Live {
-        let live_ids: HashSet<_> = links.iter().map(items::identity).collect();
-        let keys: HashSet<String> = links.iter().map(similar_key).collect();
-        let lost = lost_of_url(ctx, &url, history, fields)?;
-        links.extend(
-            lost.into_iter().filter(|i| {
-                !live_ids.contains(&items::identity(i)) && keys.contains(&similar_key(i))
-            }),
-        );
+    // Groups in the order their first link came: (index of the strongest, links).
+    let mut order: Vec<&str> = Vec::new();
+    let mut groups: std::collections::HashMap<&str, (usize, u64)> = Default::default();
+    for (i, l) in block.iter().enumerate() {
+        match groups.get_mut(l.key.as_str()) {
+            Some((best, n)) => {
+                *n += 1;
+                if l.strength.partial_cmp(&block[*best].strength) == Some(Ordering::Greater) {
+                    *best = i;
+                }
+            }
+            None => {
+                order.push(&l.key);
+                groups.insert(&l.key, (i, 1));
+            }
+        }
     }
-    let groups = strongest_per(links, similar_key);
-    done.extend(
-        groups
-            .into_iter()
-            .filter(|g| where_.is_none_or(|f| f.test(g))),
-    );
+    if history != History::Live {
+        let live_ids: HashSet<&(String, String, String, String)> =
+            block.iter().map(|l| &l.id).collect();
+        for lost in lost_of_url(ctx, &url, history, fields)? {
+            if live_ids.contains(&items::identity(&lost)) {
+                continue;
+            }
+            if let Some((_, n)) = groups.get_mut(similar_key(&lost).as_str()) {
+                *n += 1;
+            }
+        }
+    }
+    for key in order {
+        let (best, n) = groups[key];
+        let mut item = block[best].item.clone();
+        item["link_group_count"] = J::from(n);
+        if where_.is_none_or(|f| f.test(&item)) {
+            done.push(item);
+        }
+    }
     Ok(())
 }
 
