@@ -21,27 +21,23 @@ const log = {
 };
 const client = AhrefsAPIClient.createFrom({ env: process.env, log });
 
+// What one client method answered: its backlinks array's size and first row, and the URL it
+// called; or the error it threw.
+async function listed(call) {
+  try {
+    const { result, fullAuditRef } = await call();
+    return {
+      ok: Array.isArray(result.backlinks),
+      rows: (result.backlinks || []).length,
+      first: (result.backlinks || [])[0] || null,
+      url: fullAuditRef,
+    };
+  } catch (e) {
+    return { error: e.message };
+  }
+}
+
 const out = { logged };
-try {
-  const { result, fullAuditRef } = await client.getBacklinks(target, 1000);
-  out.backlinks = {
-    ok: Array.isArray(result.backlinks),
-    rows: (result.backlinks || []).length,
-    first: (result.backlinks || [])[0] || null,
-    url: fullAuditRef,
-  };
-} catch (e) {
-  out.backlinks = { error: e.message };
-}
-try {
-  const { result, fullAuditRef } = await client.getBrokenBacklinks(target, 100);
-  out.broken = {
-    ok: Array.isArray(result.backlinks),
-    rows: (result.backlinks || []).length,
-    first: (result.backlinks || [])[0] || null,
-    url: fullAuditRef,
-  };
-} catch (e) {
-  out.broken = { error: e.message };
-}
+out.backlinks = await listed(() => client.getBacklinks(target, 1000));
+out.broken = await listed(() => client.getBrokenBacklinks(target, 100));
 console.log(JSON.stringify(out));

@@ -852,15 +852,17 @@ async fn official_client_reads_the_link_gap_of_two_targets() {
     let both: BTreeSet<String> = refs(a).intersection(&refs(b)).cloned().collect();
     let gap: BTreeSet<String> = both.difference(&refs(mine)).cloned().collect();
     assert!(!both.is_empty());
+    // The official client's intersection call with `args` after the server and credentials.
+    let intersect = |args: Vec<String>| {
+        let mut all = vec![format!("http://{addr}"), "agency".into(), token.clone()];
+        all.extend(args);
+        client(&python, "dataforseo_intersection.py", all)
+    };
+    let targets = format!(r#"{{"1": "{a}", "2": "{b}"}}"#);
     for (excluded, want) in [(vec![], &both), (vec![mine.to_string()], &gap)] {
-        let mut args = vec![
-            format!("http://{addr}"),
-            "agency".into(),
-            token.clone(),
-            format!(r#"{{"1": "{a}", "2": "{b}"}}"#),
-        ];
+        let mut args = vec![targets.clone()];
         args.extend(excluded.clone());
-        let v = client(&python, "dataforseo_intersection.py", args).await;
+        let v = intersect(args).await;
         let items = v["items"].as_array().unwrap();
         let got: BTreeSet<String> = items
             .iter()
@@ -878,20 +880,13 @@ async fn official_client_reads_the_link_gap_of_two_targets() {
     }
     // filters and order_by on `K.field` and `intersections_count`: the domains with more than
     // seven links to the first target, most links to the second first.
-    let v = client(
-        &python,
-        "dataforseo_intersection.py",
-        vec![
-            format!("http://{addr}"),
-            "agency".into(),
-            token.clone(),
-            "--filters".into(),
-            r#"[["1.backlinks", ">", 7], "and", ["intersections_count", "=", 2]]"#.into(),
-            "--order-by".into(),
-            r#"["2.backlinks,desc"]"#.into(),
-            format!(r#"{{"1": "{a}", "2": "{b}"}}"#),
-        ],
-    )
+    let v = intersect(vec![
+        "--filters".into(),
+        r#"[["1.backlinks", ">", 7], "and", ["intersections_count", "=", 2]]"#.into(),
+        "--order-by".into(),
+        r#"["2.backlinks,desc"]"#.into(),
+        targets.clone(),
+    ])
     .await;
     let want: BTreeSet<String> = both
         .iter()
@@ -990,18 +985,7 @@ async fn official_client_reads_the_link_gap_of_two_targets() {
     };
     let both_pages: BTreeSet<String> = pages_of(a).intersection(&pages_of(b)).cloned().collect();
     assert!(!both_pages.is_empty(), "a page links to both");
-    let v = client(
-        &python,
-        "dataforseo_intersection.py",
-        vec![
-            format!("http://{addr}"),
-            "agency".into(),
-            token.clone(),
-            "--pages".into(),
-            format!(r#"{{"1": "{a}", "2": "{b}"}}"#),
-        ],
-    )
-    .await;
+    let v = intersect(vec!["--pages".into(), targets.clone()]).await;
     let items = v["items"].as_array().unwrap();
     let got: BTreeSet<String> = items
         .iter()
@@ -1014,21 +998,14 @@ async fn official_client_reads_the_link_gap_of_two_targets() {
         assert_eq!(i["links"]["2"], page_links[&(p, b.to_string())]);
     }
     // page_intersection's filters read `K.field` from target K's first link on the page.
-    let v = client(
-        &python,
-        "dataforseo_intersection.py",
-        vec![
-            format!("http://{addr}"),
-            "agency".into(),
-            token.clone(),
-            "--filters".into(),
-            r#"["1.url_from", "like", "%/p1%"]"#.into(),
-            "--order-by".into(),
-            r#"["1.url_from,desc"]"#.into(),
-            "--pages".into(),
-            format!(r#"{{"1": "{a}", "2": "{b}"}}"#),
-        ],
-    )
+    let v = intersect(vec![
+        "--filters".into(),
+        r#"["1.url_from", "like", "%/p1%"]"#.into(),
+        "--order-by".into(),
+        r#"["1.url_from,desc"]"#.into(),
+        "--pages".into(),
+        targets.clone(),
+    ])
     .await;
     let got: Vec<String> = v["items"]
         .as_array()
