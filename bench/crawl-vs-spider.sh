@@ -14,9 +14,9 @@ HOSTS=${HOSTS:-50}
 PAGES=${PAGES:-100}
 SPIDER_TARGET=${SPIDER_TARGET:-$PWD/target/spider-bench}
 
-cargo build --release --quiet -p linkdiff
+[ -n "${LD:-}" ] || cargo build --release --quiet -p linkdiff
 (cd bench/spider && CARGO_TARGET_DIR="$SPIDER_TARGET" cargo build --release --quiet)
-LD=$PWD/target/release/linkdiff
+LD=${LD:-$PWD/target/release/linkdiff} # LD=PATH: another build, for A/B runs
 SP=$SPIDER_TARGET/release/spider-bench
 
 TMP=$(mktemp -d)

@@ -15,8 +15,8 @@ PAGES=${PAGES:-400}
 ROUNDS=${ROUNDS:-2}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 
-cargo build --release --quiet -p linkdiff
-LD=$PWD/target/release/linkdiff
+[ -n "${LD:-}" ] || cargo build --release --quiet -p linkdiff
+LD=${LD:-$PWD/target/release/linkdiff} # LD=PATH: another build, for A/B runs
 TMP=$(mktemp -d)
 chmod 755 "$TMP" # nginx workers run as another user
 PIDS=()

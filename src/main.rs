@@ -4,7 +4,9 @@ use clap::Parser;
 use std::process::ExitCode;
 
 /// mimalloc instead of the system allocator: small allocations per request and per link are
-/// the hot path's second cost after SQLite (BENCHMARKS.md, "HTTP edge").
+/// the hot path's second cost after SQLite (BENCHMARKS.md, "HTTP edge"). Built with its
+/// `override` feature it also serves C's `malloc`, i.e. SQLite's page cache and records
+/// (BENCHMARKS.md, "Ten thousand hosts").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
