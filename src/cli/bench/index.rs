@@ -27,6 +27,30 @@ pub struct IndexBench {
     /// every one links to `big.bench` (the DataForSEO competitors bench wants 10,000).
     #[arg(long, default_value_t = 2_000)]
     ref_domains: usize,
+    /// Only the first N pages link to `big.bench` (default: every page, so it has 5 backlinks
+    /// per page). `--pages 200000 --big-pages 20000` keeps its 100,000 backlinks in a 10M-link
+    /// index: the same answer measured in an index ten times larger.
+    #[arg(long)]
+    big_pages: Option<usize>,
+}
+
+/// What the synthetic index looks like: links per page, the referring domains the pages are
+/// spread over, and how many pages link to `big.bench`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Shape {
+    pub links: usize,
+    pub ref_domains: usize,
+    pub big_pages: usize,
+}
+
+impl IndexBench {
+    fn shape(&self) -> Shape {
+        Shape {
+            links: self.links,
+            ref_domains: self.ref_domains,
+            big_pages: self.big_pages.unwrap_or(usize::MAX),
+        }
+    }
 }
 
 pub(super) fn link(to: String, anchor: String, nofollow: bool) -> Link {
@@ -44,13 +68,14 @@ pub(super) fn link(to: String, anchor: String, nofollow: bool) -> Link {
 }
 
 /// The synthetic link set of page `p` in round `round`: 10% of the links of each page change
-/// between rounds; links 0..5 of every page go to `big.bench` (100k backlinks at 20k pages).
-pub(super) fn page_links(p: usize, links: usize, round: usize) -> Vec<Link> {
+/// between rounds; links 0..5 of the first `big_pages` pages go to `big.bench` (100k backlinks
+/// at 20k pages).
+pub(super) fn page_links(p: usize, links: usize, big_pages: usize, round: usize) -> Vec<Link> {
     (0..links)
         .map(|k| {
             let changed = round > 0 && (p + k).is_multiple_of(10);
             let salt = if changed { 7919 * round } else { 0 };
-            if k < 5 {
+            if k < 5 && p < big_pages {
                 let anchor = format!("{} {}", WORDS[(p + k + salt) % 24], WORDS[(p * 3 + k) % 24]);
                 link(
                     format!("https://www.big.bench/page{}", (p * 5 + k + salt) % 5000),
@@ -112,7 +137,7 @@ pub(super) fn bench_index(a: IndexBench) -> anyhow::Result<()> {
     let store = super::super::open_store(&a.db)?;
     let ix = Indexer::new(store.clone());
     let all: Vec<usize> = (0..a.pages).collect();
-    index_rounds(&store, &ix, &all, a.links, a.ref_domains, "index")?;
+    index_rounds(&store, &ix, &all, a.shape(), "index")?;
     let t0 = Instant::now();
     let r = linkdiff_indexer::rank::recompute(&store)?;
     crate::outln!(
@@ -181,8 +206,7 @@ pub(super) fn index_rounds(
     store: &linkdiff_store::Store,
     ix: &Indexer,
     pages: &[usize],
-    links: usize,
-    ref_domains: usize,
+    shape: Shape,
     label: &str,
 ) -> anyhow::Result<()> {
     for (round, day) in [(0usize, 20_000i64), (1, 20_007)] {
@@ -191,8 +215,8 @@ pub(super) fn index_rounds(
         for &p in pages {
             let s = ix.apply(&visit(
                 p,
-                ref_domains,
-                page_links(p, links, round),
+                shape.ref_domains,
+                page_links(p, shape.links, shape.big_pages, round),
                 round as u64 + 1,
                 day * 86_400,
             ))?;
@@ -241,14 +265,7 @@ pub(super) fn bench_index_clickhouse(a: &IndexBench, spec: &str) -> anyhow::Resu
     let mine: Vec<usize> = (0..a.pages)
         .filter(|p| part.owns(&format!("s{}.ref", p % a.ref_domains.max(1))))
         .collect();
-    index_rounds(
-        &store,
-        &ix,
-        &mine,
-        a.links,
-        a.ref_domains,
-        &format!("worker {part}"),
-    )?;
+    index_rounds(&store, &ix, &mine, a.shape(), &format!("worker {part}"))?;
     let state_bytes = std::fs::metadata(&state)?.len();
     crate::outln!(
         "worker state: {} bytes ({:.0} bytes per link of this worker)",
