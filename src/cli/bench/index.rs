@@ -38,8 +38,11 @@ pub struct IndexBench {
 /// spread over, and how many pages link to `big.bench`.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Shape {
+    /// Links per page.
     pub links: usize,
+    /// Referring domains the pages are spread over.
     pub ref_domains: usize,
+    /// Pages linking to `big.bench` (the first ones).
     pub big_pages: usize,
 }
 
