@@ -36,6 +36,14 @@ async fn v3_json(addr: std::net::SocketAddr, path: &str, query: &str) -> J {
     serde_json::from_str(&body).unwrap()
 }
 
+/// The `backlinks` items of `all-backlinks?{query}` (asserting HTTP 200).
+async fn all_backlinks(addr: std::net::SocketAddr, query: &str) -> Vec<J> {
+    v3_json(addr, "site-explorer/all-backlinks", query).await["backlinks"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
 /// A v2 table's rows for `target` (every row), as text cells by column name.
 fn v2(
     store: &linkdiff_store::Store,
@@ -1027,15 +1035,7 @@ async fn pages_are_slices(addr: std::net::SocketAddr, q: &str, whole: &[J], limi
     for &limit in limits {
         let mut offset = 0;
         loop {
-            let page = v3_json(
-                addr,
-                "site-explorer/all-backlinks",
-                &format!("{q}&limit={limit}&offset={offset}"),
-            )
-            .await["backlinks"]
-                .as_array()
-                .unwrap()
-                .clone();
+            let page = all_backlinks(addr, &format!("{q}&limit={limit}&offset={offset}")).await;
             let want: Vec<J> = whole.iter().skip(offset).take(limit).cloned().collect();
             assert_eq!(page, want, "{q}: limit {limit} offset {offset}");
             if page.len() < limit {
@@ -1064,15 +1064,7 @@ async fn v3_default_grouping_read_page_by_page_gives_the_slices_of_the_whole_lis
         format!("where={dofollow}"),
     ] {
         let q = format!("target=h001.test&mode=subdomains&{select}&{extra}");
-        let whole = v3_json(
-            addr,
-            "site-explorer/all-backlinks",
-            &format!("{q}&limit=100000"),
-        )
-        .await["backlinks"]
-            .as_array()
-            .unwrap()
-            .clone();
+        let whole = all_backlinks(addr, &format!("{q}&limit=100000")).await;
         assert!(whole.len() > 10, "{extra}: {} groups", whole.len());
         grouped += whole
             .iter()
@@ -1136,15 +1128,7 @@ async fn v3_default_grouping_counts_lost_links_into_live_groups_page_by_page() {
     drop(ix);
     let addr = api(&store).await;
     let q = "target=t.test&mode=domain&select=url_from,url_to,anchor,is_lost,link_group_count";
-    let whole = v3_json(
-        addr,
-        "site-explorer/all-backlinks",
-        &format!("{q}&limit=1000"),
-    )
-    .await["backlinks"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let whole = all_backlinks(addr, &format!("{q}&limit=1000")).await;
     let same: Vec<u64> = whole
         .iter()
         .filter(|i| i["anchor"] == "same")
